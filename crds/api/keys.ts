@@ -1,0 +1,55 @@
+// The key layout in etcd (DESIGN.md, "Keys in etcd"). Every key Kiwi reads or writes is made here.
+import type { KindName } from './types.js';
+import { kindInfo } from './kinds.js';
+
+export const ROOT = '/kiwi/';
+
+export interface ObjectRef {
+  kind: KindName;
+  name: string;
+  namespace?: string;
+}
+
+function path(kind: KindName, name?: string, namespace?: string): string {
+  const info = kindInfo(kind);
+  let p = info.plural + '/';
+  if (info.namespaced && namespace !== undefined) p += namespace + '/';
+  if (name !== undefined) p += name;
+  return p;
+}
+
+export const keys = {
+  spec: (r: ObjectRef) => ROOT + 'spec/' + path(r.kind, r.name, r.namespace),
+  status: (r: ObjectRef) => ROOT + 'status/' + path(r.kind, r.name, r.namespace),
+  /** Prefix of all spec keys of a kind, or of one namespace of it. */
+  specPrefix: (kind: KindName, namespace?: string) => ROOT + 'spec/' + path(kind, undefined, namespace),
+  statusPrefix: (kind: KindName, namespace?: string) => ROOT + 'status/' + path(kind, undefined, namespace),
+  calendar: (node: string) => ROOT + 'calendars/nodes/' + node,
+  calendarPrefix: () => ROOT + 'calendars/nodes/',
+  heartbeat: (node: string) => ROOT + 'heartbeats/nodes/' + node,
+  heartbeatPrefix: () => ROOT + 'heartbeats/nodes/',
+  election: () => ROOT + 'election/operator',
+  /** Events of one object; the suffix (time and a counter) keeps them in order. */
+  eventPrefix: (r: ObjectRef) => ROOT + 'events/' + path(r.kind, r.name, r.namespace) + '/',
+  event: (r: ObjectRef, suffix: string) => keys.eventPrefix(r) + suffix,
+};
+
+/** Parses a spec or status key back into the object it names. */
+export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' }) | undefined {
+  const m = /^\/kiwi\/(spec|status)\/([a-z]+)\/(.+)$/.exec(key);
+  if (!m) return undefined;
+  const [, part, plural, rest] = m;
+  const kind = (['Booking', 'Node', 'ClusterConfig'] as KindName[]).find((k) => kindInfo(k).plural === plural);
+  if (!kind) return undefined;
+  const segs = rest.split('/');
+  if (kindInfo(kind).namespaced) {
+    if (segs.length !== 2) return undefined;
+    return { part: part as 'spec' | 'status', kind, namespace: segs[0], name: segs[1] };
+  }
+  if (segs.length !== 1) return undefined;
+  return { part: part as 'spec' | 'status', kind, name: segs[0] };
+}
+
+export function refString(r: ObjectRef): string {
+  return r.namespace ? `${r.namespace}/${r.name}` : r.name;
+}

@@ -1,0 +1,319 @@
+// The store: Kiwi objects over etcd, with the key layout of keys.ts. Spec and status live
+// under separate keys (a status subresource); resourceVersion is the spec key's mod_revision
+// and every spec update is a compare-and-swap on it. Transient etcd errors are retried with
+// backoff; a lost compare-and-swap is a ConflictError and is never retried here.
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Etcd3, IKeyValue, IRequestOp, IResponseOp } from 'etcd3';
+import type { IPolicy } from 'cockatiel';
+import type { KiwiObject, KindName, ObjectOfKind, KiwiEvent } from './types.js';
+import { kindInfo } from './kinds.js';
+import { keys, refString, type ObjectRef } from './keys.js';
+import { AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
+import { isTransient, retryPolicy } from './etcd.js';
+import type { Requirement } from './selector.js';
+import { matches } from './selector.js';
+
+export interface Stored<T extends KiwiObject = KiwiObject> {
+  object: T;
+  specRevision: number;
+  /** mod_revision of the status key, 0 when there is no status yet. */
+  statusRevision: number;
+}
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+const enc = (s: string) => Buffer.from(s);
+
+/** The end of the range of all keys that start with `prefix`. */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  let i = b.length - 1;
+  while (i >= 0 && b[i] === 0xff) i--;
+  const end = Buffer.from(b.subarray(0, i + 1));
+  end[i]++;
+  return end;
+}
+
+export function rangeOp(key: string, prefix = false, revision?: number): IRequestOp {
+  return { request_range: { key: enc(key), ...(prefix ? { range_end: prefixEnd(key) } : {}), ...(revision ? { revision } : {}) } };
+}
+export function putOp(key: string, value: unknown, lease?: string): IRequestOp {
+  return { request_put: { key: enc(key), value: enc(JSON.stringify(value)), ...(lease ? { lease } : {}) } };
+}
+export function deleteOp(key: string, prefix = false): IRequestOp {
+  return { request_delete_range: { key: enc(key), ...(prefix ? { range_end: prefixEnd(key) } : {}) } };
+}
+export type Compare = { key: string; target: 'Mod' | 'Create' | 'Version'; result: 'Equal' | 'Less' | 'Greater'; value: number };
+export function compare(key: string, target: Compare['target'], result: Compare['result'], value: number): Compare {
+  return { key, target, result, value };
+}
+
+/** What is stored under a spec key: the object without status and without resourceVersion. */
+function specValue(obj: KiwiObject): unknown {
+  const { resourceVersion: _rv, ...meta } = obj.metadata;
+  const { status: _status, ...rest } = obj as KiwiObject & { status?: unknown };
+  return { ...rest, metadata: meta };
+}
+
+function decode<T>(kv: IKeyValue | undefined): T | undefined {
+  return kv ? (JSON.parse(kv.value.toString()) as T) : undefined;
+}
+
+export class Store {
+  private readonly policy: IPolicy;
+
+  constructor(
+    readonly etcd: Etcd3,
+    private readonly opts: { endpoints?: string[]; retries?: number } = {},
+  ) {
+    this.policy = retryPolicy(opts.retries ?? 3);
+  }
+
+  /** Runs one etcd call under the retry policy and turns etcd's errors into Kiwi's. */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.policy.execute(fn);
+    } catch (err) {
+      throw this.translate(err, what);
+    }
+  }
+
+  translate(err: unknown, what: string): Error {
+    if (err instanceof KiwiError) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/permission denied/i.test(msg)) return new ForbiddenError(`${what}: permission denied by etcd (${msg})`);
+    if (isTransient(err)) {
+      const where = this.opts.endpoints?.join(',') ?? 'the configured endpoints';
+      return new UnavailableError(
+        `${what}: etcd at ${where} did not answer (${msg.split('\n')[0]}). Is it running? For a local trial run "kiwictl dev up"; otherwise set --endpoints or KIWI_ENDPOINTS.`,
+      );
+    }
+    return err instanceof Error ? err : new Error(msg);
+  }
+
+  /** One transaction: all compares hold, then `success` runs; otherwise `failure`. */
+  async txn(what: string, compares: Compare[], success: IRequestOp[], failure: IRequestOp[] = []) {
+    return this.call(what, () =>
+      this.etcd.kv.txn({
+        compare: compares.map((c) => ({
+          key: enc(c.key),
+          target: c.target,
+          result: c.result,
+          ...(c.target === 'Mod' ? { mod_revision: c.value } : c.target === 'Create' ? { create_revision: c.value } : { version: c.value }),
+        })) as any,
+        success,
+        failure,
+      }),
+    );
+  }
+
+  private assemble<T extends KiwiObject>(spec: IKeyValue | undefined, status: IKeyValue | undefined): Stored<T> | undefined {
+    const obj = decode<T>(spec);
+    if (!obj) return undefined;
+    obj.metadata.resourceVersion = spec!.mod_revision;
+    const st = decode<unknown>(status);
+    if (st !== undefined) (obj as any).status = st;
+    return { object: obj, specRevision: Number(spec!.mod_revision), statusRevision: status ? Number(status.mod_revision) : 0 };
+  }
+
+  async getStored<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<Stored<ObjectOfKind<K>> | undefined> {
+    const r = await this.txn(`get ${ref.kind} ${refString(ref)}`, [], [rangeOp(keys.spec(ref)), rangeOp(keys.status(ref))]);
+    return this.assemble(r.responses[0].response_range.kvs[0], r.responses[1].response_range.kvs[0]);
+  }
+
+  async get<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<ObjectOfKind<K> | undefined> {
+    return (await this.getStored(ref))?.object;
+  }
+
+  async mustGet<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<ObjectOfKind<K>> {
+    const o = await this.get(ref);
+    if (!o) throw notFound(ref);
+    return o;
+  }
+
+  /** Lists a kind (one namespace, or all), spec and status read at one revision. */
+  async listStored<K extends KindName>(
+    kind: K,
+    opts: { namespace?: string; selector?: Requirement[] } = {},
+  ): Promise<{ items: Stored<ObjectOfKind<K>>[]; revision: number }> {
+    const r = await this.txn(`list ${kindInfo(kind).plural}`, [], [
+      rangeOp(keys.specPrefix(kind, opts.namespace), true),
+      rangeOp(keys.statusPrefix(kind, opts.namespace), true),
+    ]);
+    const statuses = new Map<string, IKeyValue>();
+    const sp = keys.statusPrefix(kind).length;
+    for (const kv of r.responses[1].response_range.kvs) statuses.set(kv.key.toString().slice(sp), kv);
+    const specLen = keys.specPrefix(kind).length;
+    const items: Stored<ObjectOfKind<K>>[] = [];
+    for (const kv of r.responses[0].response_range.kvs) {
+      const s = this.assemble<ObjectOfKind<K>>(kv, statuses.get(kv.key.toString().slice(specLen)))!;
+      if (opts.selector && !matches(opts.selector, s.object.metadata.labels)) continue;
+      items.push(s);
+    }
+    return { items, revision: Number(r.header.revision) };
+  }
+
+  async list<K extends KindName>(kind: K, opts: { namespace?: string; selector?: Requirement[] } = {}): Promise<ObjectOfKind<K>[]> {
+    return (await this.listStored(kind, opts)).items.map((s) => s.object);
+  }
+
+  /**
+   * Creates an object: a new uid, generation 1, creationTimestamp now. Status, if given, is
+   * written with it (for the programs that own status; users' status is dropped by apply).
+   */
+  async create<T extends KiwiObject>(obj: T, opts: { now?: Date } = {}): Promise<T> {
+    const stored = structuredClone(obj);
+    stored.metadata = {
+      ...stored.metadata,
+      uid: randomUUID(),
+      generation: 1,
+      creationTimestamp: (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    delete stored.metadata.resourceVersion;
+    const key = keys.spec(refOf(stored));
+    const ops = [putOp(key, specValue(stored))];
+    if ((stored as any).status !== undefined) ops.push(putOp(keys.status(refOf(stored)), (stored as any).status));
+    const what = `create ${stored.kind} ${refString(refOf(stored))}`;
+    const r = await this.txn(what, [compare(key, 'Create', 'Equal', 0)], ops, [rangeOp(key)]);
+    if (!r.succeeded) {
+      // A retried call whose first attempt did commit finds its own uid: that is success.
+      const existing = decode<KiwiObject>(r.responses[0].response_range.kvs[0]);
+      if (existing?.metadata.uid !== stored.metadata.uid) throw new AlreadyExistsError(`${stored.kind} ${refString(refOf(stored))} already exists`);
+      stored.metadata.resourceVersion = r.responses[0].response_range.kvs[0].mod_revision;
+      return stored;
+    }
+    stored.metadata.resourceVersion = String(r.header.revision);
+    return stored;
+  }
+
+  /**
+   * Replaces spec, labels and annotations if metadata.resourceVersion is still current.
+   * generation goes up when the spec changes; uid and creationTimestamp are kept.
+   */
+  async update<T extends KiwiObject>(obj: T): Promise<T> {
+    const ref = refOf(obj);
+    const rv = Number(obj.metadata.resourceVersion);
+    if (!rv) throw new ConflictError(`update ${obj.kind} ${refString(ref)}: metadata.resourceVersion is required`);
+    const key = keys.spec(ref);
+    const current = await this.getStored(ref);
+    if (!current) throw notFound(ref);
+    if (current.specRevision !== rv) throw conflict(ref, rv, current.specRevision);
+    const next = merged(current.object, obj);
+    if (isDeepStrictEqual(specValue(next), specValue(current.object))) return current.object as T;
+    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, specValue(next))], [rangeOp(key)]);
+    if (!r.succeeded) {
+      const now = r.responses[0].response_range.kvs[0];
+      if (now && now.value.toString() === JSON.stringify(specValue(next))) next.metadata.resourceVersion = now.mod_revision;
+      else throw conflict(ref, rv, now ? Number(now.mod_revision) : 0);
+      return next as T;
+    }
+    next.metadata.resourceVersion = String(r.header.revision);
+    return next as T;
+  }
+
+  /**
+   * Creates the object, or updates it to match, or leaves it alone when nothing changed.
+   * A resourceVersion given in the object is a precondition; without one, the current is used.
+   */
+  async apply<T extends KiwiObject>(obj: T): Promise<{ object: T; action: ApplyAction }> {
+    const ref = refOf(obj);
+    const current = await this.getStored(ref);
+    if (!current) {
+      if (obj.metadata.resourceVersion) throw notFound(ref);
+      return { object: await this.create(withoutStatus(obj)), action: 'created' };
+    }
+    const rv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : current.specRevision;
+    if (rv !== current.specRevision) throw conflict(ref, rv, current.specRevision);
+    const next = merged(current.object, obj);
+    if (isDeepStrictEqual(specValue(next), specValue(current.object))) return { object: current.object as T, action: 'unchanged' };
+    return { object: await this.update({ ...next, metadata: { ...next.metadata, resourceVersion: String(rv) } } as T), action: 'configured' };
+  }
+
+  /** Writes status. With expectedStatusRevision, only if nobody wrote it since (0: no status yet). */
+  async updateStatus<K extends KindName>(
+    ref: ObjectRef & { kind: K },
+    status: NonNullable<ObjectOfKind<K>['status']>,
+    opts: { expectedStatusRevision?: number; lease?: string } = {},
+  ): Promise<number> {
+    const sk = keys.status(ref);
+    const compares = [compare(keys.spec(ref), 'Create', 'Greater', 0)];
+    if (opts.expectedStatusRevision !== undefined) compares.push(compare(sk, 'Mod', 'Equal', opts.expectedStatusRevision));
+    const r = await this.txn(`update status of ${ref.kind} ${refString(ref)}`, compares, [putOp(sk, status, opts.lease)], [rangeOp(keys.spec(ref)), rangeOp(sk)]);
+    if (!r.succeeded) {
+      if (r.responses[0].response_range.kvs.length === 0) throw notFound(ref);
+      throw new ConflictError(`${ref.kind} ${refString(ref)}: its status was changed by somebody else (status revision ${r.responses[1].response_range.kvs[0]?.mod_revision ?? 0}, expected ${opts.expectedStatusRevision}); re-read it and try again`);
+    }
+    return Number(r.header.revision);
+  }
+
+  /** Deletes spec and status together. With resourceVersion, only if the spec is unchanged. */
+  async delete(ref: ObjectRef, opts: { resourceVersion?: string } = {}): Promise<void> {
+    const key = keys.spec(ref);
+    const compares = opts.resourceVersion
+      ? [compare(key, 'Mod', 'Equal', Number(opts.resourceVersion))]
+      : [compare(key, 'Create', 'Greater', 0)];
+    const r = await this.txn(`delete ${ref.kind} ${refString(ref)}`, compares, [deleteOp(key), deleteOp(keys.status(ref))], [rangeOp(key)]);
+    if (!r.succeeded) {
+      const now = r.responses[0].response_range.kvs[0];
+      if (!now) throw notFound(ref);
+      throw conflict(ref, Number(opts.resourceVersion), Number(now.mod_revision));
+    }
+  }
+
+  /** Records an event; the returned op lets a caller put it into its own transaction instead. */
+  eventOp(ev: KiwiEvent, seq: number | string = Date.now()): IRequestOp {
+    const ref = { kind: ev.kind, name: ev.name, namespace: ev.namespace };
+    return putOp(keys.event(ref, `${ev.time}-${String(seq).padStart(8, '0')}`), ev);
+  }
+
+  async recordEvent(ev: KiwiEvent): Promise<void> {
+    await this.txn(`record event for ${ev.kind} ${ev.name}`, [], [this.eventOp(ev, randomUUID().slice(0, 8))]);
+  }
+
+  async listEvents(ref: ObjectRef): Promise<KiwiEvent[]> {
+    const r = await this.call(`list events of ${ref.kind} ${refString(ref)}`, () => this.etcd.getAll().prefix(keys.eventPrefix(ref)).exec());
+    return r.kvs.map((kv) => JSON.parse(kv.value.toString()) as KiwiEvent);
+  }
+
+  /** Reads raw keys under a prefix (calendars, heartbeats). */
+  async rawRange(prefix: string, isPrefix = true): Promise<{ kvs: IKeyValue[]; revision: number }> {
+    const r = await this.txn(`read ${prefix}`, [], [rangeOp(prefix, isPrefix)]);
+    return { kvs: r.responses[0].response_range.kvs, revision: Number(r.header.revision) };
+  }
+}
+
+export function refOf(obj: KiwiObject): ObjectRef {
+  return { kind: obj.kind, name: obj.metadata.name!, namespace: kindInfo(obj.kind).namespaced ? obj.metadata.namespace : undefined };
+}
+
+function notFound(ref: ObjectRef): NotFoundError {
+  return new NotFoundError(`${ref.kind} ${refString(ref)} not found`);
+}
+
+function conflict(ref: ObjectRef, expected: number, actual: number): ConflictError {
+  return new ConflictError(
+    `${ref.kind} ${refString(ref)} was changed by somebody else (resourceVersion ${actual}, you had ${expected}); get it again and re-apply your change`,
+  );
+}
+
+function withoutStatus<T extends KiwiObject>(obj: T): T {
+  const { status: _s, ...rest } = obj as T & { status?: unknown };
+  return rest as T;
+}
+
+/** The current object with the user-owned parts (spec, labels, annotations) of `obj`. */
+function merged<T extends KiwiObject>(current: KiwiObject, obj: T): T {
+  const next = structuredClone(current) as any;
+  next.spec = structuredClone((obj as any).spec);
+  if (next.spec === undefined) delete next.spec;
+  const m = obj.metadata;
+  if (m.labels && Object.keys(m.labels).length) next.metadata.labels = { ...m.labels };
+  else delete next.metadata.labels;
+  if (m.annotations && Object.keys(m.annotations).length) next.metadata.annotations = { ...m.annotations };
+  else delete next.metadata.annotations;
+  if (!isDeepStrictEqual(next.spec, (current as any).spec)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+  return next as T;
+}
+
+export type { IResponseOp };

@@ -1,0 +1,193 @@
+// Validation of Kiwi objects against the CRD schemas (the one source of truth), plus the
+// metadata rules a Kubernetes API server would apply. Pure: an object in, a normalized
+// object (defaults filled, durations in seconds, times in UTC) or an InvalidError out.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { KiwiObject, KindName } from './types.js';
+import { API_VERSION } from './types.js';
+import { KINDS, kindInfo } from './kinds.js';
+import { InvalidError } from './errors.js';
+import { parseDuration, DurationError } from './duration.js';
+import { isLabelKey, isLabelValue } from './selector.js';
+
+/** The largest object Kiwi stores; etcd's own request limit is 1.5 MiB. */
+export const MAX_OBJECT_BYTES = 256 * 1024;
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const USER = /^[a-z_][a-z0-9_.-]*[$]?$/;
+const METADATA_FIELDS = new Set(['name', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'generation', 'creationTimestamp']);
+
+type Json = Record<string, any>;
+
+/** Kubernetes prunes unknown fields; kubectl's strict field validation refuses them. So do we. */
+function strict(schema: Json): Json {
+  const out: Json = { ...schema };
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
+    out.additionalProperties = false;
+  }
+  if (out.properties) out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, strict(v as Json)]));
+  if (out.items) out.items = strict(out.items);
+  if (typeof out.additionalProperties === 'object') out.additionalProperties = strict(out.additionalProperties);
+  if (out.anyOf) out.anyOf = out.anyOf.map(strict);
+  return out;
+}
+
+let validators: Map<KindName, ValidateFunction> | undefined;
+function validatorFor(kind: KindName): ValidateFunction {
+  if (!validators) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    (addFormatsModule as unknown as (a: Ajv) => void)(ajv);
+    ajv.addFormat('int64', true).addFormat('int32', true);
+    ajv.addVocabulary(['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']);
+    validators = new Map(KINDS.map((k) => [k.kind, ajv.compile(strict(k.crd.spec.versions[0].schema!.openAPIV3Schema as Json))]));
+  }
+  return validators.get(kind)!;
+}
+
+/** "/spec/nodes/0" -> "spec.nodes[0]" */
+function fieldPath(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1);
+  if (extra !== undefined) parts.push(extra);
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || '(object)';
+}
+
+function describeError(e: ErrorObject, kind: KindName): string | undefined {
+  const at = fieldPath(e.instancePath);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${fieldPath(e.instancePath, String(e.params.additionalProperty))}: unknown field`;
+    case 'required':
+      return `${fieldPath(e.instancePath, String(e.params.missingProperty))}: required field is missing`;
+    case 'oneOf':
+      return kind === 'Booking' && at === 'spec'
+        ? 'spec: give either nodes, or nodeSelector with count (one of the two, not both)'
+        : `${at}: must match exactly one of its alternatives`;
+    case 'anyOf':
+      return undefined; // the branches' own errors say more
+    case 'enum':
+      return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return `${at}: does not match the pattern ${e.params.pattern}`;
+    case 'maximum':
+    case 'minimum':
+      return `${at}: must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${e.params.limit}`;
+    case 'maxLength':
+    case 'maxItems':
+    case 'maxProperties':
+      return `${at}: must have at most ${e.params.limit} ${e.keyword === 'maxLength' ? 'characters' : e.keyword === 'maxItems' ? 'items' : 'entries'}`;
+    case 'minLength':
+    case 'minItems':
+      return `${at}: must have at least ${e.params.limit} ${e.keyword === 'minLength' ? 'characters' : 'items'}`;
+    case 'format':
+      return `${at}: must be a ${e.params.format}${e.params.format === 'date-time' ? ' (RFC 3339, e.g. 2026-05-01T14:00:00Z)' : ''}`;
+    case 'type':
+      return `${at}: must be ${e.params.type === 'integer' ? 'an integer' : `a ${e.params.type}`}`;
+    default:
+      return `${at}: ${e.message}`;
+  }
+}
+
+const DURATION_FIELDS: Record<KindName, string[][]> = {
+  Booking: [['spec', 'duration'], ['spec', 'endSignal', 'before']],
+  Node: [],
+  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration']],
+};
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [] };
+
+function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
+  let cur: any = obj;
+  for (const p of path.slice(0, -1)) {
+    cur = cur?.[p];
+    if (cur === null || typeof cur !== 'object') return undefined;
+  }
+  return { parent: cur, key: path[path.length - 1] };
+}
+
+function validateMetadata(kind: KindName, meta: unknown, problems: string[]): void {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+    problems.push('metadata: must be an object with at least a name');
+    return;
+  }
+  const m = meta as Json;
+  for (const k of Object.keys(m)) if (!METADATA_FIELDS.has(k)) problems.push(`metadata.${k}: unknown field`);
+  const maxName = kind === 'Booking' ? 63 : 253;
+  if (typeof m.name !== 'string' || m.name === '') problems.push('metadata.name: required field is missing');
+  else if (m.name.length > maxName || !NAME.test(m.name))
+    problems.push(`metadata.name: "${m.name.slice(0, 80)}" is not a valid name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit, at most ${maxName} characters`);
+  else if (kind === 'ClusterConfig' && m.name !== 'default') problems.push('metadata.name: the ClusterConfig must be named "default"');
+  if (kindInfo(kind).namespaced) {
+    if (typeof m.namespace !== 'string' || m.namespace.length > 32 || !USER.test(m.namespace))
+      problems.push(`metadata.namespace: ${m.namespace === undefined ? 'required field is missing' : `"${String(m.namespace).slice(0, 80)}" is not a user name`}`);
+  } else if (m.namespace !== undefined) problems.push(`metadata.namespace: a ${kind} is cluster-wide and has no namespace`);
+  for (const field of ['labels', 'annotations'] as const) {
+    const v = m[field];
+    if (v === undefined) continue;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      problems.push(`metadata.${field}: must be a map of strings`);
+      continue;
+    }
+    for (const [k, val] of Object.entries(v)) {
+      if (typeof val !== 'string') problems.push(`metadata.${field}.${k}: must be a string`);
+      else if (field === 'labels' && !isLabelValue(val)) problems.push(`metadata.labels.${k}: "${val.slice(0, 80)}" is not a valid label value (at most 63 letters, digits, "-", "_", ".")`);
+      if (!isLabelKey(k)) problems.push(`metadata.${field}: "${k.slice(0, 80)}" is not a valid key`);
+    }
+  }
+  for (const f of ['uid', 'resourceVersion', 'creationTimestamp'])
+    if (m[f] !== undefined && typeof m[f] !== 'string') problems.push(`metadata.${f}: must be a string`);
+  if (m.generation !== undefined && !Number.isInteger(m.generation)) problems.push('metadata.generation: must be an integer');
+}
+
+/**
+ * Validates one object and returns it normalized: defaults filled in, durations as seconds,
+ * times as UTC. `what` names the object in messages (e.g. `booking.yaml document 2`).
+ * Throws InvalidError listing every problem, each with its field path and rule.
+ */
+export function validateObject(input: unknown, what: string): KiwiObject {
+  const fail = (problems: string[]) => new InvalidError(`${what}: ${problems.join('; ')}`, problems.map((p) => `${what}: ${p}`));
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw fail(['must be an object with apiVersion, kind, metadata and spec']);
+  const size = Buffer.byteLength(JSON.stringify(input));
+  if (size > MAX_OBJECT_BYTES)
+    throw fail([`object is ${(size / 1048576).toFixed(1)} MiB, larger than the ${MAX_OBJECT_BYTES / 1024} KiB Kiwi stores`]);
+  const obj = structuredClone(input) as Json;
+  if (obj.apiVersion !== API_VERSION)
+    throw fail([`apiVersion: must be "${API_VERSION}"${obj.apiVersion === undefined ? ' (it is missing)' : `, not ${JSON.stringify(obj.apiVersion)}`}`]);
+  const info = KINDS.find((k) => k.kind === obj.kind);
+  if (!info) throw fail([`kind: must be one of ${KINDS.map((k) => k.kind).join(', ')}${obj.kind === undefined ? ' (it is missing)' : `, not ${JSON.stringify(obj.kind)}`}`]);
+  const kind = info.kind;
+  const problems: string[] = [];
+  validateMetadata(kind, obj.metadata, problems);
+  for (const path of DURATION_FIELDS[kind]) {
+    const loc = at(obj, path);
+    const v = loc?.parent[loc.key];
+    if (v === undefined) continue;
+    if (typeof v === 'string' || (typeof v === 'number' && (v <= 0 || !Number.isInteger(v)))) {
+      try {
+        loc!.parent[loc!.key] = parseDuration(v);
+      } catch (e) {
+        if (!(e instanceof DurationError)) throw e;
+        problems.push(`${path.join('.')}: ${e.message}`);
+        delete loc!.parent[loc!.key]; // reported already; keep the schema from saying it twice
+      }
+    }
+  }
+  const validate = validatorFor(kind);
+  if (!validate(obj)) for (const e of validate.errors ?? []) {
+    const msg = describeError(e, kind);
+    if (msg && !problems.includes(msg)) problems.push(msg);
+  }
+  if (problems.length) throw fail(problems);
+  for (const path of TIME_FIELDS[kind]) {
+    const loc = at(obj, path);
+    if (loc && typeof loc.parent[loc.key] === 'string') loc.parent[loc.key] = new Date(loc.parent[loc.key]).toISOString().replace('.000Z', 'Z');
+  }
+  if (kind === 'Booking') {
+    const s = obj.spec;
+    if (s.end !== undefined && s.duration !== undefined) problems.push('spec: give duration or end, not both');
+    if (s.start !== undefined && s.end !== undefined && Date.parse(s.end) <= Date.parse(s.start)) problems.push(`spec.end: ${s.end} is not after spec.start ${s.start}`);
+    if (s.nodeSelector !== undefined && s.count === undefined) problems.push('spec.count: required with nodeSelector');
+    if (s.nodes !== undefined && new Set(s.nodes).size !== s.nodes.length) problems.push('spec.nodes: names a node twice');
+  }
+  if (kind === 'ClusterConfig' && obj.spec?.defaultDuration && obj.spec?.maxDuration && obj.spec.defaultDuration > obj.spec.maxDuration)
+    problems.push('spec.defaultDuration: is longer than spec.maxDuration');
+  if (problems.length) throw fail(problems);
+  return obj as KiwiObject;
+}
