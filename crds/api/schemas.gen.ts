@@ -201,6 +201,7 @@ export const crds: Crd[] = [
                       "properties": {
                         "signal": {
                           "type": "string",
+                          "description": "The signal to send.",
                           "enum": [
                             "SIGHUP",
                             "SIGINT",
@@ -312,6 +313,7 @@ export const crds: Crd[] = [
                     },
                     "conditions": {
                       "type": "array",
+                      "description": "The latest observations of the object's state, one per type.",
                       "x-kubernetes-list-type": "map",
                       "x-kubernetes-list-map-keys": [
                         "type"
@@ -451,6 +453,7 @@ export const crds: Crd[] = [
                 },
                 "spec": {
                   "type": "object",
+                  "description": "How to reach the node and when it may be booked.",
                   "properties": {
                     "address": {
                       "type": "string",
@@ -534,10 +537,12 @@ export const crds: Crd[] = [
                     },
                     "message": {
                       "type": "string",
+                      "description": "Why the node is in its phase (for example the processes a cleanup could not end).",
                       "maxLength": 4096
                     },
                     "capacity": {
                       "type": "object",
+                      "description": "What the node daemon detected on the machine.",
                       "properties": {
                         "cpus": {
                           "type": "integer",
@@ -579,13 +584,16 @@ export const crds: Crd[] = [
                     },
                     "heartbeatTime": {
                       "type": "string",
-                      "format": "date-time"
+                      "format": "date-time",
+                      "description": "When the node daemon last reported in."
                     },
                     "daemonVersion": {
-                      "type": "string"
+                      "type": "string",
+                      "description": "Version of the node daemon running there."
                     },
                     "conditions": {
                       "type": "array",
+                      "description": "The latest observations of the object's state, one per type.",
                       "x-kubernetes-list-type": "map",
                       "x-kubernetes-list-map-keys": [
                         "type"
@@ -701,6 +709,7 @@ export const crds: Crd[] = [
                 },
                 "spec": {
                   "type": "object",
+                  "description": "The settings; every field has a default.",
                   "properties": {
                     "admins": {
                       "type": "array",
@@ -800,10 +809,12 @@ export const crds: Crd[] = [
                 },
                 "status": {
                   "type": "object",
+                  "description": "Written by the operator.",
                   "properties": {
                     "observedGeneration": {
                       "type": "integer",
-                      "format": "int64"
+                      "format": "int64",
+                      "description": "The spec generation the operator has applied."
                     }
                   }
                 }

@@ -64,6 +64,9 @@ export interface BookingSpec {
    * Opt in to a signal sent to the user's processes on the nodes shortly before the end, so that jobs can checkpoint.
    */
   endSignal?: {
+    /**
+     * The signal to send.
+     */
     signal: 'SIGHUP' | 'SIGINT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGTERM';
     /**
      * How long before the end to send it (seconds or text as for duration). Default 300.
@@ -115,6 +118,9 @@ export interface BookingStatus {
    * The spec generation this status answers.
    */
   observedGeneration?: number;
+  /**
+   * The latest observations of the object's state, one per type.
+   */
   conditions?: {
     type: string;
     status: 'True' | 'False' | 'Unknown';
@@ -134,6 +140,9 @@ export interface Node {
   spec?: NodeSpec;
   status?: NodeStatus;
 }
+/**
+ * How to reach the node and when it may be booked.
+ */
 export interface NodeSpec {
   /**
    * Host name or IP address that users ssh to.
@@ -179,7 +188,13 @@ export interface NodeStatus {
    * Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out).
    */
   phase?: 'Ready' | 'NotReady' | 'Draining' | 'Drained';
+  /**
+   * Why the node is in its phase (for example the processes a cleanup could not end).
+   */
   message?: string;
+  /**
+   * What the node daemon detected on the machine.
+   */
   capacity?: {
     cpus?: number;
     memoryBytes?: number;
@@ -195,8 +210,17 @@ export interface NodeStatus {
     since?: string;
     until?: string;
   };
+  /**
+   * When the node daemon last reported in.
+   */
   heartbeatTime?: string;
+  /**
+   * Version of the node daemon running there.
+   */
   daemonVersion?: string;
+  /**
+   * The latest observations of the object's state, one per type.
+   */
   conditions?: {
     /**
      * Ready, Cleaned or ClockSkew.
@@ -219,6 +243,9 @@ export interface ClusterConfig {
   spec?: ClusterConfigSpec;
   status?: ClusterConfigStatus;
 }
+/**
+ * The settings; every field has a default.
+ */
 export interface ClusterConfigSpec {
   /**
    * Users who may book for others and always log in.
@@ -263,7 +290,13 @@ export interface ClusterConfigSpec {
    */
   clockSkewSeconds?: number;
 }
+/**
+ * Written by the operator.
+ */
 export interface ClusterConfigStatus {
+  /**
+   * The spec generation the operator has applied.
+   */
   observedGeneration?: number;
 }
 

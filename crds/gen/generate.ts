@@ -65,8 +65,9 @@ export async function generate(): Promise<{ types: string; schemas: string }> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { types, schemas } = await generate();
-  writeFileSync(join(crdDir, 'api', 'types.gen.ts'), types);
-  writeFileSync(join(crdDir, 'api', 'schemas.gen.ts'), schemas);
-  console.log('wrote crds/api/types.gen.ts and crds/api/schemas.gen.ts');
+  generate().then(({ types, schemas }) => {
+    writeFileSync(join(crdDir, 'api', 'types.gen.ts'), types);
+    writeFileSync(join(crdDir, 'api', 'schemas.gen.ts'), schemas);
+    console.log('wrote crds/api/types.gen.ts and crds/api/schemas.gen.ts');
+  });
 }

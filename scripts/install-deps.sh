@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Kiwi's tests and local cluster need on a Debian machine: etcd (server and
+# etcdctl), sshd, pamtester and socat from Debian's packages, and the npm dependencies.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v pamtester >/dev/null || need+=(pamtester)
+command -v socat >/dev/null || need+=(socat)
+command -v setpriv >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "kiwi: missing Debian packages: ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  echo "kiwi: installing ${need[*]} (apt-get)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps the packages from starting etcd or sshd as system services
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "kiwi: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
