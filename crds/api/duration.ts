@@ -1,13 +1,16 @@
 // Duration parsing: pure. Accepted forms (DESIGN.md): plain seconds (90), units in
 // descending order (90s, 45m, 2h30m, 1d12h), clock forms M:SS, H:MM:SS and Slurm's D-HH:MM:SS.
 
+import { InvalidError } from './errors.js';
+
 export const MAX_DURATION_SECONDS = 366 * 24 * 3600;
 
 const UNITS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
 const UNIT_FORM = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 const CLOCK_FORM = /^(?:(\d+)-)?(\d+)(?::(\d{1,2}))(?::(\d{1,2}))?$/;
 
-export class DurationError extends Error {}
+/** A duration that cannot be read: invalid input (exit code 2). */
+export class DurationError extends InvalidError {}
 
 /** Parses a duration into whole seconds, or throws DurationError saying what is wrong. */
 export function parseDuration(input: string | number): number {

@@ -10,3 +10,4 @@ export * from './etcd.js';
 export * from './informer.js';
 export * from './log.js';
 export * from './config.js';
+export * from './time.js';

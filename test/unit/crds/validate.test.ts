@@ -34,7 +34,7 @@ describe('validateObject', () => {
   });
 
   it('does not change its input', () => {
-    const input = bk({ duration: '90m' });
+    const input = bk({ duration: "90m" }) as { spec: Record<string, unknown> };
     validateObject(input, 'doc');
     assert.equal(input.spec.duration, '90m');
   });
