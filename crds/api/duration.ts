@@ -1,5 +1,6 @@
 // Duration parsing: pure. Accepted forms (DESIGN.md): plain seconds (90), units in
-// descending order (90s, 45m, 2h30m, 1d12h), clock forms M:SS, H:MM:SS and Slurm's D-HH:MM:SS.
+// descending order (90s, 45m, 2h30m, 1d12h), clock forms M:SS, H:MM:SS, Slurm's D-HH:MM:SS
+// and the original Kiwi's D:HH:MM:SS.
 
 import { InvalidError } from './errors.js';
 
@@ -27,6 +28,8 @@ export function parseDuration(input: string | number): number {
       input,
     );
   }
+  const old = /^(\d+):(\d{1,2}):(\d{1,2}):(\d{1,2})$/.exec(text);
+  if (old) return parseDuration(`${old[1]}-${old[2]}:${old[3]}:${old[4]}`);
   const c = CLOCK_FORM.exec(text);
   if (c) {
     const [, days, a, b, cc] = c;

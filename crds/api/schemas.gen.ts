@@ -154,7 +154,7 @@ export const crds: Crd[] = [
                     },
                     "duration": {
                       "x-kubernetes-int-or-string": true,
-                      "description": "How long the booking lasts once it starts. Accepted as seconds (5400) or text (90m, 2h30m, 1:30:00, 1-00:00:00); stored as seconds. Defaults to the ClusterConfig's defaultDuration.",
+                      "description": "How long the booking lasts once it starts. Accepted as seconds (5400) or text (90m, 2h30m, 1:30:00, 1-00:00:00, or the original Kiwi's 0:01:30:00); stored as seconds. Defaults to the ClusterConfig's defaultDuration.",
                       "anyOf": [
                         {
                           "type": "integer",
@@ -164,7 +164,7 @@ export const crds: Crd[] = [
                         {
                           "type": "string",
                           "maxLength": 32,
-                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,2})\\s*$"
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       ]
                     },
@@ -222,7 +222,7 @@ export const crds: Crd[] = [
                             {
                               "type": "string",
                               "maxLength": 32,
-                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,2})\\s*$"
+                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                             }
                           ]
                         }
@@ -752,7 +752,7 @@ export const crds: Crd[] = [
                         {
                           "type": "string",
                           "maxLength": 32,
-                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,2})\\s*$"
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       ]
                     },
@@ -768,7 +768,7 @@ export const crds: Crd[] = [
                         {
                           "type": "string",
                           "maxLength": 32,
-                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,2})\\s*$"
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       ]
                     },

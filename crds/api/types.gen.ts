@@ -37,7 +37,7 @@ export interface BookingSpec {
    */
   count?: number;
   /**
-   * How long the booking lasts once it starts. Accepted as seconds (5400) or text (90m, 2h30m, 1:30:00, 1-00:00:00); stored as seconds. Defaults to the ClusterConfig's defaultDuration.
+   * How long the booking lasts once it starts. Accepted as seconds (5400) or text (90m, 2h30m, 1:30:00, 1-00:00:00, or the original Kiwi's 0:01:30:00); stored as seconds. Defaults to the ClusterConfig's defaultDuration.
    */
   duration?: number | string;
   /**

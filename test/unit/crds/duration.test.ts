@@ -4,7 +4,7 @@ import { parseDuration, formatDuration, shortDuration, DurationError } from '../
 describe('parseDuration', () => {
   const ok: [string | number, number][] = [
     ['90', 90], [90, 90], ['90s', 90], ['45m', 2700], ['2h30m', 9000], ['1d', 86400], ['1d12h', 129600],
-    ['1:30:00', 5400], ['30:00', 1800], ['1-00:00:00', 86400], ['2-12:30:15', 2 * 86400 + 12 * 3600 + 30 * 60 + 15],
+    ['1:30:00', 5400], ['1:00:00:00', 86400], ['0:01:30:00', 5400], ['30:00', 1800], ['1-00:00:00', 86400], ['2-12:30:15', 2 * 86400 + 12 * 3600 + 30 * 60 + 15],
     [' 2h ', 7200], ['366d', 366 * 86400],
   ];
   for (const [input, want] of ok) it(`${JSON.stringify(input)} -> ${want}`, () => assert.equal(parseDuration(input), want));
