@@ -18,6 +18,9 @@ export function connect(cfg: EtcdConfig): Etcd3 {
   const opts: IOptions = {
     hosts: cfg.endpoints,
     dialTimeout: cfg.dialTimeoutMs ?? timeout,
+    // gRPC's default 4 MiB receive limit is hit by listing ~10,000 nodes with status; etcd itself
+    // sends up to its own limits, so accept what it sends.
+    grpcOptions: { 'grpc.max_receive_message_length': 1 << 30 },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: {
       // A breaker per host lets a multi-member client skip a dead member quickly; the short

@@ -1,0 +1,48 @@
+// kiwictl describe KIND NAME...: one object in full, for humans, with its recorded events.
+import type { Command } from 'commander';
+import type { KindInfo } from '../../../../crds/api/kinds.js';
+import { NotFoundError } from '../../../../crds/api/errors.js';
+import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
+import { namespaceFor, refFor, resolveKind, splitKindName } from '../resource.js';
+import { describeObject } from '../../printers/describe.js';
+
+export class DescribeOptions implements Options {
+  kind!: KindInfo;
+  names: string[] = [];
+  namespace?: string;
+
+  complete(args: string[], flags: { namespace?: string }): void {
+    const first = splitKindName(args[0] ?? '');
+    this.kind = resolveKind(first.kind ?? args[0]);
+    this.names = first.kind ? [first.name, ...args.slice(1)] : args.slice(1);
+    this.namespace = namespaceFor(this.kind, flags);
+  }
+
+  validate(): void {
+    if (this.names.length === 0) throw usage(`describe needs a NAME: kiwictl describe ${this.kind.singular} NAME`);
+  }
+
+  async run(ctx: Ctx): Promise<void> {
+    const reader = await ctx.client.reader();
+    const parts: string[] = [];
+    for (const name of this.names) {
+      const ref = refFor(this.kind, name, this.namespace);
+      const obj = await reader.get(ref);
+      if (!obj) throw new NotFoundError(`${this.kind.kind} "${name}" not found${this.namespace ? ` in namespace ${this.namespace}` : ''}`);
+      const events = (await reader.listEvents(ref)).sort((a, b) => a.time.localeCompare(b.time));
+      parts.push(describeObject(obj, events));
+    }
+    ctx.out(parts.join('\n\n'));
+  }
+}
+
+export function registerDescribe(program: Command): Command {
+  return program
+    .command('describe')
+    .description('Show one object in full: metadata, spec, status, conditions and events (oldest first)')
+    .argument('<kind>', 'kind, or KIND/NAME')
+    .argument('[names...]', 'names of the objects')
+    .option('-n, --namespace <namespace>', 'namespace of bookings (default: your user name)')
+    .addHelpText('after', examples('kiwictl describe booking bk-1', 'kiwictl describe node n01', 'kiwictl describe bk/bk-2 -n alice'))
+    .action(verbAction(() => new DescribeOptions()));
+}

@@ -1,0 +1,97 @@
+// Reading objects from -f FILE|DIR|- (apply, delete): files are read whole, a directory gives
+// its *.yaml, *.yml and *.json files in name order, "-" is stdin. Parsing and validation are
+// loaded lazily (js-yaml, ajv) so that verbs without -f never pay for them.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidError } from '../../../crds/api/errors.js';
+import type { KiwiObject } from '../../../crds/api/types.js';
+import { kindInfo } from '../../../crds/api/kinds.js';
+import { callerNamespace } from '../client/paths.js';
+import { usage } from './verb.js';
+
+export interface Source {
+  name: string;
+  text: string;
+}
+
+export function readSources(paths: string[], stdin: () => string = () => readFileSync(0, 'utf8')): Source[] {
+  const out: Source[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push({ name: 'stdin', text: stdin() });
+      continue;
+    }
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw usage(`-f ${p}: no such file or directory`);
+    }
+    if (st.isDirectory()) {
+      const files = readdirSync(p).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+      if (files.length === 0) throw usage(`-f ${p}: the directory holds no .yaml, .yml or .json files`);
+      for (const f of files) out.push({ name: join(p, f), text: readFileSync(join(p, f), 'utf8') });
+    } else out.push({ name: p, text: readFileSync(p, 'utf8') });
+  }
+  return out;
+}
+
+/**
+ * Parses and validates every document of every source, filling in the caller's defaults first
+ * (a Booking's namespace is the caller's user, its spec.user the namespace). Throws one
+ * InvalidError listing every problem of every document: all or nothing.
+ */
+export async function loadObjects(sources: Source[], namespace?: string): Promise<KiwiObject[]> {
+  const [{ parseDocuments, describeDocument }, { validateObject }] = await Promise.all([
+    import('../../../crds/api/load.js'),
+    import('../../../crds/api/validate.js'),
+  ]);
+  const problems: string[] = [];
+  const objects: KiwiObject[] = [];
+  for (const src of sources) {
+    let docs;
+    try {
+      docs = parseDocuments(src.text, src.name);
+    } catch (e) {
+      if (!(e instanceof InvalidError)) throw e;
+      // The parser reads JSON as the YAML it is; say JSON to someone who wrote JSON.
+      problems.push(...(looksLikeJson(src) ? e.problems.map((p) => p.replace('malformed YAML', 'malformed JSON')) : e.problems));
+      continue;
+    }
+    for (const doc of docs) {
+      try {
+        const where = doc.where + describeDocument(doc.object);
+        objects.push(validateObject(withDefaults(doc.object, namespace, where), where));
+      } catch (e) {
+        if (!(e instanceof InvalidError)) throw e;
+        problems.push(...e.problems);
+      }
+    }
+  }
+  if (problems.length) {
+    const n = problems.length;
+    throw new InvalidError(`${n} problem${n > 1 ? 's' : ''} found, nothing was written: ${problems.join('; ')}`, [...problems, `nothing was written (${n} problem${n > 1 ? 's' : ''})`]);
+  }
+  return objects;
+}
+
+/**
+ * The caller's defaults for a document, before validation: a Booking's namespace is -n, else the
+ * caller's user; its spec.user is its namespace. Leaves anything odd to the validator.
+ */
+export function withDefaults(doc: unknown, namespace?: string, where = 'document'): unknown {
+  const o = doc as any;
+  if (o === null || typeof o !== 'object' || o.kind !== 'Booking' || o.metadata === null || typeof o.metadata !== 'object') return doc;
+  if (!kindInfo('Booking').namespaced) return doc;
+  if (namespace && o.metadata.namespace !== undefined && o.metadata.namespace !== namespace)
+    throw new InvalidError(`${where}: metadata.namespace is "${o.metadata.namespace}" but -n says "${namespace}"; drop one of them`);
+  const out = { ...o, metadata: { ...o.metadata } };
+  out.metadata.namespace ??= namespace ?? callerNamespace();
+  if (out.spec !== null && typeof out.spec === 'object' && !Array.isArray(out.spec) && out.spec.user === undefined)
+    out.spec = { ...out.spec, user: out.metadata.namespace };
+  return out;
+}
+
+function looksLikeJson(src: Source): boolean {
+  return src.name.endsWith('.json') || /^\s*[[{]/.test(src.text.replace(/^\s*#.*$/gm, ''));
+}

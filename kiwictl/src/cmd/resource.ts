@@ -1,0 +1,45 @@
+// Resolving what users type into what the store needs: kinds (bk, bookings, Booking), and the
+// namespace a namespaced kind is read or written in (the caller's own by default).
+import { resolveKind as apiResolveKind, type KindInfo } from '../../../crds/api/kinds.js';
+import type { ObjectRef } from '../../../crds/api/keys.js';
+import { KiwiError } from '../../../crds/api/errors.js';
+import { callerNamespace } from '../client/paths.js';
+import { usage } from './verb.js';
+
+/** resolveKind, but an unknown kind is a usage error (exit 2), as kubectl treats it. */
+export function resolveKind(text: string | undefined): KindInfo {
+  if (!text) throw usage('a KIND is required, e.g. nodes, bookings (bk), clusterconfigs (cc)');
+  try {
+    return apiResolveKind(text);
+  } catch (e) {
+    if (e instanceof KiwiError) throw usage(e.message);
+    throw e;
+  }
+}
+
+/** Where a verb reads: one namespace, all of them (undefined), or none for cluster-wide kinds. */
+export function namespaceFor(kind: KindInfo, flags: { namespace?: string; allNamespaces?: boolean }): string | undefined {
+  if (!kind.namespaced || flags.allNamespaces) return undefined;
+  return flags.namespace || callerNamespace();
+}
+
+export function refFor(kind: KindInfo, name: string, namespace: string | undefined): ObjectRef {
+  return { kind: kind.kind, name, namespace: kind.namespaced ? namespace : undefined };
+}
+
+/** kubectl's resource/name form: booking.kiwi.dev/bk1 */
+export function qualifiedName(kind: KindInfo, name: string): string {
+  return `${kind.singular}.kiwi.dev/${name}`;
+}
+
+/** "KIND/NAME" split: `get bk/x` works as kubectl's does. */
+export function splitKindName(arg: string): { kind?: string; name: string } {
+  const i = arg.indexOf('/');
+  return i > 0 ? { kind: arg.slice(0, i), name: arg.slice(i + 1) } : { name: arg };
+}
+
+/** The store reference of an object (store.ts has one too, but importing it would load etcd3). */
+export function refOf(obj: { kind: string; metadata: { name?: string; namespace?: string } }): ObjectRef {
+  const info = apiResolveKind(obj.kind);
+  return { kind: info.kind, name: obj.metadata.name!, namespace: info.namespaced ? obj.metadata.namespace : undefined };
+}

@@ -1,0 +1,112 @@
+// kiwictl: the Kiwi command line. Wiring only: the root program, global flags, the verbs, and
+// the one place where errors become `error: <message>` and an exit code.
+//
+// Start-up matters (`kiwictl get nodes` should cost at most ~3x `node -e 0`): this file and the
+// verbs' modules import only light code; etcd3/gRPC, ajv and js-yaml are loaded with
+// `await import()` by the verbs that need them, and esbuild puts them in separate chunks.
+import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
+import { Client } from './client/index.js';
+import { setCtxFactory, usage, type GlobalFlags } from './cmd/verb.js';
+import { registerApply } from './cmd/apply/index.js';
+import { registerGet } from './cmd/get/index.js';
+import { registerDescribe } from './cmd/describe/index.js';
+import { registerDelete } from './cmd/delete/index.js';
+import { registerExplain } from './cmd/explain/index.js';
+import { registerDev } from './cmd/dev/index.js';
+
+const EXIT_CODES = `
+Exit codes:
+  0  success
+  1  other error
+  2  invalid input or usage (bad flags, unknown kind, an object that fails validation)
+  3  not found
+  4  already exists
+  5  conflict (somebody else changed the object first: get it again and retry)
+  6  etcd unavailable (start one with \`kiwictl dev up\`, or set --endpoints / KIWI_ENDPOINTS)
+  7  forbidden
+  8  timed out
+
+Endpoints: --endpoints, else $KIWI_ENDPOINTS, else \`endpoints:\` in the config file (--config,
+$KIWI_CONFIG, ~/.config/kiwi/config.yaml), else the etcd \`kiwictl dev up\` started, else
+http://127.0.0.1:2379.`;
+
+function buildProgram(): { program: Command; clients: Client[] } {
+  const clients: Client[] = [];
+  const interrupts = new Interrupts();
+  const program = new Command('kiwictl')
+    .description('Book whole nodes of a research cluster: kubectl-style verbs over Kiwi objects in etcd.')
+    .option('--endpoints <urls>', 'etcd endpoints, comma-separated (default: see below)')
+    .option('--config <file>', 'config file with `endpoints: [...]` (default $KIWI_CONFIG or ~/.config/kiwi/config.yaml)')
+    .option('--state-dir <dir>', 'state dir of `kiwictl dev` (default $KIWI_STATE_DIR, ~/.local/state/kiwi/dev, or /var/lib/kiwi/dev for root)')
+    .option('--request-timeout <ms>', 'deadline of one etcd call in milliseconds', '2000')
+    .version(pkg.version, '--version', 'print the version')
+    .addHelpText('after', EXIT_CODES)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  program.configureOutput({ outputError: (s, write) => write(s.startsWith('error:') ? s : `error: ${s}`) });
+
+  setCtxFactory((globals: GlobalFlags) => {
+    const timeout = Number(globals.requestTimeout ?? 2000);
+    if (!Number.isFinite(timeout) || timeout <= 0) throw usage(`--request-timeout ${globals.requestTimeout}: give milliseconds, e.g. 2000`);
+    const client = new Client({ ...globals, requestTimeoutMs: timeout });
+    clients.push(client);
+    return {
+      globals,
+      client,
+      out: (t) => void process.stdout.write(t),
+      err: (t) => void process.stderr.write(t),
+      handleInterrupts: () => interrupts.handle(),
+    };
+  });
+
+  for (const register of [registerApply, registerGet, registerDescribe, registerDelete, registerExplain, registerDev]) {
+    const cmd = register(program);
+    cmd.exitOverride().showHelpAfterError('(add --help for usage)');
+  }
+  return { program, clients };
+}
+
+/** Ctrl-C: a verb that asked to handle it stops cleanly; any other is interrupted (exit 130). */
+class Interrupts {
+  private readonly abort = new AbortController();
+  private handled = false;
+  constructor() {
+    const on = (sig: NodeJS.Signals) => {
+      if (this.handled && !this.abort.signal.aborted) this.abort.abort();
+      else process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  }
+  handle(): AbortSignal {
+    this.handled = true;
+    return this.abort.signal;
+  }
+}
+
+async function main(): Promise<number> {
+  const { program, clients } = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has printed its own message (or the help) already
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    let e: unknown = err;
+    for (const c of clients) e = c.explain(e);
+    const problems: string[] = (e as any)?.problems?.length > 1 ? (e as any).problems : [(e as Error)?.message ?? String(e)];
+    process.stderr.write(problems.map((p) => `error: ${p}\n`).join(''));
+    const code = (e as any)?.exitCode;
+    return typeof code === 'number' ? code : 1;
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+const code = await main();
+// Exit as soon as output is flushed: a closed etcd client can still hold gRPC timers.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -1,0 +1,100 @@
+// The table columns of each kind: the CRD's additionalPrinterColumns (the schemas are the
+// source of truth), priority 0 always, priority 1 with -o wide, plus the few columns only a
+// program can compute (how long a booking has left, why a pending one waits).
+import type { KindInfo } from '../../../crds/api/kinds.js';
+import { shortDuration } from '../../../crds/api/duration.js';
+import { cell, jsonPath, shortTime, truncate } from './format.js';
+
+export interface Column {
+  header: string;
+  /** 0: always shown; 1: only with -o wide. */
+  priority: number;
+  value(obj: any, now: Date): string;
+}
+
+interface PrinterColumn {
+  name: string;
+  type: string;
+  format?: string;
+  jsonPath: string;
+  priority?: number;
+}
+
+function fromCrd(c: PrinterColumn): Column {
+  const isTime = c.format === 'date-time';
+  return {
+    header: c.name.toUpperCase(), // as kubectl does: MaxDuration -> MAXDURATION
+    priority: c.priority ?? 0,
+    value: (obj, now) => {
+      const v = jsonPath(obj, c.jsonPath);
+      return isTime && typeof v === 'string' ? shortTime(v, now) : cell(v);
+    },
+  };
+}
+
+/** Booking: time left while Active, time to start while Pending. */
+const remaining: Column = {
+  header: 'REMAINING',
+  priority: 0,
+  value: (b, now) => {
+    const st = b.status ?? {};
+    if (st.phase === 'Active' && st.endTime) return shortDuration((Date.parse(st.endTime) - now.getTime()) / 1000);
+    if (st.phase === 'Pending' && st.startTime) return `in ${shortDuration((Date.parse(st.startTime) - now.getTime()) / 1000)}`;
+    if (st.phase === 'Expired') return st.reason ?? '-';
+    return '-';
+  },
+};
+
+/** The booking's nodes: held or planned (status), else asked for (spec). */
+const bookingNodes: Column = {
+  header: 'NODES',
+  priority: 0,
+  value: (b) => {
+    if (b.status?.nodes?.length) return cell(b.status.nodes);
+    if (b.spec?.nodes?.length) return cell(b.spec.nodes);
+    if (b.spec?.count) return `${b.spec.count}x${Object.entries(b.spec.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || 'any'}`;
+    return '-';
+  },
+};
+
+/** Why a booking waits (shown for Pending only, unless -o wide shows every message in full). */
+function message(wide: boolean): Column {
+  return {
+    header: 'MESSAGE',
+    priority: 0,
+    value: (b) => {
+      const m = b.status?.message;
+      if (!m) return '';
+      if (wide) return cell(m);
+      return b.status?.phase === 'Pending' ? truncate(cell(m), 60) : '';
+    },
+  };
+}
+
+/** A cordoned node reads "Ready,SchedulingDisabled", as kubectl shows it. */
+const nodeStatus: Column = {
+  header: 'STATUS',
+  priority: 0,
+  value: (n) => {
+    const phase = cell(n.status?.phase ?? 'Unknown');
+    return n.spec?.unschedulable ? `${phase},SchedulingDisabled` : phase;
+  },
+};
+
+export function columnsFor(kind: KindInfo, opts: { wide?: boolean; allNamespaces?: boolean } = {}): Column[] {
+  const version = kind.crd.spec.versions[0];
+  const crdCols = ((version.additionalPrinterColumns ?? []) as PrinterColumn[]).map((c) => {
+    if (kind.kind === 'Booking' && c.name === 'Nodes') return bookingNodes;
+    if (kind.kind === 'Node' && c.name === 'Status') return nodeStatus;
+    return fromCrd(c);
+  });
+  let cols: Column[] = [{ header: 'NAME', priority: 0, value: (o) => o.metadata.name }];
+  if (kind.namespaced && opts.allNamespaces) cols.unshift({ header: 'NAMESPACE', priority: 0, value: (o) => cell(o.metadata.namespace) });
+  if (kind.kind === 'Booking') {
+    const base = crdCols.filter((c) => c.header !== 'MESSAGE');
+    const firstWide = base.findIndex((c) => c.priority > 0);
+    const at = firstWide < 0 ? base.length : firstWide;
+    cols = [...cols, ...base.slice(0, at), remaining, ...base.slice(at), message(Boolean(opts.wide))];
+  } else cols = [...cols, ...crdCols];
+  return cols.filter((c) => c.priority === 0 || opts.wide);
+}

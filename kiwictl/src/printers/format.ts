@@ -1,0 +1,44 @@
+// Small formatting helpers shared by the printers and describe. Plain string work on purpose:
+// `get` of 10,000 objects must stay cheap.
+import { shortDuration } from '../../../crds/api/duration.js';
+
+/** Reads a simple JSONPath as CRD printer columns use it: `.status.booking.user`. */
+export function jsonPath(obj: unknown, path: string): unknown {
+  let cur: any = obj;
+  for (const p of path.split('.').slice(1)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = cur[p];
+  }
+  return cur;
+}
+
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A time for a table cell, in local time: "14:05" today, "Nov 23 14:05" on another day. */
+export function shortTime(iso: string, now: Date): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const hm = `${pad2(t.getHours())}:${pad2(t.getMinutes())}`;
+  if (t.toDateString() === now.toDateString()) return hm;
+  return `${MONTHS[t.getMonth()]} ${pad2(t.getDate())} ${hm}`;
+}
+
+/** kubectl's age: time since an RFC 3339 time, "12m". */
+export function age(iso: string | undefined, now: Date): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '-' : shortDuration((now.getTime() - t) / 1000);
+}
+
+/** One table cell from any JSON value. */
+export function cell(v: unknown): string {
+  if (v === undefined || v === null || v === '') return '-';
+  if (Array.isArray(v)) return v.length ? v.map(cell).join(',') : '-';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v).replace(/\s+/g, ' ');
+}
+
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max - 3) + '...';
+}
