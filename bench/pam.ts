@@ -1,0 +1,152 @@
+// What Kiwi's PAM account check adds to a login: `pamtester SERVICE USER acct_mgmt` through a
+// stack with `pam_exec.so kiwi-pam-check` (the daemon is asked: the booked user's path, and a
+// refused user's path; and a bypass user, answered from the bypass file alone), next to the same
+// stack with `pam_exec.so /bin/true` (the floor: what any pam_exec helper costs), interleaved in
+// one run. Also the socket alone: the server's decision and a round trip from a Node client.
+//
+//   npx tsx bench/pam.ts [--n 300]          (root: it writes /etc/pam.d/kiwitest-bench-*)
+//
+// The socket server runs in a child process (this file with --serve), so that the measuring
+// loop can block in spawnSync without stalling it. Goal: p50 and p99 within 2x of the floor.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startPamServer, answer } from '../node-daemon/src/pam/server.js';
+import { writeBypassFile } from '../node-daemon/src/pam/bypass-file.js';
+import { pamDecision } from '../node-daemon/src/decide/pam.js';
+import type { LocalView } from '../node-daemon/src/view.js';
+import { DEFAULT_CONFIG, type CalendarEntry } from '../crds/api/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+
+/** Below the uids of the accounts used, so that the daemon decides for them as for ordinary users. */
+const MIN_UID = 1;
+
+/** A view with a realistic calendar: 200 past and future entries, `booked` holding the node now. */
+function benchView(booked: string, bypass: string): LocalView {
+  const now = Date.now();
+  const entries: CalendarEntry[] = [];
+  for (let i = -100; i < 100; i++) {
+    const start = now + i * 3_600_000 - 1_800_000;
+    entries.push({ booking: `${i === 0 ? booked : 'other'}/bk${i + 100}`, uid: `u${i}`, user: i === 0 ? booked : `user${i + 100}`, start, end: start + 3_600_000 });
+  }
+  return { node: 'bench-node', entries, config: { ...DEFAULT_CONFIG, minUid: MIN_UID, sshBypassUsers: [bypass] }, syncedAt: now };
+}
+
+async function serve(socketPath: string, booked: string, bypass: string): Promise<void> {
+  const view = benchView(booked, bypass);
+  await startPamServer({ socketPath, getView: () => view });
+  process.stdout.write('ready\n');
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const ms = (x: number) => x.toFixed(2).padStart(7);
+
+function pickUsers(): { booked: string; refused: string; bypass: string } {
+  // Accounts that exist on any Debian, so that nothing is created; MIN_UID makes them ordinary.
+  return { booked: 'nobody', refused: 'games', bypass: 'man' };
+}
+
+async function main(): Promise<void> {
+  if (args[0] === '--serve') return serve(args[1], args[2], args[3]);
+  if (process.getuid?.() !== 0) throw new Error('run as root: the bench writes /etc/pam.d/kiwitest-bench-*');
+  for (const p of ['/usr/bin/pamtester', '/usr/bin/socat']) if (!existsSync(p)) throw new Error(`${p} missing: apt-get install -y pamtester socat`);
+  const n = opt('n', 300);
+  const dir = mkdtempSync(join(tmpdir(), 'kiwitest-benchpam-'));
+  const sock = join(dir, 'pam.sock');
+  const bypassFile = join(dir, 'pam-bypass');
+  const helper = resolve('node-daemon/pam/kiwi-pam-check');
+  const { booked, refused, bypass } = pickUsers();
+  const services = { floor: 'kiwitest-bench-floor', kiwi: 'kiwitest-bench-kiwi' };
+  let child: ChildProcess | undefined;
+  const cleanup = () => {
+    for (const s of Object.values(services)) rmSync(join('/etc/pam.d', s), { force: true });
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => (cleanup(), process.exit(130)));
+  try {
+    writeBypassFile(bypassFile, { ...DEFAULT_CONFIG, minUid: MIN_UID, sshBypassUsers: [bypass] });
+    writeFileSync(join('/etc/pam.d', services.floor), 'account required pam_exec.so stdout quiet /bin/true\naccount required pam_permit.so\n');
+    writeFileSync(join('/etc/pam.d', services.kiwi), `account required pam_exec.so stdout quiet ${helper} --socket=${sock} --bypass-file=${bypassFile}\naccount required pam_permit.so\n`);
+
+    child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', sock, booked, bypass], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((res, rej) => {
+      child!.stdout!.once('data', () => res());
+      child!.once('exit', (c) => rej(new Error(`server exited ${c}`)));
+    });
+    const run = (service: string, user: string) => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('pamtester', [service, user, 'acct_mgmt'], { stdio: 'ignore' });
+      return { ms: Number(process.hrtime.bigint() - t0) / 1e6, ok: r.status === 0 };
+    };
+    const cases = [
+      { name: 'floor: pam_exec /bin/true', service: services.floor, user: booked, want: true },
+      { name: 'kiwi: booked user (asks daemon)', service: services.kiwi, user: booked, want: true },
+      { name: 'kiwi: refused user (asks daemon)', service: services.kiwi, user: refused, want: false },
+      { name: 'kiwi: bypass user (file only)', service: services.kiwi, user: bypass, want: true },
+    ];
+    for (const c of cases) {
+      const r = run(c.service, c.user);
+      if (r.ok !== c.want) throw new Error(`${c.name}: pamtester ${c.service} ${c.user} gave ${r.ok ? 'allow' : 'deny'}, expected ${c.want ? 'allow' : 'deny'}`);
+    }
+    const times = cases.map(() => [] as number[]);
+    for (let i = 0; i < 20; i++) cases.forEach((c) => run(c.service, c.user)); // warm-up
+    for (let i = 0; i < n; i++) cases.forEach((c, j) => times[j].push(run(c.service, c.user).ms));
+
+    // The socket alone: a Node client's round trip, and the decision without I/O.
+    const rtt: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const t0 = process.hrtime.bigint();
+      await new Promise<void>((res, rej) => {
+        const c = createConnection(sock);
+        c.on('error', rej);
+        c.on('close', () => res());
+        c.on('connect', () => c.end(`${booked}\n`));
+        c.resume();
+      });
+      rtt.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const view = benchView(booked, bypass);
+    const dec: number[] = [];
+    for (let i = 0; i < 20000; i++) {
+      const t0 = process.hrtime.bigint();
+      answer(i % 2 ? booked : refused, (name) => pamDecision({ name, uid: 65534 }, view, Date.now()));
+      dec.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+
+    const floor = times[0];
+    console.log(`PAM account check through pamtester, ${n} runs each, interleaved (ms)`);
+    console.log(`${'case'.padEnd(36)}     p50     p99   p50/floor  p99/floor`);
+    cases.forEach((c, j) => {
+      const t = times[j];
+      console.log(`${c.name.padEnd(36)} ${ms(pct(t, 50))} ${ms(pct(t, 99))}   ${(pct(t, 50) / pct(floor, 50)).toFixed(2).padStart(8)}x ${(pct(t, 99) / pct(floor, 99)).toFixed(2).padStart(8)}x`);
+    });
+    console.log(`socket round trip (Node client, 1000)   p50 ${pct(rtt, 50).toFixed(3)} ms, p99 ${pct(rtt, 99).toFixed(3)} ms`);
+    console.log(`decision (200-entry calendar, 20000)    p50 ${(pct(dec, 50) * 1000).toFixed(1)} us, p99 ${(pct(dec, 99) * 1000).toFixed(1)} us`);
+    const worst50 = Math.max(...times.slice(1).map((t) => pct(t, 50) / pct(floor, 50)));
+    const worst99 = Math.max(...times.slice(1).map((t) => pct(t, 99) / pct(floor, 99)));
+    console.log(`goal (within 2x of the floor): p50 ${worst50 <= 2 ? 'met' : 'MISSED'} (${worst50.toFixed(2)}x), p99 ${worst99 <= 2 ? 'met' : 'MISSED'} (${worst99.toFixed(2)}x)`);
+  } finally {
+    cleanup();
+  }
+}
+
+main().then(
+  () => {
+    if (args[0] !== '--serve') process.exit(0); // the server child runs until it is killed
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,65 @@
+// The always-allowed list, on local disk, for kiwi-pam-check to read FIRST with shell builtins
+// only: the users in it get in even when the daemon, etcd or the network is down.
+//
+// Format (one record a line, space-separated, written only by the daemon):
+//   # comment
+//   failmode closed|open
+//   minuid 1000
+//   allow NAME            one line per always-allowed user: root, sshBypassUsers, admins
+//
+// Written atomically (temporary file in the same folder, fsync, rename), mode 0600, owned by
+// the daemon's user (root). It lives on persistent storage by default so that it survives a
+// reboot before the daemon is back.
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EffectiveConfig } from '../../../crds/api/index.js';
+import { USER_NAME_RE } from './server.js';
+
+/** The daemon writes <state-dir>/pam-bypass; with the packaged state dir that is this path, the helper's default. */
+export const BYPASS_FILE_NAME = 'pam-bypass';
+export const DEFAULT_BYPASS_FILE = '/var/lib/kiwi/pam-bypass';
+
+export function bypassFileContent(config: Pick<EffectiveConfig, 'admins' | 'sshBypassUsers' | 'minUid' | 'pamFailMode'>): string {
+  const users = new Set<string>(['root']);
+  for (const u of [...config.sshBypassUsers, ...config.admins]) if (USER_NAME_RE.test(u)) users.add(u);
+  const minUid = Number.isSafeInteger(config.minUid) && config.minUid >= 0 ? config.minUid : 1000;
+  const lines = [
+    '# Written by kiwi-node-daemon from the ClusterConfig; read by kiwi-pam-check. Do not edit: it is rewritten.',
+    `failmode ${config.pamFailMode === 'open' ? 'open' : 'closed'}`,
+    `minuid ${minUid}`,
+    ...[...users].map((u) => `allow ${u}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Writes the file if its content changed; returns whether it wrote. */
+export function writeBypassFile(path: string, config: Parameters<typeof bypassFileContent>[0]): boolean {
+  const content = bypassFileContent(config);
+  try {
+    if (readFileSync(path, 'utf8') === content) return false;
+  } catch {
+    /* absent or unreadable: write it */
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    fsyncSync(dfd);
+    closeSync(dfd);
+  } catch {
+    /* some file systems refuse fsync on a directory; the rename is still atomic */
+  }
+  return true;
+}
