@@ -2,7 +2,7 @@
 // fast: one file to read instead of hundreds of modules (see bench/cli-startup). Code split:
 // a verb loads only the chunks it imports (dynamic import), e.g. `get` never loads ajv.
 import { build } from 'esbuild';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // etcd3 reads its .proto files at run time from `${__dirname}/../proto`, which a bundle has no
@@ -24,20 +24,15 @@ const etcd3Protos = {
   },
 };
 
-// A program whose entry point does not exist yet is skipped (with a warning), not a failed build.
 const entries = {
   kiwictl: 'kiwictl/src/main.ts',
   'kiwi-operator': 'operator/src/main.ts',
   'kiwi-node-daemon': 'node-daemon/src/main.ts',
 };
-for (const [name, file] of Object.entries(entries)) {
-  if (!existsSync(file)) {
-    console.error(`build: skipping ${name}: ${file} does not exist yet`);
-    delete entries[name];
-  }
-}
 
 const started = Date.now();
+// Old chunks would pile up across builds: start clean.
+rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: entries,
   plugins: [etcd3Protos],

@@ -1,47 +1,15 @@
 // Running the real, built kiwictl as a child process, for the kiwictl integration tests and the
 // benches. ensureBuilt() bundles it once when dist/ is missing or older than the sources.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const KIWICTL = join(ROOT, 'bin', 'kiwictl');
-const BUNDLE = join(ROOT, 'dist', 'kiwictl.js');
+import { ROOT, binPath, ensureBuilt as buildOnce } from '../../helpers/build.js';
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
+export { ROOT };
+export const KIWICTL = binPath('kiwictl');
 
-/**
- * Builds dist/kiwictl.js if it is missing or stale. Uses `npm run build`; while the other
- * programs' entry points are still missing from the tree, bundles kiwictl alone with the
- * same esbuild settings.
- */
+/** Builds dist/ if it is missing or stale (see test/helpers/build.ts). */
 export async function ensureBuilt(): Promise<void> {
-  const src = Math.max(newest(join(ROOT, 'kiwictl', 'src')), newest(join(ROOT, 'crds', 'api')));
-  if (existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= src) return;
-  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status === 0) return;
-  const { build } = await import('esbuild');
-  await build({
-    entryPoints: { kiwictl: join(ROOT, 'kiwictl/src/main.ts') },
-    outdir: join(ROOT, 'dist'),
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __kiwiCreateRequire } from 'node:module'; const require = __kiwiCreateRequire(import.meta.url);" },
-    chunkNames: 'chunks/[name]-[hash]',
-  });
+  buildOnce();
 }
 
 export interface Run {

@@ -1,0 +1,173 @@
+// The only kill path of the daemon. Every signal it sends goes through here, behind the same
+// guard as the decision (root, uid < minUid, sshBypassUsers and, in test mode, users outside
+// --only-users-matching are refused), re-checking each pid's uid right before signalling it.
+import { closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import type { EffectiveConfig } from '../../../crds/api/index.js';
+import type { Logger } from '../../../crds/api/index.js';
+import { protectedReason } from '../decide/kill.js';
+import { pidsOfUid, readProc, terminalsOf, userName } from './procs.js';
+import type { BookingCgroups } from './cgroup.js';
+
+export interface Guard {
+  config: EffectiveConfig;
+  onlyUsers?: RegExp;
+}
+
+export interface SweepOptions {
+  user: string;
+  uid: number;
+  /** Calendar entry uids of the bookings ended (their cgroups are killed and removed). */
+  entryUids: string[];
+  killWaitMs: number;
+  /** How long SIGKILL rounds go on before the leftovers are reported. */
+  timeoutMs: number;
+  guard: Guard;
+  cgroups?: BookingCgroups;
+  log: Logger;
+  /** Interval between rounds (ms). */
+  pollMs?: number;
+  /**
+   * Test seam: pids for which this returns true are never signalled nor moved into a cgroup,
+   * so that they survive like an unkillable process would. Set only in test mode.
+   */
+  spare?: (pid: number) => boolean;
+  /** Aborts the sweep (daemon shutdown); it is resumed on restart. */
+  signal?: AbortSignal;
+}
+
+export interface SweepResult {
+  ok: boolean;
+  /** Every pid seen and signalled during the sweep. */
+  seen: number;
+  leftover: number[];
+  usedCgroupKill: boolean;
+  durationMs: number;
+  aborted?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function assertMayTouch(user: string, uid: number, guard: Guard): void {
+  const p = protectedReason(user, uid, guard.config, guard.onlyUsers);
+  if (p) throw new Error(`refusing to signal processes of ${user} (uid ${uid}): ${p.message}`);
+}
+
+/** A pid the rules protect: owned (real or effective) by root, a system or bypass user, or spared. */
+function isProtectedPid(pid: number, guard: Guard, spare: (pid: number) => boolean): boolean {
+  const p = readProc(pid);
+  if (!p) return false;
+  if (spare(pid)) return true;
+  for (const uid of new Set([p.ruid, p.euid])) {
+    const name = userName(uid);
+    if (protectedReason(name ?? String(uid), name === undefined ? undefined : uid, guard.config, guard.onlyUsers)) return true;
+  }
+  return false;
+}
+
+/** Sends `sig` to `pid` if it still belongs to `uid` (the pid may have been reused); false if gone. */
+function signalIfOwned(pid: number, uid: number, sig: NodeJS.Signals): boolean {
+  const p = readProc(pid);
+  if (!p || p.state === 'Z' || (p.ruid !== uid && p.euid !== uid)) return false;
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends every process of a user: SIGTERM to all (and to any that appear), then after killWait
+ * cgroup.kill plus SIGKILL to all, round after round, until /proc shows none (zombies do not
+ * count) or the timeout passes, which is reported with the leftover pids.
+ */
+export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
+  assertMayTouch(o.user, o.uid, o.guard);
+  const started = Date.now();
+  const poll = o.pollMs ?? 25;
+  const spare = o.spare ?? (() => false);
+  const seen = new Set<number>();
+  const termed = new Set<number>();
+  let usedCgroupKill = false;
+  const adoptInto = o.entryUids[0];
+  const live = () => pidsOfUid(o.uid);
+  const result = (ok: boolean, leftover: number[], aborted = false): SweepResult => {
+    if (ok && o.cgroups) for (const u of o.entryUids) o.cgroups.remove(u);
+    return { ok, seen: seen.size, leftover, usedCgroupKill, durationMs: Date.now() - started, ...(aborted ? { aborted } : {}) };
+  };
+
+  const termUntil = started + o.killWaitMs;
+  for (;;) {
+    const pids = live();
+    if (!pids.length) return result(true, []);
+    if (o.signal?.aborted) return result(false, pids, true);
+    if (Date.now() >= termUntil) break;
+    const fresh = pids.filter((p) => !termed.has(p) && !spare(p));
+    for (const pid of fresh) {
+      seen.add(pid);
+      termed.add(pid);
+      signalIfOwned(pid, o.uid, 'SIGTERM');
+    }
+    // signal first (that is what ends most processes), then move the survivors-to-be into the
+    // booking cgroup so that cgroup.kill catches whatever they fork later
+    if (o.cgroups && adoptInto) o.cgroups.adopt(adoptInto, fresh);
+    await sleep(Math.min(poll, Math.max(1, termUntil - Date.now())));
+  }
+
+  const killUntil = termUntil + o.timeoutMs;
+  for (;;) {
+    if (o.cgroups) for (const u of o.entryUids) usedCgroupKill = o.cgroups.killAll(u, (pid) => isProtectedPid(pid, o.guard, spare)) || usedCgroupKill;
+    const pids = live();
+    if (!pids.length) return result(true, []);
+    if (o.signal?.aborted) return result(false, pids, true);
+    if (Date.now() >= killUntil) return result(false, pids);
+    const targets = pids.filter((p) => !spare(p));
+    for (const pid of targets) {
+      seen.add(pid);
+      signalIfOwned(pid, o.uid, 'SIGKILL');
+    }
+    if (o.cgroups && adoptInto) o.cgroups.adopt(adoptInto, targets);
+    await sleep(poll);
+  }
+}
+
+/** Sends a signal once to every live process of a user (the opt-in end signal). */
+export function signalUser(user: string, uid: number, sig: NodeJS.Signals, guard: Guard, spare: (pid: number) => boolean = () => false): number {
+  assertMayTouch(user, uid, guard);
+  let n = 0;
+  for (const pid of pidsOfUid(uid)) if (!spare(pid) && signalIfOwned(pid, uid, sig)) n++;
+  return n;
+}
+
+/** Moves a user's live processes into a booking's cgroup (while the booking is active). */
+export function adoptUser(user: string, uid: number, entryUid: string, cgroups: BookingCgroups, guard: Guard, spare: (pid: number) => boolean = () => false): number {
+  if (protectedReason(user, uid, guard.config, guard.onlyUsers)) return 0;
+  const have = new Set(cgroups.pids(entryUid));
+  const fresh = pidsOfUid(uid).filter((p) => !have.has(p) && !spare(p));
+  return cgroups.adopt(entryUid, fresh).length;
+}
+
+/**
+ * Writes a message to every terminal the user's processes have open and the user owns;
+ * returns the terminals written to.
+ */
+export function warnUser(uid: number, message: string): string[] {
+  const ttys = new Set<string>();
+  for (const pid of pidsOfUid(uid)) for (const t of terminalsOf(pid)) ttys.add(t);
+  const written: string[] = [];
+  for (const t of ttys) {
+    try {
+      if (statSync(t).uid !== uid) continue;
+      const fd = openSync(t, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+      try {
+        writeSync(fd, `\r\n\x07${message}\r\n`);
+        written.push(t);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      /* closed meanwhile, or not writable */
+    }
+  }
+  return written;
+}

@@ -1,0 +1,139 @@
+// kiwi-node-daemon: wiring only. Flags (and environment), the Daemon, signals.
+//
+//   kiwi-node-daemon --endpoints http://10.0.0.1:2379 [--node-name NAME] [--state-dir DIR]
+//
+// Test mode (KIWI_TEST=1): only kiwitest* users (further narrowed by --only-users-matching) are
+// ever signalled; KIWI_TEST_UNKILLABLE_MARK makes processes whose command line contains it
+// unkillable to the daemon (to exercise the drain path); KIWI_TEST_CLOCK_OFFSET_MS shifts the
+// daemon's clock (to exercise ClockSkew). None of these is honoured without KIWI_TEST=1.
+import { Command, Option } from 'commander';
+import { logger } from '../../crds/api/index.js';
+import { Daemon, defaultNodeName, spareByCmdline } from './daemon.js';
+import { DAEMON_VERSION } from './version.js';
+// [pam] the PAM socket and bypass file (owner: PAM login gate; see node-daemon/src/pam/)
+import { join } from 'node:path';
+import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
+import { writeBypassFile, BYPASS_FILE_NAME } from './pam/bypass-file.js';
+import { cgroupAdopter } from './pam/adopt.js';
+import { BookingCgroups } from './enforce/cgroup.js';
+
+export interface MainOptions {
+  endpoints: string;
+  nodeName: string;
+  address?: string;
+  stateDir: string;
+  leaseTtl: number;
+  logLevel: string;
+  onlyUsersMatching?: string;
+  cleanupTimeout: number;
+  statusInterval: number;
+  cgroups: boolean;
+  // [pam]
+  pam: boolean;
+  pamSocket: string;
+  pamBypassFile?: string;
+}
+
+export function parseArgs(argv: string[]): MainOptions {
+  const int = (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got "${v}"`);
+    return n;
+  };
+  const cmd = new Command('kiwi-node-daemon')
+    .description('Registers this node with Kiwi, heartbeats, watches its calendar and ends booked users\' processes when their booking ends.')
+    .version(DAEMON_VERSION)
+    .addOption(new Option('--endpoints <urls>', 'etcd endpoints, comma-separated').env('KIWI_ENDPOINTS').default('http://127.0.0.1:2379'))
+    .addOption(new Option('--node-name <name>', 'name of this Node').env('KIWI_NODE_NAME').default(defaultNodeName()))
+    .addOption(new Option('--address <host>', 'address users ssh to, for a newly registered Node (default: the node name)').env('KIWI_NODE_ADDRESS'))
+    .addOption(new Option('--state-dir <dir>', 'where the last view is kept across restarts').env('KIWI_STATE_DIR').default('/var/lib/kiwi'))
+    .addOption(new Option('--lease-ttl <seconds>', 'TTL of the heartbeat lease').env('KIWI_LEASE_TTL').default(3).argParser(int))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('KIWI_LOG_LEVEL').default('info'))
+    .addOption(new Option('--only-users-matching <regex>', 'never signal users whose name does not match (KIWI_TEST=1: never users outside ^kiwitest, whatever this says)').env('KIWI_ONLY_USERS_MATCHING'))
+    .addOption(new Option('--cleanup-timeout <seconds>', 'how long SIGKILL rounds go on before the node is drained').env('KIWI_CLEANUP_TIMEOUT').default(30).argParser(int))
+    .addOption(new Option('--status-interval <seconds>', 'period of heartbeatTime and clock-skew updates in the Node status').env('KIWI_STATUS_INTERVAL').default(30).argParser(int))
+    .option('--no-cgroups', 'do not use per-booking cgroups even where cgroup v2 is available')
+    // [pam]
+    .addOption(new Option('--pam-socket <path>', 'Unix socket (0600) where kiwi-pam-check asks who may log in').env('KIWI_PAM_SOCKET').default(DEFAULT_PAM_SOCKET))
+    .addOption(new Option('--pam-bypass-file <path>', 'the always-allowed list kiwi-pam-check reads first (default: <state-dir>/pam-bypass)').env('KIWI_PAM_BYPASS_FILE'))
+    .option('--no-pam', 'do not serve PAM checks nor write the bypass file');
+  cmd.parse(argv, { from: 'user' });
+  return cmd.opts<MainOptions>();
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
+  const o = parseArgs(argv);
+  const log = logger('kiwi-node-daemon', o.logLevel);
+  const test = process.env.KIWI_TEST === '1';
+  // Test mode always keeps to kiwitest* users; a --only-users-matching narrows that further.
+  const onlyUsers = test
+    ? new RegExp(`^(?=kiwitest)${o.onlyUsersMatching ? `(?=[\\s\\S]*?(?:${o.onlyUsersMatching}))` : ''}`)
+    : o.onlyUsersMatching ? new RegExp(o.onlyUsersMatching) : undefined;
+  const mark = process.env.KIWI_TEST_UNKILLABLE_MARK;
+  const offset = Number(process.env.KIWI_TEST_CLOCK_OFFSET_MS ?? 0);
+  if (!test && (mark || offset)) log.warn('KIWI_TEST_* settings are ignored without KIWI_TEST=1');
+  const daemon = new Daemon({
+    node: o.nodeName,
+    address: o.address,
+    endpoints: o.endpoints.split(',').map((s) => s.trim()).filter(Boolean),
+    stateDir: o.stateDir,
+    leaseTtlSeconds: o.leaseTtl,
+    log,
+    onlyUsers,
+    spare: test && mark ? spareByCmdline(mark) : undefined,
+    cleanupTimeoutMs: o.cleanupTimeout * 1000,
+    statusIntervalMs: o.statusInterval * 1000,
+    cgroups: o.cgroups,
+    now: test && offset ? () => Date.now() + offset : undefined,
+  });
+
+  // ---- hooks for the other parts of the daemon ----
+  // The PAM socket server answers from daemon.view() (the current LocalView); config-dependent
+  // local files (e.g. a bypass list) are rewritten in daemon.onConfig(cfg => ...), which is
+  // called once at start with the persisted config and again on every change.
+  // ---- end of hooks ----
+
+  // [pam] begin: the PAM login gate (node-daemon/src/pam/). Failures here are logged, never
+  // fatal: without the socket kiwi-pam-check falls back to the bypass file and pamFailMode.
+  if (o.pam) {
+    const bypassFile = o.pamBypassFile ?? join(o.stateDir, BYPASS_FILE_NAME);
+    daemon.onConfig((cfg) => {
+      if (writeBypassFile(bypassFile, cfg)) log.info({ bypassFile, sshBypassUsers: cfg.sshBypassUsers, admins: cfg.admins, minUid: cfg.minUid, pamFailMode: cfg.pamFailMode }, 'pam: bypass file written');
+    });
+    try {
+      const getView = () => daemon.view();
+      const now = () => daemon.now();
+      const adopt = cgroupAdopter({ getView, now, cgroups: o.cgroups ? BookingCgroups.open() : undefined, onlyUsers });
+      const pam = await startPamServer({ socketPath: o.pamSocket, getView, now, log, adopt });
+      process.once('exit', () => pam.closeSync());
+    } catch (err) {
+      log.error({ err, socket: o.pamSocket }, 'pam: cannot serve PAM checks; logins fall back to the bypass file and pamFailMode');
+    }
+  }
+  // [pam] end
+
+  let stopping = false;
+  const shutdown = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'shutting down');
+    daemon.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  // A daemon that enforces bookings must not die of one unexpected rejection: log it, go on.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (a bug); the daemon goes on'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await daemon.start();
+  return daemon;
+}
+
+main().catch((err) => {
+  logger('kiwi-node-daemon').fatal({ err }, 'kiwi-node-daemon failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+// Node registration and the status fields the daemon owns, written read-modify-write with a
+// compare-and-swap on the status revision, so the operator's fields (phase, Ready) survive.
+import { isDeepStrictEqual } from 'node:util';
+import { AlreadyExistsError, ConflictError, API_VERSION, type Node, type NodeStatus, type Store, type Logger } from '../../../crds/api/index.js';
+import { mergeStatus, type OwnedStatus } from '../decide/status.js';
+
+export interface RegisterOptions {
+  node: string;
+  address: string;
+  sshPort?: number;
+  labels?: Record<string, string>;
+}
+
+/** Creates the Node when it does not exist yet; an existing Node (an admin's, or ours) is kept. */
+export async function ensureNode(store: Store, o: RegisterOptions, log: Logger): Promise<'created' | 'exists'> {
+  if (await store.get({ kind: 'Node', name: o.node })) return 'exists';
+  const node: Node = {
+    apiVersion: API_VERSION,
+    kind: 'Node',
+    metadata: { name: o.node, ...(o.labels && Object.keys(o.labels).length ? { labels: o.labels } : {}) },
+    spec: { address: o.address, sshPort: o.sshPort ?? 22 },
+  };
+  try {
+    await store.create(node);
+    log.info({ node: o.node, address: o.address }, 'registered the node');
+    return 'created';
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) return 'exists';
+    throw err;
+  }
+}
+
+/**
+ * Writes the owned status fields: read the status, merge, write if nobody wrote since;
+ * on a lost compare-and-swap read again. Returns the status written (or found unchanged).
+ */
+export async function writeOwnedStatus(store: Store, node: string, want: OwnedStatus, now: () => number, opts: { force?: boolean } = {}): Promise<NodeStatus | undefined> {
+  const ref = { kind: 'Node' as const, name: node };
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const cur = await store.getStored(ref);
+    if (!cur) return undefined;
+    const next = mergeStatus(cur.object.status, want, now());
+    if (!opts.force && cur.object.status && isDeepStrictEqual(withoutHeartbeat(next), withoutHeartbeat(cur.object.status))) return cur.object.status;
+    try {
+      await store.updateStatus(ref, next, { expectedStatusRevision: cur.statusRevision });
+      return next;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  throw new ConflictError(`Node ${node}: status kept changing under the daemon; will try again later`);
+}
+
+function withoutHeartbeat(s: NodeStatus): NodeStatus {
+  const { heartbeatTime: _h, ...rest } = s;
+  return rest;
+}

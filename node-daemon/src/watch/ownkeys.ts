@@ -1,0 +1,153 @@
+// Watches only the daemon's own keys: its calendar, its Node (spec and status) and the
+// ClusterConfig "default". Reads all four at one revision, then watches each from the next;
+// a broken watch resumes from its last revision (etcd3 does this), one etcd cancels
+// (compaction) re-reads. While etcd is unreachable it keeps retrying; the daemon goes on
+// enforcing its last view meanwhile. confirm() re-reads the revisions to prove the view current.
+import type { Watcher, IKeyValue } from 'etcd3';
+import { keys, rangeOp, CLUSTER_CONFIG_NAME, type Calendar, type ClusterConfig, type Node, type Store, type Logger } from '../../../crds/api/index.js';
+
+export interface OwnKeysHandlers {
+  onCalendar(cal: Calendar | undefined): void;
+  onNode(node: Node | undefined, statusRevision: number): void;
+  onConfig(cc: ClusterConfig | undefined): void;
+  /** The view was confirmed against etcd at this local time. */
+  onSynced(at: number): void;
+}
+
+type Part = 'calendar' | 'nodeSpec' | 'nodeStatus' | 'config';
+
+export class OwnKeysWatch {
+  private watchers: Watcher[] = [];
+  private stopped = false;
+  private syncing: Promise<void> | undefined;
+  private readonly kvs = new Map<Part, IKeyValue | undefined>();
+  private readonly keyOf: Record<Part, string>;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly node: string,
+    private readonly h: OwnKeysHandlers,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.keyOf = {
+      calendar: keys.calendar(node),
+      nodeSpec: keys.spec({ kind: 'Node', name: node }),
+      nodeStatus: keys.status({ kind: 'Node', name: node }),
+      config: keys.spec({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }),
+    };
+  }
+
+  /** Starts syncing in the background; resolves after the first successful sync or `waitMs`. */
+  async start(waitMs = 3000): Promise<boolean> {
+    const first = this.resync();
+    return Promise.race([first.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), waitMs).unref())]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await this.cancelWatchers();
+  }
+
+  private async cancelWatchers(): Promise<void> {
+    const ws = this.watchers;
+    this.watchers = [];
+    await Promise.all(ws.map((w) => Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())])));
+  }
+
+  /** Re-reads everything and re-watches; retried with backoff until it succeeds or stop(). */
+  resync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    this.syncing = (async () => {
+      let delay = 200;
+      while (!this.stopped) {
+        try {
+          await this.syncOnce();
+          return;
+        } catch (err) {
+          this.log.warn({ err, node: this.node }, 'cannot read own keys from etcd; enforcing the last view and retrying');
+          await new Promise((r) => (this.retryTimer = setTimeout(r, delay)));
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    })().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    await this.cancelWatchers();
+    const parts = Object.keys(this.keyOf) as Part[];
+    const r = await this.store.txn(`read own keys of node ${this.node}`, [], parts.map((p) => rangeOp(this.keyOf[p])));
+    const rev = Number(r.header.revision);
+    parts.forEach((p, i) => this.kvs.set(p, r.responses[i].response_range.kvs[0]));
+    if (this.stopped) return;
+    this.deliver('calendar');
+    this.deliver('nodeSpec');
+    this.deliver('config');
+    this.h.onSynced(this.now());
+    for (const p of parts) {
+      const w = this.store.etcd.watch().key(this.keyOf[p]).startRevision(String(rev + 1)).watcher();
+      w.on('put', (kv) => this.change(p, kv));
+      w.on('delete', () => this.change(p, undefined));
+      w.on('error', (err: Error) => {
+        this.watchers = this.watchers.filter((x) => x !== w);
+        if (this.stopped) return;
+        this.log.warn({ err, key: this.keyOf[p] }, 'watch cancelled by etcd; re-reading own keys');
+        void this.resync();
+      });
+      this.watchers.push(w);
+    }
+    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => {
+      w.once('connected', () => resolve());
+      w.once('error', () => resolve());
+    })));
+  }
+
+  private change(p: Part, kv: IKeyValue | undefined): void {
+    if (this.stopped) return;
+    this.kvs.set(p, kv);
+    this.deliver(p === 'nodeStatus' ? 'nodeSpec' : p);
+    this.h.onSynced(this.now());
+  }
+
+  private deliver(p: Part): void {
+    try {
+      if (p === 'calendar') {
+        const kv = this.kvs.get('calendar');
+        this.h.onCalendar(kv ? (JSON.parse(kv.value.toString()) as Calendar) : undefined);
+      } else if (p === 'config') {
+        const kv = this.kvs.get('config');
+        this.h.onConfig(kv ? (JSON.parse(kv.value.toString()) as ClusterConfig) : undefined);
+      } else {
+        const spec = this.kvs.get('nodeSpec');
+        const status = this.kvs.get('nodeStatus');
+        if (!spec) return this.h.onNode(undefined, status ? Number(status.mod_revision) : 0);
+        const node = JSON.parse(spec.value.toString()) as Node;
+        node.metadata.resourceVersion = spec.mod_revision;
+        if (status) node.status = JSON.parse(status.value.toString());
+        this.h.onNode(node, status ? Number(status.mod_revision) : 0);
+      }
+    } catch (err) {
+      this.log.error({ err, key: this.keyOf[p] }, 'cannot parse own key; keeping the previous value');
+    }
+  }
+
+  /**
+   * Proves the view current: reads the mod revisions of the own keys and compares them with
+   * what the watch delivered. Equal: synced now. Different: a missed change, so re-read.
+   */
+  async confirm(): Promise<boolean> {
+    if (this.syncing || this.stopped) return false;
+    const parts = Object.keys(this.keyOf) as Part[];
+    const r = await this.store.txn(`confirm own keys of node ${this.node}`, [], parts.map((p) => ({ request_range: { ...rangeOp(this.keyOf[p]).request_range!, keys_only: true } })));
+    const same = parts.every((p, i) => (r.responses[i].response_range.kvs[0]?.mod_revision ?? '0') === (this.kvs.get(p)?.mod_revision ?? '0'));
+    if (same) {
+      this.h.onSynced(this.now());
+      return true;
+    }
+    await this.resync();
+    return true;
+  }
+}

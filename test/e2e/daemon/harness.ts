@@ -1,0 +1,133 @@
+// Runs the real kiwi-node-daemon for end-to-end tests: the built dist/ program (built first if
+// stale, test/helpers/build.ts), started as a child
+// process on 127.0.0.1 in test mode, stopped by PID. Also writes calendars and the config.
+// KIWI_TEST_VERBOSE=1 echoes the daemon's log; KIWI_TEST_LOG_LEVEL sets its level;
+// KIWI_TEST_NODE_ARGS adds node flags (e.g. "--prof --logfile=/tmp/v8.log").
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt, distScript } from '../../helpers/build.js';
+import { keys, type CalendarEntry, type ClusterConfig, type Store } from '../../../crds/api/index.js';
+import { stopProc } from '../../helpers/etcd.js';
+
+/** The built program's script (dist/), built first if stale. */
+function bundle(entry: 'kiwi-operator' | 'kiwi-node-daemon'): Promise<string> {
+  ensureBuilt();
+  return Promise.resolve(distScript(entry));
+}
+
+export const daemonScript = () => bundle('kiwi-node-daemon');
+
+/** Starts the real kiwi-operator (when operator/src/main.ts exists) against an etcd; stop it by PID. */
+export async function startOperator(endpoint: string): Promise<RunningDaemon> {
+  const script = await bundle('kiwi-operator');
+  return track(spawn(process.execPath, [script, '--endpoints', endpoint, '--lease-ttl', '1', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1' } }), 'operator');
+}
+
+export interface RunningDaemon {
+  proc: ChildProcess;
+  logs: string[];
+  /** Log lines parsed as JSON. */
+  records(): any[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export interface DaemonArgs {
+  endpoint: string;
+  node: string;
+  stateDir: string;
+  leaseTtl?: number;
+  cleanupTimeout?: number;
+  statusInterval?: number;
+  env?: Record<string, string>;
+  extra?: string[];
+}
+
+export async function startDaemon(a: DaemonArgs): Promise<RunningDaemon> {
+  const script = await daemonScript();
+  const args = [
+    script,
+    '--endpoints', a.endpoint,
+    '--node-name', a.node,
+    '--address', '127.0.0.1',
+    '--state-dir', a.stateDir,
+    '--lease-ttl', String(a.leaseTtl ?? 2),
+    '--cleanup-timeout', String(a.cleanupTimeout ?? 10),
+    '--status-interval', String(a.statusInterval ?? 30),
+    '--only-users-matching', '^kiwitest-',
+    '--log-level', process.env.KIWI_TEST_LOG_LEVEL ?? 'debug',
+    '--no-pam', // the PAM socket has its own tests; these are about enforcement
+    ...(a.extra ?? []),
+  ];
+  const proc = spawn(process.execPath, [...(process.env.KIWI_TEST_NODE_ARGS ? process.env.KIWI_TEST_NODE_ARGS.split(' ') : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1', ...(a.env ?? {}) } });
+  return track(proc, a.node);
+}
+
+function track(proc: ChildProcess, label: string): RunningDaemon {
+  const logs: string[] = [];
+  let buf = '';
+  const onData = (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    logs.push(...lines.filter(Boolean));
+    if (process.env.KIWI_TEST_VERBOSE) for (const l of lines) if (l) console.error(`[${label}] ${l}`);
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code, signal) => {
+    logs.push(JSON.stringify({ msg: 'daemon exited', code, signal }));
+    r(code);
+  }));
+  return {
+    proc,
+    logs,
+    exited,
+    records: () => logs.flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    }),
+    stop: (signal = 'SIGTERM') => stopProc(proc, signal, 8000),
+  };
+}
+
+export function tempStateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'kiwitest-state-'));
+}
+
+export function removeDir(d: string | undefined): void {
+  if (d && existsSync(d)) rmSync(d, { recursive: true, force: true });
+}
+
+/** Writes a node's calendar as the operator would. */
+export async function putCalendar(store: Store, node: string, entries: CalendarEntry[]): Promise<void> {
+  await store.etcd.put(keys.calendar(node)).value(JSON.stringify({ node, entries: [...entries].sort((x, y) => x.start - y.start) }));
+}
+
+export async function putConfig(store: Store, spec: ClusterConfig['spec']): Promise<void> {
+  const ref = { kind: 'ClusterConfig' as const, name: 'default' };
+  const cur = await store.get(ref);
+  if (!cur) await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'default' }, spec });
+  else await store.update({ ...cur, spec });
+}
+
+let n = 0;
+export function entry(user: string, start: number, end: number, extra: Partial<CalendarEntry> = {}): CalendarEntry {
+  n++;
+  return { booking: `${user}/bk-${process.pid}-${n}`, uid: `e2e-${process.pid}-${n}`, user, start, end, ...extra };
+}
+
+/** Prints the daemon's log when a test failed (mocha `this` in afterEach). */
+export function dumpOnFailure(ctx: Mocha.Context, ds: (RunningDaemon | undefined)[]): void {
+  if (ctx.currentTest?.state !== 'failed') return;
+  for (const d of ds) {
+    if (!d) continue;
+    console.error(d.logs.slice(-60).join('\n'));
+    console.error(`(daemon ${d.proc.pid}: ${d.proc.exitCode === null && d.proc.signalCode === null ? 'still running' : `exited ${d.proc.exitCode ?? d.proc.signalCode}`})`);
+  }
+}
