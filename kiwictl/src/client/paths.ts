@@ -4,12 +4,12 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The state dir of `kiwictl dev`: --state-dir, else $KIWI_STATE_DIR, else /var/lib/kiwi/dev for
+ * The state dir of `kiwictl dev`: --state-dir, else $KIWI_DEV_STATE_DIR, else /var/lib/kiwi/dev for
  * root (a machine-wide dev etcd), else $XDG_STATE_HOME/kiwi/dev or ~/.local/state/kiwi/dev.
  */
 export function devStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return flag;
-  if (env.KIWI_STATE_DIR) return env.KIWI_STATE_DIR;
+  if (env.KIWI_DEV_STATE_DIR) return env.KIWI_DEV_STATE_DIR;
   if (process.getuid?.() === 0) return '/var/lib/kiwi/dev';
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'kiwi', 'dev');

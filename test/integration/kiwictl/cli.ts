@@ -28,7 +28,7 @@ export function kiwictl(args: string[], opts: { env?: Record<string, string>; in
   return new Promise((resolve, reject) => {
     const p = spawn(KIWICTL, args, {
       cwd: ROOT,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, XDG_CONFIG_HOME: '/nonexistent/kiwi-config', KIWI_STATE_DIR: '/nonexistent/kiwi-state', ...opts.env },
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, XDG_CONFIG_HOME: '/nonexistent/kiwi-config', KIWI_DEV_STATE_DIR: '/nonexistent/kiwi-state', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

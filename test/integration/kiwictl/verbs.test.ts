@@ -231,7 +231,7 @@ spec: {nodes: [n01], duration: 90m}
     });
 
     it('-w prints the list, then a line per change, and exits 0 on Ctrl-C (SIGINT)', async () => {
-      const p = spawn(KIWICTL, ['get', 'nodes', '-w'], { cwd: ROOT, env: { ...process.env, ...env, KIWI_STATE_DIR: '/nonexistent' } });
+      const p = spawn(KIWICTL, ['get', 'nodes', '-w'], { cwd: ROOT, env: { ...process.env, ...env, KIWI_DEV_STATE_DIR: '/nonexistent' } });
       let out = '';
       p.stdout.on('data', (d) => (out += d));
       let err = '';
@@ -367,7 +367,7 @@ spec: {nodes: [n01], duration: 90m}
 
     it('starts a detached etcd, is idempotent, is used by default, reports status, stops by PID', async () => {
       const [port, peer] = [await freePort(), await freePort()];
-      const denv = { KIWI_STATE_DIR: stateDir };
+      const denv = { KIWI_DEV_STATE_DIR: stateDir };
       const up = await kiwictl(['dev', 'up', '--port', String(port), '--peer-port', String(peer)], { env: denv });
       assert.equal(up.code, 0, up.stderr);
       assert.match(up.stdout, new RegExp(`dev etcd running at http://127\\.0\\.0\\.1:${port} \\(pid (\\d+)\\)`));
@@ -403,7 +403,7 @@ spec: {nodes: [n01], duration: 90m}
       // A PATH with node on it and nothing else
       const bin = mkdtempSync(join(tmpdir(), 'kiwitest-path-'));
       symlinkSync(process.execPath, join(bin, 'node'));
-      const r = await kiwictl(['dev', 'up'], { env: { KIWI_STATE_DIR: stateDir, PATH: bin } });
+      const r = await kiwictl(['dev', 'up'], { env: { KIWI_DEV_STATE_DIR: stateDir, PATH: bin } });
       rmSync(bin, { recursive: true, force: true });
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /^error: etcd is not installed .*apt-get install etcd-server/);

@@ -1,6 +1,6 @@
 // kiwictl dev up|down|status: a local single-member etcd for trying Kiwi out and for tests.
 // State (data, pid file, state.json with the endpoint, log) lives in the state dir: --state-dir,
-// else $KIWI_STATE_DIR, else /var/lib/kiwi/dev for root, else ~/.local/state/kiwi/dev.
+// else $KIWI_DEV_STATE_DIR, else /var/lib/kiwi/dev for root, else ~/.local/state/kiwi/dev.
 // kiwictl's other verbs use the endpoint recorded there when nothing else names one.
 import type { Command } from 'commander';
 import { rmSync } from 'node:fs';
@@ -125,7 +125,7 @@ export function registerDev(program: Command): Command {
     .addHelpText(
       'after',
       examples('kiwictl dev up', 'kiwictl get nodes          # uses the dev etcd', 'kiwictl dev status', 'kiwictl dev down --purge') +
-        '\nState dir: --state-dir, else $KIWI_STATE_DIR, else /var/lib/kiwi/dev (root) or ~/.local/state/kiwi/dev.\n',
+        '\nState dir: --state-dir, else $KIWI_DEV_STATE_DIR, else /var/lib/kiwi/dev (root) or ~/.local/state/kiwi/dev.\n',
     );
   dev
     .command('up')
