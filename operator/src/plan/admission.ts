@@ -1,0 +1,87 @@
+// Admission beyond the schema: rules a booking must pass when it arrives (or its spec
+// changes). Each rule is named; a refusal says which rule and why. Pure.
+import type { Booking, EffectiveConfig } from '../../../crds/api/index.js';
+import { parseDuration, formatDuration } from '../../../crds/api/index.js';
+
+/** Grace for a fixed start that is a moment in the past (clock skew, a slow apply). */
+export const START_GRACE_MS = 5_000;
+
+export interface Timing {
+  /** ms */
+  durationMs: number;
+  /** A fixed start (reservation), epoch ms. */
+  start?: number;
+  /** A fixed end, epoch ms. */
+  end?: number;
+}
+
+/** The booking's timing from its spec, or the reason it has none. */
+export function timingOf(b: Booking, config: EffectiveConfig, now: number): Timing | string {
+  const s = b.spec;
+  const start = s.start !== undefined ? Date.parse(s.start) : undefined;
+  const end = s.end !== undefined ? Date.parse(s.end) : undefined;
+  if (start !== undefined && Number.isNaN(start)) return `spec.start ${JSON.stringify(s.start)} is not an RFC 3339 time`;
+  if (end !== undefined && Number.isNaN(end)) return `spec.end ${JSON.stringify(s.end)} is not an RFC 3339 time`;
+  let durationMs: number;
+  if (end !== undefined && start !== undefined) {
+    if (end <= start) return `spec.end ${s.end} is not after spec.start ${s.start}`;
+    durationMs = end - start;
+  } else if (end !== undefined) {
+    // "until end", starting when admitted
+    durationMs = end - now;
+    if (durationMs <= 0) return `spec.end ${s.end} is in the past`;
+  } else {
+    try {
+      durationMs = parseDuration(s.duration ?? config.defaultDuration) * 1000;
+    } catch (e) {
+      return `spec.duration: ${(e as Error).message}`;
+    }
+  }
+  return { durationMs, start, end };
+}
+
+export interface AdmissionRule {
+  name: string;
+  check(b: Booking, t: Timing, ctx: { now: number; config: EffectiveConfig; uidOf?: (user: string) => number | undefined }): string;
+}
+
+export const NotRoot: AdmissionRule = {
+  name: 'NotRoot',
+  check: (b) => (b.spec.user === 'root' ? 'user root may not book nodes' : ''),
+};
+
+export const MinUid: AdmissionRule = {
+  name: 'MinUid',
+  check: (b, _t, { config, uidOf }) => {
+    const uid = uidOf?.(b.spec.user);
+    return uid !== undefined && uid < config.minUid ? `user ${b.spec.user} has uid ${uid}, below minUid ${config.minUid} (a system user)` : '';
+  },
+};
+
+export const MaxDuration: AdmissionRule = {
+  name: 'MaxDuration',
+  check: (_b, t, { config }) =>
+    t.durationMs > config.maxDuration * 1000
+      ? `duration ${formatDuration(t.durationMs / 1000)} is longer than the cluster's maxDuration ${formatDuration(config.maxDuration)}`
+      : '',
+};
+
+export const StartNotInPast: AdmissionRule = {
+  name: 'StartNotInPast',
+  check: (b, t, { now }) => (t.start !== undefined && t.start < now - START_GRACE_MS ? `spec.start ${b.spec.start} is in the past` : ''),
+};
+
+export const EndInFuture: AdmissionRule = {
+  name: 'EndInFuture',
+  check: (b, t, { now }) => (t.end !== undefined && t.end <= now ? `spec.end ${b.spec.end} is in the past` : ''),
+};
+
+export const ADMISSION_RULES: AdmissionRule[] = [NotRoot, MinUid, StartNotInPast, EndInFuture, MaxDuration];
+
+export function admit(b: Booking, t: Timing, ctx: Parameters<AdmissionRule['check']>[2], rules = ADMISSION_RULES): string {
+  for (const r of rules) {
+    const why = r.check(b, t, ctx);
+    if (why) return why;
+  }
+  return '';
+}

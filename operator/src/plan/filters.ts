@@ -1,0 +1,91 @@
+// Filter plugins, in kube-scheduler's manner: each looks at one node for one request and
+// answers "" (fits) or the reason it does not, in words a user can act on.
+import type { Booking } from '../../../crds/api/index.js';
+import { fromMap, matches, formatDuration } from '../../../crds/api/index.js';
+import type { NodeView } from './types.js';
+import { describeWindows, longestWindow } from './windows.js';
+
+export interface FilterRequest {
+  booking: Booking;
+  /** Duration in ms. */
+  durationMs: number;
+  now: number;
+}
+
+export interface NodeFilter {
+  name: string;
+  check(req: FilterRequest, name: string, node: NodeView | undefined): string;
+}
+
+export const NodeExists: NodeFilter = {
+  name: 'NodeExists',
+  check: (_r, name, n) => (n ? '' : `node ${name} does not exist`),
+};
+
+export const NodeSchedulable: NodeFilter = {
+  name: 'NodeSchedulable',
+  check: (_r, name, n) => (n?.node.spec?.unschedulable ? `node ${name} is cordoned (spec.unschedulable)` : ''),
+};
+
+export const NodeNotDraining: NodeFilter = {
+  name: 'NodeNotDraining',
+  check: (_r, name, n) => {
+    const p = n?.node.status?.phase;
+    // One wording for both: a pass that sees Draining become Drained says the same thing.
+    return p === 'Draining' || p === 'Drained' ? `node ${name} is drained or draining` : '';
+  },
+};
+
+export const NodeReady: NodeFilter = {
+  name: 'NodeReady',
+  check: (_r, name, n) => (n?.node.status?.phase === 'NotReady' ? `node ${name} is NotReady (its daemon's heartbeat is gone)` : ''),
+};
+
+export const NodeSelectorMatch: NodeFilter = {
+  name: 'NodeSelectorMatch',
+  check: (r, name, n) => {
+    const sel = r.booking.spec.nodeSelector;
+    if (!sel || r.booking.spec.nodes) return '';
+    return matches(fromMap(sel), n?.node.metadata.labels) ? '' : `node ${name} does not match nodeSelector`;
+  },
+};
+
+/** A booking longer than every occurrence of the node's windows can never fit. */
+export const WindowCanFit: NodeFilter = {
+  name: 'WindowCanFit',
+  check: (r, name, n) => {
+    const ws = n?.node.spec?.reservableWindows;
+    if (!ws || ws.length === 0) return '';
+    return longestWindow(ws, r.now) >= r.durationMs
+      ? ''
+      : `node ${name} is bookable only within ${describeWindows(ws)}; a ${formatDuration(r.durationMs / 1000)} booking never fits inside one window`;
+  },
+};
+
+/** The filters a node must pass before anything new is planned on it, in order. */
+export const PLACEMENT_FILTERS: NodeFilter[] = [NodeExists, NodeSchedulable, NodeNotDraining, NodeReady, NodeSelectorMatch, WindowCanFit];
+
+/** "" when the node passes every filter, else the first reason. */
+export function filterNode(req: FilterRequest, name: string, node: NodeView | undefined, filters = PLACEMENT_FILTERS): string {
+  for (const f of filters) {
+    const why = f.check(req, name, node);
+    if (why) return why;
+  }
+  return '';
+}
+
+/** Score plugins rank the nodes that pass; higher first. Ties go by name. */
+export interface NodeScore {
+  name: string;
+  score(req: FilterRequest, name: string, current: Set<string>): number;
+}
+
+/** Keep a waiting booking on the nodes it was planned on, so that re-planning does not shuffle. */
+export const StayPut: NodeScore = { name: 'StayPut', score: (_r, name, current) => (current.has(name) ? 1 : 0) };
+
+export function rankNodes(req: FilterRequest, names: string[], current: Set<string>, scores: NodeScore[] = [StayPut]): string[] {
+  // The common case: nothing planned yet and only StayPut, so the (sorted) names as they are.
+  if (current.size === 0 && scores.length === 1 && scores[0] === StayPut) return names;
+  const s = new Map(names.map((n) => [n, scores.reduce((acc, sc) => acc + sc.score(req, n, current), 0)]));
+  return [...names].sort((a, b) => s.get(b)! - s.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,8 @@
+// The pure core of the operator: calendars, windows, filters, admission and the planner.
+export * from './types.js';
+export * from './calendar.js';
+export * from './windows.js';
+export * from './filters.js';
+export * from './admission.js';
+export * from './plan.js';
+export * from './txn.js';

@@ -1,0 +1,80 @@
+// What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
+// caches and turns the actions into etcd transactions.
+import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus } from '../../../crds/api/index.js';
+
+export interface BookingView {
+  /** namespace/name */
+  key: string;
+  booking: Booking;
+  /** mod_revision of the spec key (compare-and-swap precondition). */
+  specRevision: number;
+  /** mod_revision of the status key, 0 when none. */
+  statusRevision: number;
+  /** create_revision of the spec key: the arrival order. */
+  createRevision: number;
+}
+
+export interface NodeView {
+  node: Node;
+  statusRevision: number;
+  /** Is the daemon's heartbeat key there now? */
+  heartbeat: boolean;
+}
+
+export interface CalendarView {
+  entries: CalendarEntry[];
+  /** mod_revision of the calendar key, 0 when absent. */
+  modRevision: number;
+}
+
+export interface PlanInput {
+  now: number;
+  config: EffectiveConfig;
+  bookings: BookingView[];
+  nodes: Map<string, NodeView>;
+  calendars: Map<string, CalendarView>;
+  /** Resolves a user name to its uid where the operator can (undefined: unknown). */
+  uidOf?: (user: string) => number | undefined;
+  source?: string;
+}
+
+/** This booking's entries on one node after the action (empty: none); `uid` limits what is removed. */
+export interface CalendarChange {
+  node: string;
+  entries: CalendarEntry[];
+  /** Remove only the entries of this uid (an orphan of a deleted booking); default all of the booking. */
+  onlyUid?: string;
+}
+
+export interface BookingAction {
+  kind: 'booking';
+  key: string;
+  namespace: string;
+  name: string;
+  /** Preconditions: spec mod_revision (0: the spec must be absent) and status mod_revision. */
+  specRevision: number;
+  statusRevision: number;
+  /** The status to write; undefined leaves it alone (e.g. an orphan's cleanup). */
+  status?: BookingStatus;
+  calendar: CalendarChange[];
+  events: KiwiEvent[];
+  /** A short word for logs and tests: Queued, Started, TimeLimit, Rejected... */
+  transition: string;
+}
+
+export interface NodeAction {
+  kind: 'node';
+  name: string;
+  statusRevision: number;
+  status: NodeStatus;
+  events: KiwiEvent[];
+  transition: string;
+}
+
+export type Action = BookingAction | NodeAction;
+
+export interface PlanResult {
+  actions: Action[];
+  /** When something is next due (a planned start, an end), epoch ms; undefined: nothing. */
+  nextWake?: number;
+}

@@ -1,0 +1,233 @@
+// The imperative shell around the planner: a work queue fed by the cache's watches and by
+// timers; each pass takes the queued keys, runs the pure planner over the whole cached state
+// with one `now`, and writes what it decided as etcd transactions, each fenced on the
+// leader's election key and compare-and-swapped on every calendar, spec and status it relies on.
+import { randomBytes } from 'node:crypto';
+import type { IRequestOp } from 'etcd3';
+import type { Calendar } from '../../../crds/api/index.js';
+import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
+import { chunkGroup, groupActions, packChunks, plan, type Action, type PlanInput, type TxnChunk } from '../plan/index.js';
+import { ClusterCache } from './cache.js';
+import { WorkQueue } from './queue.js';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface Fence {
+  /** The election key and the create revision it had when we won. */
+  key: string;
+  createRevision: number;
+}
+
+export interface ReconcilerOptions {
+  store: Store;
+  fence: Fence;
+  log: Logger;
+  clock?: Clock;
+  /** Periodic full pass, ms (default 60 s). */
+  resyncMs?: number;
+  /** Transaction groups written in parallel (default 32). */
+  parallel?: number;
+  uidOf?: (user: string) => number | undefined;
+  /** Called when a fenced write finds that we are no longer the leader. */
+  onDeposed?: () => void;
+}
+
+export interface PassStats {
+  passes: number;
+  actions: number;
+  txns: number;
+  conflicts: number;
+}
+
+export class Reconciler {
+  readonly queue = new WorkQueue({ baseDelayMs: 5, maxDelayMs: 5_000 });
+  readonly cache: ClusterCache;
+  readonly stats: PassStats = { passes: 0, actions: 0, txns: 0, conflicts: 0 };
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private timer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+  private loop?: Promise<void>;
+  private stopped = false;
+  private deposed = false;
+  private eventSeq = 0;
+  private readonly eventPrefix = randomBytes(3).toString('hex');
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log;
+    this.cache = new ClusterCache(opts.store, (ks) => ks.forEach((k) => this.queue.add(k)), opts.log);
+  }
+
+  async start(): Promise<void> {
+    await this.cache.start(); // snapshot: queues 'resync', so the first pass covers everything
+    this.loop = this.run();
+    const every = this.opts.resyncMs ?? 60_000;
+    this.resyncTimer = setInterval(() => this.queue.add('resync'), every);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await this.loop?.catch(() => undefined);
+    await this.cache.stop();
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const batch = await this.queue.getBatch();
+      if (!batch || this.stopped) return;
+      try {
+        await this.pass(new Set(batch));
+      } catch (err) {
+        this.log.error({ err, keys: batch.slice(0, 10) }, 'pass failed; retrying with backoff');
+        for (const k of batch) this.queue.addRateLimited(k);
+      } finally {
+        for (const k of batch) this.queue.done(k);
+      }
+    }
+  }
+
+  /** One pass: plan everything with one `now`, write what differs. */
+  async pass(batch: Set<string>): Promise<void> {
+    if (this.deposed) return;
+    this.stats.passes++;
+    const now = this.clock.now();
+    const input: PlanInput = {
+      now,
+      config: effectiveConfig(this.cache.config()),
+      bookings: this.cache.bookings(),
+      nodes: this.cache.nodes(),
+      // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
+      calendars: new Map(this.cache.calendars),
+      uidOf: this.opts.uidOf,
+    };
+    const { actions, nextWake } = plan(input);
+    // A key waiting out its backoff is left for its turn, unless this batch is its turn.
+    const ready = actions.filter((a) => {
+      const k = actionKey(a);
+      return batch.has(k) || batch.has('resync') || !this.queue.isBackingOff(k);
+    });
+    if (ready.length) {
+      const groups = groupActions(ready).map((g) => chunkGroup(g, input.calendars));
+      // Independent single-transaction groups share transactions; the rest go in order.
+      const work = [...packChunks(groups.filter((g) => g.length === 1).map((g) => g[0])).map((c) => [c]), ...groups.filter((g) => g.length > 1)];
+      this.stats.actions += ready.length;
+      await this.runLimited(work, (chunks) => this.writeGroup(chunks, input));
+    }
+    if (this.timer) clearTimeout(this.timer);
+    if (nextWake !== undefined && !this.stopped) {
+      this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
+    }
+  }
+
+  private async runLimited<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
+    let i = 0;
+    const n = Math.min(this.opts.parallel ?? 32, items.length);
+    await Promise.all(Array.from({ length: n }, async () => {
+      while (i < items.length && !this.deposed) await fn(items[i++]);
+    }));
+  }
+
+  /** A group's chunks in order; the first that fails stops the group (the next pass re-plans). */
+  private async writeGroup(chunks: TxnChunk[], input: PlanInput): Promise<void> {
+    const calRev = new Map<string, number>();
+    for (const c of chunks) {
+      for (const n of c.calendars.keys()) if (!calRev.has(n)) calRev.set(n, input.calendars.get(n)?.modRevision ?? 0);
+      if (!c.valid) {
+        this.log.error({ actions: c.actions.map(actionKey) }, 'refusing to write a transaction that would leave a calendar overlapping; will re-plan');
+        for (const a of c.actions) this.queue.addRateLimited(actionKey(a));
+        return;
+      }
+      const ok = await this.writeChunk(c, calRev);
+      if (!ok) return;
+    }
+  }
+
+  private async writeChunk(c: TxnChunk, calRev: Map<string, number>): Promise<boolean> {
+    const { store, fence } = this.opts;
+    const cmp: Compare[] = [compare(fence.key, 'Create', 'Equal', fence.createRevision)];
+    const ops: IRequestOp[] = [];
+    const writes: { key: string; value: unknown }[] = [];
+    const touched: string[] = [];
+    for (const [n, entries] of c.calendars) {
+      const k = keys.calendar(n);
+      cmp.push(compare(k, 'Mod', 'Equal', calRev.get(n)!));
+      const value: Calendar = { node: n, entries };
+      ops.push(putOp(k, value));
+      writes.push({ key: k, value });
+      touched.push(k);
+    }
+    for (const a of c.actions) {
+      if (a.kind === 'booking') {
+        const ref = { kind: 'Booking' as const, namespace: a.namespace, name: a.name };
+        const sk = keys.spec(ref);
+        const stk = keys.status(ref);
+        touched.push(sk, stk);
+        if (a.specRevision > 0) {
+          cmp.push(compare(sk, 'Mod', 'Equal', a.specRevision), compare(stk, 'Mod', 'Equal', a.statusRevision));
+        } else {
+          cmp.push(compare(sk, 'Create', 'Equal', 0));
+        }
+        if (a.status) {
+          ops.push(putOp(stk, a.status));
+          writes.push({ key: stk, value: a.status });
+        }
+      } else {
+        const ref = { kind: 'Node' as const, name: a.name };
+        const stk = keys.status(ref);
+        touched.push(keys.spec(ref), stk);
+        cmp.push(compare(keys.spec(ref), 'Create', 'Greater', 0), compare(stk, 'Mod', 'Equal', a.statusRevision));
+        ops.push(putOp(stk, a.status));
+        writes.push({ key: stk, value: a.status });
+      }
+      for (const ev of a.events) ops.push(store.eventOp(ev, `${String(++this.eventSeq).padStart(8, '0')}${this.eventPrefix}`));
+    }
+    this.stats.txns++;
+    let r;
+    try {
+      r = await store.txn('write plan', cmp, ops, [rangeOp(fence.key)]);
+    } catch (err) {
+      this.log.error({ err, actions: c.actions.map(actionKey) }, 'transaction failed; retrying with backoff');
+      for (const a of c.actions) this.queue.addRateLimited(actionKey(a));
+      return false;
+    }
+    if (r.succeeded) {
+      const rev = Number(r.header.revision);
+      this.cache.applyLocal(rev, writes);
+      for (const n of c.calendars.keys()) calRev.set(n, rev);
+      for (const a of c.actions) {
+        this.queue.forget(actionKey(a));
+        this.log.info(
+          a.kind === 'booking'
+            ? { booking: a.key, transition: a.transition, phase: a.status?.phase, nodes: a.status?.nodes?.slice(0, 8), start: a.status?.startTime, end: a.status?.endTime, revision: rev }
+            : { node: a.name, transition: a.transition, revision: rev },
+          a.kind === 'booking' ? `booking ${a.key}: ${a.transition}` : `node ${a.name}: ${a.transition}`,
+        );
+      }
+      return true;
+    }
+    const leader = r.responses[0]?.response_range.kvs[0];
+    if (!leader || Number(leader.create_revision) !== this.opts.fence.createRevision) {
+      this.deposed = true;
+      this.log.warn({ fence: this.opts.fence }, 'a fenced write found another leader (or none): stepping down');
+      this.opts.onDeposed?.();
+      return false;
+    }
+    this.stats.conflicts++;
+    this.log.debug({ actions: c.actions.map(actionKey) }, 'compare-and-swap lost; re-reading and retrying');
+    for (const a of c.actions) this.queue.addRateLimited(actionKey(a));
+    await this.cache.refresh(touched).catch((err) => this.log.warn({ err }, 'refresh failed'));
+    return false;
+  }
+}
+
+export function actionKey(a: Action): string {
+  return a.kind === 'booking' ? `booking:${a.key}` : `node:${a.name}`;
+}
+
