@@ -10,6 +10,7 @@ import { waitFor } from '../test/helpers/wait.js';
 import { ensureUser } from '../test/helpers/users.js';
 import { killAllOf, livePids, manySleepers, sleeper, stopAll } from '../test/helpers/procs.js';
 import { entry, putCalendar, putConfig, removeDir, startDaemon, tempStateDir } from '../test/e2e/daemon/harness.js';
+import { record } from './record.js';
 
 const arg = (name: string, d: number) => {
   const i = process.argv.indexOf(name);
@@ -65,6 +66,8 @@ async function main() {
     console.log(
       `${String(r.procs).padStart(5)}  ${String(r.runs).padStart(4)}  ${String(pct(r.observed, 50)).padStart(12)}  ${String(pct(r.observed, 99)).padStart(12)}  ${String(pct(r.daemon, 50)).padStart(10)}  ${String(pct(r.daemon, 99)).padStart(10)}`,
     );
+    for (const q of [50, 99])
+      record({ bench: 'cleanup', figure: `end to last process gone p${q}, ${r.procs} process(es)`, value: pct(r.observed, q), unit: 'ms', peer: `the daemon's own measure of its sweep p${q}`, peerValue: pct(r.daemon, q) });
   }
 }
 

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { ensureBuilt, KIWICTL, ROOT } from '../test/integration/kiwictl/cli.js';
+import { record } from './record.js';
 
 const RUNS = Number(process.argv[2] ?? 15);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -41,6 +42,8 @@ try {
     const ratio = m / base;
     const goal = name.startsWith('kiwictl get') ? `  (goal at most 3x: ${ratio <= 3 ? 'OK' : 'MISSED'})` : '';
     console.log(`${name.padEnd(36)} median ${m.toFixed(0).padStart(4)} ms  ${ratio.toFixed(2)}x node -e 0${goal}`);
+    if (name !== 'node -e 0')
+      record({ bench: 'cli-startup', figure: `${name} (whole process)`, value: m, unit: 'ms', peer: 'node -e 0', peerValue: base, ...(name.startsWith('kiwictl get') ? { goal: 'ratio <= 3', met: ratio <= 3 } : {}) });
   }
 } finally {
   await etcd.stop();

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { ensureBuilt, KIWICTL, ROOT } from '../test/integration/kiwictl/cli.js';
 import type { Node } from '../crds/api/index.js';
+import { record } from './record.js';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const RUNS = Number(process.argv[3] ?? 7);
@@ -54,6 +55,7 @@ try {
   console.log(`kiwictl get nodes (${COUNT} nodes, spec+status, table):  median ${mk.toFixed(0)} ms  (runs: ${kiwi.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(`etcdctl get --prefix /kiwi/spec/nodes/ (${COUNT} keys):     median ${me.toFixed(0)} ms  (runs: ${ctl.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(`ratio kiwictl/etcdctl: ${(mk / me).toFixed(2)}x (goal: at most 3x) ${mk / me <= 3 ? 'OK' : 'MISSED'}`);
+  record({ bench: 'get-nodes', figure: `kiwictl get nodes, ${COUNT} nodes (median)`, value: mk, unit: 'ms', peer: 'etcdctl get --prefix, same keys', peerValue: me, goal: 'ratio <= 3', met: mk / me <= 3 });
 } finally {
   await etcd.stop();
 }

@@ -8,6 +8,7 @@
 // Run: npx tsx bench/operator.ts [nodes=1000]; KIWI_BENCH_TMPFS=1 puts etcd's data on /dev/shm
 // (no fsync cost: the disk of a shared VM adds its own tail to every write).
 import { existsSync } from 'node:fs';
+import { record } from './record.js';
 if (process.env.KIWI_BENCH_TMPFS === '1' && existsSync('/dev/shm')) process.env.TMPDIR = '/dev/shm';
 const { startEtcd } = await import('../test/helpers/etcd.js');
 const { waitFor } = await import('../test/helpers/wait.js');
@@ -98,6 +99,11 @@ try {
   console.log(`  activated/s, live burst of ${BURST} (${IN_FLIGHT} clients applying):  ${liveRate.toFixed(0)}  (${ratio(liveRate)}; the applies alone took ${appliedMs.toFixed(0)} ms = ${(BURST / (appliedMs / 1000)).toFixed(0)}/s)`);
   console.log(`  raw create-if-absent latency, sequential: p50 ${pct(rawLat, 50).toFixed(1)} ms, p99 ${pct(rawLat, 99).toFixed(1)} ms`);
   console.log(`  apply-to-Active latency, idle cluster (${lat.length} samples): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (goal p99 < 50 ms)`);
+  const raw = `raw etcd create-if-absent txns/s (${IN_FLIGHT} in flight)`;
+  record({ bench: 'operator', figure: `bookings activated/s, backlog of ${BURST}, ${NODES} nodes`, value: backlogRate, unit: '/s', peer: raw, peerValue: rawRate, goal: 'ratio >= 0.5', met: backlogRate / rawRate >= 0.5 });
+  record({ bench: 'operator', figure: `bookings activated/s, live burst of ${BURST}, ${NODES} nodes`, value: liveRate, unit: '/s', peer: raw, peerValue: rawRate, goal: 'ratio >= 0.5', met: liveRate / rawRate >= 0.5 });
+  record({ bench: 'operator', figure: 'apply-to-Active p50, idle cluster', value: pct(lat, 50), unit: 'ms', peer: 'raw create-if-absent p50', peerValue: pct(rawLat, 50) });
+  record({ bench: 'operator', figure: 'apply-to-Active p99, idle cluster', value: pct(lat, 99), unit: 'ms', peer: 'raw create-if-absent p99', peerValue: pct(rawLat, 99), goal: 'value < 50', met: pct(lat, 99) < 50 });
 } finally {
   await op.stop();
   await etcd.stop();

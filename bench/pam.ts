@@ -18,6 +18,7 @@ import { writeBypassFile } from '../node-daemon/src/pam/bypass-file.js';
 import { pamDecision } from '../node-daemon/src/decide/pam.js';
 import type { LocalView } from '../node-daemon/src/view.js';
 import { DEFAULT_CONFIG, type CalendarEntry } from '../crds/api/index.js';
+import { record } from './record.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
@@ -130,6 +131,9 @@ async function main(): Promise<void> {
     cases.forEach((c, j) => {
       const t = times[j];
       console.log(`${c.name.padEnd(36)} ${ms(pct(t, 50))} ${ms(pct(t, 99))}   ${(pct(t, 50) / pct(floor, 50)).toFixed(2).padStart(8)}x ${(pct(t, 99) / pct(floor, 99)).toFixed(2).padStart(8)}x`);
+      if (j > 0)
+        for (const q of [50, 99])
+          record({ bench: 'pam', figure: `PAM account check p${q}: ${c.name}`, value: pct(t, q), unit: 'ms', peer: `pam_exec /bin/true p${q}`, peerValue: pct(floor, q), goal: 'ratio <= 2', met: pct(t, q) / pct(floor, q) <= 2 });
     });
     console.log(`socket round trip (Node client, 1000)   p50 ${pct(rtt, 50).toFixed(3)} ms, p99 ${pct(rtt, 99).toFixed(3)} ms`);
     console.log(`decision (200-entry calendar, 20000)    p50 ${(pct(dec, 50) * 1000).toFixed(1)} us, p99 ${(pct(dec, 99) * 1000).toFixed(1)} us`);

@@ -14,6 +14,19 @@ import { registerDescribe } from './cmd/describe/index.js';
 import { registerDelete } from './cmd/delete/index.js';
 import { registerExplain } from './cmd/explain/index.js';
 import { registerDev } from './cmd/dev/index.js';
+import { registerAlloc } from './cmd/alloc/index.js';
+import { registerRun } from './cmd/run/index.js';
+import { registerKill } from './cmd/kill/index.js';
+import { registerExtend } from './cmd/extend/index.js';
+import { registerWait } from './cmd/wait/index.js';
+import { registerInfo } from './cmd/info/index.js';
+import { registerCordon } from './cmd/cordon/index.js';
+import { registerUncordon } from './cmd/uncordon/index.js';
+import { registerDrain } from './cmd/drain/index.js';
+import { registerInit } from './cmd/init/index.js';
+import { registerAddNode } from './cmd/add-node/index.js';
+import { registerImportKiwi } from './cmd/import-kiwi/index.js';
+import { registerCompletion } from './cmd/completion/index.js';
 
 const EXIT_CODES = `
 Exit codes:
@@ -25,7 +38,12 @@ Exit codes:
   5  conflict (somebody else changed the object first: get it again and retry)
   6  etcd unavailable (start one with \`kiwictl dev up\`, or set --endpoints / KIWI_ENDPOINTS)
   7  forbidden
-  8  timed out
+  8  timed out (a --timeout ran out, or the operator did not answer in time)
+  9  refused: the cluster said no (a booking Rejected or Busy, an extend refused), or the
+     booking is past the point where the verb applies (kill or extend of an Expired booking,
+     wait for a phase it can no longer reach)
+  130 interrupted (Ctrl-C) before done; \`get -w\` and \`dev\` stop cleanly with 0
+  \`kiwictl run\` exits with the remote command's exit code once the command ran.
 
 Endpoints: --endpoints, else $KIWI_ENDPOINTS, else \`endpoints:\` in the config file (--config,
 $KIWI_CONFIG, ~/.config/kiwi/config.yaml), else the etcd \`kiwictl dev up\` started, else
@@ -38,7 +56,7 @@ function buildProgram(): { program: Command; clients: Client[] } {
     .description('Book whole nodes of a research cluster: kubectl-style verbs over Kiwi objects in etcd.')
     .option('--endpoints <urls>', 'etcd endpoints, comma-separated (default: see below)')
     .option('--config <file>', 'config file with `endpoints: [...]` (default $KIWI_CONFIG or ~/.config/kiwi/config.yaml)')
-    .option('--state-dir <dir>', 'state dir of `kiwictl dev` (default $KIWI_STATE_DIR, ~/.local/state/kiwi/dev, or /var/lib/kiwi/dev for root)')
+    .option('--state-dir <dir>', 'state dir of `kiwictl dev` (default $KIWI_DEV_STATE_DIR, ~/.local/state/kiwi/dev, or /var/lib/kiwi/dev for root)')
     .option('--request-timeout <ms>', 'deadline of one etcd call in milliseconds', '2000')
     .version(pkg.version, '--version', 'print the version')
     .addHelpText('after', EXIT_CODES)
@@ -60,7 +78,13 @@ function buildProgram(): { program: Command; clients: Client[] } {
     };
   });
 
-  for (const register of [registerApply, registerGet, registerDescribe, registerDelete, registerExplain, registerDev]) {
+  const verbs = [
+    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo,
+    registerApply, registerGet, registerDescribe, registerDelete, registerExplain,
+    registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
+    registerDev, registerCompletion,
+  ];
+  for (const register of verbs) {
     const cmd = register(program);
     cmd.exitOverride().showHelpAfterError('(add --help for usage)');
   }
@@ -96,6 +120,8 @@ async function main(): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2;
     }
+    // An exit code passed on (kiwictl run): the reason was printed already.
+    if ((err as any)?.silent && typeof (err as any).exitCode === 'number') return (err as any).exitCode;
     let e: unknown = err;
     for (const c of clients) e = c.explain(e);
     const problems: string[] = (e as any)?.problems?.length > 1 ? (e as any).problems : [(e as Error)?.message ?? String(e)];

@@ -62,11 +62,19 @@ function message(wide: boolean): Column {
   return {
     header: 'MESSAGE',
     priority: 0,
-    value: (b) => {
+    value: (b, now) => {
       const m = b.status?.message;
       if (!m) return '';
       if (wide) return cell(m);
-      return b.status?.phase === 'Pending' ? truncate(cell(m), 60) : '';
+      if (b.status?.phase !== 'Pending') return '';
+      // What it waits for, short: "after alice/bk-2 (alice) on n01 until 14:05"
+      const w = (b.status.waitingFor ?? []) as { node: string; booking: string; user?: string; until?: string }[];
+      if (w.length) {
+        const first = w[0];
+        const more = w.length > 1 ? ` and ${w.length - 1} more` : '';
+        return truncate(`after ${first.booking}${first.user ? ` (${first.user})` : ''} on ${first.node}${first.until ? ` until ${shortTime(first.until, now)}` : ''}${more}`, 80);
+      }
+      return truncate(cell(m), 60);
     },
   };
 }

@@ -1,7 +1,9 @@
 // Shared by the booking-verb tests: a real etcd and the real operator (bin/kiwi-operator), and
 // kiwictl run as root or as a kiwitest user (setpriv), all stopped by PID by the test.
-import { spawn } from 'node:child_process';
-import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const running = new Set<ChildProcess>();
+import { startEtcd, stopProc, type TestEtcd } from '../../helpers/etcd.js';
 import { startOperator, type OperatorProc } from '../operator/helpers.js';
 import type { TestUser } from '../../helpers/users.js';
 import { ensureBuilt, KIWICTL, kiwictl, ROOT, type Run } from './cli.js';
@@ -29,6 +31,8 @@ export async function startCluster(id: string): Promise<Cluster> {
     k: (args, o = {}) => kiwictl(args, { env: { ...env, ...o.env }, timeoutMs: o.timeoutMs }),
     as: (u, args) => asUser(u, args, env),
     async stop() {
+      // kiwictl processes a failed test left running, by PID
+      await Promise.all([...running].map((p) => stopProc(p, 'SIGKILL')));
       await operator.stop();
       await etcd.stop();
     },
@@ -42,7 +46,7 @@ export function asUser(u: TestUser, args: string[], env: Record<string, string>)
   return new Promise((resolve, reject) => {
     const p = spawn('setpriv', [`--reuid=${u.uid}`, `--regid=${u.uid}`, '--init-groups', process.execPath, KIWICTL, ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH!, HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent/kiwi-config', KIWI_STATE_DIR: '/nonexistent/kiwi-state', ...env },
+      env: { PATH: process.env.PATH!, HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent/kiwi-config', KIWI_DEV_STATE_DIR: '/nonexistent/kiwi-state', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -77,14 +81,16 @@ export function startKiwictl(args: string[], env: Record<string, string>): Runni
   const started = Date.now();
   const p = spawn(KIWICTL, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, XDG_CONFIG_HOME: '/nonexistent/kiwi-config', KIWI_STATE_DIR: '/nonexistent/kiwi-state', ...env },
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, XDG_CONFIG_HOME: '/nonexistent/kiwi-config', KIWI_DEV_STATE_DIR: '/nonexistent/kiwi-state', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(p);
   let stdout = '';
   let stderr = '';
   p.stdout.on('data', (d) => (stdout += d));
   p.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+  p.once('exit', () => running.delete(p));
   const done = new Promise<Run>((resolve, reject) => {
     p.on('error', reject);
     p.on('close', (code) => {

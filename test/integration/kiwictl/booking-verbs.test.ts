@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Booking } from '../../../crds/api/index.js';
-import { ensureUser, type TestUser } from '../../helpers/users.js';
+import { deleteUser, ensureUser, type TestUser } from '../../helpers/users.js';
 import { waitFor } from '../../helpers/wait.js';
 import { bookingName, startCluster, startKiwictl, type Cluster } from './booking-helpers.js';
 import { ROOT } from './cli.js';
@@ -36,6 +36,7 @@ describe('kiwictl booking verbs (real etcd, real operator, real binary)', functi
   after(async () => {
     await c?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    for (const u of [alice, bob]) if (u) deleteUser(u.name);
   });
 
   describe('admin verbs', () => {
@@ -399,6 +400,20 @@ describe('kiwictl booking verbs (real etcd, real operator, real binary)', functi
         assert.match(r.stdout, /Examples:\n  /, `${verb} --help has examples`);
       }
       assert.match((await k('--help')).stdout, /9 +refused/);
+    });
+  });
+  describe('ClusterConfig admins', () => {
+    it('a user listed in admins may book for others and administer (init --admin)', async () => {
+      let r = await k('init', '--admin', bob.name);
+      ok(r);
+      assert.match(r.stdout, /default configured/);
+      r = await c.as(bob, ['alloc', '-u', alice.name, '-w', 'n2', '-t', '1m']);
+      ok(r);
+      const name = bookingName(r.stdout);
+      ok(await c.as(bob, ['kill', `${alice.name}/${name}`]));
+      ok(await c.as(bob, ['cordon', 'n2']));
+      ok(await c.as(bob, ['uncordon', 'n2']));
+      ok(await c.as(alice, ['cordon', 'n2']), 7);
     });
   });
 });

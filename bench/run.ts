@@ -1,0 +1,41 @@
+// `npm run bench`: runs every benchmark under bench/ one after another (they share 2 cores,
+// so never in parallel), then writes bench/results/report.md and report.json: each figure
+// next to the peer or floor measured in the same run, the ratio, and the goal.
+import { spawnSync } from 'node:child_process';
+import { cpus, totalmem, release } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Figure } from './record.js';
+
+const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'operator.ts', 'cleanup.ts', 'pam.ts'];
+const only = process.argv.slice(2);
+const out = join('bench', 'results');
+mkdirSync(out, { recursive: true });
+const figuresFile = join(out, 'figures.jsonl');
+rmSync(figuresFile, { force: true });
+
+const runs: { bench: string; status: number | null; seconds: number }[] = [];
+for (const b of BENCHES.filter((b) => only.length === 0 || only.some((o) => b.startsWith(o)))) {
+  console.error(`\n== bench/${b}`);
+  const t0 = Date.now();
+  const r = spawnSync('npx', ['tsx', join('bench', b)], { stdio: 'inherit', env: { ...process.env, KIWI_BENCH_OUT: figuresFile } });
+  runs.push({ bench: b, status: r.status, seconds: (Date.now() - t0) / 1000 });
+}
+
+const figures: Figure[] = existsSync(figuresFile)
+  ? readFileSync(figuresFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  : [];
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`;
+const when = new Date().toISOString();
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+let md = `# Kiwi benchmark report\n\n${when}, on ${machine}. Every figure is next to its peer or floor measured in the same run; compare ratios, not absolute figures, across machines.\n\n`;
+md += '| bench | figure | value | peer or floor (same run) | peer | ratio | goal |\n| --- | --- | --- | --- | --- | --- | --- |\n';
+for (const f of figures) {
+  const ratio = f.peerValue ? f.value / f.peerValue : NaN;
+  md += `| ${f.bench} | ${f.figure} | ${fmt(f.value)} ${f.unit} | ${f.peer} | ${fmt(f.peerValue)} ${f.unit} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + 'x' : '-'} | ${f.goal ? `${f.goal}: ${f.met ? 'met' : 'MISSED'}` : '-'} |\n`;
+}
+md += '\n| bench | exit | seconds |\n| --- | --- | --- |\n' + runs.map((r) => `| ${r.bench} | ${r.status} | ${r.seconds.toFixed(0)} |`).join('\n') + '\n';
+writeFileSync(join(out, 'report.md'), md);
+writeFileSync(join(out, 'report.json'), JSON.stringify({ when, machine, figures, runs }, null, 2) + '\n');
+console.error(`\nwrote ${join(out, 'report.md')} and report.json`);
+process.exit(runs.every((r) => r.status === 0) ? 0 : 1);

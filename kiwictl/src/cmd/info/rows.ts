@@ -1,0 +1,57 @@
+// Pure: the rows of `kiwictl info`, one per node: its state, who holds it since when and until
+// when, how long is left, how many bookings wait for it, its labels. From Nodes and Bookings
+// (the Active bookings are the truth; the node daemon's status.booking fills in when the
+// bookings cannot be read), sorted by name with numbers in order (n2 before n10).
+import type { Booking, Node } from '../../../../crds/api/types.js';
+
+export interface InfoRow {
+  node: string;
+  /** free, booked, cordoned, booked,cordoned, draining, drained, down (daemon heartbeat gone). */
+  state: string;
+  user?: string;
+  booking?: string;
+  since?: string;
+  until?: string;
+  remainingSeconds?: number;
+  /** Pending bookings planned on the node. */
+  waiting: number;
+  labels: Record<string, string>;
+}
+
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+export function infoRows(nodes: Node[], bookings: Booking[], now: Date): InfoRow[] {
+  const holder = new Map<string, Booking>();
+  const waiting = new Map<string, number>();
+  for (const b of bookings) {
+    const st = b.status;
+    if (st?.phase === 'Active') for (const n of st.nodes ?? []) holder.set(n, b);
+    if (st?.phase === 'Pending') for (const n of st.nodes ?? []) waiting.set(n, (waiting.get(n) ?? 0) + 1);
+  }
+  const rows = nodes.map((n): InfoRow => {
+    const name = n.metadata.name!;
+    const b = holder.get(name);
+    const held = b
+      ? { user: b.spec.user, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime }
+      : n.status?.booking
+        ? { user: n.status.booking.user, booking: n.status.booking.namespace ? `${n.status.booking.namespace}/${n.status.booking.name}` : n.status.booking.name, since: n.status.booking.since, until: n.status.booking.until }
+        : undefined;
+    const phase = n.status?.phase;
+    let state = phase === 'NotReady' ? 'down' : phase === 'Drained' ? 'drained' : phase === 'Draining' ? 'draining' : held ? 'booked' : 'free';
+    if (n.spec?.unschedulable) state = state === 'free' ? 'cordoned' : `${state},cordoned`;
+    const row: InfoRow = { node: name, state, waiting: waiting.get(name) ?? 0, labels: { ...(n.metadata.labels ?? {}) } };
+    if (held) {
+      Object.assign(row, held);
+      if (held.until) row.remainingSeconds = Math.max(0, Math.floor((Date.parse(held.until) - now.getTime()) / 1000));
+    }
+    return row;
+  });
+  return rows.sort((a, b) => naturalCompare(a.node, b.node));
+}
+
+export function formatLabels(l: Record<string, string>): string {
+  const s = Object.entries(l).map(([k, v]) => (v ? `${k}=${v}` : k)).join(',');
+  return s || '-';
+}
