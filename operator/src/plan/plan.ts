@@ -13,7 +13,7 @@
 //      booking can only take a gap an earlier one could not use: backfill that delays no one.
 import { isDeepStrictEqual } from 'node:util';
 import type { Booking, BookingStatus, CalendarEntry, KiwiEvent, NodeStatus, Condition } from '../../../crds/api/index.js';
-import { parseDuration } from '../../../crds/api/index.js';
+import { parseDuration, DRAIN_ANNOTATION } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import type { Action, BookingAction, BookingView, CalendarChange, NodeAction, PlanInput, PlanResult } from './types.js';
 import { admit, timingOf } from './admission.js';
@@ -22,6 +22,9 @@ import { filterNode, rankNodes, type FilterRequest } from './filters.js';
 import { describeWindows, fitsWindow } from './windows.js';
 
 export const SOURCE = 'kiwi-operator';
+
+/** The daemon drained the node because a cleanup failed: only fixing that brings it back. */
+const cleanupFailed = (st: NodeStatus) => st.conditions?.some((c) => c.type === 'Cleaned' && c.status === 'False') ?? false;
 /** How many holders a message names before "and N more". */
 const NAME_AT_MOST = 5;
 
@@ -93,8 +96,25 @@ export function plan(input: PlanInput): PlanResult {
       next = { ...st, phase: 'NotReady', message: why, conditions: setCondition(st.conditions, { type: 'Ready', status: 'False', reason: 'HeartbeatLost', message: why }, now) };
       ev = nodeEvent(name, 'Warning', 'NodeNotReady', `node ${name} is NotReady: ${why}`);
     }
+    const events = ev ? [ev] : [];
+    // An admin's drain request (kiwictl drain sets the annotation, uncordon removes it).
+    const drain = nv.node.metadata.annotations?.[DRAIN_ANNOTATION];
+    const cur = next ?? st;
+    const draining = cur.phase === 'Draining' || cur.phase === 'Drained';
+    if (drain !== undefined && !draining) {
+      next = { ...cur, phase: 'Draining', message: `draining: ${drain || 'asked by an admin'}` };
+      events.push(nodeEvent(name, 'Normal', 'Draining', `node ${name} is draining (${drain || 'asked by an admin'}): nothing new is planned on it`));
+    } else if (drain === undefined && draining && !cleanupFailed(cur)) {
+      // The drain was taken back; a drain the daemon set after a failed cleanup stays until it is fixed.
+      // Back to what the heartbeat says; a node that never had a daemon goes back to no phase.
+      const hadDaemon = cur.conditions?.some((c) => c.type === 'Ready') ?? false;
+      next = { ...cur, phase: nv.heartbeat ? 'Ready' : hadDaemon ? 'NotReady' : undefined };
+      if (next.phase === undefined) delete next.phase;
+      delete next.message;
+      events.push(nodeEvent(name, 'Normal', 'Undrained', `node ${name} is back in service${next.phase ? ` (${next.phase})` : ''}`));
+    }
     if (!next) continue;
-    readiness.set(name, { kind: 'node', name, statusRevision: nv.statusRevision, status: next, events: [ev!], transition: next.phase! });
+    readiness.set(name, { kind: 'node', name, statusRevision: nv.statusRevision, status: next, events, transition: next.phase ?? 'Undrained' });
     nodeViews.set(name, { ...nv, node: { ...nv.node, status: next } });
   }
 
@@ -552,7 +572,7 @@ export function plan(input: PlanInput): PlanResult {
 
   // Drains that are done (no entry covers now).
   for (const [name, nv] of nodeViews) {
-    const st = nv.node.status ?? {};
+    const st = nv.node.status ?? {}; // as this pass leaves it (readiness and drain requests applied)
     const ready = readiness.get(name);
     if (st.phase !== 'Draining' || (wc.get(name) ?? []).some((e) => e.start <= now && now < e.end)) {
       if (ready) actions.push(ready);

@@ -319,7 +319,10 @@ describe('kiwictl booking verbs (real etcd, real operator, real binary)', functi
       assert.match(r.stdout, new RegExp(`booking ${alice.name}/${name} cancelled \\(it held n10\\)`));
       assert.match(r.stdout, /n10 drained: no booking holds it/);
       await waitFor(async () => (await phase(alice.name, name)) === 'Expired', { what: 'the drained booking to expire' });
+      // The operator saw the drain request: the node shows Drained, with the reason in its events.
+      await waitFor(async () => JSON.parse((await k('get', 'node', 'n10', '-o', 'json')).stdout).status?.phase === 'Drained', { what: 'n10 Drained' });
       ok(await k('uncordon', 'n10'));
+      await waitFor(async () => JSON.parse((await k('get', 'node', 'n10', '-o', 'json')).stdout).status?.phase !== 'Drained', { what: 'n10 back in service' });
     });
   });
 

@@ -3,7 +3,7 @@
 // from the heartbeat lease, cordon and drain. Specs are written with the Store, as kiwictl does.
 import assert from 'node:assert/strict';
 import type { Booking, Calendar, Store } from '../../../crds/api/index.js';
-import { keys, CLUSTER_CONFIG_NAME } from '../../../crds/api/index.js';
+import { keys, CLUSTER_CONFIG_NAME, DRAIN_ANNOTATION } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { buildOperator, startOperator, mkBooking, mkNode, calendarHistory, type OperatorProc } from './helpers.js';
@@ -174,17 +174,29 @@ describe('kiwi-operator end to end (real process, real etcd)', function () {
       if (!lease.revoked()) await lease.revoke();
     }
 
-    // Drain: cordon + Draining; Drained once its booking is over.
+    // Drain, as kiwictl drain asks for it: cordon + the drain annotation; Draining at once,
+    // Drained once its booking is over; taking the annotation back puts it in service again.
     await store.create(mkBooking('alice', 'on-e8', { nodes: ['e8'], duration: 2 }));
     await phaseOf('alice', 'on-e8', 'Active');
     const n = (await store.getStored({ kind: 'Node', name: 'e8' }))!;
     n.object.spec = { ...n.object.spec, unschedulable: true };
+    n.object.metadata.annotations = { [DRAIN_ANNOTATION]: 'disk swap' };
     await store.update(n.object);
-    await store.updateStatus({ kind: 'Node', name: 'e8' }, { ...n.object.status, phase: 'Draining' }, { expectedStatusRevision: n.statusRevision });
+    const draining = await waitFor(async () => {
+      const x = await store.get({ kind: 'Node', name: 'e8' });
+      return x?.status?.phase === 'Draining' ? x : undefined;
+    }, { what: 'e8 Draining' });
+    assert.match(draining.status!.message!, /disk swap/);
     const held = await phaseOf('alice', 'on-e8', 'Expired');
     await waitFor(async () => (await store.get({ kind: 'Node', name: 'e8' }))?.status?.phase === 'Drained', { what: 'e8 Drained' });
     const drained = (await store.listEvents({ kind: 'Node', name: 'e8' })).find((e) => e.reason === 'Drained')!;
     assert.ok(Date.parse(drained.time) >= Date.parse(held.status!.endTime!), 'Drained only once its booking was over');
+    const again = (await store.get({ kind: 'Node', name: 'e8' }))!;
+    delete again.metadata.annotations;
+    again.spec = { ...again.spec, unschedulable: false };
+    await store.update(again);
+    await waitFor(async () => (await store.get({ kind: 'Node', name: 'e8' }))?.status?.phase === undefined, { what: 'e8 back in service (no daemon: no phase)' });
+    assert.ok((await store.listEvents({ kind: 'Node', name: 'e8' })).some((e) => e.reason === 'Undrained'));
   });
 
   it('expires an Active booking with NodeLost when its node is deleted', async () => {

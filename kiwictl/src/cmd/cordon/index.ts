@@ -2,17 +2,28 @@
 // bookings holding them go on, and those waiting for them move elsewhere or wait. Admins only.
 import type { Command } from 'commander';
 import { NotFoundError } from '../../../../crds/api/errors.js';
+import { DRAIN_ANNOTATION } from '../../../../crds/api/types.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { requireAdmin, updateSpec } from '../bookings.js';
 
-/** Sets spec.unschedulable with a compare-and-swap; returns whether it changed. */
-export async function setUnschedulable(ctx: Ctx, node: string, value: boolean): Promise<boolean> {
+/**
+ * Sets spec.unschedulable with a compare-and-swap; returns whether it changed. With `drain`,
+ * also asks the operator to drain the node (the kiwi.dev/drain annotation, its value the
+ * reason); uncordoning takes a drain request back.
+ */
+export async function setUnschedulable(ctx: Ctx, node: string, value: boolean, drain?: string): Promise<boolean> {
   try {
     const { changed } = await updateSpec(ctx, { kind: 'Node', name: node }, (n) => {
-      if (Boolean(n.spec?.unschedulable) === value) return false;
+      const annotations = { ...(n.metadata.annotations ?? {}) };
+      if (value && drain !== undefined) annotations[DRAIN_ANNOTATION] = drain;
+      if (!value) delete annotations[DRAIN_ANNOTATION];
+      const sameDrain = (n.metadata.annotations?.[DRAIN_ANNOTATION]) === annotations[DRAIN_ANNOTATION];
+      if (Boolean(n.spec?.unschedulable) === value && sameDrain) return false;
       n.spec = { ...(n.spec ?? {}) };
       if (value) n.spec.unschedulable = true;
       else delete n.spec.unschedulable;
+      if (Object.keys(annotations).length) n.metadata.annotations = annotations;
+      else delete n.metadata.annotations;
       return true;
     });
     return changed;

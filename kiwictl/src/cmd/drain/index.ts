@@ -1,8 +1,7 @@
-// kiwictl drain NODE...: cordon, then wait until no Active booking holds the nodes, showing
-// which bookings still do and until when. --cancel ends those bookings instead of waiting for
-// their end. The operator has no drain request of its own (it turns a node's status phase
-// Draining into Drained, but nothing asks for Draining and the phase is status, which kiwictl
-// does not write), so this is cordon + wait; bookings waiting for the nodes are moved or held
+// kiwictl drain NODE...: cordon and ask the operator to drain (the kiwi.dev/drain annotation:
+// the node shows Draining, then Drained once no booking holds it), then wait until no Active
+// booking holds the nodes, showing which bookings still do and until when. --cancel ends those
+// bookings instead of waiting for their end. Bookings waiting for the nodes are moved or held
 // back by the operator as soon as the nodes are cordoned.
 import type { Command } from 'commander';
 import type { Booking } from '../../../../crds/api/types.js';
@@ -32,9 +31,11 @@ export class DrainOptions implements Options {
   cancel = false;
   wait = true;
   timeoutMs?: number;
+  reason = 'kiwictl drain';
 
-  complete(args: string[], flags: { cancel?: boolean; wait?: boolean; timeout?: string }): void {
+  complete(args: string[], flags: { cancel?: boolean; wait?: boolean; timeout?: string; reason?: string }): void {
     this.nodes = args;
+    if (flags.reason !== undefined) this.reason = flags.reason;
     this.cancel = Boolean(flags.cancel);
     this.wait = flags.wait !== false;
     this.timeoutMs = parseTimeout(flags.timeout);
@@ -47,7 +48,7 @@ export class DrainOptions implements Options {
   async run(ctx: Ctx): Promise<void> {
     const signal = ctx.handleInterrupts();
     await requireAdmin(await ctx.client.reader(), 'drain');
-    for (const n of this.nodes) ctx.out(`node.kiwi.dev/${n} ${(await setUnschedulable(ctx, n, true)) ? 'cordoned' : 'already cordoned'}\n`);
+    for (const n of this.nodes) ctx.out(`node.kiwi.dev/${n} ${(await setUnschedulable(ctx, n, true, this.reason)) ? 'cordoned' : 'already cordoned'}\n`);
     const store = await ctx.client.store();
     if (this.cancel) {
       for (const n of this.nodes) {
@@ -101,6 +102,7 @@ export function registerDrain(program: Command): Command {
     .option('--cancel', 'end the bookings that hold the nodes now instead of waiting for their end')
     .option('--no-wait', 'cordon (and with --cancel, cancel) but do not wait')
     .option('--timeout <duration>', 'give up waiting after this long (exit 8); the nodes stay cordoned')
+    .option('--reason <text>', 'why, shown in the node status and its events', 'kiwictl drain')
     .addHelpText('after', examples('# Take n01 out after its current booking', 'kiwictl drain n01', '# Now: end what runs there', 'kiwictl drain n01 --cancel', '# Put it back', 'kiwictl uncordon n01'))
     .action(verbAction(() => new DrainOptions()));
 }
