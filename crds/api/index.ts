@@ -11,3 +11,4 @@ export * from './informer.js';
 export * from './log.js';
 export * from './config.js';
 export * from './time.js';
+export * from './conditions.js';

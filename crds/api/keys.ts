@@ -53,3 +53,13 @@ export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' 
 export function refString(r: ObjectRef): string {
   return r.namespace ? `${r.namespace}/${r.name}` : r.name;
 }
+
+/** The end of the range of all keys that start with `prefix` (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  let i = b.length - 1;
+  while (i >= 0 && b[i] === 0xff) i--;
+  const end = Buffer.from(b.subarray(0, i + 1));
+  end[i]++;
+  return end;
+}

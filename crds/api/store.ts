@@ -8,7 +8,7 @@ import type { Etcd3, IKeyValue, IRequestOp, IResponseOp } from 'etcd3';
 import type { IPolicy } from 'cockatiel';
 import type { KiwiObject, KindName, ObjectOfKind, KiwiEvent } from './types.js';
 import { kindInfo } from './kinds.js';
-import { keys, refString, type ObjectRef } from './keys.js';
+import { keys, prefixEnd, refString, type ObjectRef } from './keys.js';
 import { AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
 import { isTransient, retryPolicy } from './etcd.js';
 import type { Requirement } from './selector.js';
@@ -25,15 +25,6 @@ export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
 const enc = (s: string) => Buffer.from(s);
 
-/** The end of the range of all keys that start with `prefix`. */
-export function prefixEnd(prefix: string): Buffer {
-  const b = Buffer.from(prefix);
-  let i = b.length - 1;
-  while (i >= 0 && b[i] === 0xff) i--;
-  const end = Buffer.from(b.subarray(0, i + 1));
-  end[i]++;
-  return end;
-}
 
 export function rangeOp(key: string, prefix = false, revision?: number): IRequestOp {
   return { request_range: { key: enc(key), ...(prefix ? { range_end: prefixEnd(key) } : {}), ...(revision ? { revision } : {}) } };

@@ -4,7 +4,7 @@
 // assembly mirrors Store.listStored: spec and status read in one transaction (one revision),
 // resourceVersion = the spec key's mod_revision.
 import type { KindName, ObjectOfKind, KiwiEvent } from '../../../crds/api/types.js';
-import { keys, refString, type ObjectRef } from '../../../crds/api/keys.js';
+import { keys, prefixEnd, refString, type ObjectRef } from '../../../crds/api/keys.js';
 import { kindInfo } from '../../../crds/api/kinds.js';
 import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { matches, type Requirement } from '../../../crds/api/selector.js';
@@ -17,14 +17,6 @@ export interface Reader {
   listEvents(ref: ObjectRef): Promise<KiwiEvent[]>;
 }
 
-function prefixEnd(prefix: string): Buffer {
-  const b = Buffer.from(prefix);
-  let i = b.length - 1;
-  while (i >= 0 && b[i] === 0xff) i--;
-  const end = Buffer.from(b.subarray(0, i + 1));
-  end[i]++;
-  return end;
-}
 
 export class EtcdReader implements Reader {
   constructor(

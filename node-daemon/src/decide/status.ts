@@ -1,5 +1,6 @@
 // Pure: the Node status fields the daemon owns, and the clock-skew estimate.
 import type { CalendarEntry, Condition, NodeStatus } from '../../../crds/api/index.js';
+import { setCondition } from '../../../crds/api/conditions.js';
 import { isActive } from './kill.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -59,16 +60,6 @@ export function estimateSkew(samples: ClockSample[], thresholdSeconds: number): 
   return { low, high, skewed: undefined, message: `offset ${range} is too uncertain to judge against ${thresholdSeconds}s` };
 }
 
-/** Sets a condition in a list, keeping lastTransitionTime when the status did not change. */
-export function setCondition(conds: Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>, now: number): Condition[] {
-  const list = [...(conds ?? [])];
-  const i = list.findIndex((x) => x.type === c.type);
-  const old = i >= 0 ? list[i] : undefined;
-  const next: Condition = { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : iso(now) };
-  if (i >= 0) list[i] = next;
-  else list.push(next);
-  return list;
-}
 
 /** What the daemon wants in the status fields it owns. */
 export interface OwnedStatus {

@@ -13,7 +13,7 @@
 //      booking can only take a gap an earlier one could not use: backfill that delays no one.
 import { isDeepStrictEqual } from 'node:util';
 import type { Booking, BookingStatus, CalendarEntry, KiwiEvent, NodeStatus, Condition } from '../../../crds/api/index.js';
-import { parseDuration, DRAIN_ANNOTATION } from '../../../crds/api/index.js';
+import { parseDuration, DRAIN_ANNOTATION, setCondition } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import type { Action, BookingAction, BookingView, CalendarChange, NodeAction, PlanInput, PlanResult } from './types.js';
 import { admit, timingOf } from './admission.js';
@@ -628,15 +628,6 @@ function safeSeconds(v: number | string | undefined, d: number): number {
   }
 }
 
-export function setCondition(conds: Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>, now: number): Condition[] {
-  const list = [...(conds ?? [])];
-  const i = list.findIndex((x) => x.type === c.type);
-  const prev = i >= 0 ? list[i] : undefined;
-  const next: Condition = { ...c, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : iso(now) };
-  if (i >= 0) list[i] = next;
-  else list.push(next);
-  return list;
-}
 
 export function dropCondition(conds: Condition[] | undefined, type: string): Condition[] | undefined {
   const l = (conds ?? []).filter((c) => c.type !== type);

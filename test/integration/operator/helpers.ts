@@ -1,9 +1,8 @@
 // Helpers for the operator's integration and end-to-end tests: build and run the real
 // bin/kiwi-operator, read calendars' whole history, make objects.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { ensureBuilt } from '../../helpers/build.js';
 import type { Etcd3 } from 'etcd3';
 import type { Booking, BookingSpec, Calendar, Node, NodeSpec } from '../../../crds/api/index.js';
 import { keys } from '../../../crds/api/index.js';
@@ -12,29 +11,9 @@ import { findOverlap } from '../../../operator/src/plan/index.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const f of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, f.name);
-    t = Math.max(t, f.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Bundles operator/src/main.ts to dist/kiwi-operator.js (as npm run build does) when the sources are newer. */
+/** Builds dist/ (the real bin/kiwi-operator) when the sources are newer; see test/helpers/build.ts. */
 export async function buildOperator(): Promise<void> {
-  const out = join(ROOT, 'dist/kiwi-operator.js');
-  const src = Math.max(newest(join(ROOT, 'operator/src')), newest(join(ROOT, 'crds/api')));
-  if (existsSync(out) && statSync(out).mtimeMs > src) return;
-  // The project's build (all programs); if another program does not build right now, the operator alone.
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status === 0 && existsSync(out) && statSync(out).mtimeMs > src) return;
-  await build({
-    entryPoints: { 'kiwi-operator': join(ROOT, 'operator/src/main.ts') },
-    outdir: join(ROOT, 'dist'), bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning',
-    banner: { js: "import { createRequire as __kiwiCreateRequire } from 'node:module'; const require = __kiwiCreateRequire(import.meta.url);" },
-    chunkNames: 'chunks/[name]-[hash]',
-  });
+  ensureBuilt();
 }
 
 export interface OperatorProc {

@@ -1,6 +1,6 @@
 // Builders for planner inputs: a fake `now`, bookings, nodes and calendars, no etcd.
 import type { Booking, BookingSpec, BookingStatus, CalendarEntry, Node, NodeSpec, NodeStatus } from '../../../crds/api/index.js';
-import { DEFAULT_CONFIG, type EffectiveConfig } from '../../../crds/api/index.js';
+import { DEFAULT_CONFIG, DRAIN_ANNOTATION, type EffectiveConfig } from '../../../crds/api/index.js';
 import type { BookingView, CalendarView, NodeView, PlanInput, BookingAction, NodeAction, PlanResult } from '../../../operator/src/plan/index.js';
 import { plan } from '../../../operator/src/plan/index.js';
 
@@ -23,8 +23,9 @@ export function booking(key: string, spec: Partial<BookingSpec>, opts: { status?
   return { key, booking: b, specRevision: r, statusRevision: opts.status ? r + 1 : 0, createRevision: r };
 }
 
-export function node(name: string, opts: { spec?: NodeSpec; status?: NodeStatus; labels?: Record<string, string>; heartbeat?: boolean } = {}): [string, NodeView] {
+export function node(name: string, opts: { spec?: NodeSpec; status?: NodeStatus; labels?: Record<string, string>; heartbeat?: boolean; drain?: string } = {}): [string, NodeView] {
   const n: Node = { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name, ...(opts.labels ? { labels: opts.labels } : {}) }, spec: opts.spec ?? {} };
+  if (opts.drain !== undefined) n.metadata.annotations = { [DRAIN_ANNOTATION]: opts.drain };
   if (opts.status) n.status = opts.status;
   return [name, { node: n, statusRevision: opts.status ? 7 : 0, heartbeat: opts.heartbeat ?? false }];
 }

@@ -10,7 +10,7 @@ describe('operator plan: admission', () => {
     { name: 'unknown node', spec: { nodes: ['n9'], duration: 60 }, message: /^node n9 does not exist$/ },
     { name: 'cordoned node', spec: { nodes: ['n1'], duration: 60 }, nodes: [node('n1', { spec: { unschedulable: true } })], message: /^node n1 is cordoned \(spec.unschedulable\)$/ },
     { name: 'NotReady node', spec: { nodes: ['n1'], duration: 60 }, nodes: [node('n1', { status: { phase: 'NotReady' } })], message: /^node n1 is NotReady/ },
-    { name: 'draining node', spec: { nodes: ['n1'], duration: 60 }, nodes: [node('n1', { status: { phase: 'Draining' } })], message: /^node n1 is drained or draining$/ },
+    { name: 'draining node', spec: { nodes: ['n1'], duration: 60 }, nodes: [node('n1', { status: { phase: 'Draining' }, drain: 'maintenance' })], message: /^node n1 is drained or draining$/ },
     { name: 'too long', spec: { nodes: ['n1'], duration: 7200 }, config: { maxDuration: 3600 }, message: /^duration 2h is longer than the cluster's maxDuration 1h$/ },
     { name: 'start in the past', spec: { nodes: ['n1'], start: iso(T0 - H), duration: 60 }, message: /^spec.start .* is in the past$/ },
     { name: 'bad duration', spec: { nodes: ['n1'], duration: 'soon' }, message: /^spec.duration: "soon" is not a duration/ },
@@ -236,7 +236,7 @@ describe('operator plan: reservable windows', () => {
 describe('operator plan: nodes', () => {
   it('NotReady when the heartbeat is gone, Ready when it is back, Drained when a draining node is free', () => {
     const { n } = run({
-      nodes: [node('n1', { status: { phase: 'Ready', capacity: { cpus: 4 } } }), node('n2', { status: { phase: 'NotReady' }, heartbeat: true }), node('n3', { status: { phase: 'Draining' } }), node('n4')],
+      nodes: [node('n1', { status: { phase: 'Ready', capacity: { cpus: 4 } } }), node('n2', { status: { phase: 'NotReady' }, heartbeat: true }), node('n3', { status: { phase: 'Draining' }, drain: 'maintenance' }), node('n4')],
     });
     assert.equal(n.get('n1')!.status.phase, 'NotReady');
     assert.deepEqual(n.get('n1')!.status.capacity, { cpus: 4 }, 'the daemon\'s fields are kept');
@@ -248,10 +248,27 @@ describe('operator plan: nodes', () => {
   it('a draining node stays Draining while a booking holds it, and its waiting bookings leave it', () => {
     const a = active('alice/a', ['n1'], T0 - H, T0 + H);
     const w = booking('bob/w', { nodes: ['n1'], duration: 3600 }, { status: { phase: 'Pending', reason: 'Queued', nodes: ['n1'], startTime: iso(T0 + H), endTime: iso(T0 + 2 * H), observedGeneration: 1 } });
-    const { n, b } = run({ nodes: [node('n1', { status: { phase: 'Draining' } })], bookings: [a.view, w], entries: [...a.entries, ['n1', entry('bob/w', T0 + H, T0 + 2 * H)]] });
+    const { n, b } = run({ nodes: [node('n1', { status: { phase: 'Draining' }, drain: 'maintenance' })], bookings: [a.view, w], entries: [...a.entries, ['n1', entry('bob/w', T0 + H, T0 + 2 * H)]] });
     assert.equal(n.has('n1'), false);
     assert.deepEqual(b.get('bob/w')!.calendar, [{ node: 'n1', entries: [] }]);
     assert.equal(b.get('bob/w')!.status!.message, 'waits: node n1 is drained or draining');
+  });
+  it('a drain request (annotation) makes a node Draining; taking it back puts the node in service again', () => {
+    const a = active('alice/a', ['n1'], T0 - H, T0 + H);
+    let { n } = run({ nodes: [node('n1', { status: { phase: 'Ready' }, heartbeat: true, drain: 'disk swap' })], bookings: [a.view], entries: a.entries });
+    assert.equal(n.get('n1')!.status.phase, 'Draining');
+    assert.equal(n.get('n1')!.status.message, 'draining: disk swap');
+    assert.deepEqual(n.get('n1')!.events.map((e) => e.reason), ['Draining']);
+    ({ n } = run({ nodes: [node('n1', { status: { phase: 'Drained', conditions: [{ type: 'Ready', status: 'True' }] }, heartbeat: true })] }));
+    assert.equal(n.get('n1')!.status.phase, 'Ready');
+    assert.deepEqual(n.get('n1')!.events.map((e) => e.reason), ['Undrained']);
+    ({ n } = run({ nodes: [node('n1', { status: { phase: 'Drained' } })] }));
+    assert.equal(n.get('n1')!.status.phase, undefined, 'a node that never had a daemon goes back to no phase');
+  });
+  it('a node the daemon drained after a failed cleanup stays Drained without a drain request', () => {
+    const failed = { phase: 'Drained' as const, conditions: [{ type: 'Cleaned', status: 'False' as const, reason: 'CleanupFailed' }] };
+    const { n } = run({ nodes: [node('n1', { status: failed, heartbeat: true })] });
+    assert.equal(n.has('n1'), false);
   });
 });
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Booking, BookingStatus, CalendarEntry } from '../../../crds/api/index.js';
-import { DEFAULT_CONFIG } from '../../../crds/api/index.js';
+import { DEFAULT_CONFIG, DRAIN_ANNOTATION } from '../../../crds/api/index.js';
 import { plan, groupActions, chunkGroup, packChunks, isValidCalendar, type BookingView, type CalendarView, type NodeView, type PlanInput, type Action } from '../../../operator/src/plan/index.js';
 import { T0 } from './fixtures.js';
 
@@ -80,7 +80,10 @@ class Sim {
         const name = NODES[op.n % NODES.length];
         const v = structuredClone(this.nodes.get(name)!);
         v.node.spec ??= {};
-        if (op.what === 'cordon' || op.what === 'uncordon') v.node.spec.unschedulable = op.what === 'cordon';
+        if (op.what === 'cordon' || op.what === 'uncordon') {
+          v.node.spec.unschedulable = op.what === 'cordon';
+          if (op.what === 'uncordon') delete v.node.metadata.annotations; // takes a drain request back, as kiwictl does
+        } else if (op.what === 'Draining') v.node.metadata.annotations = { [DRAIN_ANNOTATION]: 'simulated' }; // as kiwictl drain asks
         else if (op.what === 'window') v.node.spec.reservableWindows = [{ start: '08:00', end: '09:30' }, { start: '10:00', end: '12:00' }];
         else if (op.what === 'always') delete v.node.spec.reservableWindows;
         else v.node.status = { phase: op.what };
