@@ -188,7 +188,7 @@ describe('operator plan: extend and shrink', () => {
     assert.equal(x.status!.observedGeneration, 2);
     const why = 'node n1 is booked by bob/w (user bob) from 2026-03-02T09:00:00Z to 2026-03-02T10:00:00Z, before the asked end 2026-03-02T10:00:00Z';
     assert.equal(x.status!.message, `extend refused: ${why}; the booking still ends at 2026-03-02T09:00:00Z`);
-    assert.deepEqual(x.status!.conditions, [{ type: 'ExtendRefused', status: 'True', reason: 'Conflict', message: why, lastTransitionTime: iso(T0) }]);
+    assert.deepEqual(x.status!.conditions, [{ type: 'ExtendRefused', status: 'True', reason: 'Conflict', message: why, lastTransitionTime: iso(T0).replace(/\.\d+Z$/, 'Z') }]);
     assert.deepEqual([x.events[0].reason, x.events[0].type], ['ExtendRefused', 'Warning']);
     assert.deepEqual(x.calendar, []);
   });
