@@ -4,7 +4,7 @@
 // reports the difference, so a consumer never misses a change, only intermediate states.
 import type { Watcher, IKeyValue } from 'etcd3';
 import type { KindName, ObjectOfKind } from './types.js';
-import { keys, refFromKey } from './keys.js';
+import { ROOT, keys, prefixEnd, refFromKey } from './keys.js';
 import type { Store, Stored } from './store.js';
 
 export type InformerEvent<T> =
@@ -85,35 +85,41 @@ export class Informer<K extends KindName> {
     await this.watchFrom(rev + 1);
   }
 
-  /** Watches spec and status from `rev`; a watch etcd cancels (compaction, most often) re-lists. */
+  /**
+   * Watches spec and status from `rev` with ONE watcher over the range that holds both
+   * (/kiwi/spec/ .. /kiwi/status/): the events of one transaction (a delete of spec and status,
+   * say) then arrive together and in order, which two watchers would not guarantee. Other
+   * kinds' events in that range are skipped. A watch etcd cancels (compaction) re-lists.
+   */
   private async watchFrom(rev: number): Promise<void> {
-    const prefixes = [keys.specPrefix(this.kind, this.opts.namespace), keys.statusPrefix(this.kind, this.opts.namespace)];
     let relisting = false;
-    const onError = (w: Watcher, err: Error) => {
+    const w = this.store.etcd
+      .watch()
+      .inRange({ start: ROOT + 'spec/', end: prefixEnd(ROOT + 'status/') })
+      .startRevision(String(rev))
+      .watcher();
+    w.on('put', (kv) => this.onChange(kv, false));
+    w.on('delete', (kv) => this.onChange(kv, true));
+    w.on('error', (err: Error) => {
       // etcd already dropped this watcher: cancelling it again would wait for an answer that never comes
       this.watchers = this.watchers.filter((x) => x !== w);
       if (this.stopped || relisting) return;
       relisting = true;
       this.opts.onError?.(err);
       this.relist().catch((e) => this.opts.onError?.(e));
-    };
-    for (const prefix of prefixes) {
-      const w = this.store.etcd.watch().prefix(prefix).startRevision(String(rev)).watcher();
-      w.on('put', (kv) => this.onChange(kv, false));
-      w.on('delete', (kv) => this.onChange(kv, true));
-      w.on('error', (err: Error) => onError(w, err));
-      this.watchers.push(w);
-    }
-    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => {
+    });
+    this.watchers.push(w);
+    await new Promise<void>((resolve) => {
       w.once('connected', () => resolve());
       w.once('error', () => resolve());
-    })));
+    });
   }
 
   private onChange(kv: IKeyValue, deleted: boolean): void {
     const key = kv.key.toString();
     const ref = refFromKey(key);
     if (!ref || ref.kind !== this.kind) return;
+    if (this.opts.namespace !== undefined && ref.namespace !== this.opts.namespace) return;
     const p = pathOf(key);
     const map = ref.part === 'spec' ? this.specs : this.statuses;
     if (deleted) map.delete(p);

@@ -9,7 +9,7 @@ import type { IPolicy } from 'cockatiel';
 import type { KiwiObject, KindName, ObjectOfKind, KiwiEvent } from './types.js';
 import { kindInfo } from './kinds.js';
 import { keys, prefixEnd, refString, type ObjectRef } from './keys.js';
-import { AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
+import { AlreadyExistsError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
 import { isTransient, retryPolicy } from './etcd.js';
 import type { Requirement } from './selector.js';
 import { matches } from './selector.js';
@@ -24,6 +24,9 @@ export interface Stored<T extends KiwiObject = KiwiObject> {
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
 const enc = (s: string) => Buffer.from(s);
+
+/** etcd's default --max-txn-ops: the most operations one transaction may hold. */
+export const MAX_TXN_OPS = 128;
 
 
 export function rangeOp(key: string, prefix = false, revision?: number): IRequestOp {
@@ -208,17 +211,73 @@ export class Store {
    * A resourceVersion given in the object is a precondition; without one, the current is used.
    */
   async apply<T extends KiwiObject>(obj: T): Promise<{ object: T; action: ApplyAction }> {
-    const ref = refOf(obj);
-    const current = await this.getStored(ref);
-    if (!current) {
-      if (obj.metadata.resourceVersion) throw notFound(ref);
-      return { object: await this.create(withoutStatus(obj)), action: 'created' };
+    return (await this.applyAll([obj]))[0];
+  }
+
+  /**
+   * Applies a batch all or nothing: every object is read, compared and planned first, then all
+   * changes are written in one transaction that holds only if none of them changed meanwhile
+   * (a ConflictError, nothing written, otherwise). etcd takes at most MAX_TXN_OPS writes in one
+   * transaction; a larger batch is written in several, each all or nothing.
+   */
+  async applyAll<T extends KiwiObject>(objs: T[], opts: { now?: Date } = {}): Promise<{ object: T; action: ApplyAction }[]> {
+    const refs = objs.map(refOf);
+    const specKeys = refs.map((r) => keys.spec(r));
+    const seen = new Set<string>();
+    for (const [i, k] of specKeys.entries()) {
+      if (seen.has(k)) throw new InvalidError(`${objs[i].kind} ${refString(refs[i])} is given twice in one apply`);
+      seen.add(k);
     }
-    const rv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : current.specRevision;
-    if (rv !== current.specRevision) throw conflict(ref, rv, current.specRevision);
-    const next = merged(current.object, obj);
-    if (isDeepStrictEqual(specValue(next), specValue(current.object))) return { object: current.object as T, action: 'unchanged' };
-    return { object: await this.update({ ...next, metadata: { ...next.metadata, resourceVersion: String(rv) } } as T), action: 'configured' };
+    const current: (IKeyValue | undefined)[] = [];
+    for (let i = 0; i < specKeys.length; i += MAX_TXN_OPS) {
+      const r = await this.txn('read objects to apply', [], specKeys.slice(i, i + MAX_TXN_OPS).map((k) => rangeOp(k)));
+      for (const resp of r.responses) current.push(resp.response_range.kvs[0]);
+    }
+    const now = (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const results: { object: T; action: ApplyAction }[] = [];
+    const writes: { i: number; key: string; value: string; compare: Compare }[] = [];
+    objs.forEach((obj, i) => {
+      const ref = refs[i];
+      const kv = current[i];
+      if (!kv) {
+        if (obj.metadata.resourceVersion) throw notFound(ref);
+        const created = withoutStatus(structuredClone(obj));
+        created.metadata = { ...created.metadata, uid: randomUUID(), generation: 1, creationTimestamp: now };
+        delete created.metadata.resourceVersion;
+        results.push({ object: created, action: 'created' });
+        writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(created)), compare: compare(specKeys[i], 'Create', 'Equal', 0) });
+        return;
+      }
+      const cur = JSON.parse(kv.value.toString()) as KiwiObject;
+      cur.metadata.resourceVersion = kv.mod_revision;
+      const curRev = Number(kv.mod_revision);
+      const rv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : curRev;
+      if (rv !== curRev) throw conflict(ref, rv, curRev);
+      const next = merged(cur, obj);
+      if (isDeepStrictEqual(specValue(next), specValue(cur))) {
+        results.push({ object: cur as T, action: 'unchanged' });
+        return;
+      }
+      results.push({ object: next, action: 'configured' });
+      writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(next)), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
+    });
+    for (let c = 0; c < writes.length; c += MAX_TXN_OPS) {
+      const chunk = writes.slice(c, c + MAX_TXN_OPS);
+      const what = chunk.length === 1 ? `apply ${objs[chunk[0].i].kind} ${refString(refs[chunk[0].i])}` : `apply ${chunk.length} objects`;
+      const r = await this.txn(what, chunk.map((w) => w.compare), chunk.map((w) => ({ request_put: { key: enc(w.key), value: enc(w.value) } })), chunk.map((w) => rangeOp(w.key)));
+      let revision = Number(r.header.revision);
+      if (!r.succeeded) {
+        // A retried call whose first attempt committed finds exactly its own values: success.
+        const now = r.responses.map((x) => x.response_range.kvs[0]);
+        if (!chunk.every((w, j) => now[j]?.value.toString() === w.value)) {
+          const changed = chunk.filter((w, j) => now[j]?.value.toString() !== w.value).map((w) => `${objs[w.i].kind} ${refString(refs[w.i])}`);
+          throw new ConflictError(`${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed while being applied; nothing of this apply was written${c > 0 ? ` after the first ${c} changes` : ''}: apply again`);
+        }
+        revision = Math.max(...now.map((kv) => Number(kv!.mod_revision)));
+      }
+      for (const w of chunk) results[w.i].object.metadata.resourceVersion = String(revision);
+    }
+    return results;
   }
 
   /** Writes status. With expectedStatusRevision, only if nobody wrote it since (0: no status yet). */

@@ -1,5 +1,6 @@
 // kiwictl apply -f FILE|DIR|-: create or update objects from files. Every document is validated
-// before anything is written; one invalid document means nothing is written at all.
+// before anything is written; one invalid document means nothing is written at all, and the
+// writes go in one transaction, so a conflict or an outage half-way leaves nothing half-applied.
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
 import type { KiwiObject } from '../../../../crds/api/types.js';
@@ -29,13 +30,16 @@ export class ApplyOptions implements Options {
   async run(ctx: Ctx): Promise<void> {
     const objects = await loadObjects(this.sources, this.namespace);
     const store = await ctx.client.store();
-    for (const obj of objects) {
-      const kind = kindInfo(obj.kind);
-      let action: string;
-      if (this.dryRun) action = `${await wouldDo(obj, await store.getStored(refOf(obj)).then((s) => s?.object))} (dry run)`;
-      else action = (await store.apply(obj)).action;
-      ctx.out(`${nameOf(kind, obj.metadata.name!)} ${action}\n`);
+    if (this.dryRun) {
+      for (const obj of objects) {
+        const action = wouldDo(obj, await store.getStored(refOf(obj)).then((s) => s?.object));
+        ctx.out(`${nameOf(kindInfo(obj.kind), obj.metadata.name!)} ${action} (dry run)\n`);
+      }
+      return;
     }
+    // All or nothing: one transaction for the whole batch (see Store.applyAll).
+    const results = await store.applyAll(objects);
+    results.forEach(({ action }, i) => ctx.out(`${nameOf(kindInfo(objects[i].kind), objects[i].metadata.name!)} ${action}\n`));
   }
 }
 
