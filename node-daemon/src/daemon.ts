@@ -4,7 +4,7 @@
 // a warning), on every change of the own keys, and at least twice a second against clock jumps.
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import { connect, effectiveConfig, Store, type Calendar, type ClusterConfig, type EffectiveConfig, type Logger, type Node } from '../../crds/api/index.js';
+import { connect, effectiveConfig, Store, type Calendar, type EtcdConfig, type ClusterConfig, type EffectiveConfig, type Logger, type Node } from '../../crds/api/index.js';
 import type { LocalView } from './view.js';
 import { doneKey, dueCleanups, isActive, protectedReason, pruneDone, track, whoToKill, type Tracked } from './decide/kill.js';
 import { endSignalsDue, nextWake, pruneSent, warningsDue } from './decide/timers.js';
@@ -19,12 +19,15 @@ import { detectCapacity } from './register/capacity.js';
 import { Heartbeat } from './register/heartbeat.js';
 import { sampleEtcdClock } from './register/clock.js';
 import { DAEMON_VERSION } from './version.js';
+import { countRejections, type DaemonMetrics } from '../../crds/api/metrics.js';
 
 export interface DaemonOptions {
   node: string;
   /** Address users ssh to, written into a newly registered Node (default: the node name). */
   address?: string;
   endpoints: string[];
+  /** [security] etcd user and TLS (crds/api/etcd.ts etcdSecurity). */
+  etcdSecurity?: Pick<EtcdConfig, 'auth' | 'tls'>;
   stateDir: string;
   leaseTtlSeconds: number;
   log: Logger;
@@ -44,6 +47,8 @@ export interface DaemonOptions {
   cgroups?: boolean;
   /** The daemon's clock (default Date.now). One clock for every decision. */
   now?: () => number;
+  /** Counted into when given (crds/api/metrics.ts daemonMetrics). */
+  metrics?: DaemonMetrics;
 }
 
 export type ConfigHook = (config: EffectiveConfig, view: LocalView) => void | Promise<void>;
@@ -83,6 +88,8 @@ export class Daemon {
   private clockSamples: ClockSample[] = [];
   private clockSkew: OwnedStatus['clockSkew'];
   private readonly capacity = detectCapacity();
+  private started = false;
+  private syncedOnce = false;
 
   constructor(readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -111,6 +118,19 @@ export class Daemon {
     this.viewHooks.push(fn);
   }
 
+  /** Ready: enforcing (start() done) and the view synced from etcd at least once since. */
+  readiness(): { ready: boolean; detail: string } {
+    if (this.stopped) return { ready: false, detail: 'stopping' };
+    if (!this.started) return { ready: false, detail: 'starting' };
+    if (!this.syncedOnce) return { ready: false, detail: `view not synced from etcd yet (${this.opts.endpoints.join(',')}); enforcing the persisted view` };
+    return { ready: true, detail: `node ${this.opts.node}` };
+  }
+
+  /** The heartbeat lease was kept alive within its TTL. */
+  heartbeatOk(): boolean {
+    return !!this.heartbeat && Date.now() - this.heartbeat.lastOk <= this.opts.leaseTtlSeconds * 1000;
+  }
+
   get guard(): Guard {
     return { config: this.state.view.config, onlyUsers: this.opts.onlyUsers };
   }
@@ -126,13 +146,18 @@ export class Daemon {
     await this.runConfigHooks();
     this.removeStaleCgroups();
     this.tick();
-    this.etcd = connect({ endpoints: this.opts.endpoints, callTimeoutMs: 3000, dialTimeoutMs: 3000 });
-    this.store = new Store(this.etcd, { endpoints: this.opts.endpoints, retries: 2 });
+    this.etcd = connect({ endpoints: this.opts.endpoints, callTimeoutMs: 3000, dialTimeoutMs: 3000, ...this.opts.etcdSecurity });
+    const m = this.opts.metrics;
+    const store = new Store(this.etcd, { endpoints: this.opts.endpoints, retries: 2 });
+    this.store = m ? countRejections(store, (op) => m.etcdErrors.inc({ op })) : store;
     this.watch = new OwnKeysWatch(this.store, this.opts.node, {
       onCalendar: (cal) => this.onCalendar(cal),
       onNode: (node) => this.onNode(node),
       onConfig: (cc) => this.onClusterConfig(cc),
-      onSynced: (at) => (this.state.view.syncedAt = at),
+      onSynced: (at) => {
+        this.state.view.syncedAt = at;
+        this.syncedOnce = true;
+      },
     }, this.log, this.now);
     void this.registerLoop();
     const synced = await this.watch.start(2000);
@@ -147,6 +172,7 @@ export class Daemon {
       await this.flushStatus();
     });
     this.every(1000, () => this.flushStatus());
+    this.started = true;
   }
 
   async stop(): Promise<void> {
@@ -334,6 +360,13 @@ export class Daemon {
       return;
     }
     const end = Math.min(...entries.map((e) => e.end));
+    const m = this.opts.metrics;
+    if (m) {
+      m.cleanupDuration.observe({ result: r.ok ? 'ok' : 'failed' }, r.durationMs / 1000);
+      m.cleanupLeftover.set(r.leftover.length);
+      if (r.seen) m.processesKilled.inc({ signal: 'sweep' }, r.seen);
+      if (!r.ok) m.cleanupFailures.inc();
+    }
     if (r.ok) {
       this.log.info({ user, bookings, processes: r.seen, durationMs: r.durationMs, cgroupKill: r.usedCgroupKill, afterEndMs: this.now() - end }, 'cleaned up');
       this.cleaned = { status: 'True', reason: 'CleanedUp', message: `${bookings.join(', ')}: ${r.seen} processes of ${user} ended` };
@@ -371,6 +404,7 @@ export class Daemon {
       if (uid === undefined || protectedReason(s.user, uid, v.config, this.opts.onlyUsers)) continue;
       try {
         const n = signalUser(s.user, uid, s.signal, this.guard, this.opts.spare);
+        if (n) this.opts.metrics?.processesKilled.inc({ signal: s.signal }, n);
         this.log.info({ user: s.user, booking: s.booking, signal: s.signal, processes: n }, 'sent the end signal the booking asked for');
       } catch (err) {
         this.log.error({ err, user: s.user, booking: s.booking }, 'cannot send the end signal');

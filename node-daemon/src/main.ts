@@ -1,15 +1,23 @@
-// kiwi-node-daemon: wiring only. Flags (and environment), the Daemon, signals.
+// kiwi-node-daemon: wiring only. Settings, the Daemon, metrics endpoints, signals.
 //
 //   kiwi-node-daemon --endpoints http://10.0.0.1:2379 [--node-name NAME] [--state-dir DIR]
+//
+// Every setting is a flag, a KIWI_* variable or a key of the config file, with one precedence:
+// flag > environment > config file (--config / KIWI_CONFIG / /etc/kiwi/node-daemon.yaml) > default
+// (crds/api/settings.ts; the list is in node-daemon/README.md).
 //
 // Test mode (KIWI_TEST=1): only kiwitest* users (further narrowed by --only-users-matching) are
 // ever signalled; KIWI_TEST_UNKILLABLE_MARK makes processes whose command line contains it
 // unkillable to the daemon (to exercise the drain path); KIWI_TEST_CLOCK_OFFSET_MS shifts the
 // daemon's clock (to exercise ClockSkew). None of these is honoured without KIWI_TEST=1.
 import { Command, Option } from 'commander';
-import { logger } from '../../crds/api/index.js';
+import { etcdSecurity, logger, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { Daemon, defaultNodeName, spareByCmdline } from './daemon.js';
 import { DAEMON_VERSION } from './version.js';
+// [metrics] /metrics, /healthz, /readyz and the settings precedence (crds/api/)
+import { daemonMetrics, newRegistry } from '../../crds/api/metrics.js';
+import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
+import { addConfigOption, parseSettings, type Settings } from '../../crds/api/settings.js';
 // [pam] the PAM socket and bypass file (owner: PAM login gate; see node-daemon/src/pam/)
 import { join } from 'node:path';
 import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
@@ -17,7 +25,7 @@ import { writeBypassFile, BYPASS_FILE_NAME } from './pam/bypass-file.js';
 import { cgroupAdopter } from './pam/adopt.js';
 import { BookingCgroups } from './enforce/cgroup.js';
 
-export interface MainOptions {
+export interface MainOptions extends EtcdSecurityFlags {
   endpoints: string;
   nodeName: string;
   address?: string;
@@ -32,9 +40,16 @@ export interface MainOptions {
   pam: boolean;
   pamSocket: string;
   pamBypassFile?: string;
+  // [metrics]
+  metricsAddr: string;
+  config?: string;
 }
 
-export function parseArgs(argv: string[]): MainOptions {
+export const DEFAULT_CONFIG_FILE = '/etc/kiwi/node-daemon.yaml';
+export const DEFAULT_METRICS_ADDR = '127.0.0.1:9465';
+
+/** Flags > KIWI_* environment > config file > defaults (crds/api/settings.ts). */
+export function parseArgs(argv: string[]): Settings<MainOptions> {
   const int = (v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got "${v}"`);
@@ -56,14 +71,29 @@ export function parseArgs(argv: string[]): MainOptions {
     // [pam]
     .addOption(new Option('--pam-socket <path>', 'Unix socket (0600) where kiwi-pam-check asks who may log in').env('KIWI_PAM_SOCKET').default(DEFAULT_PAM_SOCKET))
     .addOption(new Option('--pam-bypass-file <path>', 'the always-allowed list kiwi-pam-check reads first (default: <state-dir>/pam-bypass)').env('KIWI_PAM_BYPASS_FILE'))
-    .option('--no-pam', 'do not serve PAM checks nor write the bypass file');
-  cmd.parse(argv, { from: 'user' });
-  return cmd.opts<MainOptions>();
+    .option('--no-pam', 'do not serve PAM checks nor write the bypass file')
+    // [security] etcd user and TLS (docs/security.md)
+    .addOption(new Option('--etcd-user <name>', 'etcd user (auth on: kiwi-node-<node>)').env('KIWI_ETCD_USER'))
+    .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin add-user NODE --node`').env('KIWI_ETCD_PASSWORD_FILE'))
+    .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
+    .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
+    .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+  // [metrics]
+  cmd.addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
+  addConfigOption(cmd, DEFAULT_CONFIG_FILE);
+  return parseSettings<MainOptions>(cmd, argv, DEFAULT_CONFIG_FILE);
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
-  const o = parseArgs(argv);
+  const settings = parseArgs(argv);
+  const o = settings.opts;
   const log = logger('kiwi-node-daemon', o.logLevel);
+  // [metrics]
+  const metricsAddr = parseListenAddr(o.metricsAddr);
+  const registry = newRegistry();
+  let daemonRef: Daemon | undefined;
+  const metrics = daemonMetrics(registry, { heartbeatOk: () => daemonRef?.heartbeatOk() ?? false });
+  log.info({ node: o.nodeName, configFile: settings.file ?? null, sources: settings.sources, metricsAddr: metricsAddr ? `${metricsAddr.host}:${metricsAddr.port}` : 'none' }, 'settings');
   const test = process.env.KIWI_TEST === '1';
   // Test mode always keeps to kiwitest* users; a --only-users-matching narrows that further.
   const onlyUsers = test
@@ -76,6 +106,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
     node: o.nodeName,
     address: o.address,
     endpoints: o.endpoints.split(',').map((s) => s.trim()).filter(Boolean),
+    etcdSecurity: etcdSecurity(o), // [security]
     stateDir: o.stateDir,
     leaseTtlSeconds: o.leaseTtl,
     log,
@@ -85,6 +116,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
     statusIntervalMs: o.statusInterval * 1000,
     cgroups: o.cgroups,
     now: test && offset ? () => Date.now() + offset : undefined,
+    metrics, // [metrics]
   });
 
   // ---- hooks for the other parts of the daemon ----
@@ -92,6 +124,24 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
   // local files (e.g. a bypass list) are rewritten in daemon.onConfig(cfg => ...), which is
   // called once at start with the persisted config and again on every change.
   // ---- end of hooks ----
+
+  // [metrics] begin: ready = the daemon's own readiness, and the PAM socket listening unless --no-pam.
+  daemonRef = daemon;
+  let pamUp = false;
+  const readiness = () => {
+    const r = daemon.readiness();
+    if (r.ready && o.pam && !pamUp) return { ready: false, detail: `PAM socket ${o.pamSocket} not listening` };
+    return r;
+  };
+  let observe: ObserveServer | undefined;
+  if (metricsAddr) {
+    // Not fatal: enforcement goes on without the endpoints (a failing probe then tells).
+    observe = await startObserveServer({ addr: metricsAddr, registry, readiness, log }).catch((err) => {
+      log.error({ err, metricsAddr: o.metricsAddr }, 'cannot serve /metrics, /healthz and /readyz (is the address in use? set --metrics-addr / KIWI_METRICS_ADDR, or "none"); enforcing without them');
+      return undefined;
+    });
+  }
+  // [metrics] end
 
   // [pam] begin: the PAM login gate (node-daemon/src/pam/). Failures here are logged, never
   // fatal: without the socket kiwi-pam-check falls back to the bypass file and pamFailMode.
@@ -104,7 +154,9 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
       const getView = () => daemon.view();
       const now = () => daemon.now();
       const adopt = cgroupAdopter({ getView, now, cgroups: o.cgroups ? BookingCgroups.open() : undefined, onlyUsers });
-      const pam = await startPamServer({ socketPath: o.pamSocket, getView, now, log, adopt });
+      const onDecision = (d: { allow: boolean; outcome: string }) => metrics.pamDecisions.inc({ outcome: d.outcome, allow: String(d.allow) }); // [metrics]
+      const pam = await startPamServer({ socketPath: o.pamSocket, getView, now, log, adopt, onDecision });
+      pamUp = true;
       process.once('exit', () => pam.closeSync());
     } catch (err) {
       log.error({ err, socket: o.pamSocket }, 'pam: cannot serve PAM checks; logins fall back to the bypass file and pamFailMode');
@@ -116,9 +168,13 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
   const shutdown = (sig: string) => {
     if (stopping) return;
     stopping = true;
+    observe?.beginShutdown(); // [metrics] /healthz and /readyz answer 503 from now on
     log.info({ signal: sig }, 'shutting down');
     daemon.stop().then(
-      () => process.exit(0),
+      async () => {
+        await observe?.close();
+        process.exit(0);
+      },
       (err) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -1,39 +1,103 @@
-// kiwi-operator: wiring only. Flags and environment, logs, signals.
-//   --endpoints / KIWI_ENDPOINTS   etcd client URLs, comma separated (default http://127.0.0.1:2379)
-//   --lease-ttl / KIWI_LEASE_TTL   election lease TTL in seconds (default 2: a standby takes over within ~3 s)
-//   --log-level / KIWI_LOG_LEVEL   pino level (default info); JSON logs go to stderr
-//   --id                           this replica's name in the election key (default host-pid)
-//   --resync                       seconds between full passes (default 60)
-import { Command } from 'commander';
+// kiwi-operator: wiring only. Settings, logs, metrics endpoints, signals.
+// Every setting is a flag, a KIWI_* variable or a key of the config file, with one precedence:
+// flag > environment > config file (--config / KIWI_CONFIG / /etc/kiwi/operator.yaml) > default
+// (crds/api/settings.ts; the list is in operator/README.md and `kiwi-operator --help`).
+import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { connect, logger, Store } from '../../crds/api/index.js';
+import { connect, etcdSecurity, keys, logger, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/metrics.js';
+import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
+import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
 import { Operator } from './operator.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/kiwi/operator.yaml';
+export const DEFAULT_METRICS_ADDR = '127.0.0.1:9464';
 
 const program = new Command('kiwi-operator')
   .description('Admits, queues, schedules, activates and expires Kiwi bookings. Run any number of replicas: one leads, the others stand by.')
-  .option('--endpoints <urls>', 'etcd client URLs, comma separated', process.env.KIWI_ENDPOINTS ?? 'http://127.0.0.1:2379')
-  .option('--lease-ttl <seconds>', 'election lease TTL; a standby takes over about this long after the leader dies', process.env.KIWI_LEASE_TTL ?? '2')
-  .option('--log-level <level>', 'trace, debug, info, warn, error', process.env.KIWI_LOG_LEVEL ?? 'info')
-  .option('--id <name>', 'this replica\'s name in the election', `${hostname()}-${process.pid}`)
-  .option('--resync <seconds>', 'seconds between full reconcile passes', '60')
-  .parse();
+  .addOption(new Option('--endpoints <urls>', 'etcd client URLs, comma separated').env('KIWI_ENDPOINTS').default('http://127.0.0.1:2379'))
+  .addOption(new Option('--lease-ttl <seconds>', 'election lease TTL; a standby takes over about this long after the leader dies').env('KIWI_LEASE_TTL').default('2'))
+  .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'))
+  .addOption(new Option('--id <name>', 'this replica\'s name in the election (default: host-pid)').env('KIWI_OPERATOR_ID'))
+  .addOption(new Option('--resync <seconds>', 'seconds between full reconcile passes').env('KIWI_RESYNC').default('60'))
+  .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
+addConfigOption(program, DEFAULT_CONFIG_FILE);
+// [security] etcd user and TLS (docs/security.md)
+program
+  .addOption(new Option('--etcd-user <name>', 'etcd user (auth on: kiwi-operator)').env('KIWI_ETCD_USER'))
+  .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin`').env('KIWI_ETCD_PASSWORD_FILE'))
+  .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
+  .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
+  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
 
-const o = program.opts<{ endpoints: string; leaseTtl: string; logLevel: string; id: string; resync: string }>();
+interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; config?: string }
+let settings;
+try {
+  settings = parseSettings<Opts>(program, process.argv.slice(2), DEFAULT_CONFIG_FILE);
+} catch (err) {
+  logger('kiwi-operator').error({ err }, (err as Error).message);
+  process.exit(2);
+}
+const o = settings.opts;
 const log = logger('kiwi-operator', o.logLevel);
+const id = o.id ?? `${hostname()}-${process.pid}`;
 const ttl = Number(o.leaseTtl);
 if (!Number.isInteger(ttl) || ttl < 1) {
-  log.error({ leaseTtl: o.leaseTtl }, '--lease-ttl must be a whole number of seconds, at least 1');
+  log.error({ leaseTtl: o.leaseTtl, source: settings.sources.leaseTtl }, 'lease TTL (--lease-ttl, KIWI_LEASE_TTL, leaseTtl) must be a whole number of seconds, at least 1');
+  process.exit(2);
+}
+let metricsAddr;
+try {
+  metricsAddr = parseListenAddr(o.metricsAddr);
+} catch (err) {
+  log.error({ err, metricsAddr: o.metricsAddr, source: settings.sources.metricsAddr }, (err as Error).message);
   process.exit(2);
 }
 const endpoints = o.endpoints.split(',').map((s) => s.trim()).filter(Boolean);
-const client = connect({ endpoints, callTimeoutMs: 5000 });
-const store = new Store(client, { endpoints });
-const op = new Operator({ client, store, log, id: o.id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000 });
+let security; // [security]
+try {
+  security = etcdSecurity(o as EtcdSecurityFlags);
+} catch (err) {
+  log.error((err as Error).message);
+  process.exit(2);
+}
+const client = connect({ endpoints, callTimeoutMs: 5000, ...security });
+const registry = newRegistry();
+let op: Operator | undefined;
+const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false });
+// Every failed Store call is counted by its method (txn, get, ...).
+const store = countRejections(new Store(client, { endpoints }), (what) => metrics.etcdErrors.inc({ op: what }));
+op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, metrics });
 
+// Readiness: etcd answers (a one-key read every 2 s, the election key) and, when leading, the
+// cache has its snapshot. A hot standby that reaches etcd is ready: it can take over at once.
+let etcdOkAt = 0;
+let etcdProblem = 'not connected to etcd yet';
+const probeEtcd = () =>
+  client.get(keys.election()).exec().then(
+    () => {
+      etcdOkAt = Date.now();
+    },
+    (err: Error) => {
+      etcdProblem = `etcd at ${endpoints.join(',')}: ${err.message}`;
+      metrics.etcdErrors.inc({ op: 'probe' });
+    },
+  );
+const probe = setInterval(() => void probeEtcd(), 2000);
+probe.unref();
+void probeEtcd();
+const readiness = () => {
+  if (Date.now() - etcdOkAt > 5000) return { ready: false, detail: etcdProblem };
+  if (op!.election.leadership && !op!.leading) return { ready: false, detail: 'leader, cache not synced yet' };
+  return { ready: true, detail: op!.leading ? 'leader' : 'standby' };
+};
+
+let observe: ObserveServer | undefined;
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
+  observe?.beginShutdown();
   log.info({ signal }, 'stopping: resigning and cancelling watches');
   const force = setTimeout(() => {
     log.error('shutdown took longer than 10 s; exiting anyway');
@@ -41,10 +105,12 @@ const stop = async (signal: string) => {
   }, 10_000);
   force.unref();
   try {
-    await op.stop();
+    await op!.stop();
   } catch (err) {
     log.error({ err }, 'error while stopping');
   }
+  clearInterval(probe);
+  await observe?.close();
   client.close();
   log.info('stopped');
   process.exit(0);
@@ -52,5 +118,15 @@ const stop = async (signal: string) => {
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
 
-log.info({ endpoints, leaseTtl: ttl, id: o.id }, 'kiwi-operator starting');
+log.info({ endpoints, leaseTtl: ttl, id, metricsAddr: metricsAddr ? `${metricsAddr.host}:${metricsAddr.port}` : 'none', configFile: settings.file ?? null, sources: settings.sources }, 'kiwi-operator starting');
+if (metricsAddr) {
+  // Not fatal: the operator's work goes on without its endpoints (a failing probe then tells).
+  startObserveServer({ addr: metricsAddr, registry, readiness, log }).then(
+    (s) => {
+      observe = s;
+      if (stopping) s.beginShutdown();
+    },
+    (err) => log.error({ err, metricsAddr: o.metricsAddr }, 'cannot serve /metrics, /healthz and /readyz (is the address in use? set --metrics-addr / KIWI_METRICS_ADDR, or "none")'),
+  );
+}
 op.start();

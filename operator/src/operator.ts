@@ -2,10 +2,11 @@
 // it in-process: campaign, lead (reconcile) until the leadership is lost, stand by again.
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import type { Logger, Store } from '../../crds/api/index.js';
+import type { Booking, Logger, Store } from '../../crds/api/index.js';
+import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, passwdResolver, type Clock } from './reconcile/index.js';
+import { Reconciler, passwdResolver, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -16,6 +17,8 @@ export interface OperatorOptions {
   resyncMs?: number;
   clock?: Clock;
   uidOf?: (user: string) => number | undefined;
+  /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
+  metrics?: OperatorMetrics;
 }
 
 export class Operator {
@@ -24,6 +27,8 @@ export class Operator {
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
+  /** True while leading with the cache's first snapshot taken. */
+  private synced = false;
 
   constructor(private readonly opts: OperatorOptions) {
     this.election = new Election(opts.client, opts.store, {
@@ -59,19 +64,61 @@ export class Operator {
         resyncMs: this.opts.resyncMs,
         uidOf: this.opts.uidOf ?? passwdResolver(),
         onDeposed: () => this.lostWaiter?.(),
+        observer: this.observer(),
       });
       this.reconciler = rec;
       try {
         await rec.start();
+        this.synced = true;
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
       } finally {
+        this.synced = false;
         await rec.stop();
         this.reconciler = undefined;
       }
       if (!this.stopping) log.warn('no longer leader; standing by');
     }
+  }
+
+  /** Leading, with the cache synced (a snapshot taken, watches on). */
+  get leading(): boolean {
+    return this.synced && this.election.leadership !== undefined;
+  }
+
+  /** Bookings by status.phase ("New": none yet) from the leader's cache; undefined when not leading. */
+  bookingPhases(): Map<string, number> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const m = new Map<string, number>();
+    for (const v of this.reconciler.cache.bookings()) {
+      const p = v.booking.status?.phase ?? 'New';
+      m.set(p, (m.get(p) ?? 0) + 1);
+    }
+    return m;
+  }
+
+  /** The reconciler's metrics hooks: counting only, in the shell. */
+  private observer(): ReconcilerObserver | undefined {
+    const m = this.opts.metrics;
+    if (!m) return undefined;
+    const now = () => (this.opts.clock ?? { now: () => Date.now() }).now();
+    return {
+      pass: (s) => m.reconcileDuration.observe(s),
+      conflict: () => m.planningConflicts.inc(),
+      committed: (actions) => {
+        let byKey: Map<string, Booking> | undefined;
+        for (const a of actions) {
+          m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
+          if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;
+          byKey ??= new Map((this.reconciler?.cache.bookings() ?? []).map((v) => [v.key, v.booking]));
+          const b = byKey.get(a.key);
+          const created = Date.parse(b?.metadata.creationTimestamp ?? '');
+          if (!b || b.spec.start || Number.isNaN(created)) continue; // a reservation waits for its own start, not in the queue
+          m.queueWait.observe(Math.max(0, (now() - created) / 1000));
+        }
+      },
+    };
   }
 
   /** Stops reconciling, resigns (the key goes at once, so a standby takes over without waiting for the TTL), revokes the lease. */

@@ -41,6 +41,8 @@ export interface PamServerOptions {
   maxConnections?: number;
   /** The session hook; without it `adopt` requests get `skip unsupported`. Returns the reply line. */
   adopt?: (user: PamUser, pid: number) => string;
+  /** Told of every login check answered (metrics): the decision's outcome, or "invalid" / "error". */
+  onDecision?: (d: { allow: boolean; outcome: string }) => void;
 }
 
 export interface PamServer {
@@ -67,6 +69,13 @@ export async function startPamServer(opts: PamServerOptions): Promise<PamServer>
   const maxRequestBytes = opts.maxRequestBytes ?? MAX_NAME + 20;
 
   const decide = (name: string): PamDecision => pamDecision({ name, uid: lookupUid(name) }, getView(), now());
+  const told = (allow: boolean, outcome: string) => {
+    try {
+      opts.onDecision?.({ allow, outcome });
+    } catch {
+      /* counting never changes an answer */
+    }
+  };
 
   const onConnection = (sock: Socket) => {
     let buf = '';
@@ -95,13 +104,16 @@ export async function startPamServer(opts: PamServerOptions): Promise<PamServer>
           log?.info({ user: m[1], pid: Number(m[2]), reply }, 'pam: session adoption');
           return finish(oneLine(reply, 200) + '\n');
         }
-        const reply = answer(line, decide);
+        let decided: PamDecision | undefined;
+        const reply = answer(line, (name) => (decided = decide(name)));
+        told(decided?.allow ?? false, decided?.outcome ?? 'invalid');
         if (reply.startsWith('deny')) log?.info({ user: line.slice(0, MAX_NAME + 1), reply: reply.trim() }, 'pam: login denied');
         else log?.debug({ user: line, reply: reply.trim() }, 'pam: login allowed');
         finish(reply);
       } catch (err) {
         // Cannot decide: say nothing, so that the helper applies pamFailMode.
         log?.error({ err }, 'pam: decision failed');
+        if (!line.startsWith('adopt ')) told(false, 'error');
         finish(undefined);
       }
     };
@@ -110,7 +122,10 @@ export async function startPamServer(opts: PamServerOptions): Promise<PamServer>
       buf += chunk;
       const nl = buf.indexOf('\n');
       if (nl >= 0) return handle(buf.slice(0, nl));
-      if (buf.length > maxRequestBytes) finish('deny kiwi: request too long\n');
+      if (buf.length > maxRequestBytes) {
+        told(false, 'invalid');
+        finish('deny kiwi: request too long\n');
+      }
     });
     sock.on('end', () => {
       // The client half-closed without a newline: take what it sent as the request.

@@ -33,6 +33,17 @@ export interface ReconcilerOptions {
   uidOf?: (user: string) => number | undefined;
   /** Called when a fenced write finds that we are no longer the leader. */
   onDeposed?: () => void;
+  /** Metrics hooks (the operator counts there; the reconciler only reports). */
+  observer?: ReconcilerObserver;
+}
+
+export interface ReconcilerObserver {
+  /** A pass ended (successfully or not) after `seconds`. */
+  pass?(seconds: number): void;
+  /** A transaction committed these actions (called before the cache takes the writes in). */
+  committed?(actions: Action[]): void;
+  /** A transaction's compare-and-swap lost (not the fence): re-read and retried. */
+  conflict?(): void;
 }
 
 export interface PassStats {
@@ -82,6 +93,7 @@ export class Reconciler {
     for (;;) {
       const batch = await this.queue.getBatch();
       if (!batch || this.stopped) return;
+      const t0 = performance.now();
       try {
         await this.pass(new Set(batch));
       } catch (err) {
@@ -89,6 +101,7 @@ export class Reconciler {
         for (const k of batch) this.queue.addRateLimited(k);
       } finally {
         for (const k of batch) this.queue.done(k);
+        this.opts.observer?.pass?.((performance.now() - t0) / 1000);
       }
     }
   }
@@ -199,6 +212,7 @@ export class Reconciler {
     }
     if (r.succeeded) {
       const rev = Number(r.header.revision);
+      this.opts.observer?.committed?.(c.actions);
       this.cache.applyLocal(rev, writes);
       for (const n of c.calendars.keys()) calRev.set(n, rev);
       for (const a of c.actions) {
@@ -220,6 +234,7 @@ export class Reconciler {
       return false;
     }
     this.stats.conflicts++;
+    this.opts.observer?.conflict?.();
     this.log.debug({ actions: c.actions.map(actionKey) }, 'compare-and-swap lost; re-reading and retrying');
     for (const a of c.actions) this.queue.addRateLimited(actionKey(a));
     await this.cache.refresh(touched).catch((err) => this.log.warn({ err }, 'refresh failed'));

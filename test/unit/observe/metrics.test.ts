@@ -1,0 +1,53 @@
+// The metric definitions and the etcd-error counting wrapper (crds/api/metrics.ts).
+import { strict as assert } from 'node:assert';
+import { NotFoundError, UnavailableError } from '../../../crds/api/errors.js';
+import { countRejections, daemonMetrics, newRegistry, operatorMetrics } from '../../../crds/api/metrics.js';
+
+class FakeStore {
+  #calls = 0;
+  async get(fail?: Error): Promise<number> {
+    this.#calls++;
+    if (fail) throw fail;
+    return this.#calls;
+  }
+  eventOp(): string {
+    return 'op';
+  }
+}
+
+describe('metrics', () => {
+  it('counts a wrapped object\'s etcd failures by method, not its answers, and changes nothing else', async () => {
+    const seen: string[] = [];
+    const s = countRejections(new FakeStore(), (op) => seen.push(op));
+    assert.equal(await s.get(), 1);
+    assert.equal(s.eventOp(), 'op');
+    await assert.rejects(s.get(new UnavailableError('etcd down')), UnavailableError);
+    await assert.rejects(s.get(new NotFoundError('no such booking')), NotFoundError);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, ['get']);
+    assert.ok(s instanceof FakeStore);
+  });
+
+  it('exports the documented names; the leader reports bookings by phase, a standby none', async () => {
+    const r = newRegistry();
+    let phases: Map<string, number> | undefined = new Map([['Active', 2], ['New', 1]]);
+    const m = operatorMetrics(r, { bookingPhases: () => phases, isLeader: () => phases !== undefined });
+    m.transitions.inc({ kind: 'Booking', transition: 'Started' });
+    let text = await r.metrics();
+    for (const n of ['kiwi_bookings', 'kiwi_queue_length', 'kiwi_queue_wait_seconds', 'kiwi_reconcile_duration_seconds', 'kiwi_planning_conflicts_total', 'kiwi_transitions_total', 'kiwi_leader', 'kiwi_etcd_errors_total']) assert.match(text, new RegExp(`^# TYPE ${n} `, 'm'));
+    assert.match(text, /^kiwi_bookings\{phase="Active"\} 2$/m);
+    assert.match(text, /^kiwi_bookings\{phase="Pending"\} 0$/m);
+    assert.match(text, /^kiwi_leader 1$/m);
+    assert.match(text, /^kiwi_transitions_total\{kind="Booking",transition="Started"\} 1$/m);
+    phases = undefined;
+    text = await r.metrics();
+    assert.doesNotMatch(text, /^kiwi_bookings\{/m);
+    assert.match(text, /^kiwi_leader 0$/m);
+
+    const r2 = newRegistry();
+    daemonMetrics(r2, { heartbeatOk: () => true });
+    const t2 = await r2.metrics();
+    for (const n of ['kiwi_cleanup_duration_seconds', 'kiwi_cleanup_leftover_processes', 'kiwi_cleanup_failures_total', 'kiwi_processes_killed_total', 'kiwi_pam_decisions_total', 'kiwi_etcd_errors_total', 'kiwi_heartbeat_ok']) assert.match(t2, new RegExp(`^# TYPE ${n} `, 'm'));
+    assert.match(t2, /^kiwi_heartbeat_ok 1$/m);
+  });
+});
