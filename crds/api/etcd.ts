@@ -51,3 +51,40 @@ export function isTransient(err: unknown): boolean {
 export function retryPolicy(maxAttempts = 3): IPolicy {
   return wrap(retry(handleWhen(isTransient), { maxAttempts, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }));
 }
+
+/** What the operator and the node daemon take from flags/env: an etcd user and TLS files. */
+export interface EtcdSecurityFlags {
+  etcdUser?: string;
+  /** A file holding the password: bare, or a credential file with `password:` (kiwictl admin writes those). */
+  etcdPasswordFile?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+}
+
+/** Turns the security flags into connect()'s auth and tls; throws a clear Error when they do not fit. */
+export function etcdSecurity(f: EtcdSecurityFlags): Pick<EtcdConfig, 'auth' | 'tls'> {
+  const out: Pick<EtcdConfig, 'auth' | 'tls'> = {};
+  if (f.etcdPasswordFile && !f.etcdUser) {
+    // a credential file names its user
+    const c = readPasswordFile(f.etcdPasswordFile);
+    if (!c.user) throw new Error(`--etcd-password-file ${f.etcdPasswordFile} holds no user: set --etcd-user (KIWI_ETCD_USER)`);
+    out.auth = { username: c.user, password: c.password };
+  } else if (f.etcdUser) {
+    if (!f.etcdPasswordFile) throw new Error(`--etcd-user ${f.etcdUser} needs --etcd-password-file (KIWI_ETCD_PASSWORD_FILE)`);
+    out.auth = { username: f.etcdUser, password: readPasswordFile(f.etcdPasswordFile).password };
+  }
+  if ((f.etcdCert && !f.etcdKey) || (f.etcdKey && !f.etcdCert)) throw new Error('--etcd-cert and --etcd-key (KIWI_ETCD_CERT, KIWI_ETCD_KEY) go together');
+  if (f.etcdCert && !f.etcdCa) throw new Error('a client certificate needs --etcd-ca (KIWI_ETCD_CA), the CA of etcd\'s certificate');
+  if (f.etcdCa) out.tls = { caFile: f.etcdCa, ...(f.etcdCert ? { certFile: f.etcdCert, keyFile: f.etcdKey } : {}) };
+  return out;
+}
+
+function readPasswordFile(file: string): { user?: string; password: string } {
+  const text = readFileSync(file, 'utf8').trim();
+  const pw = /^password:\s*(.*)$/m.exec(text);
+  if (!pw) return { password: text };
+  const unquote = (v: string) => (/^".*"$/.test(v) ? JSON.parse(v) : /^'.*'$/.test(v) ? v.slice(1, -1) : v);
+  const user = /^user:\s*(.*)$/m.exec(text);
+  return { password: unquote(pw[1].trim()), ...(user ? { user: unquote(user[1].trim()) } : {}) };
+}

@@ -24,8 +24,13 @@ export function parseDocuments(text: string, source: string): SourcedDocument[] 
       const line = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
       throw new InvalidError(`${source}: malformed YAML${line}: ${e.reason}`);
     }
+    // js-yaml recurses once per nesting level: [[[[...]]]] thousands deep overflows the stack
+    if (e instanceof RangeError) throw new InvalidError(`${source}: nested too deeply to read`);
     throw e;
   }
+  // YAML aliases are shared, not copied, so a few lines ("billion laughs") can stand for a
+  // document far larger than any object Kiwi stores: refuse before anything expands it.
+  checkExpandedSize(docs, source);
   const out: SourcedDocument[] = [];
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${source} document ${i + 1}` : source;
@@ -36,6 +41,40 @@ export function parseDocuments(text: string, source: string): SourcedDocument[] 
   });
   if (out.length === 0) throw new InvalidError(`${source}: no objects found`);
   return out;
+}
+
+/**
+ * What one input may stand for once aliases are expanded: values (strings, numbers, lists,
+ * maps) and string bytes in all, and per object (a document, or an item of a List).
+ */
+export const MAX_EXPANDED_VALUES = 5_000_000;
+export const MAX_OBJECT_VALUES = 200_000;
+export const MAX_DEPTH = 64;
+
+function checkExpandedSize(docs: unknown[], source: string): void {
+  let budget = MAX_EXPANDED_VALUES;
+  let objectBudget = MAX_OBJECT_VALUES;
+  let bytes = 0;
+  const walk = (v: unknown, depth: number): void => {
+    if (--budget < 0 || --objectBudget < 0 || bytes > 4 * MAX_INPUT_BYTES)
+      throw new InvalidError(`${source}: the document expands (through YAML aliases) to more than any object Kiwi stores; refused`);
+    if (depth > MAX_DEPTH) throw new InvalidError(`${source}: nested more than ${MAX_DEPTH} levels deep; refused`);
+    if (typeof v === 'string') bytes += v.length;
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (v !== null && typeof v === 'object')
+      for (const k of Object.keys(v)) {
+        bytes += k.length;
+        walk((v as Record<string, unknown>)[k], depth + 1);
+      }
+  };
+  for (const d of docs) {
+    const items = d !== null && typeof d === 'object' && (d as any).kind === 'List' && Array.isArray((d as any).items) ? ((d as any).items as unknown[]) : [d];
+    // a List's items are objects of their own, each with its own allowance
+    for (const item of items) {
+      objectBudget = MAX_OBJECT_VALUES;
+      walk(item, 2);
+    }
+  }
 }
 
 /** "Booking alice/bk-1" for messages, from whatever the document holds. */

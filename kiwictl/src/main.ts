@@ -13,6 +13,7 @@ import { registerGet } from './cmd/get/index.js';
 import { registerDescribe } from './cmd/describe/index.js';
 import { registerDelete } from './cmd/delete/index.js';
 import { registerExplain } from './cmd/explain/index.js';
+import { registerNode } from './cmd/node/index.js';
 import { registerDev } from './cmd/dev/index.js';
 import { registerAlloc } from './cmd/alloc/index.js';
 import { registerRun } from './cmd/run/index.js';
@@ -27,6 +28,7 @@ import { registerInit } from './cmd/init/index.js';
 import { registerAddNode } from './cmd/add-node/index.js';
 import { registerImportKiwi } from './cmd/import-kiwi/index.js';
 import { registerCompletion } from './cmd/completion/index.js';
+import { registerAdmin } from './cmd/admin/index.js';
 
 const EXIT_CODES = `
 Exit codes:
@@ -58,6 +60,12 @@ function buildProgram(): { program: Command; clients: Client[] } {
     .option('--config <file>', 'config file with `endpoints: [...]` (default $KIWI_CONFIG or ~/.config/kiwi/config.yaml)')
     .option('--state-dir <dir>', 'state dir of `kiwictl dev` (default $KIWI_DEV_STATE_DIR, ~/.local/state/kiwi/dev, or /var/lib/kiwi/dev for root)')
     .option('--request-timeout <ms>', 'deadline of one etcd call in milliseconds', '2000')
+    .option('--etcd-user <name>', 'etcd user (default $KIWI_ETCD_USER, or the credential file)')
+    .option('--etcd-password <pw>', 'etcd password (default $KIWI_ETCD_PASSWORD, or the credential file)')
+    .option('--credentials <file>', 'credential file {user, password} (default $KIWI_CREDENTIALS, ~/.config/kiwi/credentials.yaml, /etc/kiwi/credentials/$USER.yaml)')
+    .option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate (default $KIWI_ETCD_CA)')
+    .option('--etcd-cert <file>', 'client certificate for etcd (default $KIWI_ETCD_CERT)')
+    .option('--etcd-key <file>', 'key of the client certificate (default $KIWI_ETCD_KEY)')
     .version(pkg.version, '--version', 'print the version')
     .addHelpText('after', EXIT_CODES)
     .showHelpAfterError('(add --help for usage)')
@@ -82,7 +90,7 @@ function buildProgram(): { program: Command; clients: Client[] } {
     registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo,
     registerApply, registerGet, registerDescribe, registerDelete, registerExplain,
     registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
-    registerDev, registerCompletion,
+    registerNode, registerDev, registerCompletion, registerAdmin,
   ];
   for (const register of verbs) {
     const cmd = register(program);

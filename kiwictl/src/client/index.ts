@@ -4,11 +4,12 @@
 // that verbs which never touch etcd (explain, dev, --help) start without loading it.
 import type { Etcd3 } from 'etcd3';
 import type { Store } from '../../../crds/api/store.js';
-import { UnavailableError } from '../../../crds/api/errors.js';
+import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { resolveEndpoints, type EndpointFlags, type ResolvedEndpoints } from './endpoints.js';
+import { credentialFileOf, resolveCredentials, type CredentialFlags, type ResolvedCredentials } from './credentials.js';
 import { EtcdReader, type Reader } from './reader.js';
 
-export interface ClientOptions extends EndpointFlags {
+export interface ClientOptions extends EndpointFlags, CredentialFlags {
   /** Deadline of one etcd call in ms (--request-timeout). */
   requestTimeoutMs?: number;
 }
@@ -17,16 +18,20 @@ export class Client {
   private etcd?: Etcd3;
   private storeP?: Promise<Store>;
   resolved?: ResolvedEndpoints;
+  private creds?: ResolvedCredentials;
 
   constructor(private readonly opts: ClientOptions) {}
 
   /**
    * A reader for verbs that only read (get, describe): a small gRPC client that starts far
-   * faster than etcd3 (see wire.ts). KIWI_READ_VIA=etcd3 reads through the Store instead.
+   * faster than etcd3 (see wire.ts). KIWI_READ_VIA=etcd3 reads through the Store instead, and
+   * so does a client with etcd credentials or TLS (https endpoints): wire.ts has neither.
    */
   async reader(): Promise<Reader> {
     if (process.env.KIWI_READ_VIA === 'etcd3') return this.store();
     this.resolved ??= await resolveEndpoints(this.opts);
+    const c = this.credentials();
+    if (c.auth || c.tls || this.resolved.endpoints.some((e) => e.startsWith('https:'))) return this.store();
     return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000);
   }
 
@@ -36,11 +41,31 @@ export class Client {
     return this.storeP;
   }
 
+  /** The etcd user and TLS files (see credentials.ts), resolved once. */
+  credentials(): ResolvedCredentials {
+    this.creds ??= resolveCredentials(this.opts);
+    return this.creds;
+  }
+
+  /** The etcd user this client authenticates as, if any. */
+  etcdUser(): string | undefined {
+    return this.creds?.auth?.username;
+  }
+
   private async open(): Promise<Store> {
     this.resolved ??= await resolveEndpoints(this.opts);
+    const c = this.credentials();
     const [{ connect }, { Store }] = await Promise.all([import('../../../crds/api/etcd.js'), import('../../../crds/api/store.js')]);
     const timeout = this.opts.requestTimeoutMs ?? 2000;
-    this.etcd = connect({ endpoints: this.resolved.endpoints, callTimeoutMs: timeout, dialTimeoutMs: Math.min(timeout, 1500) });
+    this.etcd = connect({
+      endpoints: this.resolved.endpoints,
+      callTimeoutMs: timeout,
+      dialTimeoutMs: Math.min(timeout, 1500),
+      ...(c.auth ? { auth: c.auth } : {}),
+      ...(c.tls ? { tls: c.tls } : {}),
+    });
+    // gRPC sets the TLS server name even for an IP endpoint, and Node warns about it on every run
+    if (c.tls || this.resolved.endpoints.some((e) => e.startsWith('https:'))) process.noDeprecation = true;
     // No retries: a CLI reports a dead etcd within one deadline (~2 s) and the user re-runs;
     // a retry would double the wait on an endpoint that does not answer.
     return new Store(this.etcd, { endpoints: this.resolved.endpoints, retries: 0 });
@@ -48,6 +73,29 @@ export class Client {
 
   /** Rewrites "etcd did not answer" into one line that says where the address came from and what to do. */
   explain(err: unknown): unknown {
+    const msg = err instanceof Error ? err.message : '';
+    if (err instanceof ForbiddenError && /permission denied by etcd/.test(msg)) return new ForbiddenError(refusal(msg, this.etcdUser()));
+    if (/user name is empty|authentication failed|invalid auth token|Unauthenticated/i.test(msg)) {
+      const who = this.etcdUser();
+      return new ForbiddenError(
+        who
+          ? `etcd refused the login of ${who} (from ${this.creds?.source}): wrong user or password; ask an admin for \`kiwictl admin add-user ${who}\``
+          : `etcd requires a user and password and none was found: set --etcd-user/--etcd-password (KIWI_ETCD_USER/KIWI_ETCD_PASSWORD), --credentials FILE, or ask an admin for \`kiwictl admin add-user YOU\` (it writes ${credentialFileOf('YOU')})`,
+      );
+    }
+    if (this.resolved && /gRPC status missing/.test(msg))
+      return new UnavailableError(
+        `etcd at ${this.resolved.endpoints.join(',')} (from ${this.resolved.source}) did not answer plain HTTP/2 gRPC: if it uses TLS, give https:// endpoints and --etcd-ca (KIWI_ETCD_CA)`,
+      );
+    if (err instanceof UnavailableError && this.resolved) {
+      const where = `etcd at ${this.resolved.endpoints.join(',')} (from ${this.resolved.source})`;
+      if (/bad certificate|certificate required|alert number 4[26]/i.test(msg))
+        return new UnavailableError(`${where} refused the TLS handshake: it wants a client certificate it trusts; set --etcd-cert and --etcd-key (KIWI_ETCD_CERT, KIWI_ETCD_KEY)`);
+      if (/verify the first certificate|self[- ]signed|unable to get (local )?issuer|certificate has expired|altnames|Hostname\/IP does not match/i.test(msg))
+        return new UnavailableError(`${where}: its TLS certificate cannot be verified (${shortTls(msg)}); set --etcd-ca (KIWI_ETCD_CA) to the CA that signed it, and check the name or IP in it`);
+      if (/wrong version number|packet length too long|http_request/i.test(msg))
+        return new UnavailableError(`${where}: TLS on one side only; use https:// endpoints for an etcd with TLS, http:// for one without`);
+    }
     if (!(err instanceof UnavailableError) || !this.resolved) return err;
     const cause = shortCause(err.message, this.opts.requestTimeoutMs ?? 2000);
     const where = this.resolved.endpoints.join(',');
@@ -60,6 +108,28 @@ export class Client {
     this.etcd?.close();
     this.etcd = undefined;
   }
+}
+
+/**
+ * etcd's "permission denied" for what Store tried (e.g. "create Booking bob/x: permission denied
+ * by etcd (...)"), said as the rule that was broken.
+ */
+export function refusal(msg: string, user: string | undefined): string {
+  const who = user ?? 'you';
+  const what = msg.replace(/: permission denied by etcd[\s\S]*$/, '');
+  let m = /^(create|update|delete|apply) Booking ([^/\s]+)\/(\S+)/.exec(what);
+  if (m && m[1] === 'delete' && m[2] === user)
+    return `${what}: refused by etcd: deleting a booking also removes its status, which only the operator writes; end it with \`kiwictl kill ${m[3]}\`, or ask an admin to delete it`;
+  if (m) return `${what}: refused by etcd: ${who} may only write their own bookings (namespace ${user ?? 'of your user name'}); bookings of ${m[2]} are theirs or an admin's to change`;
+  m = /^(create|update|delete|apply) (Node|ClusterConfig) (\S+)/.exec(what);
+  if (m) return `${what}: refused by etcd: ${who} may not ${m[1] === 'delete' ? 'delete' : 'change'} ${m[2] === 'Node' ? 'nodes' : 'the cluster config'}; that is for admins (kiwictl admin add-user NAME --admin)`;
+  if (/^update status of /.test(what)) return `${what}: refused by etcd: status is written by the operator and the node daemons only, not by ${who}`;
+  if (/^(get|list|read)\b/.test(what)) return `${what}: refused by etcd: ${who} may not read this`;
+  return `${what}: refused by etcd: ${who} is not allowed to do this`;
+}
+
+function shortTls(msg: string): string {
+  return /(unable to verify the first certificate|self[- ]signed certificate[^.;]*|unable to get (?:local )?issuer certificate|certificate has expired|Hostname\/IP does not match[^.;]*)/i.exec(msg)?.[1] ?? 'verification failed';
 }
 
 /** gRPC's messages are long; the user needs the gist. */

@@ -1,0 +1,81 @@
+// Who may touch which keys once etcd auth is on (docs/security.md). etcd's permissions are
+// per key or per key prefix, read, write or readwrite; each Kiwi identity gets one role:
+//   kiwi-operator        readwrite /kiwi/ (everything)
+//   kiwi-admin           read /kiwi/; readwrite /kiwi/spec/ (bookings of anyone, nodes, config)
+//                        and /kiwi/status/bookings/ (deleting a booking removes its status too)
+//   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
+//                        /kiwi/spec/bookings/<user>/
+//   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
+//                        keys, its events; read its calendar and the ClusterConfig
+// Pure: the admin verb turns these into etcd grants.
+import { keys, ROOT } from '../../../../crds/api/keys.js';
+import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
+
+export type Perm = 'Read' | 'Write' | 'Readwrite';
+export interface Grant {
+  permission: Perm;
+  /** A key, or a prefix when `prefix` is set. */
+  key: string;
+  prefix?: boolean;
+}
+
+export type Identity = { kind: 'operator' } | { kind: 'admin'; user: string } | { kind: 'user'; user: string } | { kind: 'node'; node: string };
+
+export const OPERATOR_USER = 'kiwi-operator';
+
+/** etcd user names Kiwi creates: a Unix user's own name, kiwi-node-<node>, kiwi-operator. */
+export function etcdUserOf(id: Identity): string {
+  if (id.kind === 'operator') return OPERATOR_USER;
+  if (id.kind === 'node') return `kiwi-node-${id.node}`;
+  return id.user;
+}
+
+export function roleOf(id: Identity): string {
+  if (id.kind === 'operator') return 'kiwi-operator';
+  if (id.kind === 'admin') return 'kiwi-admin';
+  if (id.kind === 'node') return `kiwi-node-${id.node}`;
+  return `kiwi-user-${id.user}`;
+}
+
+export function grantsOf(id: Identity): Grant[] {
+  switch (id.kind) {
+    case 'operator':
+      return [{ permission: 'Readwrite', key: ROOT, prefix: true }];
+    case 'admin':
+      return [
+        { permission: 'Read', key: ROOT, prefix: true },
+        { permission: 'Readwrite', key: ROOT + 'spec/', prefix: true },
+        { permission: 'Readwrite', key: keys.statusPrefix('Booking'), prefix: true },
+      ];
+    case 'user':
+      return [
+        { permission: 'Read', key: ROOT, prefix: true },
+        { permission: 'Readwrite', key: keys.specPrefix('Booking', id.user), prefix: true },
+      ];
+    case 'node': {
+      const ref = { kind: 'Node' as const, name: id.node };
+      return [
+        { permission: 'Readwrite', key: keys.heartbeat(id.node) },
+        { permission: 'Readwrite', key: keys.spec(ref) },
+        { permission: 'Readwrite', key: keys.status(ref) },
+        { permission: 'Readwrite', key: keys.eventPrefix(ref), prefix: true },
+        { permission: 'Read', key: keys.calendar(id.node) },
+        { permission: 'Read', key: keys.spec({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }) },
+        { permission: 'Read', key: keys.specPrefix('ClusterConfig'), prefix: true },
+      ];
+    }
+  }
+}
+
+/**
+ * Names that may become etcd users and key segments: Unix-like user and host names, nothing
+ * that could escape a key prefix ("/", "..", spaces, control characters) or be absurdly long.
+ */
+export function checkName(name: string, what: 'user' | 'node'): string | undefined {
+  if (typeof name !== 'string' || name.length === 0) return `a ${what} name is required`;
+  if (name.length > 63) return `${what} name "${name.slice(0, 20)}..." is ${name.length} characters long; at most 63`;
+  const re = what === 'user' ? /^[a-z_][a-z0-9_.-]*\$?$/i : /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i;
+  if (!re.test(name) || name.includes('..')) return `${what} name ${JSON.stringify(name)} is not allowed: ${what === 'user' ? 'letters, digits, _, . and -, not starting with a digit, . or -' : 'letters, digits, . and -'}`;
+  if (['root', OPERATOR_USER].includes(name) || name.startsWith('kiwi-node-')) return `${what} name ${name} is reserved`;
+  return undefined;
+}
