@@ -12,6 +12,7 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 command -v pamtester >/dev/null || need+=(pamtester)
 command -v socat >/dev/null || need+=(socat)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v zsh >/dev/null || need+=(zsh) # the completion test loads kiwictl's zsh script in real zsh
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "kiwi: missing Debian packages: ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2

@@ -120,4 +120,9 @@ fi
 echo "the job (pid $JOB) was cleaned up by the node daemon; $USER_NAME has $(pgrep -c -u "$USER_NAME" || true) processes left"
 ./bin/kiwictl describe booking second -n "$USER_NAME" | sed -n '/Events/,$p'
 
+step "What Prometheus would see (operator on 127.0.0.1:9464, daemon on 127.0.0.1:9465)"
+scrape() { node -e 'fetch(process.argv[1]).then(r=>r.text()).then(t=>console.log(t.split("\n").filter(l=>new RegExp(process.argv[2]).test(l)).join("\n"))).catch(()=>console.log("(not reachable)"))' "$1" "$2"; }
+scrape http://127.0.0.1:9464/metrics '^kiwi_transitions_total.*Booking'
+scrape http://127.0.0.1:9465/metrics '^kiwi_cleanup_duration_seconds_count'
+
 step "Done: stopping the node daemon, the operator and etcd"

@@ -22,7 +22,7 @@ export const daemonScript = () => bundle('kiwi-node-daemon');
 /** Starts the real kiwi-operator (when operator/src/main.ts exists) against an etcd; stop it by PID. */
 export async function startOperator(endpoint: string): Promise<RunningDaemon> {
   const script = await bundle('kiwi-operator');
-  return track(spawn(process.execPath, [script, '--endpoints', endpoint, '--lease-ttl', '1', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1' } }), 'operator');
+  return track(spawn(process.execPath, [script, '--endpoints', endpoint, '--lease-ttl', '1', '--log-level', 'debug', '--metrics-addr', 'none'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1' } }), 'operator');
 }
 
 export interface RunningDaemon {
@@ -54,6 +54,7 @@ export async function startDaemon(a: DaemonArgs): Promise<RunningDaemon> {
     '--address', '127.0.0.1',
     '--state-dir', a.stateDir,
     '--lease-ttl', String(a.leaseTtl ?? 2),
+    '--metrics-addr', 'none', // tests run several at once: no fixed port
     '--cleanup-timeout', String(a.cleanupTimeout ?? 10),
     '--status-interval', String(a.statusInterval ?? 30),
     '--only-users-matching', '^kiwitest-',

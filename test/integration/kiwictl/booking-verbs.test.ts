@@ -118,7 +118,7 @@ describe('kiwictl booking verbs (real etcd, real operator, real binary)', functi
       const bobRow = rows.find((l) => l.includes('bob-1'))!;
       assert.match(bobRow, /Pending\s+n1\s+\d\d:\d\d\s+\d\d:\d\d\s+in \d+m\s+after kiwitest-ctl-alice\//);
       const aRow = rows.find((l) => l.includes(a1))!;
-      assert.match(aRow, /Active\s+n1\s+\S+\s+\S+\s+9m|Active\s+n1\s+\S+\s+\S+\s+10m/);
+      assert.match(aRow, /Active\s+n1\s+(?:\w{3} \d\d )?\d\d:\d\d\s+(?:\w{3} \d\d )?\d\d:\d\d\s+9m|Active\s+n1\s+(?:\w{3} \d\d )?\d\d:\d\d\s+(?:\w{3} \d\d )?\d\d:\d\d\s+10m/);
     });
 
     it('info shows every node, sorted, with who holds it and for how long; -o json too', async () => {
@@ -393,6 +393,13 @@ describe('kiwictl booking verbs (real etcd, real operator, real binary)', functi
       ok(r);
       assert.match(r.stdout, /^#compdef kiwictl/);
       assert.match(r.stdout, /bashcompinit/);
+      // Real zsh (installed by scripts/install-deps.sh): the script loads under compinit and
+      // registers its completer for kiwictl.
+      const script = join(tmp, 'kiwictl.zsh');
+      writeFileSync(script, r.stdout);
+      const z = spawnSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -D; source ${script}; print -r -- \${_comps[kiwictl]}`], { encoding: 'utf8' });
+      assert.equal(z.status, 0, z.stderr);
+      assert.match(z.stdout.trim(), /-F _kiwictl$/);
       ok(await k('completion', 'fish'), 2);
     });
 

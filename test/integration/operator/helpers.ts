@@ -26,7 +26,7 @@ export interface OperatorProc {
 
 /** Starts the real operator process (bin/kiwi-operator) against one etcd. */
 export function startOperator(endpoint: string, opts: { id: string; leaseTtl?: number; logLevel?: string }): OperatorProc {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--endpoints', endpoint, '--id', opts.id, '--lease-ttl', String(opts.leaseTtl ?? 1), '--log-level', opts.logLevel ?? 'info'], {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--endpoints', endpoint, '--id', opts.id, '--lease-ttl', String(opts.leaseTtl ?? 1), '--log-level', opts.logLevel ?? 'info', '--metrics-addr', 'none'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: any[] = [];
