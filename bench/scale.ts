@@ -11,9 +11,11 @@ import { record } from './record.js';
 const { startEtcd } = await import('../test/helpers/etcd.js');
 const { waitFor } = await import('../test/helpers/wait.js');
 const { buildOperator, startOperator, mkBooking } = await import('../test/integration/operator/helpers.js');
-const { keys, logger } = await import('../crds/api/index.js');
-const { startVirtualNodes } = await import('../node-daemon/src/simulate/virtual-nodes.js');
-const { binPath } = await import('../test/helpers/build.js');
+const { keys } = await import('../crds/api/index.js');
+const { virtualNodeNames } = await import('../node-daemon/src/simulate/virtual-nodes.js');
+const { binPath, distScript } = await import('../test/helpers/build.js');
+const { spawn } = await import('node:child_process');
+const { stopProc } = await import('../test/helpers/etcd.js');
 
 const SIZES = (process.argv[2] ?? '100,1000,10000').split(',').map(Number);
 const IN_FLIGHT = 64;
@@ -36,13 +38,13 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 interface Row { nodes: number; bookings: number; rawRate: number; rate: number; p50: number; p99: number; getNodes: number; etcdctl: number; rssMiB: number; readySeconds: number }
 const rows: Row[] = [];
 await buildOperator();
-const log = logger('bench-scale', 'warn');
 
 for (const N of SIZES) {
   const etcd = await startEtcd();
   const stores = Array.from({ length: 4 }, () => etcd.store());
   const client = etcd.client();
-  let vn: Awaited<ReturnType<typeof startVirtualNodes>> | undefined;
+  let sim: ReturnType<typeof spawn> | undefined;
+  const names = virtualNodeNames({ count: N, prefix: 'sim' });
   const op = startOperator(etcd.endpoint, { id: `scale-${N}`, leaseTtl: 2, logLevel: 'warn' });
   try {
     // the raw peer at this size
@@ -55,7 +57,8 @@ for (const N of SIZES) {
     const rawRate = RAW / ((performance.now() - t) / 1000);
 
     t = performance.now();
-    vn = await startVirtualNodes(stores[0], client, { count: N, prefix: 'sim', leaseTtlSeconds: 10 }, log);
+    // the daemon's simulated-node mode: one process stands in for N node daemons
+    sim = spawn(process.execPath, [distScript('kiwi-node-daemon'), '--simulate', String(N), '--node-name', 'sim', '--endpoints', etcd.endpoint, '--lease-ttl', '10', '--metrics-addr', 'none', '--log-level', 'warn'], { stdio: 'ignore' });
     await waitFor(async () => {
       const r = await stores[0].rawRange(keys.statusPrefix('Node'));
       return r.kvs.filter((kv) => JSON.parse(kv.value.toString()).phase === 'Ready').length === N;
@@ -77,7 +80,7 @@ for (const N of SIZES) {
       const ns = `u${i % 50}`;
       const name = `b${i}`;
       appliedAt.set(`${ns}/${name}`, performance.now());
-      await stores[i % stores.length].create(mkBooking(ns, name, { nodes: [vn!.names[i % N]], duration: 3600 }));
+      await stores[i % stores.length].create(mkBooking(ns, name, { nodes: [names[i % N]], duration: 3600 }));
     });
     await waitFor(() => decidedAt.size >= B, { timeoutMs: 600_000, intervalMs: 50, what: `${B} bookings decided` });
     const rate = B / ((Math.max(...decidedAt.values()) - t) / 1000);
@@ -95,7 +98,7 @@ for (const N of SIZES) {
     record({ bench: 'scale', figure: `kiwictl get nodes, ${N} nodes`, value: getNodes, unit: 'ms', peer: 'etcdctl get --prefix (same keys)', peerValue: etcdctl, goal: 'ratio <= 3', met: getNodes / etcdctl <= 3 });
     record({ bench: 'scale', figure: `operator RSS, ${N} nodes, ${B} bookings`, value: row.rssMiB, unit: 'MiB', peer: 'operator RSS at the smallest size', peerValue: rows[0].rssMiB });
   } finally {
-    await vn?.stop();
+    if (sim) await stopProc(sim);
     await op.stop();
     await etcd.stop();
   }

@@ -11,7 +11,8 @@
 // unkillable to the daemon (to exercise the drain path); KIWI_TEST_CLOCK_OFFSET_MS shifts the
 // daemon's clock (to exercise ClockSkew). None of these is honoured without KIWI_TEST=1.
 import { Command, Option } from 'commander';
-import { etcdSecurity, logger, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { Store, connect, etcdSecurity, logger, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { startVirtualNodes } from './simulate/virtual-nodes.js';
 import { Daemon, defaultNodeName, spareByCmdline } from './daemon.js';
 import { DAEMON_VERSION } from './version.js';
 // [metrics] /metrics, /healthz, /readyz and the settings precedence (crds/api/)
@@ -43,6 +44,8 @@ export interface MainOptions extends EtcdSecurityFlags {
   // [metrics]
   metricsAddr: string;
   config?: string;
+  /** Simulated nodes: stand in for this many node daemons, enforcing nothing (bench/scale). */
+  simulate?: number;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/kiwi/node-daemon.yaml';
@@ -78,16 +81,21 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
     .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
     .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+  cmd.addOption(new Option('--simulate <count>', 'stand in for COUNT virtual nodes named <node-name>-N that register, heartbeat and watch their calendars but enforce nothing on this host (scale tests, as kubemark\'s hollow nodes)').env('KIWI_SIMULATE').argParser(int));
   // [metrics]
   cmd.addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
   addConfigOption(cmd, DEFAULT_CONFIG_FILE);
   return parseSettings<MainOptions>(cmd, argv, DEFAULT_CONFIG_FILE);
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
+export async function main(argv = process.argv.slice(2)): Promise<Daemon | undefined> {
   const settings = parseArgs(argv);
   const o = settings.opts;
   const log = logger('kiwi-node-daemon', o.logLevel);
+  if (o.simulate) {
+    await simulate(o, log);
+    return undefined;
+  }
   // [metrics]
   const metricsAddr = parseListenAddr(o.metricsAddr);
   const registry = newRegistry();
@@ -187,6 +195,22 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   await daemon.start();
   return daemon;
+}
+
+/** --simulate N: virtual nodes only (node-daemon/src/simulate), until SIGTERM or SIGINT. */
+async function simulate(o: MainOptions, log: ReturnType<typeof logger>): Promise<void> {
+  const endpoints = o.endpoints.split(',').map((x) => x.trim()).filter(Boolean);
+  const etcd = connect({ endpoints, callTimeoutMs: 5000, ...etcdSecurity(o) });
+  const store = new Store(etcd, { endpoints });
+  const nodes = await startVirtualNodes(store, etcd, { count: o.simulate!, prefix: o.nodeName, leaseTtlSeconds: o.leaseTtl }, log);
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'stopping the virtual nodes');
+    await nodes.stop();
+    etcd.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err) => {
