@@ -49,9 +49,10 @@ describe('deployment manifests', () => {
   });
 
   it('the chart renders valid objects with TLS and the bundled etcd on, too', async () => {
-    const parts = renderChart({ etcd: { bundled: true, tls: { enabled: true } } });
+    const parts = renderChart({ etcd: { bundled: true, tls: { enabled: true }, auth: { enabled: true } } });
     const text = parts.map((p) => p.text).join('\n---\n');
     assert.match(text, /KIWI_ETCD_CA/);
+    assert.match(text, /KIWI_ETCD_PASSWORD_FILE/);
     assert.match(text, /kind: StatefulSet/);
     for (const doc of yaml.loadAll(text)) if (doc) await validateK8s(doc, 'rendered with tls');
   });
