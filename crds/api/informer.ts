@@ -55,8 +55,7 @@ export class Informer<K extends KindName> {
   private async cancelWatchers(): Promise<void> {
     const ws = this.watchers;
     this.watchers = [];
-    // A watcher etcd already cancelled never answers a cancel: do not wait on it for long.
-    await Promise.all(ws.map((w) => Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())])));
+    await cancelWatchers(ws);
   }
 
   private async relist(): Promise<void> {
@@ -149,4 +148,9 @@ export class Informer<K extends KindName> {
 /** "/kiwi/spec/bookings/alice/bk1" -> "alice/bk1" (the object's path within its kind). */
 function pathOf(key: string): string {
   return key.split('/').slice(4).join('/');
+}
+
+/** Cancels watchers; one etcd already cancelled never answers a cancel, so none is awaited for long. */
+export async function cancelWatchers(ws: Watcher[]): Promise<void> {
+  await Promise.all(ws.map((w) => Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())])));
 }

@@ -141,40 +141,32 @@ describe('store (real etcd)', () => {
       await inf.stop();
     }
   });
-});
+    describe('applyAll', () => {
 
-describe('store.applyAll (real etcd)', () => {
-  let etcd: TestEtcd;
-  let store: Store;
-  before(async () => {
-    etcd = await startEtcd();
-    store = etcd.store();
-  });
-  after(async () => etcd?.stop());
+    it('writes a batch in one transaction: one revision for all, and unchanged objects are not written', async () => {
+      const r = await store.applyAll([node('a1'), node('a2'), booking('alice', 'b1', ['a1'])]);
+      assert.deepEqual(r.map((x) => x.action), ['created', 'created', 'created']);
+      assert.equal(new Set(r.map((x) => x.object.metadata.resourceVersion)).size, 1, 'one transaction');
+      const rev = Number((await etcd.client().get('x').exec()).header.revision);
+      const again = await store.applyAll([node('a1'), { ...node('a2'), spec: { address: '10.0.0.2', sshPort: 22 } }]);
+      assert.deepEqual(again.map((x) => x.action), ['unchanged', 'configured']);
+      assert.equal(Number((await etcd.client().get('x').exec()).header.revision), rev + 1);
+    });
 
-  it('writes a batch in one transaction: one revision for all, and unchanged objects are not written', async () => {
-    const r = await store.applyAll([node('a1'), node('a2'), booking('alice', 'b1', ['a1'])]);
-    assert.deepEqual(r.map((x) => x.action), ['created', 'created', 'created']);
-    assert.equal(new Set(r.map((x) => x.object.metadata.resourceVersion)).size, 1, 'one transaction');
-    const rev = Number((await etcd.client().get('x').exec()).header.revision);
-    const again = await store.applyAll([node('a1'), { ...node('a2'), spec: { address: '10.0.0.2', sshPort: 22 } }]);
-    assert.deepEqual(again.map((x) => x.action), ['unchanged', 'configured']);
-    assert.equal(Number((await etcd.client().get('x').exec()).header.revision), rev + 1);
-  });
+    it('writes nothing when one object of the batch lost a race', async () => {
+      const stale = (await store.get({ kind: 'Node', name: 'a1' }))!;
+      const fresh = structuredClone(stale);
+      fresh.spec!.sshPort = 2022;
+      await store.update(fresh);
+      const rev = Number((await etcd.client().get('x').exec()).header.revision);
+      stale.spec!.sshPort = 2023; // carries the old resourceVersion: a precondition that no longer holds
+      await assert.rejects(store.applyAll([node('a3'), stale]), ConflictError);
+      assert.equal(Number((await etcd.client().get('x').exec()).header.revision), rev, 'nothing written, not even a3');
+      assert.equal(await store.get({ kind: 'Node', name: 'a3' }), undefined);
+    });
 
-  it('writes nothing when one object of the batch lost a race', async () => {
-    const stale = (await store.get({ kind: 'Node', name: 'a1' }))!;
-    const fresh = structuredClone(stale);
-    fresh.spec!.sshPort = 2022;
-    await store.update(fresh);
-    const rev = Number((await etcd.client().get('x').exec()).header.revision);
-    stale.spec!.sshPort = 2023; // carries the old resourceVersion: a precondition that no longer holds
-    await assert.rejects(store.applyAll([node('a3'), stale]), ConflictError);
-    assert.equal(Number((await etcd.client().get('x').exec()).header.revision), rev, 'nothing written, not even a3');
-    assert.equal(await store.get({ kind: 'Node', name: 'a3' }), undefined);
-  });
-
-  it('refuses an object given twice', async () => {
-    await assert.rejects(store.applyAll([node('a4'), node('a4')]), /given twice in one apply/);
+    it('refuses an object given twice', async () => {
+      await assert.rejects(store.applyAll([node('a4'), node('a4')]), /given twice in one apply/);
+    });
   });
 });

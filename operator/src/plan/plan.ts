@@ -147,6 +147,18 @@ export function plan(input: PlanInput): PlanResult {
     desired.set(v.key, d);
     return d;
   };
+  /** Places a booking's entries; when its slot has begun, it is Active from now on. */
+  const placeAt = (v: BookingView, chosen: string[], start: number, end: number): Desired => {
+    const entries = entriesOn(v, chosen, start, end);
+    place(entries);
+    const d = keep(v, entries);
+    if (start <= now) {
+      d.status = activeStatus(v, chosen, start, end);
+      d.events.push(event(v, 'Normal', 'Started', `started on ${chosen.join(', ')} until ${human(end)}`));
+      d.transition = 'Started';
+    }
+    return d;
+  };
 
   const expire = (v: BookingView, reason: Reason, message: string, type: KiwiEvent['type'] = 'Normal') => {
     const st = v.booking.status ?? {};
@@ -443,14 +455,8 @@ export function plan(input: PlanInput): PlanResult {
         reject(`the slot ${human(s)} to ${human(e)} is not free: ${why}`);
         continue;
       }
-      const entries = entriesOn(v, chosen, s, e);
-      place(entries);
-      const d = keep(v, entries);
-      if (s <= now) {
-        d.status = activeStatus(v, chosen, s, e);
-        d.events.push(event(v, 'Normal', 'Started', `started on ${chosen.join(', ')} until ${human(e)}`));
-        d.transition = 'Started';
-      } else {
+      const d = placeAt(v, chosen, s, e);
+      if (s > now) {
         d.status = { phase: 'Pending', reason: 'Scheduled', message: `reserved ${chosen.join(', ')} from ${human(s)} to ${human(e)}`, nodes: chosen, startTime: iso(s), endTime: iso(e), observedGeneration: gen(b) };
         if (st.phase !== 'Pending' || st.startTime !== iso(s)) {
           d.events.push(event(v, 'Normal', 'Scheduled', d.status.message!));
@@ -497,15 +503,8 @@ export function plan(input: PlanInput): PlanResult {
       Object.assign(desired.get(v.key)!.status, { nodes: chosen, startTime: iso(start), endTime: iso(end) });
       continue;
     }
-    const entries = entriesOn(v, chosen, start, end);
-    place(entries);
-    const d = keep(v, entries);
-    if (start <= now) {
-      d.status = activeStatus(v, chosen, start, end);
-      d.events.push(event(v, 'Normal', 'Started', `started on ${chosen.join(', ')} until ${human(end)}`));
-      d.transition = 'Started';
-      continue;
-    }
+    const d = placeAt(v, chosen, start, end);
+    if (start <= now) continue;
     // What it waits for is known once everything is placed (a later reservation may come before it).
     const slot = { start, end, chosen };
     finalize.push(() => {

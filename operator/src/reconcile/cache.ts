@@ -4,7 +4,7 @@
 // does not redo them while the watch catches up. A watch etcd cancels (compaction) re-snapshots.
 import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, Node } from '../../../crds/api/index.js';
-import { CLUSTER_CONFIG_NAME, ROOT, keys, rangeOp, refFromKey, type Logger, type Store } from '../../../crds/api/index.js';
+import { CLUSTER_CONFIG_NAME, ROOT, cancelWatchers, keys, rangeOp, refFromKey, type Logger, type Store } from '../../../crds/api/index.js';
 import type { BookingView, CalendarView, NodeView } from '../plan/index.js';
 
 interface Rec<T> {
@@ -49,7 +49,7 @@ export class ClusterCache {
   private async cancelWatchers(): Promise<void> {
     const ws = this.watchers;
     this.watchers = [];
-    await Promise.all(ws.map((w) => Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())])));
+    await cancelWatchers(ws);
   }
 
   private async snapshot(): Promise<void> {
