@@ -7,15 +7,21 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node
 import { join } from 'node:path';
 import type { Figure } from './record.js';
 
-const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'operator.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'etcd-failover.ts'];
+const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'etcd-failover.ts'];
 const only = process.argv.slice(2);
 const out = join('bench', 'results');
 mkdirSync(out, { recursive: true });
 const figuresFile = join(out, 'figures.jsonl');
+const selected = BENCHES.filter((b) => only.length === 0 || only.some((o) => b.startsWith(o)));
+// With a selection (npm run bench -- pam), the other benches' figures of the last run stay.
+const kept: string[] = only.length && existsSync(figuresFile)
+  ? readFileSync(figuresFile, 'utf8').split('\n').filter((l) => l && !selected.includes(`${JSON.parse(l).bench}.ts`))
+  : [];
 rmSync(figuresFile, { force: true });
+if (kept.length) writeFileSync(figuresFile, kept.join('\n') + '\n');
 
 const runs: { bench: string; status: number | null; seconds: number }[] = [];
-for (const b of BENCHES.filter((b) => only.length === 0 || only.some((o) => b.startsWith(o)))) {
+for (const b of selected) {
   console.error(`\n== bench/${b}`);
   const t0 = Date.now();
   const r = spawnSync('npx', ['tsx', join('bench', b)], { stdio: 'inherit', env: { ...process.env, KIWI_BENCH_OUT: figuresFile } });
