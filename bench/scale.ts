@@ -4,7 +4,7 @@
 // slot) next to raw etcd create-if-absent transactions per second at the same size, apply-to-
 // decided p50/p99, `kiwictl get nodes` next to etcdctl, and the operator's memory. Then how
 // each figure grows from one size to the next: per-booking costs should stay flat (linear).
-// Run: npx tsx bench/scale.ts [sizes=100,1000,10000]
+// Run: npx tsx bench/scale.ts [sizes=100,1000,10000] [bookings per node=2]
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { record } from './record.js';
@@ -18,6 +18,8 @@ const { spawn } = await import('node:child_process');
 const { stopProc } = await import('../test/helpers/etcd.js');
 
 const SIZES = (process.argv[2] ?? '100,1000,10000').split(',').map(Number);
+/** Bookings per node: the first on each node starts at once, the others wait in line behind it. */
+const PER_NODE = Number(process.argv[3] ?? 2);
 const IN_FLIGHT = 64;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const median = (xs: number[]) => pct(xs, 50);
@@ -65,7 +67,7 @@ for (const N of SIZES) {
     }, { timeoutMs: 300_000, intervalMs: 200, what: `${N} nodes Ready` });
     const readySeconds = (performance.now() - t) / 1000;
 
-    const B = 2 * N;
+    const B = PER_NODE * N;
     const appliedAt = new Map<string, number>();
     const decidedAt = new Map<string, number>();
     const prefix = keys.statusPrefix('Booking');
