@@ -45,7 +45,10 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
   before(async function () {
     this.timeout(60_000);
     // reason: creating users, setpriv and signalling other users' processes need root
-    if (process.getuid?.() !== 0) this.skip();
+    if (process.getuid?.() !== 0) {
+      console.log('    (skipped: the daemon e2e tests create users and signal their processes, as root)');
+      this.skip();
+    }
     etcd = await startEtcd();
     store = etcd.store();
     alice = ensureUser('dmn-alice');
@@ -225,10 +228,6 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
   });
 
   it('a node whose daemon dies becomes NotReady (with the real operator)', async function () {
-    if (!existsSync('operator/src/main.ts')) {
-      // without an operator, the heartbeat test above is what the daemon can show
-      this.skip();
-    }
     // A fresh etcd: the operator must not meet the other tests' calendars without bookings.
     const own = await startEtcd();
     const st = own.store();
@@ -261,7 +260,6 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
   });
 
   it('with the real operator: a booking applied to etcd ends with its user\'s processes', async function () {
-    if (!existsSync('operator/src/main.ts')) this.skip();
     const own = await startEtcd();
     const st = own.store();
     let op: RunningDaemon | undefined;
