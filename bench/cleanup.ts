@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/cleanup.ts [--runs-1 N] [--runs-200 N] [--no-cgroups]
 import { startEtcd } from '../test/helpers/etcd.js';
+import { pct } from './stats.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { ensureUser } from '../test/helpers/users.js';
 import { killAllOf, livePids, manySleepers, sleeper, stopAll } from '../test/helpers/procs.js';
@@ -17,10 +18,6 @@ const arg = (name: string, d: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 async function main() {
   const etcd = await startEtcd();

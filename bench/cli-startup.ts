@@ -2,12 +2,12 @@
 // `node -e 0` in the same run. Goal: `kiwictl get nodes` and `get bookings -A` at most 3x node's
 // own start. Run: npx tsx bench/cli-startup.ts [runs]
 import { spawnSync } from 'node:child_process';
+import { median } from './stats.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { ensureBuilt, KIWICTL, ROOT } from '../test/integration/kiwictl/cli.js';
 import { record } from './record.js';
 
 const RUNS = Number(process.argv[2] ?? 15);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
   const t = performance.now();

@@ -5,6 +5,7 @@
 // and after the loss, the longest single apply (the stall the loss caused) next to the p50.
 // Run: npx tsx bench/etcd-failover.ts
 import { record } from './record.js';
+import { pct } from './stats.js';
 const { startEtcdCluster } = await import('../test/helpers/etcd.js');
 const { waitFor } = await import('../test/helpers/wait.js');
 const { buildOperator, startOperator, mkBooking, calendarHistory } = await import('../test/integration/operator/helpers.js');
@@ -15,7 +16,6 @@ const NODES = 200;
 const BOOKINGS = 1200;
 const KILL_AT = 400;
 const IN_FLIGHT = 32;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 await buildOperator();
 const cluster = await startEtcdCluster(3);

@@ -2,6 +2,7 @@
 // keys in the same run (machines are noisy: compare the ratio, not absolute figures).
 // Goal: kiwictl at most 3x etcdctl. Run: npx tsx bench/get-nodes.ts [count] [runs]
 import { spawnSync } from 'node:child_process';
+import { median } from './stats.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { ensureBuilt, KIWICTL, ROOT } from '../test/integration/kiwictl/cli.js';
 import type { Node } from '../crds/api/index.js';
@@ -10,7 +11,6 @@ import { record } from './record.js';
 const COUNT = Number(process.argv[2] ?? 10_000);
 const RUNS = Number(process.argv[3] ?? 7);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Wall time of one whole process, with its stdout read (as a user's terminal or pipe would). */
 function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; lines: number } {

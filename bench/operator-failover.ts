@@ -4,6 +4,7 @@
 // expires). Repeated a few times. Also the memory of an idle operator and of a node daemon.
 // Run: npx tsx bench/operator-failover.ts [rounds=5]
 import { readFileSync } from 'node:fs';
+import { median } from './stats.js';
 import { record } from './record.js';
 const { startEtcd } = await import('../test/helpers/etcd.js');
 const { waitFor } = await import('../test/helpers/wait.js');
@@ -14,7 +15,6 @@ const { startDaemon, tempStateDir, removeDir } = await import('../test/e2e/daemo
 const ROUNDS = Number(process.argv[2] ?? 5);
 const TTL = 2;
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await buildOperator();
 const etcd = await startEtcd();

@@ -8,6 +8,7 @@
 // Run: npx tsx bench/operator.ts [nodes=1000]; KIWI_BENCH_TMPFS=1 puts etcd's data on /dev/shm
 // (no fsync cost: the disk of a shared VM adds its own tail to every write).
 import { existsSync } from 'node:fs';
+import { pct, pool } from './stats.js';
 import { record } from './record.js';
 if (process.env.KIWI_BENCH_TMPFS === '1' && existsSync('/dev/shm')) process.env.TMPDIR = '/dev/shm';
 const { startEtcd } = await import('../test/helpers/etcd.js');
@@ -20,13 +21,6 @@ const SAMPLES = Math.floor(NODES * 0.2);
 const BURST = Math.floor(NODES * 0.4);
 const IN_FLIGHT = 64;
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-async function pool(n: number, inFlight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < n) await fn(next++);
-  }));
-}
 
 await buildOperator();
 const etcd = await startEtcd();

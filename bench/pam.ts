@@ -9,6 +9,7 @@
 // The socket server runs in a child process (this file with --serve), so that the measuring
 // loop can block in spawnSync without stalling it. Goal: p50 and p99 within 2x of the floor.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { pct } from './stats.js';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,10 +47,6 @@ async function serve(socketPath: string, booked: string, bypass: string): Promis
   process.stdout.write('ready\n');
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 const ms = (x: number) => x.toFixed(2).padStart(7);
 
 function pickUsers(): { booked: string; refused: string; bypass: string } {

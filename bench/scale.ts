@@ -6,6 +6,7 @@
 // each figure grows from one size to the next: per-booking costs should stay flat (linear).
 // Run: npx tsx bench/scale.ts [sizes=100,1000,10000] [bookings per node=2]
 import { spawnSync } from 'node:child_process';
+import { pct, median, pool } from './stats.js';
 import { readFileSync } from 'node:fs';
 import { record } from './record.js';
 const { startEtcd } = await import('../test/helpers/etcd.js');
@@ -21,14 +22,6 @@ const SIZES = (process.argv[2] ?? '100,1000,10000').split(',').map(Number);
 /** Bookings per node: the first on each node starts at once, the others wait in line behind it. */
 const PER_NODE = Number(process.argv[3] ?? 2);
 const IN_FLIGHT = 64;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const median = (xs: number[]) => pct(xs, 50);
-async function pool(n: number, inFlight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < n) await fn(next++);
-  }));
-}
 function timeCmd(cmd: string, args: string[], env: Record<string, string>): number {
   const t = performance.now();
   const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
