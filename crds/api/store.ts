@@ -11,6 +11,7 @@ import { kindInfo } from './kinds.js';
 import { keys, prefixEnd, refString, type ObjectRef } from './keys.js';
 import { AlreadyExistsError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
 import { isTransient, retryPolicy } from './etcd.js';
+import { rfc3339 } from './time.js';
 import type { Requirement } from './selector.js';
 import { matches } from './selector.js';
 
@@ -157,14 +158,7 @@ export class Store {
    * written with it (for the programs that own status; users' status is dropped by apply).
    */
   async create<T extends KiwiObject>(obj: T, opts: { now?: Date } = {}): Promise<T> {
-    const stored = structuredClone(obj);
-    stored.metadata = {
-      ...stored.metadata,
-      uid: randomUUID(),
-      generation: 1,
-      creationTimestamp: (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
-    };
-    delete stored.metadata.resourceVersion;
+    const stored = stampNew(structuredClone(obj), opts.now ?? new Date());
     const key = keys.spec(refOf(stored));
     const ops = [putOp(key, specValue(stored))];
     if ((stored as any).status !== undefined) ops.push(putOp(keys.status(refOf(stored)), (stored as any).status));
@@ -233,7 +227,7 @@ export class Store {
       const r = await this.txn('read objects to apply', [], specKeys.slice(i, i + MAX_TXN_OPS).map((k) => rangeOp(k)));
       for (const resp of r.responses) current.push(resp.response_range.kvs[0]);
     }
-    const now = (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = opts.now ?? new Date();
     const results: { object: T; action: ApplyAction }[] = [];
     const writes: { i: number; key: string; value: string; compare: Compare }[] = [];
     objs.forEach((obj, i) => {
@@ -241,9 +235,7 @@ export class Store {
       const kv = current[i];
       if (!kv) {
         if (obj.metadata.resourceVersion) throw notFound(ref);
-        const created = withoutStatus(structuredClone(obj));
-        created.metadata = { ...created.metadata, uid: randomUUID(), generation: 1, creationTimestamp: now };
-        delete created.metadata.resourceVersion;
+        const created = stampNew(withoutStatus(structuredClone(obj)), now);
         results.push({ object: created, action: 'created' });
         writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(created)), compare: compare(specKeys[i], 'Create', 'Equal', 0) });
         return;
@@ -345,6 +337,13 @@ function conflict(ref: ObjectRef, expected: number, actual: number): ConflictErr
   return new ConflictError(
     `${ref.kind} ${refString(ref)} was changed by somebody else (resourceVersion ${actual}, you had ${expected}); get it again and re-apply your change`,
   );
+}
+
+/** What the store sets on an object it creates: a new uid, generation 1, the creation time. */
+function stampNew<T extends KiwiObject>(obj: T, now: Date): T {
+  obj.metadata = { ...obj.metadata, uid: randomUUID(), generation: 1, creationTimestamp: rfc3339(now) };
+  delete obj.metadata.resourceVersion;
+  return obj;
 }
 
 function withoutStatus<T extends KiwiObject>(obj: T): T {

@@ -26,6 +26,11 @@ export function zonedDate(t: number, zone: string): { y: number; mo: number; d: 
   return { y: z.getUTCFullYear(), mo: z.getUTCMonth() + 1, d: z.getUTCDate(), h: z.getUTCHours(), mi: z.getUTCMinutes(), weekday: z.getUTCDay() };
 }
 
+/** An instant as Kiwi stores times: RFC 3339, UTC, whole seconds (2026-05-01T14:00:00Z). */
+export function rfc3339(t: number | Date): string {
+  return new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 export function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });

@@ -1,9 +1,8 @@
 // Pure: the Node status fields the daemon owns, and the clock-skew estimate.
 import type { CalendarEntry, Condition, NodeStatus } from '../../../crds/api/index.js';
 import { setCondition } from '../../../crds/api/conditions.js';
+import { rfc3339 as iso } from '../../../crds/api/time.js';
 import { isActive } from './kill.js';
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The booking holding the node now, as Node.status.booking. */
 export function currentBooking(entries: CalendarEntry[], now: number): NodeStatus['booking'] | undefined {

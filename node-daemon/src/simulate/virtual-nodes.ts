@@ -5,7 +5,7 @@
 // but enforces nothing on the host: it only counts the entries it sees start and end.
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { Calendar, Node, Logger, Store } from '../../../crds/api/index.js';
-import { MAX_TXN_OPS, compare, keys, putOp } from '../../../crds/api/index.js';
+import { MAX_TXN_OPS, compare, keys, putOp, rfc3339 } from '../../../crds/api/index.js';
 
 export interface VirtualNodesOptions {
   count: number;
@@ -29,7 +29,7 @@ export function virtualNodeNames(o: Pick<VirtualNodesOptions, 'count' | 'prefix'
 
 export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNodesOptions, log: Logger): Promise<VirtualNodes> {
   const names = virtualNodeNames(o);
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = rfc3339(Date.now());
   // Register: create each Node that is missing, in transactions of up to MAX_TXN_OPS.
   for (let i = 0; i < names.length; i += MAX_TXN_OPS / 2) {
     const chunk = names.slice(i, i + MAX_TXN_OPS / 2);

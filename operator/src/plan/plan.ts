@@ -13,7 +13,7 @@
 //      booking can only take a gap an earlier one could not use: backfill that delays no one.
 import { isDeepStrictEqual } from 'node:util';
 import type { Booking, BookingStatus, CalendarEntry, KiwiEvent, NodeStatus, Condition } from '../../../crds/api/index.js';
-import { parseDuration, DRAIN_ANNOTATION, setCondition } from '../../../crds/api/index.js';
+import { parseDuration, DRAIN_ANNOTATION, rfc3339, setCondition } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import type { Action, BookingAction, BookingView, CalendarChange, NodeAction, PlanInput, PlanResult } from './types.js';
 import { admit, timingOf } from './admission.js';
@@ -31,7 +31,8 @@ const NAME_AT_MOST = 5;
 /** RFC 3339 with milliseconds: exactly the calendar's times. */
 export const iso = (t: number) => new Date(t).toISOString();
 /** For people: to the second. */
-export const human = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** A time in messages: RFC 3339 seconds. */
+export const human = rfc3339;
 
 type Reason = NonNullable<BookingStatus['reason']>;
 
