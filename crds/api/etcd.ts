@@ -88,3 +88,4 @@ function readPasswordFile(file: string): { user?: string; password: string } {
   const user = /^user:\s*(.*)$/m.exec(text);
   return { password: unquote(pw[1].trim()), ...(user ? { user: unquote(user[1].trim()) } : {}) };
 }
+

@@ -12,3 +12,4 @@ export * from './log.js';
 export * from './config.js';
 export * from './time.js';
 export * from './conditions.js';
+export * from './endpoints.js';

@@ -11,7 +11,7 @@
 // unkillable to the daemon (to exercise the drain path); KIWI_TEST_CLOCK_OFFSET_MS shifts the
 // daemon's clock (to exercise ClockSkew). None of these is honoured without KIWI_TEST=1.
 import { Command, Option } from 'commander';
-import { Store, connect, etcdSecurity, logger, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { Store, connect, etcdSecurity, logger, parseEndpoints, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { startVirtualNodes } from './simulate/virtual-nodes.js';
 import { Daemon, defaultNodeName, spareByCmdline } from './daemon.js';
 import { DAEMON_VERSION } from './version.js';
@@ -113,7 +113,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
   const daemon = new Daemon({
     node: o.nodeName,
     address: o.address,
-    endpoints: o.endpoints.split(',').map((s) => s.trim()).filter(Boolean),
+    endpoints: parseEndpoints(o.endpoints, '--endpoints'),
     etcdSecurity: etcdSecurity(o), // [security]
     stateDir: o.stateDir,
     leaseTtlSeconds: o.leaseTtl,
@@ -199,7 +199,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
 
 /** --simulate N: virtual nodes only (node-daemon/src/simulate), until SIGTERM or SIGINT. */
 async function simulate(o: MainOptions, log: ReturnType<typeof logger>): Promise<void> {
-  const endpoints = o.endpoints.split(',').map((x) => x.trim()).filter(Boolean);
+  const endpoints = parseEndpoints(o.endpoints, '--endpoints');
   const etcd = connect({ endpoints, callTimeoutMs: 5000, ...etcdSecurity(o) });
   const store = new Store(etcd, { endpoints });
   const nodes = await startVirtualNodes(store, etcd, { count: o.simulate!, prefix: o.nodeName, leaseTtlSeconds: o.leaseTtl }, log);

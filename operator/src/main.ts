@@ -4,7 +4,7 @@
 // (crds/api/settings.ts; the list is in operator/README.md and `kiwi-operator --help`).
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { connect, etcdSecurity, keys, logger, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { connect, etcdSecurity, keys, logger, parseEndpoints, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
 import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
@@ -53,7 +53,7 @@ try {
   log.error({ err, metricsAddr: o.metricsAddr, source: settings.sources.metricsAddr }, (err as Error).message);
   process.exit(2);
 }
-const endpoints = o.endpoints.split(',').map((s) => s.trim()).filter(Boolean);
+const endpoints = parseEndpoints(o.endpoints, '--endpoints');
 let security; // [security]
 try {
   security = etcdSecurity(o as EtcdSecurityFlags);

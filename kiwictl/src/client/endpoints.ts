@@ -2,6 +2,7 @@
 // file's `endpoints:`, the endpoint a running `kiwictl dev up` recorded, http://127.0.0.1:2379.
 // The source is kept so that an unreachable etcd can be reported with where the address came from.
 import { existsSync, readFileSync } from 'node:fs';
+import { parseEndpoints } from '../../../crds/api/endpoints.js';
 import { InvalidError } from '../../../crds/api/errors.js';
 import { configPath, devFiles, devStateDir, type DevState } from './paths.js';
 
@@ -19,22 +20,9 @@ export interface EndpointFlags {
   stateDir?: string;
 }
 
-function split(list: string, source: string): string[] {
-  const eps = list.split(',').map((s) => s.trim()).filter(Boolean).map((e) => (/^\w+:\/\//.test(e) ? e : `http://${e}`));
-  if (eps.length === 0) throw new InvalidError(`${source}: no endpoint given (expected e.g. http://127.0.0.1:2379)`);
-  for (const e of eps) {
-    try {
-      new URL(e);
-    } catch {
-      throw new InvalidError(`${source}: "${e}" is not an endpoint URL (expected e.g. http://127.0.0.1:2379)`);
-    }
-  }
-  return eps;
-}
-
 export async function resolveEndpoints(flags: EndpointFlags, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedEndpoints> {
-  if (flags.endpoints) return { endpoints: split(flags.endpoints, '--endpoints'), source: '--endpoints' };
-  if (env.KIWI_ENDPOINTS) return { endpoints: split(env.KIWI_ENDPOINTS, 'KIWI_ENDPOINTS'), source: 'KIWI_ENDPOINTS' };
+  if (flags.endpoints) return { endpoints: parseEndpoints(flags.endpoints, '--endpoints'), source: '--endpoints' };
+  if (env.KIWI_ENDPOINTS) return { endpoints: parseEndpoints(env.KIWI_ENDPOINTS, 'KIWI_ENDPOINTS'), source: 'KIWI_ENDPOINTS' };
   const cfg = configPath(flags.config, env);
   const explicit = Boolean(flags.config || env.KIWI_CONFIG);
   if (existsSync(cfg)) {
@@ -59,8 +47,8 @@ async function readConfigEndpoints(file: string): Promise<string[] | undefined> 
   }
   const eps = doc?.endpoints;
   if (eps === undefined) return undefined;
-  if (typeof eps === 'string') return split(eps, file);
-  if (Array.isArray(eps) && eps.every((e) => typeof e === 'string')) return split(eps.join(','), file);
+  if (typeof eps === 'string') return parseEndpoints(eps, file);
+  if (Array.isArray(eps) && eps.every((e) => typeof e === 'string')) return parseEndpoints(eps.join(','), file);
   throw new InvalidError(`config file ${file}: endpoints must be a list of URLs, e.g. endpoints: [http://127.0.0.1:2379]`);
 }
 
