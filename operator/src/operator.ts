@@ -2,7 +2,7 @@
 // it in-process: campaign, lead (reconcile) until the leadership is lost, stand by again.
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import type { Booking, Logger, Store } from '../../crds/api/index.js';
+import type { Logger, Store } from '../../crds/api/index.js';
 import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
@@ -107,12 +107,10 @@ export class Operator {
       pass: (s) => m.reconcileDuration.observe(s),
       conflict: () => m.planningConflicts.inc(),
       committed: (actions) => {
-        let byKey: Map<string, Booking> | undefined;
         for (const a of actions) {
           m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
           if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;
-          byKey ??= new Map((this.reconciler?.cache.bookings() ?? []).map((v) => [v.key, v.booking]));
-          const b = byKey.get(a.key);
+          const b = this.reconciler?.cache.booking(a.key)?.booking;
           const created = Date.parse(b?.metadata.creationTimestamp ?? '');
           if (!b || b.spec.start || Number.isNaN(created)) continue; // a reservation waits for its own start, not in the queue
           m.queueWait.observe(Math.max(0, (now() - created) / 1000));

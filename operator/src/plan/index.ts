@@ -6,3 +6,4 @@ export * from './filters.js';
 export * from './admission.js';
 export * from './plan.js';
 export * from './txn.js';
+export * from './scope.js';

@@ -18,7 +18,7 @@ import { validateObject } from '../../../crds/api/validate.js';
 import type { Action, BookingAction, BookingView, CalendarChange, NodeAction, PlanInput, PlanResult } from './types.js';
 import { admit, timingOf } from './admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, insertEntry, predecessor, type SlotNode } from './calendar.js';
-import { filterNode, rankNodes, type FilterRequest } from './filters.js';
+import { filterNode, NodeSelectorMatch, rankNodes, type FilterRequest } from './filters.js';
 import { describeWindows, fitsWindow } from './windows.js';
 
 export const SOURCE = 'kiwi-operator';
@@ -324,8 +324,9 @@ export function plan(input: PlanInput): PlanResult {
     }
     const d = keep(v, m);
     if (first.start <= now) {
-      d.status = activeStatus(v, [...m.keys()], first.start, first.end);
-      d.events.push(event(v, 'Normal', 'Started', `started on ${[...m.keys()].join(', ')} until ${human(first.end)}`));
+      const nodes = [...m.keys()].sort();
+      d.status = activeStatus(v, nodes, first.start, first.end);
+      d.events.push(event(v, 'Normal', 'Started', `started on ${nodes.join(', ')} until ${human(first.end)}`));
       d.transition = 'Started';
     }
     place(m);
@@ -399,10 +400,12 @@ export function plan(input: PlanInput): PlanResult {
       if (!m) {
         const found = { cands: [] as string[], matching: 0, why: [] as string[] };
         for (const n of sortedNodes) {
+          // Nodes the selector leaves out are not counted or named, whatever else is wrong with them.
+          if (NodeSelectorMatch.check(req, n, nodeViews.get(n))) continue;
+          found.matching++;
           const w = filterNode(req, n, nodeViews.get(n));
           if (!w) found.cands.push(n);
-          else if (!/does not match nodeSelector/.test(w)) found.why.push(w);
-          if (!/does not match nodeSelector/.test(w)) found.matching++;
+          else found.why.push(w);
         }
         candidates.set(memoKey, (m = found));
       }
@@ -544,7 +547,7 @@ export function plan(input: PlanInput): PlanResult {
     const cur = held.get(key) ?? new Map<string, CalendarEntry[]>();
     const nodes = new Set([...cur.keys(), ...d.entries.keys(), ...(staleKeys.get(key) ?? [])]);
     const calendar: CalendarChange[] = [];
-    for (const n of nodes) {
+    for (const n of [...nodes].sort()) { // by name: the same actions whatever order the calendars came in
       const want = d.entries.get(n) ?? [];
       if (!sameEntries(cur.get(n) ?? [], want) || staleKeys.get(key)?.has(n)) calendar.push({ node: n, entries: want });
     }

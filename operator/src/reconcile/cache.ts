@@ -5,7 +5,7 @@
 import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, Node } from '../../../crds/api/index.js';
 import { CLUSTER_CONFIG_NAME, ROOT, cancelWatchers, keys, rangeOp, refFromKey, type Logger, type Store } from '../../../crds/api/index.js';
-import type { BookingView, CalendarView, NodeView } from '../plan/index.js';
+import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 
 interface Rec<T> {
   value: T;
@@ -27,6 +27,8 @@ export class ClusterCache {
   /** Views for the planner, rebuilt per object when it changes (not per pass). */
   private readonly bookingViews = new Map<string, BookingView>();
   private readonly nodeViews = new Map<string, NodeView>();
+  /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
+  index = new RefIndex();
   private watchers: Watcher[] = [];
   private stopped = false;
   revision = 0;
@@ -69,6 +71,8 @@ export class ClusterCache {
     for (const kv of hb) this.heartbeats.set(hbName(kv.key.toString()), Number(kv.mod_revision));
     this.bookingViews.clear();
     this.nodeViews.clear();
+    this.index = new RefIndex();
+    for (const [n, c] of this.calendars) this.index.setCalendar(n, c.entries);
     for (const k of this.specs.keys()) this.touch(k);
     this.revision = rev;
     this.log.debug({ revision: rev, specs: spec.length, calendars: cal.length }, 'snapshot');
@@ -121,6 +125,7 @@ export class ClusterCache {
       if (cur && cur.modRevision >= mod) return undefined;
       if (deleted) this.calendars.delete(n);
       else this.calendars.set(n, calView(kv));
+      this.index.setCalendar(n, this.calendars.get(n)?.entries);
       return `calendar:${n}`;
     }
     const map = key.startsWith(ROOT + 'spec/') ? this.specs : this.statuses;
@@ -168,27 +173,53 @@ export class ClusterCache {
       const s = this.specs.get(keys.spec(ref));
       if (!s) {
         this.bookingViews.delete(path);
+        this.index.setBooking(path, undefined);
         return;
       }
       const st = this.statuses.get(keys.status(ref));
       const b = { ...(s.value as Booking), metadata: { ...(s.value as Booking).metadata, resourceVersion: String(s.mod) } };
       if (st) b.status = st.value;
       this.bookingViews.set(path, { key: path, booking: b, specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create });
+      this.index.setBooking(path, b);
     } else if (ref.kind === 'Node') {
       const s = this.specs.get(keys.spec(ref));
       if (!s) {
         this.nodeViews.delete(ref.name);
+        this.index.setNode(ref.name, undefined, false);
         return;
       }
       const st = this.statuses.get(keys.status(ref));
       const n = { ...(s.value as Node) };
       if (st) n.status = st.value;
       this.nodeViews.set(ref.name, { node: n, statusRevision: st?.mod ?? 0, heartbeat: this.heartbeats.has(ref.name) });
+      this.index.setNode(ref.name, n.metadata?.labels);
     }
   }
 
   bookings(): BookingView[] {
     return [...this.bookingViews.values()];
+  }
+
+  booking(key: string): BookingView | undefined {
+    return this.bookingViews.get(key);
+  }
+
+  /** The part of the state a scope covers, in the planner's terms. */
+  slice(scope: Scope): { bookings: BookingView[]; nodes: Map<string, NodeView>; calendars: Map<string, CalendarView> } {
+    const bookings: BookingView[] = [];
+    for (const k of scope.bookings) {
+      const v = this.bookingViews.get(k);
+      if (v) bookings.push(v);
+    }
+    const nodes = new Map<string, NodeView>();
+    const calendars = new Map<string, CalendarView>();
+    for (const n of scope.nodes) {
+      const nv = this.nodeViews.get(n);
+      if (nv) nodes.set(n, nv);
+      const c = this.calendars.get(n);
+      if (c) calendars.set(n, c);
+    }
+    return { bookings, nodes, calendars };
   }
 
   /** The nodes by name; the planner reads it and must not change it. */

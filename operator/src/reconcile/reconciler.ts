@@ -1,12 +1,13 @@
 // The imperative shell around the planner: a work queue fed by the cache's watches and by
-// timers; each pass takes the queued keys, runs the pure planner over the whole cached state
-// with one `now`, and writes what it decided as etcd transactions, each fenced on the
-// leader's election key and compare-and-swapped on every calendar, spec and status it relies on.
+// timers; each pass takes the queued keys, runs the pure planner with one `now` over the part
+// of the cached state those keys can affect (plan/scope.ts; the whole state on a resync), and
+// writes what it decided as etcd transactions, each fenced on the leader's election key and
+// compare-and-swapped on every calendar, spec and status it relies on.
 import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
 import type { Calendar } from '../../../crds/api/index.js';
 import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
-import { chunkGroup, groupActions, packChunks, plan, type Action, type PlanInput, type TxnChunk } from '../plan/index.js';
+import { chunkGroup, groupActions, packChunks, plan, type Action, type PlanInput, type Scope, type TxnChunk } from '../plan/index.js';
 import { ClusterCache } from './cache.js';
 import { WorkQueue } from './queue.js';
 
@@ -51,6 +52,10 @@ export interface ReconcilerObserver {
 
 export interface PassStats {
   passes: number;
+  /** Passes that planned the whole state (a resync, a config change, a booking free to go anywhere). */
+  wholePasses: number;
+  /** Bookings given to the planner, summed over passes. */
+  planned: number;
   actions: number;
   txns: number;
   conflicts: number;
@@ -59,7 +64,7 @@ export interface PassStats {
 export class Reconciler {
   readonly queue = new WorkQueue({ baseDelayMs: 5, maxDelayMs: 5_000 });
   readonly cache: ClusterCache;
-  readonly stats: PassStats = { passes: 0, actions: 0, txns: 0, conflicts: 0 };
+  readonly stats: PassStats = { passes: 0, wholePasses: 0, planned: 0, actions: 0, txns: 0, conflicts: 0 };
   private readonly clock: Clock;
   private readonly log: Logger;
   private timer?: NodeJS.Timeout;
@@ -68,6 +73,8 @@ export class Reconciler {
   private stopped = false;
   private deposed = false;
   private eventSeq = 0;
+  /** The `now` of the last pass that planned: calendar times after it are still to come. */
+  private plannedUpTo?: number;
   private readonly eventPrefix = randomBytes(3).toString('hex');
 
   constructor(private readonly opts: ReconcilerOptions) {
@@ -95,10 +102,11 @@ export class Reconciler {
   private async run(): Promise<void> {
     let lastPassMs = 0;
     for (;;) {
-      // A pass plans the whole cluster, so under a stream of changes, passes one key apart
-      // would cost O(bookings) each, O(bookings^2) in all. Waiting as long as the last pass took
-      // (at most MAX_COALESCE_MS) lets changes gather into one batch: planning stays at most
-      // half the time, and an idle cluster (passes of a millisecond) answers as fast as before.
+      // Under a stream of changes, passes one key apart would each pay a pass's fixed costs
+      // (and a whole pass, when the scope is everything, costs O(bookings)). Waiting as long as
+      // the last pass took (at most MAX_COALESCE_MS) lets changes gather into one batch:
+      // planning stays at most half the time, and an idle cluster (passes of a millisecond)
+      // answers as fast as before.
       if (lastPassMs > 1) await new Promise((r) => setTimeout(r, Math.min(lastPassMs, MAX_COALESCE_MS)));
       const batch = await this.queue.getBatch();
       if (!batch || this.stopped) return;
@@ -116,21 +124,29 @@ export class Reconciler {
     }
   }
 
-  /** One pass: plan everything with one `now`, write what differs. */
+  /** One pass: plan what the batch can affect, with one `now`; write what differs. */
   async pass(batch: Set<string>): Promise<void> {
     if (this.deposed) return;
     this.stats.passes++;
     const now = this.clock.now();
+    const scope = this.scopeOf(batch, now);
+    const part = scope ? this.cache.slice(scope) : undefined;
     const input: PlanInput = {
       now,
       config: effectiveConfig(this.cache.config()),
-      bookings: this.cache.bookings(),
-      nodes: this.cache.nodes(),
+      bookings: part?.bookings ?? this.cache.bookings(),
+      nodes: part?.nodes ?? this.cache.nodes(),
       // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
-      calendars: new Map(this.cache.calendars),
+      calendars: part?.calendars ?? new Map(this.cache.calendars),
       uidOf: this.opts.uidOf,
     };
-    const { actions, nextWake } = plan(input);
+    if (!scope) this.stats.wholePasses++;
+    this.stats.planned += input.bookings.length;
+    const planned = plan(input);
+    this.plannedUpTo = now;
+    const { actions } = planned;
+    // A scoped plan knows only its own calendars' times; the index knows every calendar's.
+    const nextWake = min(planned.nextWake, this.cache.index.nextTime(now));
     // A key waiting out its backoff is left for its turn, unless this batch is its turn.
     const ready = actions.filter((a) => {
       const k = actionKey(a);
@@ -147,6 +163,26 @@ export class Reconciler {
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
     }
+  }
+
+  /**
+   * The part of the cluster this batch can affect: the changed bookings and nodes, the nodes
+   * whose calendars reach a start or an end since the last pass, and their closure. Undefined:
+   * the whole cluster (a resync, a config change, the first pass, or a closure that is everything).
+   */
+  private scopeOf(batch: Set<string>, now: number): Scope | undefined {
+    if (this.plannedUpTo === undefined || batch.has('resync') || batch.has('config')) return undefined;
+    const bookings: string[] = [];
+    const nodes = this.cache.index.due(this.plannedUpTo, now);
+    for (const k of batch) {
+      const i = k.indexOf(':');
+      const kind = k.slice(0, i);
+      if (kind === 'booking') bookings.push(k.slice(i + 1));
+      else if (kind === 'node' || kind === 'heartbeat' || kind === 'calendar') nodes.push(k.slice(i + 1));
+    }
+    const scope = this.cache.index.closure(bookings, nodes);
+    if (scope) this.log.debug({ changed: batch.size, bookings: scope.bookings.size, nodes: scope.nodes.size }, 'pass scope');
+    return scope;
   }
 
   private async runLimited<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
@@ -250,6 +286,10 @@ export class Reconciler {
     await this.cache.refresh(touched).catch((err) => this.log.warn({ err }, 'refresh failed'));
     return false;
   }
+}
+
+function min(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
 
 export function actionKey(a: Action): string {

@@ -95,4 +95,47 @@ describe('operator reconcile and election (real etcd, in-process)', function () 
     await a.resign();
     assert.equal((await c1.get(keys.election()).exec()).kvs.length, 0);
   });
+
+  it('a change is planned with what it shares nodes with, not the whole cluster; a resync plans everything', async () => {
+    for (const n of ['s1', 's2', 's3']) await store.create(mkNode(n));
+    const el = new Election(etcd.client(), store, { id: 'scope', ttlSeconds: 2, log });
+    const lead = await el.campaign();
+    const rec = new Reconciler({ store, fence: { key: lead.key, createRevision: lead.createRevision }, log });
+    try {
+      await store.create(mkBooking('sc', 'one', { nodes: ['s1'], duration: 600 }));
+      await store.create(mkBooking('sc', 'two', { nodes: ['s1', 's2'], duration: 600 }));
+      await store.create(mkBooking('sc', 'three', { nodes: ['s3'], duration: 600 }));
+      await rec.cache.start();
+      const all = rec.cache.bookings().length;
+      await rec.pass(new Set(['resync']));
+      assert.equal(rec.stats.planned, all, 'the first pass plans everything');
+      assert.equal(rec.stats.wholePasses, 1);
+
+      // A new booking on s2 shares s2 with sc/two, which shares s1 with sc/one: those three, not sc/three.
+      await store.create(mkBooking('sc', 'four', { nodes: ['s2'], duration: 600 }));
+      await waitFor(() => rec.cache.booking('sc/four') !== undefined);
+      await rec.pass(new Set(['booking:sc/four']));
+      assert.equal(rec.stats.planned - all, 3);
+      assert.equal(rec.stats.wholePasses, 1);
+      const four = await store.get({ kind: 'Booking', namespace: 'sc', name: 'four' });
+      assert.equal(four!.status!.phase, 'Pending');
+      assert.match(four!.status!.message!, /after sc\/two/);
+
+      // Cancelling sc/one frees s1: sc/two starts at once, in the same scoped pass.
+      const one = (await store.get({ kind: 'Booking', namespace: 'sc', name: 'one' }))!;
+      await store.update({ ...one, spec: { ...one.spec, cancelled: true } });
+      await waitFor(() => rec.cache.booking('sc/one')?.booking.spec.cancelled === true);
+      await rec.pass(new Set(['booking:sc/one']));
+      assert.equal((await store.get({ kind: 'Booking', namespace: 'sc', name: 'two' }))!.status!.phase, 'Active');
+      assert.equal(rec.stats.wholePasses, 1);
+
+      const before = rec.stats.planned;
+      await rec.pass(new Set(['resync']));
+      assert.equal(rec.stats.planned - before, rec.cache.bookings().length, 'a resync plans everything');
+      assert.equal(rec.stats.wholePasses, 2);
+    } finally {
+      await rec.stop();
+      await el.resign();
+    }
+  });
 });

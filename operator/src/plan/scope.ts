@@ -1,0 +1,194 @@
+// Which part of the cluster a change can affect, so that a pass plans that part alone.
+//
+// The planner is level-triggered over whatever state it is given. Two bookings interact only
+// through nodes: the calendars they share and the nodes either may be placed on. So a change
+// can alter decisions only inside its closure under "booking refers to node": the changed
+// bookings and nodes, every node those bookings refer to, every booking referring to those
+// nodes, and so on. Planning that closure alone decides exactly what a whole pass decides for
+// it, and a whole pass would change nothing outside it (test/unit/operator/scope.test.ts checks
+// this against whole passes over random histories).
+//
+// A booking refers to the nodes it names (spec.nodes, status.nodes) and to the nodes whose
+// calendars hold its entries. A booking that may still go anywhere (count and nodeSelector,
+// not started) also refers to every node its selector matches; with no selector that is every
+// node, and the pass is whole (undefined). Expired bookings name nothing: they only keep what
+// they hold until it is removed.
+//
+// Time is a change too: an entry's start or end coming makes its node part of the next pass
+// (due()), and nextTime() says when that is.
+import type { Booking, CalendarEntry } from '../../../crds/api/index.js';
+import { fromMap, matches, type Requirement } from '../../../crds/api/index.js';
+
+export interface Scope {
+  bookings: Set<string>;
+  nodes: Set<string>;
+}
+
+interface FloatingGroup {
+  selector: Requirement[];
+  keys: Set<string>;
+}
+
+export class RefIndex {
+  /** booking -> nodes its spec or status names */
+  private readonly names = new Map<string, Set<string>>();
+  /** node -> bookings naming it */
+  private readonly namedOn = new Map<string, Set<string>>();
+  /** booking -> nodes whose calendars hold its entries */
+  private readonly holds = new Map<string, Set<string>>();
+  /** node -> bookings with entries in its calendar */
+  private readonly heldOn = new Map<string, Set<string>>();
+  /** Bookings free to go on any node their selector matches, grouped by selector. */
+  private readonly floating = new Map<string, FloatingGroup>();
+  private readonly floatingOf = new Map<string, string>();
+  /** Every node that exists, with its labels. */
+  private readonly labels = new Map<string, Record<string, string> | undefined>();
+  /** node -> the starts and ends in its calendar, sorted, without repeats */
+  private readonly times = new Map<string, number[]>();
+
+  /** A booking was written (or deleted: undefined). `key` is namespace/name. */
+  setBooking(key: string, b: Booking | undefined): void {
+    const phase = b?.status?.phase;
+    const named = new Set<string>();
+    if (b && phase !== 'Expired') {
+      for (const n of b.spec?.nodes ?? []) named.add(n);
+      for (const n of b.status?.nodes ?? []) named.add(n);
+    }
+    relink(this.names, this.namedOn, key, named);
+
+    const oldGroup = this.floatingOf.get(key);
+    const free = b !== undefined && phase !== 'Expired' && phase !== 'Active' && typeof b.spec === 'object' && b.spec !== null && !b.spec.nodes;
+    const group = free ? JSON.stringify(b!.spec.nodeSelector ?? {}) : undefined;
+    if (oldGroup === group) return;
+    if (oldGroup !== undefined) {
+      const g = this.floating.get(oldGroup)!;
+      g.keys.delete(key);
+      if (g.keys.size === 0) this.floating.delete(oldGroup);
+      this.floatingOf.delete(key);
+    }
+    if (group !== undefined) {
+      let g = this.floating.get(group);
+      if (!g) this.floating.set(group, (g = { selector: fromMap(b!.spec.nodeSelector), keys: new Set() }));
+      g.keys.add(key);
+      this.floatingOf.set(key, group);
+    }
+  }
+
+  /** A node's calendar was written (or deleted: undefined). */
+  setCalendar(node: string, entries: CalendarEntry[] | undefined): void {
+    const now = new Set((entries ?? []).map((e) => e.booking));
+    const before = this.heldOn.get(node) ?? new Set<string>();
+    for (const k of before) if (!now.has(k)) unlink(this.holds, k, node);
+    for (const k of now) if (!before.has(k)) link(this.holds, k, node);
+    if (now.size) this.heldOn.set(node, now);
+    else this.heldOn.delete(node);
+    const ts = [...new Set((entries ?? []).flatMap((e) => [e.start, e.end]))].sort((a, b) => a - b);
+    if (ts.length) this.times.set(node, ts);
+    else this.times.delete(node);
+  }
+
+  /** A node was written (or deleted: undefined). */
+  setNode(name: string, labels: Record<string, string> | undefined, exists = true): void {
+    if (exists) this.labels.set(name, labels);
+    else this.labels.delete(name);
+  }
+
+  /**
+   * The closure of what changed: the bookings and nodes a pass must plan together. Undefined
+   * when it is everything (a booking free to go on any node is in it).
+   */
+  closure(changedBookings: Iterable<string>, changedNodes: Iterable<string>): Scope | undefined {
+    const bookings = new Set<string>();
+    const nodes = new Set<string>();
+    const qb = [...changedBookings];
+    const qn = [...changedNodes];
+    const expanded = new Set<string>();
+    /** A floating group is in: all its bookings and every node its selector matches. */
+    const expand = (sel: string): boolean => {
+      if (expanded.has(sel)) return true;
+      expanded.add(sel);
+      const g = this.floating.get(sel)!;
+      if (g.selector.length === 0) return false;
+      for (const k of g.keys) qb.push(k);
+      for (const [n, l] of this.labels) if (matches(g.selector, l)) qn.push(n);
+      return true;
+    };
+    while (qb.length || qn.length) {
+      while (qb.length) {
+        const k = qb.pop()!;
+        if (bookings.has(k)) continue;
+        bookings.add(k);
+        for (const n of this.names.get(k) ?? []) qn.push(n);
+        for (const n of this.holds.get(k) ?? []) qn.push(n);
+        const sel = this.floatingOf.get(k);
+        if (sel !== undefined && !expand(sel)) return undefined;
+      }
+      while (qn.length) {
+        const n = qn.pop()!;
+        if (nodes.has(n)) continue;
+        nodes.add(n);
+        for (const k of this.namedOn.get(n) ?? []) qb.push(k);
+        for (const k of this.heldOn.get(n) ?? []) qb.push(k);
+        if (!this.labels.has(n)) continue; // a node that does not exist is no candidate
+        for (const [sel, g] of this.floating) {
+          if (!expanded.has(sel) && matches(g.selector, this.labels.get(n)) && !expand(sel)) return undefined;
+        }
+      }
+    }
+    return { bookings, nodes };
+  }
+
+  /** Nodes whose calendars have a start or an end in (since, now]. */
+  due(since: number, now: number): string[] {
+    const out: string[] = [];
+    for (const [n, ts] of this.times) {
+      const t = ts[firstAfter(ts, since)];
+      if (t !== undefined && t <= now) out.push(n);
+    }
+    return out;
+  }
+
+  /** The earliest start or end after `now` in any calendar. */
+  nextTime(now: number): number | undefined {
+    let next: number | undefined;
+    for (const ts of this.times.values()) {
+      const t = ts[firstAfter(ts, now)];
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    }
+    return next;
+  }
+}
+
+/** Index of the first element > x in a sorted array (its length when none). */
+function firstAfter(ts: number[], x: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ts[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function link(m: Map<string, Set<string>>, k: string, v: string): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function unlink(m: Map<string, Set<string>>, k: string, v: string): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}
+
+/** Sets `forward[key]` to `to` and keeps `reverse` (value -> keys) in step. */
+function relink(forward: Map<string, Set<string>>, reverse: Map<string, Set<string>>, key: string, to: Set<string>): void {
+  const before = forward.get(key) ?? new Set<string>();
+  for (const v of before) if (!to.has(v)) unlink(reverse, v, key);
+  for (const v of to) if (!before.has(v)) link(reverse, v, key);
+  if (to.size) forward.set(key, to);
+  else forward.delete(key);
+}
