@@ -11,7 +11,6 @@
 //   5. Everything else, in arrival order (create revision): new bookings are admitted,
 //      then each is placed at the earliest slot where all its nodes are free. A later
 //      booking can only take a gap an earlier one could not use: backfill that delays no one.
-import { isDeepStrictEqual } from 'node:util';
 import type { Booking, BookingStatus, CalendarEntry, KiwiEvent, NodeStatus, Condition } from '../../../crds/api/index.js';
 import { parseDuration, DRAIN_ANNOTATION, rfc3339, setCondition } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
@@ -552,7 +551,7 @@ export function plan(input: PlanInput): PlanResult {
       if (!sameEntries(cur.get(n) ?? [], want) || staleKeys.get(key)?.has(n)) calendar.push({ node: n, entries: want });
     }
     // Most bookings keep the very status object they have: no need to compare it.
-    const statusChanged = d.status !== v.booking.status && !isDeepStrictEqual(stripUndefined(d.status), stripUndefined(v.booking.status ?? {}));
+    const statusChanged = d.status !== v.booking.status && !sameStored(d.status, v.booking.status ?? {});
     if (!statusChanged && calendar.length === 0 && d.events.length === 0) continue;
     const a: BookingAction = {
       kind: 'booking', key, namespace: v.booking.metadata.namespace!, name: v.booking.metadata.name!,
@@ -637,8 +636,19 @@ export function dropCondition(conds: Condition[] | undefined, type: string): Con
   return l.length ? l : undefined;
 }
 
-function stripUndefined<T>(o: T): T {
-  return JSON.parse(JSON.stringify(o)) as T;
+/** Deep equality of two values as they would be stored (JSON): a key whose value is undefined is no key. */
+export function sameStored(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameStored(x, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const kx = Object.keys(x).filter((k) => x[k] !== undefined);
+  const ky = Object.keys(y).filter((k) => y[k] !== undefined);
+  return kx.length === ky.length && kx.every((k) => Object.prototype.hasOwnProperty.call(y, k) && sameStored(x[k], y[k]));
 }
 
 

@@ -98,11 +98,32 @@ export class RefIndex {
    * when it is everything (a booking free to go on any node is in it).
    */
   closure(changedBookings: Iterable<string>, changedNodes: Iterable<string>): Scope | undefined {
-    const bookings = new Set<string>();
-    const nodes = new Set<string>();
-    const qb = [...changedBookings];
-    const qn = [...changedNodes];
+    const scope: Scope = { bookings: new Set(), nodes: new Set() };
+    return this.grow([...changedBookings], [...changedNodes], scope, scope, new Set()) ? scope : undefined;
+  }
+
+  /**
+   * The same closure cut into the parts that share nothing, so that each can be planned on its
+   * own (a pass plans them one after another and lets other work run in between). Undefined
+   * when one part is everything.
+   */
+  components(changedBookings: Iterable<string>, changedNodes: Iterable<string>): Scope[] | undefined {
+    const seen: Scope = { bookings: new Set(), nodes: new Set() };
     const expanded = new Set<string>();
+    const parts: Scope[] = [];
+    const seed = (qb: string[], qn: string[]): boolean => {
+      const part: Scope = { bookings: new Set(), nodes: new Set() };
+      if (!this.grow(qb, qn, part, seen, expanded)) return false;
+      if (part.bookings.size || part.nodes.size) parts.push(part);
+      return true;
+    };
+    for (const k of changedBookings) if (!seen.bookings.has(k) && !seed([k], [])) return undefined;
+    for (const n of changedNodes) if (!seen.nodes.has(n) && !seed([], [n])) return undefined;
+    return parts;
+  }
+
+  /** Adds to `part` what the queues reach and `seen` has not had yet; false when that is everything. */
+  private grow(qb: string[], qn: string[], part: Scope, seen: Scope, expanded: Set<string>): boolean {
     /** A floating group is in: all its bookings and every node its selector matches. */
     const expand = (sel: string): boolean => {
       if (expanded.has(sel)) return true;
@@ -116,26 +137,28 @@ export class RefIndex {
     while (qb.length || qn.length) {
       while (qb.length) {
         const k = qb.pop()!;
-        if (bookings.has(k)) continue;
-        bookings.add(k);
+        if (seen.bookings.has(k)) continue;
+        seen.bookings.add(k);
+        part.bookings.add(k);
         for (const n of this.names.get(k) ?? []) qn.push(n);
         for (const n of this.holds.get(k) ?? []) qn.push(n);
         const sel = this.floatingOf.get(k);
-        if (sel !== undefined && !expand(sel)) return undefined;
+        if (sel !== undefined && !expand(sel)) return false;
       }
       while (qn.length) {
         const n = qn.pop()!;
-        if (nodes.has(n)) continue;
-        nodes.add(n);
+        if (seen.nodes.has(n)) continue;
+        seen.nodes.add(n);
+        part.nodes.add(n);
         for (const k of this.namedOn.get(n) ?? []) qb.push(k);
         for (const k of this.heldOn.get(n) ?? []) qb.push(k);
         if (!this.labels.has(n)) continue; // a node that does not exist is no candidate
         for (const [sel, g] of this.floating) {
-          if (!expanded.has(sel) && matches(g.selector, this.labels.get(n)) && !expand(sel)) return undefined;
+          if (!expanded.has(sel) && matches(g.selector, this.labels.get(n)) && !expand(sel)) return false;
         }
       }
     }
-    return { bookings, nodes };
+    return true;
   }
 
   /** Nodes whose calendars have a start or an end in (since, now]. */

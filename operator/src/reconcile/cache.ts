@@ -200,6 +200,10 @@ export class ClusterCache {
     return [...this.bookingViews.values()];
   }
 
+  bookingKeys(): IterableIterator<string> {
+    return this.bookingViews.keys();
+  }
+
   booking(key: string): BookingView | undefined {
     return this.bookingViews.get(key);
   }

@@ -14,6 +14,8 @@ import { WorkQueue } from './queue.js';
 
 /** The longest a pass waits for changes to gather after a slow pass (see run()). */
 const MAX_COALESCE_MS = 500;
+/** Bookings planned at once, at most (unless one part alone is larger): about 50 ms of planning. */
+const PIECE_BOOKINGS = 2000;
 export interface Clock {
   now(): number;
 }
@@ -52,7 +54,7 @@ export interface ReconcilerObserver {
 
 export interface PassStats {
   passes: number;
-  /** Passes that planned the whole state (a resync, a config change, a booking free to go anywhere). */
+  /** Passes that planned every booking (a resync, a config change, a booking free to go anywhere). */
   wholePasses: number;
   /** Bookings given to the planner, summed over passes. */
   planned: number;
@@ -124,65 +126,83 @@ export class Reconciler {
     }
   }
 
-  /** One pass: plan what the batch can affect, with one `now`; write what differs. */
+  /**
+   * One pass: plan what the batch can affect and write what differs. The affected part is cut
+   * into pieces that share no node, planned one after another with a pause in between, so that
+   * a pass over 100,000 bookings never holds the event loop long enough to miss a lease
+   * keepalive (the planner is synchronous).
+   */
   async pass(batch: Set<string>): Promise<void> {
     if (this.deposed) return;
     this.stats.passes++;
-    const now = this.clock.now();
-    const scope = this.scopeOf(batch, now);
-    const part = scope ? this.cache.slice(scope) : undefined;
-    const input: PlanInput = {
-      now,
-      config: effectiveConfig(this.cache.config()),
-      bookings: part?.bookings ?? this.cache.bookings(),
-      nodes: part?.nodes ?? this.cache.nodes(),
-      // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
-      calendars: part?.calendars ?? new Map(this.cache.calendars),
-      uidOf: this.opts.uidOf,
-    };
-    if (!scope) this.stats.wholePasses++;
-    this.stats.planned += input.bookings.length;
-    const planned = plan(input);
-    this.plannedUpTo = now;
-    const { actions } = planned;
-    // A scoped plan knows only its own calendars' times; the index knows every calendar's.
-    const nextWake = min(planned.nextWake, this.cache.index.nextTime(now));
-    // A key waiting out its backoff is left for its turn, unless this batch is its turn.
-    const ready = actions.filter((a) => {
-      const k = actionKey(a);
-      return batch.has(k) || batch.has('resync') || !this.queue.isBackingOff(k);
-    });
-    if (ready.length) {
-      const groups = groupActions(ready).map((g) => chunkGroup(g, input.calendars));
-      // Independent single-transaction groups share transactions; the rest go in order.
-      const work = [...packChunks(groups.filter((g) => g.length === 1).map((g) => g[0])).map((c) => [c]), ...groups.filter((g) => g.length > 1)];
-      this.stats.actions += ready.length;
-      await this.runLimited(work, (chunks) => this.writeGroup(chunks, input));
+    const since = this.clock.now();
+    const parts = this.partsOf(batch, since);
+    if (parts === 'all' || parts.whole) this.stats.wholePasses++;
+    const config = effectiveConfig(this.cache.config());
+    let nextWake = this.cache.index.nextTime(since); // a scoped plan knows only its own calendars' times
+    for (const part of parts === 'all' ? [undefined] : pieces(parts.scopes)) {
+      if (this.deposed || this.stopped) return;
+      const slice = part ? this.cache.slice(part) : undefined;
+      const input: PlanInput = {
+        now: this.clock.now(),
+        config,
+        bookings: slice?.bookings ?? this.cache.bookings(),
+        nodes: slice?.nodes ?? this.cache.nodes(),
+        // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
+        calendars: slice?.calendars ?? new Map(this.cache.calendars),
+        uidOf: this.opts.uidOf,
+      };
+      this.stats.planned += input.bookings.length;
+      const planned = plan(input);
+      nextWake = min(nextWake, planned.nextWake);
+      await this.write(planned.actions, input, batch);
+      await new Promise((r) => setImmediate(r));
     }
+    this.plannedUpTo = since;
     if (this.timer) clearTimeout(this.timer);
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
     }
   }
 
+  /** Writes the actions as fenced, compare-and-swapped transactions. */
+  private async write(actions: Action[], input: PlanInput, batch: Set<string>): Promise<void> {
+    // A key waiting out its backoff is left for its turn, unless this batch is its turn.
+    const ready = actions.filter((a) => {
+      const k = actionKey(a);
+      return batch.has(k) || batch.has('resync') || !this.queue.isBackingOff(k);
+    });
+    if (!ready.length) return;
+    const groups = groupActions(ready).map((g) => chunkGroup(g, input.calendars));
+    // Independent single-transaction groups share transactions; the rest go in order.
+    const work = [...packChunks(groups.filter((g) => g.length === 1).map((g) => g[0])).map((c) => [c]), ...groups.filter((g) => g.length > 1)];
+    this.stats.actions += ready.length;
+    await this.runLimited(work, (chunks) => this.writeGroup(chunks, input));
+  }
+
   /**
-   * The part of the cluster this batch can affect: the changed bookings and nodes, the nodes
-   * whose calendars reach a start or an end since the last pass, and their closure. Undefined:
-   * the whole cluster (a resync, a config change, the first pass, or a closure that is everything).
+   * The parts of the cluster this batch can affect: the closure of the changed bookings and
+   * nodes and of the nodes whose calendars reach a start or an end since the last pass, cut into
+   * parts that share nothing. A resync, a config change or the first pass covers every booking
+   * and node (`whole`). 'all': one part is everything (a booking free to go on any node).
    */
-  private scopeOf(batch: Set<string>, now: number): Scope | undefined {
-    if (this.plannedUpTo === undefined || batch.has('resync') || batch.has('config')) return undefined;
+  private partsOf(batch: Set<string>, now: number): { scopes: Scope[]; whole: boolean } | 'all' {
+    const index = this.cache.index;
+    if (this.plannedUpTo === undefined || batch.has('resync') || batch.has('config')) {
+      const scopes = index.components(this.cache.bookingKeys(), [...this.cache.nodes().keys(), ...this.cache.calendars.keys()]);
+      return scopes ? { scopes, whole: true } : 'all';
+    }
     const bookings: string[] = [];
-    const nodes = this.cache.index.due(this.plannedUpTo, now);
+    const nodes = index.due(this.plannedUpTo, now);
     for (const k of batch) {
       const i = k.indexOf(':');
       const kind = k.slice(0, i);
       if (kind === 'booking') bookings.push(k.slice(i + 1));
       else if (kind === 'node' || kind === 'heartbeat' || kind === 'calendar') nodes.push(k.slice(i + 1));
     }
-    const scope = this.cache.index.closure(bookings, nodes);
-    if (scope) this.log.debug({ changed: batch.size, bookings: scope.bookings.size, nodes: scope.nodes.size }, 'pass scope');
-    return scope;
+    const scopes = index.components(bookings, nodes);
+    if (scopes) this.log.debug({ changed: batch.size, parts: scopes.length, bookings: scopes.reduce((n, s) => n + s.bookings.size, 0) }, 'pass scope');
+    return scopes ? { scopes, whole: false } : 'all';
   }
 
   private async runLimited<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
@@ -286,6 +306,23 @@ export class Reconciler {
     await this.cache.refresh(touched).catch((err) => this.log.warn({ err }, 'refresh failed'));
     return false;
   }
+}
+
+/** Parts that share nothing, gathered into pieces of about PIECE_BOOKINGS bookings. */
+function pieces(parts: Scope[]): Scope[] {
+  const out: Scope[] = [];
+  let cur: Scope | undefined;
+  for (const p of parts) {
+    if (!cur || cur.bookings.size + p.bookings.size > PIECE_BOOKINGS) {
+      if (cur) out.push(cur);
+      cur = { bookings: new Set(p.bookings), nodes: new Set(p.nodes) };
+      continue;
+    }
+    for (const k of p.bookings) cur.bookings.add(k);
+    for (const n of p.nodes) cur.nodes.add(n);
+  }
+  if (cur) out.push(cur);
+  return out;
 }
 
 function min(a: number | undefined, b: number | undefined): number | undefined {

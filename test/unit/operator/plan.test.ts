@@ -1,6 +1,6 @@
 // The planner, pure: a fake now, exact reasons and actions.
 import assert from 'node:assert/strict';
-import { plan } from '../../../operator/src/plan/index.js';
+import { plan, sameStored } from '../../../operator/src/plan/index.js';
 import { T0, H, MIN, iso, booking, node, entry, active, run, input } from './fixtures.js';
 
 describe('operator plan: admission', () => {
@@ -297,5 +297,16 @@ describe('operator plan: back after being away', () => {
     const cs = acts.get('carol/c')!.status!;
     assert.deepEqual([cs.phase, cs.startTime, cs.endTime], ['Active', iso(T0), iso(T0 + H)]);
     assert.deepEqual(acts.get('carol/c')!.calendar, [], 'its entry stays where the daemon saw it');
+  });
+});
+
+describe('operator plan: comparing statuses as stored', () => {
+  it('treats a key set to undefined as absent, and nothing else as equal', () => {
+    assert.ok(sameStored({ a: 1, b: undefined, c: [{ d: 'x' }] }, { c: [{ d: 'x' }], a: 1 }));
+    assert.ok(!sameStored({ a: 1 }, { a: 1, b: 2 }));
+    assert.ok(!sameStored({ a: [1, 2] }, { a: [2, 1] }));
+    assert.ok(!sameStored({ a: [1] }, { a: { 0: 1 } }));
+    assert.ok(!sameStored({ a: null }, {}));
+    assert.ok(!sameStored({ a: '1' }, { a: 1 }));
   });
 });

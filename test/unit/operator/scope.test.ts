@@ -62,6 +62,23 @@ describe('operator scope: which part of the cluster a change can affect', () => 
     assert.deepEqual(sorted(ix.closure([], ['a2'])?.bookings), []);
   });
 
+  it('cuts a closure into the parts that share nothing', () => {
+    const ix = index();
+    ix.setBooking('u/x', booking('u/x', { nodes: ['a1', 'a2'] }).booking);
+    ix.setBooking('u/y', booking('u/y', { nodes: ['a2'] }).booking);
+    ix.setBooking('u/z', booking('u/z', { nodes: ['b1'] }).booking);
+    ix.setBooking('u/lone', booking('u/lone', {}, { status: { phase: 'Expired' } }).booking);
+    const parts = ix.components(['u/x', 'u/y', 'u/z', 'u/lone'], ['a1', 'a2', 'b1', 'b2']);
+    assert.deepEqual(parts?.map((p) => [sorted(p.bookings), sorted(p.nodes)]), [
+      [['u/x', 'u/y'], ['a1', 'a2']],
+      [['u/z'], ['b1']],
+      [['u/lone'], []],
+      [[], ['b2']],
+    ]);
+    ix.setBooking('u/any', booking('u/any', { count: 2 }).booking);
+    assert.equal(ix.components(['u/z'], []), undefined, 'a booking free to go on any node joins everything');
+  });
+
   it('says which calendars reach a start or an end, and when the next one is', () => {
     const ix = index();
     ix.setCalendar('a1', [entry('u/x', T0, T0 + H), entry('u/y', T0 + H, T0 + 2 * H)]);
@@ -86,6 +103,7 @@ describe('operator scope: a scoped pass decides what a whole pass decides (prope
   it('over random histories of bookings, cancels, deletes, resizes, node changes and time', () => {
     let scoped = 0;
     let whole = 0;
+    let split = 0;
     fc.assert(
       fc.property(fc.array(opsOn(NAMES, ['a', 'b']), { minLength: 1, maxLength: 40 }), (ops) => {
         const sim = new Sim(NAMES, (n) => ({ rack: rack(n) }));
@@ -104,12 +122,18 @@ describe('operator scope: a scoped pass decides what a whole pass decides (prope
             const wake = [part.nextWake, sim.index.nextTime(sim.now)].filter((t): t is number => t !== undefined);
             if (full.nextWake !== undefined) assert.ok(wake.length && Math.min(...wake) <= full.nextWake, 'a scoped pass would wake too late');
           }
+          // A whole pass cut into its parts: each planned alone, together they decide the same.
+          const parts = sim.index.components([...sim.bookings.keys()], [...sim.names, ...sim.calendars.keys()]);
+          if (parts) {
+            split++;
+            assert.deepEqual(norm(parts.flatMap((p) => plan(sim.slice(p)).actions)), norm(full.actions), `parts after ${JSON.stringify(op)}`);
+          }
           sim.write(full.actions);
         }
       }),
       { numRuns: Number(process.env.KIWI_PROPERTY_RUNS ?? 300), seed: Number(process.env.KIWI_PROPERTY_SEED ?? 42) },
     );
     // Both kinds of pass were exercised, or the comparison above proved little.
-    assert.ok(scoped > 1000 && whole > 100, `scoped ${scoped}, whole ${whole}`);
+    assert.ok(scoped > 1000 && whole > 100 && split > 1000, `scoped ${scoped}, whole ${whole}, split ${split}`);
   });
 });
