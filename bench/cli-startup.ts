@@ -1,21 +1,13 @@
 // Bench: whole-process start-up of kiwictl on a small cluster (10 nodes, 10 bookings), next to
 // `node -e 0` in the same run. Goal: `kiwictl get nodes` and `get bookings -A` at most 3x node's
 // own start. Run: npx tsx bench/cli-startup.ts [runs]
-import { spawnSync } from 'node:child_process';
 import { median } from './stats.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { ensureBuilt, KIWICTL, ROOT } from '../test/integration/kiwictl/cli.js';
 import { record } from './record.js';
+import { timeProcess } from './time-process.js';
 
 const RUNS = Number(process.argv[2] ?? 15);
-
-function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8' });
-  const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return ms;
-}
 
 await ensureBuilt();
 const etcd = await startEtcd();
@@ -35,7 +27,7 @@ try {
     ['kiwictl explain booking (no etcd)', KIWICTL, ['explain', 'booking']],
   ];
   const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
-  for (let i = 0; i < RUNS; i++) for (const [name, cmd, args] of cases) times.get(name)!.push(timeProcess(cmd, args, env));
+  for (let i = 0; i < RUNS; i++) for (const [name, cmd, args] of cases) times.get(name)!.push(timeProcess(cmd, args, env, ROOT).ms);
   const base = median(times.get('node -e 0')!);
   for (const [name] of cases) {
     const m = median(times.get(name)!);

@@ -1,25 +1,16 @@
 // Bench: `kiwictl get nodes` over 10,000 Node objects, next to `etcdctl get --prefix` of the same
 // keys in the same run (machines are noisy: compare the ratio, not absolute figures).
 // Goal: kiwictl at most 3x etcdctl. Run: npx tsx bench/get-nodes.ts [count] [runs]
-import { spawnSync } from 'node:child_process';
 import { median } from './stats.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { ensureBuilt, KIWICTL, ROOT } from '../test/integration/kiwictl/cli.js';
 import type { Node } from '../crds/api/index.js';
 import { record } from './record.js';
+import { timeProcess } from './time-process.js';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const RUNS = Number(process.argv[3] ?? 7);
 
-
-/** Wall time of one whole process, with its stdout read (as a user's terminal or pipe would). */
-function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; lines: number } {
-  const t = performance.now();
-  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 30 });
-  const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { ms, lines: r.stdout.split('\n').length - 1 };
-}
 
 await ensureBuilt();
 const etcd = await startEtcd();
@@ -44,10 +35,10 @@ try {
   const ctl: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     // interleaved, so that a noisy moment hurts both alike
-    const k = timeProcess(KIWICTL, ['get', 'nodes'], env);
+    const k = timeProcess(KIWICTL, ['get', 'nodes'], env, ROOT);
     if (k.lines !== COUNT + 1) throw new Error(`kiwictl printed ${k.lines} lines, expected ${COUNT + 1}`);
     kiwi.push(k.ms);
-    const e = timeProcess('etcdctl', ['--endpoints', etcd.endpoint, 'get', '--prefix', '/kiwi/spec/nodes/'], env);
+    const e = timeProcess('etcdctl', ['--endpoints', etcd.endpoint, 'get', '--prefix', '/kiwi/spec/nodes/'], env, ROOT);
     if (e.lines !== 2 * COUNT) throw new Error(`etcdctl printed ${e.lines} lines, expected ${2 * COUNT}`);
     ctl.push(e.ms);
   }
