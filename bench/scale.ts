@@ -6,7 +6,9 @@
 // per booking and its memory, and the simulating daemon's memory, next to the same figure at the
 // smallest size (flat means linear); `kiwictl get nodes` next to etcdctl; leadership changes
 // during the run (none expected). Then how each figure grows from one size to the next.
-// Run: npx tsx bench/scale.ts [sizes=100,1000,10000] [bookings per node=10]
+// Run: npx tsx bench/scale.ts [sizes=100,1000,10000] [bookings per node=10] [--count]
+// --count: every booking asks for one node of any (count 1, no nodes, no selector) instead of
+// naming its node; each waiting one is then planned against every node in every pass.
 import { pct, pool } from './stats.js';
 import { readFileSync } from 'node:fs';
 import { record } from './record.js';
@@ -20,9 +22,11 @@ const { binPath, distScript } = await import('../test/helpers/build.js');
 const { spawn } = await import('node:child_process');
 const { stopProc } = await import('../test/helpers/etcd.js');
 
-const SIZES = (process.argv[2] ?? '100,1000,10000').split(',').map(Number);
+const args = process.argv.slice(2).filter((a) => a !== '--count');
+const ANY_NODE = process.argv.includes('--count');
+const SIZES = (args[0] ?? '100,1000,10000').split(',').map(Number);
 /** Bookings per node: the first on each node starts at once, the others wait in line behind it. */
-const PER_NODE = Number(process.argv[3] ?? 10);
+const PER_NODE = Number(args[1] ?? 10);
 const IN_FLIGHT = 64;
 const median3 = (f: () => number) => [f(), f(), f()].sort((x, y) => x - y)[1];
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -78,7 +82,7 @@ for (const N of SIZES) {
       const ns = `u${i % 50}`;
       const name = `b${i}`;
       appliedAt.set(`${ns}/${name}`, performance.now());
-      await stores[i % stores.length].create(mkBooking(ns, name, { nodes: [names[i % N]], duration: 3600 }));
+      await stores[i % stores.length].create(mkBooking(ns, name, ANY_NODE ? { count: 1, duration: 3600 } : { nodes: [names[i % N]], duration: 3600 }));
     });
     let shown = 0;
     await waitFor(() => {
@@ -99,7 +103,7 @@ for (const N of SIZES) {
     rows.push(row);
     const first = rows[0];
     console.log(`${N} nodes, ${B} bookings: decided ${rate.toFixed(0)}/s (raw ${rawRate.toFixed(0)}/s), apply-to-decided p50 ${row.p50.toFixed(0)} ms p99 ${row.p99.toFixed(0)} ms, operator CPU ${cpuPerBooking.toFixed(3)} ms/booking, get nodes ${getNodes.toFixed(0)} ms (etcdctl ${etcdctl.toFixed(0)} ms), operator RSS ${row.rssMiB.toFixed(0)} MiB, simulated daemon RSS ${row.simRssMiB.toFixed(0)} MiB, ${N} nodes Ready in ${readySeconds.toFixed(1)} s, leadership lost ${leaderChanges} times`);
-    const at = `${N} nodes, ${B} bookings`;
+    const at = `${N} nodes, ${B} ${ANY_NODE ? 'count-1 ' : ''}bookings`;
     const atFirst = `the same at ${first.nodes} nodes`;
     record({ bench: 'scale', figure: `bookings decided/s, ${at}`, value: rate, unit: '/s', peer: 'raw etcd create-if-absent txns/s (64 in flight)', peerValue: rawRate });
     record({ bench: 'scale', figure: `apply-to-decided p99, ${at}`, value: row.p99, unit: 'ms', peer: 'apply-to-decided p50', peerValue: row.p50 });

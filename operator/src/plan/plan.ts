@@ -46,7 +46,24 @@ interface Desired {
   force?: boolean;
 }
 
+/** Bookings (or actions) handled between two points where planSteps pauses. */
+const STEP = 500;
+
 export function plan(input: PlanInput): PlanResult {
+  const steps = planSteps(input);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same plan, in steps: it pauses (yields) every STEP bookings, so that a caller with other
+ * work to do meanwhile (the operator keeping its election lease alive) can do it in between.
+ * Still pure: the input must not change while it is paused.
+ */
+export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> {
+  let step = 0;
   const { now, config } = input;
   const source = input.source ?? SOURCE;
   const bookings = [...input.bookings].sort((a, b) => a.createRevision - b.createRevision || (a.key < b.key ? -1 : 1));
@@ -179,6 +196,7 @@ export function plan(input: PlanInput): PlanResult {
   const rest: BookingView[] = [];
   const reservations: BookingView[] = [];
   for (const v of bookings) {
+    if (++step % STEP === 0) yield;
     const b = v.booking;
     const st = b.status ?? {};
     if (st.phase === 'Expired') {
@@ -234,6 +252,7 @@ export function plan(input: PlanInput): PlanResult {
   };
 
   for (const v of resizes) {
+    if (++step % STEP === 0) yield;
     const b = v.booking;
     const st = b.status!;
     const nodes = st.nodes ?? [];
@@ -345,6 +364,7 @@ export function plan(input: PlanInput): PlanResult {
   const sortedNodes = [...nodeViews.keys()].sort();
   const slotCache = new Map<string, SlotNode>();
   for (const v of rest) {
+    yield; // a booking free to go on any node can cost a scan of every node: pause before each
     const b = v.booking;
     const st = b.status ?? {};
     const isNew = !st.phase || gen(b) !== st.observedGeneration;
@@ -537,11 +557,15 @@ export function plan(input: PlanInput): PlanResult {
       }
     });
   }
-  for (const f of finalize) f();
+  for (const f of finalize) {
+    if (++step % STEP === 0) yield;
+    f();
+  }
 
   // The actions: what differs from what is stored.
   const actions: Action[] = [];
   for (const [key, d] of desired) {
+    if (++step % STEP === 0) yield;
     const v = d.view;
     const cur = held.get(key) ?? new Map<string, CalendarEntry[]>();
     const nodes = new Set([...cur.keys(), ...d.entries.keys(), ...(staleKeys.get(key) ?? [])]);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
 import type { Calendar } from '../../../crds/api/index.js';
 import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
-import { chunkGroup, groupActions, packChunks, plan, type Action, type PlanInput, type Scope, type TxnChunk } from '../plan/index.js';
+import { chunkGroup, groupActions, packChunks, planSteps, type Action, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import { ClusterCache } from './cache.js';
 import { WorkQueue } from './queue.js';
 
@@ -16,6 +16,8 @@ import { WorkQueue } from './queue.js';
 const MAX_COALESCE_MS = 500;
 /** Bookings planned at once, at most (unless one part alone is larger): about 50 ms of planning. */
 const PIECE_BOOKINGS = 2000;
+/** The longest the planner runs before it lets other work (keepalives, watches) run. */
+const PAUSE_AFTER_MS = 20;
 export interface Clock {
   now(): number;
 }
@@ -147,13 +149,14 @@ export class Reconciler {
         now: this.clock.now(),
         config,
         bookings: slice?.bookings ?? this.cache.bookings(),
-        nodes: slice?.nodes ?? this.cache.nodes(),
+        // A copy too: planning may pause, and the cache changes the map meanwhile.
+        nodes: slice?.nodes ?? new Map(this.cache.nodes()),
         // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
         calendars: slice?.calendars ?? new Map(this.cache.calendars),
         uidOf: this.opts.uidOf,
       };
       this.stats.planned += input.bookings.length;
-      const planned = plan(input);
+      const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
       await this.write(planned.actions, input, batch);
       await new Promise((r) => setImmediate(r));
@@ -162,6 +165,22 @@ export class Reconciler {
     if (this.timer) clearTimeout(this.timer);
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
+    }
+  }
+
+  /**
+   * plan(input), pausing every PAUSE_AFTER_MS so that lease keepalives and watches run: a part
+   * can be large (a booking free to go on any node makes the whole cluster one part).
+   */
+  private async planPausing(input: PlanInput): Promise<PlanResult> {
+    const steps = planSteps(input);
+    let since = performance.now();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      if (performance.now() - since < PAUSE_AFTER_MS) continue;
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
     }
   }
 

@@ -1,6 +1,6 @@
 // The planner, pure: a fake now, exact reasons and actions.
 import assert from 'node:assert/strict';
-import { plan, sameStored } from '../../../operator/src/plan/index.js';
+import { plan, planSteps, sameStored } from '../../../operator/src/plan/index.js';
 import { T0, H, MIN, iso, booking, node, entry, active, run, input } from './fixtures.js';
 
 describe('operator plan: admission', () => {
@@ -308,5 +308,21 @@ describe('operator plan: comparing statuses as stored', () => {
     assert.ok(!sameStored({ a: [1] }, { a: { 0: 1 } }));
     assert.ok(!sameStored({ a: null }, {}));
     assert.ok(!sameStored({ a: '1' }, { a: 1 }));
+  });
+});
+
+describe('operator plan: in steps', () => {
+  it('pauses on the way through a large state and decides what plan() decides', () => {
+    const bookings = Array.from({ length: 1200 }, (_, i) => booking(`u/b${i}`, { nodes: [`n${(i % 3) + 1}`], duration: 600 }, { createRevision: 100 + i }));
+    const steps = planSteps(input({ bookings }));
+    let pauses = 0;
+    let r = steps.next();
+    while (!r.done) {
+      pauses++;
+      r = steps.next();
+    }
+    assert.ok(pauses >= 4, `paused ${pauses} times`);
+    assert.deepEqual(r.value, plan(input({ bookings })));
+    assert.equal(r.value.actions.length, 1200);
   });
 });
