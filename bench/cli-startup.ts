@@ -27,7 +27,7 @@ try {
     ['kiwictl explain booking (no etcd)', KIWICTL, ['explain', 'booking']],
   ];
   const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
-  for (let i = 0; i < RUNS; i++) for (const [name, cmd, args] of cases) times.get(name)!.push(timeProcess(cmd, args, env, ROOT).ms);
+  for (let i = 0; i < RUNS; i++) for (const [name, cmd, args] of cases) times.get(name)!.push(timeProcess(cmd, args, env, { cwd: ROOT }).ms);
   const base = median(times.get('node -e 0')!);
   for (const [name] of cases) {
     const m = median(times.get(name)!);

@@ -93,6 +93,8 @@ export interface TestEtcdCluster {
   procs: (ChildProcess | undefined)[];
   /** SIGKILLs member i (its data stays). */
   kill(i: number): Promise<void>;
+  /** The index of the member that is the raft leader now. */
+  leader(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,17 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
   return {
     endpoints: Array.from({ length: size }, (_, i) => client(i)),
     procs,
+    async leader() {
+      // etcd's JSON gateway: each member's own id and the leader it follows.
+      const st = await Promise.all(Array.from({ length: size }, async (_, i) => {
+        if (!procs[i]) return undefined;
+        const r = await fetch(`${client(i)}/v3/maintenance/status`, { method: 'POST', body: '{}' });
+        return (await r.json()) as { header: { member_id: string }; leader: string };
+      }));
+      const i = st.findIndex((s) => s && s.header.member_id === s.leader);
+      if (i < 0) throw new Error('no member is the raft leader now');
+      return i;
+    },
     async kill(i) {
       const p = procs[i];
       if (p) await stopProc(p, 'SIGKILL');

@@ -1,5 +1,6 @@
 // Helpers for the operator's integration and end-to-end tests: build and run the real
 // bin/kiwi-operator, read calendars' whole history, make objects.
+import { waitFor } from '../../helpers/wait.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt } from '../../helpers/build.js';
@@ -57,7 +58,8 @@ export const mkBooking = (ns: string, name: string, spec: Partial<BookingSpec>):
 
 /** Every value every calendar ever had (a watch from revision 1), checked for overlaps. */
 export async function calendarHistory(client: Etcd3): Promise<{ values: number; overlaps: string[] }> {
-  const cur = await client.getAll().prefix(keys.calendarPrefix()).exec();
+  // Retried: after a member loss, a raw client's first call may still go to the dead member.
+  const cur = await waitFor(() => client.getAll().prefix(keys.calendarPrefix()).exec(), { what: 'the calendars' });
   const expected = cur.kvs.reduce((s, kv) => s + Number(kv.version), 0);
   const overlaps: string[] = [];
   let seen = 0;
