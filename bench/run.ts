@@ -20,7 +20,13 @@ const kept: string[] = only.length && existsSync(figuresFile)
 rmSync(figuresFile, { force: true });
 if (kept.length) writeFileSync(figuresFile, kept.join('\n') + '\n');
 
-const runs: { bench: string; status: number | null; seconds: number }[] = [];
+type Run = { bench: string; status: number | null; seconds: number };
+// Likewise their rows in the table of runs, from the last report.
+const reportJson = join(out, 'report.json');
+const keptRuns: Run[] = only.length && existsSync(reportJson)
+  ? (JSON.parse(readFileSync(reportJson, 'utf8')).runs as Run[]).filter((r) => !selected.includes(r.bench))
+  : [];
+const runs: Run[] = [];
 for (const b of selected) {
   console.error(`\n== bench/${b}`);
   const t0 = Date.now();
@@ -40,8 +46,9 @@ for (const f of figures) {
   const ratio = f.peerValue ? f.value / f.peerValue : NaN;
   md += `| ${f.bench} | ${f.figure} | ${fmt(f.value)} ${f.unit} | ${f.peer} | ${fmt(f.peerValue)} ${f.unit} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + 'x' : '-'} | ${f.goal ? `${f.goal}: ${f.met ? 'met' : 'MISSED'}` : '-'} |\n`;
 }
-md += '\n| bench | exit | seconds |\n| --- | --- | --- |\n' + runs.map((r) => `| ${r.bench} | ${r.status} | ${r.seconds.toFixed(0)} |`).join('\n') + '\n';
+const allRuns = [...keptRuns, ...runs].sort((a, b) => BENCHES.indexOf(a.bench) - BENCHES.indexOf(b.bench));
+md += '\n| bench | exit | seconds |\n| --- | --- | --- |\n' + allRuns.map((r) => `| ${r.bench} | ${r.status} | ${r.seconds.toFixed(0)} |`).join('\n') + '\n';
 writeFileSync(join(out, 'report.md'), md);
-writeFileSync(join(out, 'report.json'), JSON.stringify({ when, machine, figures, runs }, null, 2) + '\n');
+writeFileSync(join(out, 'report.json'), JSON.stringify({ when, machine, figures, runs: allRuns }, null, 2) + '\n');
 console.error(`\nwrote ${join(out, 'report.md')} and report.json`);
 process.exit(runs.every((r) => r.status === 0) ? 0 : 1);
