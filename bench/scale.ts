@@ -24,6 +24,8 @@ const { stopProc } = await import('../test/helpers/etcd.js');
 
 const args = process.argv.slice(2).filter((a) => a !== '--count');
 const ANY_NODE = process.argv.includes('--count');
+/** The report's name for these figures (bench/scale-count.ts runs this file with --count). */
+const BENCH = ANY_NODE ? 'scale-count' : 'scale';
 const SIZES = (args[0] ?? '100,1000,10000').split(',').map(Number);
 /** Bookings per node: the first on each node starts at once, the others wait in line behind it. */
 const PER_NODE = Number(args[1] ?? 10);
@@ -104,15 +106,15 @@ for (const N of SIZES) {
     console.log(`${N} nodes, ${B} bookings: decided ${rate.toFixed(0)}/s (raw ${rawRate.toFixed(0)}/s), apply-to-decided p50 ${row.p50.toFixed(0)} ms p99 ${row.p99.toFixed(0)} ms, operator CPU ${cpuPerBooking.toFixed(3)} ms/booking, get nodes ${getNodes.toFixed(0)} ms (etcdctl ${etcdctl.toFixed(0)} ms), operator RSS ${row.rssMiB.toFixed(0)} MiB, simulated daemon RSS ${row.simRssMiB.toFixed(0)} MiB, ${N} nodes Ready in ${readySeconds.toFixed(1)} s, leadership lost ${leaderChanges} times`);
     const at = `${N} nodes, ${B} ${ANY_NODE ? 'count-1 ' : ''}bookings`;
     const atFirst = `the same at ${first.nodes} nodes`;
-    record({ bench: 'scale', figure: `bookings decided/s, ${at}`, value: rate, unit: '/s', peer: 'raw etcd create-if-absent txns/s (64 in flight)', peerValue: rawRate });
-    record({ bench: 'scale', figure: `apply-to-decided p99, ${at}`, value: row.p99, unit: 'ms', peer: 'apply-to-decided p50', peerValue: row.p50 });
-    record({ bench: 'scale', figure: `operator CPU per booking decided, ${at}`, value: cpuPerBooking, unit: 'ms', peer: atFirst, peerValue: first.cpuPerBooking, goal: 'ratio <= 2 (linear)', met: cpuPerBooking / first.cpuPerBooking <= 2 });
-    record({ bench: 'scale', figure: `operator RSS, ${at}`, value: row.rssMiB, unit: 'MiB', peer: atFirst, peerValue: first.rssMiB });
-    record({ bench: 'scale', figure: `simulating daemon RSS, ${N} nodes`, value: row.simRssMiB, unit: 'MiB', peer: atFirst, peerValue: first.simRssMiB });
-    record({ bench: 'scale', figure: `leadership lost during the run, ${at}`, value: leaderChanges, unit: '', peer: 'bookings decided', peerValue: B, goal: 'value == 0', met: leaderChanges === 0 });
+    record({ bench: BENCH, figure: `bookings decided/s, ${at}`, value: rate, unit: '/s', peer: 'raw etcd create-if-absent txns/s (64 in flight)', peerValue: rawRate });
+    record({ bench: BENCH, figure: `apply-to-decided p99, ${at}`, value: row.p99, unit: 'ms', peer: 'apply-to-decided p50', peerValue: row.p50 });
+    record({ bench: BENCH, figure: `operator CPU per booking decided, ${at}`, value: cpuPerBooking, unit: 'ms', peer: atFirst, peerValue: first.cpuPerBooking, goal: 'ratio <= 2 (linear)', met: cpuPerBooking / first.cpuPerBooking <= 2 });
+    record({ bench: BENCH, figure: `operator RSS, ${at}`, value: row.rssMiB, unit: 'MiB', peer: atFirst, peerValue: first.rssMiB });
+    if (!ANY_NODE) record({ bench: BENCH, figure: `simulating daemon RSS, ${N} nodes`, value: row.simRssMiB, unit: 'MiB', peer: atFirst, peerValue: first.simRssMiB });
+    record({ bench: BENCH, figure: `leadership lost during the run, ${at}`, value: leaderChanges, unit: '', peer: 'bookings decided', peerValue: B, goal: 'value == 0', met: leaderChanges === 0 });
     // At small sizes both are mostly process start (node's ~60 ms against Go's ~10): a goal only where the data dominates.
     const big = N >= 10_000;
-    record({ bench: 'scale', figure: `kiwictl get nodes, ${N} nodes`, value: getNodes, unit: 'ms', peer: ETCDCTL_NODES, peerValue: etcdctl, ...(big ? { goal: 'ratio <= 3', met: getNodes / etcdctl <= 3 } : {}) });
+    if (!ANY_NODE) record({ bench: BENCH, figure: `kiwictl get nodes, ${N} nodes`, value: getNodes, unit: 'ms', peer: ETCDCTL_NODES, peerValue: etcdctl, ...(big ? { goal: 'ratio <= 3', met: getNodes / etcdctl <= 3 } : {}) });
   } finally {
     if (sim) await stopProc(sim);
     await op.stop();

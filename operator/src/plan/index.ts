@@ -7,3 +7,4 @@ export * from './admission.js';
 export * from './plan.js';
 export * from './txn.js';
 export * from './scope.js';
+export * from './earliest.js';

@@ -18,6 +18,7 @@ import type { Action, BookingAction, BookingView, CalendarChange, NodeAction, Pl
 import { admit, timingOf } from './admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, insertEntry, predecessor, type SlotNode } from './calendar.js';
 import { filterNode, NodeSelectorMatch, rankNodes, type FilterRequest } from './filters.js';
+import { EarliestFree } from './earliest.js';
 import { describeWindows, fitsWindow } from './windows.js';
 
 export const SOURCE = 'kiwi-operator';
@@ -142,8 +143,12 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
     if (!l) wc.set(n, (l = []));
     return l;
   };
+  const versions = new Map<string, number>(); // node -> entries placed on it in this pass
   const place = (entries: Map<string, CalendarEntry[]>) => {
-    for (const [n, es] of entries) for (const e of es) insertEntry(wcOf(n), e);
+    for (const [n, es] of entries) {
+      for (const e of es) insertEntry(wcOf(n), e);
+      versions.set(n, (versions.get(n) ?? 0) + 1);
+    }
   };
   const event = (v: BookingView, type: KiwiEvent['type'], reason: string, message: string): KiwiEvent => ({
     time: iso(now), kind: 'Booking', namespace: v.booking.metadata.namespace, name: v.booking.metadata.name!, type, reason, message, source,
@@ -360,7 +365,7 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
 
   // 5: the queue, in arrival order.
   const finalize: (() => void)[] = [];
-  const candidates = new Map<string, { cands: string[]; matching: number; why: string[] }>();
+  const candidates = new Map<string, { cands: string[]; set: Set<string>; matching: number; why: string[]; free?: EarliestFree }>();
   const sortedNodes = [...nodeViews.keys()].sort();
   const slotCache = new Map<string, SlotNode>();
   for (const v of rest) {
@@ -402,6 +407,11 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
 
     // Candidate nodes.
     let cands: string[];
+    // The candidates in preference order (StayPut): sorting them all is a cost per booking, so
+    // only when the order matters; `inCands` without a scan.
+    let ranked = () => cands;
+    let inCands = (n: string) => cands.includes(n);
+    let free: (() => EarliestFree) | undefined;
     const current = new Set(held.get(v.key)?.keys() ?? []);
     if (b.spec.nodes) {
       const bad = b.spec.nodes.map((n) => filterNode(req, n, nodeViews.get(n))).filter(Boolean);
@@ -417,13 +427,13 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
       const memoKey = `${JSON.stringify(b.spec.nodeSelector ?? {})}|${t.durationMs}`;
       let m = candidates.get(memoKey);
       if (!m) {
-        const found = { cands: [] as string[], matching: 0, why: [] as string[] };
+        const found = { cands: [] as string[], set: new Set<string>(), matching: 0, why: [] as string[] };
         for (const n of sortedNodes) {
           // Nodes the selector leaves out are not counted or named, whatever else is wrong with them.
           if (NodeSelectorMatch.check(req, n, nodeViews.get(n))) continue;
           found.matching++;
           const w = filterNode(req, n, nodeViews.get(n));
-          if (!w) found.cands.push(n);
+          if (!w) found.cands.push(n), found.set.add(n);
           else found.why.push(w);
         }
         candidates.set(memoKey, (m = found));
@@ -438,7 +448,11 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
         else wait(msg);
         continue;
       }
-      cands = rankNodes(req, cands, current);
+      const memo = m;
+      ranked = () => rankNodes(req, memo.cands, current);
+      inCands = (n) => memo.set.has(n);
+      // Nodes that gain entries get a new version, so the heap re-checks them (see earliest.ts).
+      free = () => (memo.free ??= new EarliestFree(slotNodes(memo.cands), now, t.durationMs, (n) => versions.get(n) ?? 0));
     }
     const slotNodes = (names: string[]): SlotNode[] =>
       names.map((n) => {
@@ -466,7 +480,7 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
         if (!why) chosen = cands;
       } else {
         const ok: string[] = [];
-        for (const n of cands) {
+        for (const n of ranked()) {
           const w = check(n);
           if (!w) ok.push(n);
           else if (!why) why = w;
@@ -496,14 +510,17 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
     const planned = !isNew && st.phase === 'Pending' && st.startTime && st.nodes?.length ? Date.parse(st.startTime) : undefined;
     let start: number | undefined;
     let chosen: string[] = [];
-    if (planned !== undefined && planned <= now && st.nodes!.every((n) => cands.includes(n)) && (b.spec.nodes || st.nodes!.length === (b.spec.count ?? 1))) {
+    if (planned !== undefined && planned <= now && st.nodes!.every(inCands) && (b.spec.nodes || st.nodes!.length === (b.spec.count ?? 1))) {
       if (earliestCommonSlot(slotNodes(st.nodes!), planned, t.durationMs) === planned) [start, chosen] = [planned, [...st.nodes!]];
     }
     if (start === undefined && b.spec.nodes) {
       start = earliestCommonSlot(slotNodes(cands), now, t.durationMs);
       chosen = cands;
+    } else if (start === undefined && (b.spec.count ?? 1) === 1 && free) {
+      const r = free().best([...current].filter(inCands).sort());
+      if (r) [start, chosen] = [r.start, [r.node]];
     } else if (start === undefined) {
-      const r = earliestCountSlot(slotNodes(cands), b.spec.count ?? 1, now, t.durationMs);
+      const r = earliestCountSlot(slotNodes(ranked()), b.spec.count ?? 1, now, t.durationMs);
       if (r) ({ start, nodes: chosen } = { start: r.start, nodes: [...r.nodes].sort() });
     }
     if (start === undefined) {
