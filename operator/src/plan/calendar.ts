@@ -22,11 +22,16 @@ export function isValidCalendar(entries: CalendarEntry[]): boolean {
 
 /** Index of the first entry whose end is after t (entries sorted and disjoint, so ends are sorted). */
 function firstEndingAfter(entries: CalendarEntry[], t: number): number {
+  return partitionPoint(entries.length, (i) => entries[i].end > t);
+}
+
+/** The first index in [0, length) where `holds` is true, for a predicate false then true along it (length when none). */
+export function partitionPoint(length: number, holds: (i: number) => boolean): number {
   let lo = 0;
-  let hi = entries.length;
+  let hi = length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (entries[mid].end > t) hi = mid;
+    if (holds(mid)) hi = mid;
     else lo = mid + 1;
   }
   return lo;

@@ -18,6 +18,7 @@
 // (due()), and nextTime() says when that is.
 import type { Booking, CalendarEntry } from '../../../crds/api/index.js';
 import { fromMap, matches, type Requirement } from '../../../crds/api/index.js';
+import { partitionPoint } from './calendar.js';
 
 export interface Scope {
   bookings: Set<string>;
@@ -183,16 +184,7 @@ export class RefIndex {
 }
 
 /** Index of the first element > x in a sorted array (its length when none). */
-function firstAfter(ts: number[], x: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ts[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const firstAfter = (ts: number[], x: number) => partitionPoint(ts.length, (i) => ts[i] > x);
 
 function link(m: Map<string, Set<string>>, k: string, v: string): void {
   let s = m.get(k);
