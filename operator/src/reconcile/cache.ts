@@ -208,11 +208,16 @@ export class ClusterCache {
     return this.bookingViews.get(key);
   }
 
-  /** The part of the state a scope covers, in the planner's terms. */
-  slice(scope: Scope): { bookings: BookingView[]; nodes: Map<string, NodeView>; calendars: Map<string, CalendarView> } {
+  /**
+   * The part of the state a scope covers, in the planner's terms; undefined when the spec of one
+   * of its bookings changed after `asOf` (the revision the scope was computed at): it may now name
+   * nodes outside the scope, so the scope no longer holds everything its bookings touch.
+   */
+  slice(scope: Scope, asOf = Infinity): { bookings: BookingView[]; nodes: Map<string, NodeView>; calendars: Map<string, CalendarView> } | undefined {
     const bookings: BookingView[] = [];
     for (const k of scope.bookings) {
       const v = this.bookingViews.get(k);
+      if (v && v.specRevision > asOf) return undefined;
       if (v) bookings.push(v);
     }
     const nodes = new Map<string, NodeView>();

@@ -138,13 +138,20 @@ export class Reconciler {
     if (this.deposed) return;
     this.stats.passes++;
     const since = this.clock.now();
+    const asOf = this.cache.revision; // what the parts were computed from
     const parts = this.partsOf(batch, since);
     if (parts === 'all' || parts.whole) this.stats.wholePasses++;
     const config = effectiveConfig(this.cache.config());
     let nextWake = this.cache.index.nextTime(since); // a scoped plan knows only its own calendars' times
     for (const part of parts === 'all' ? [undefined] : pieces(parts.scopes)) {
       if (this.deposed || this.stopped) return;
-      const slice = part ? this.cache.slice(part) : undefined;
+      const slice = part ? this.cache.slice(part, asOf) : undefined;
+      if (part && !slice) {
+        // A booking of this piece changed while earlier pieces were planned: a later pass plans it, scoped anew.
+        for (const k of part.bookings) this.queue.add(`booking:${k}`);
+        for (const n of part.nodes) this.queue.add(`node:${n}`);
+        continue;
+      }
       const input: PlanInput = {
         now: this.clock.now(),
         config,

@@ -1,0 +1,35 @@
+// The operator's cache as the planner sees it: a slice of a scope, and a slice refused when a
+// booking of the scope changed after the scope was computed (it may name nodes outside it now).
+import assert from 'node:assert/strict';
+import { keys, logger, type Store } from '../../../crds/api/index.js';
+import { ClusterCache } from '../../../operator/src/reconcile/cache.js';
+import { booking } from './fixtures.js';
+
+describe('operator cache: slices of a scope', () => {
+  const cache = () => new ClusterCache(undefined as unknown as Store, () => undefined, logger('test', 'silent'));
+  const put = (c: ClusterCache, rev: number, key: string, nodes: string[]) => {
+    const [namespace, name] = key.split('/');
+    const b = booking(key, { nodes }).booking;
+    c.applyLocal(rev, [{ key: keys.spec({ kind: 'Booking', namespace, name }), value: { apiVersion: b.apiVersion, kind: b.kind, metadata: b.metadata, spec: b.spec } }]);
+  };
+
+  it('gives the bookings, nodes and calendars of the scope, and keeps the index in step', () => {
+    const c = cache();
+    put(c, 10, 'u/a', ['n1']);
+    put(c, 11, 'u/b', ['n2']);
+    const scope = c.index.closure(['u/a'], []);
+    assert.deepEqual([...scope!.nodes], ['n1']);
+    const s = c.slice(scope!, c.revision);
+    assert.deepEqual(s?.bookings.map((v) => v.key), ['u/a']);
+  });
+
+  it('refuses a slice when one of its bookings changed after the scope was computed', () => {
+    const c = cache();
+    put(c, 10, 'u/a', ['n1']);
+    const asOf = c.revision;
+    const scope = c.index.closure(['u/a'], [])!;
+    put(c, 12, 'u/a', ['n1', 'n9']); // now names n9, outside the scope
+    assert.equal(c.slice(scope, asOf), undefined);
+    assert.ok(c.slice(c.index.closure(['u/a'], [])!, c.revision), 'scoped anew, it slices');
+  });
+});
