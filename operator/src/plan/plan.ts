@@ -47,7 +47,7 @@ interface Desired {
   force?: boolean;
 }
 
-/** Bookings (or actions) handled between two points where planSteps pauses. */
+/** Steps (bookings, actions) between two pauses of planSteps outside the queue. */
 const STEP = 500;
 
 export function plan(input: PlanInput): PlanResult {
@@ -59,8 +59,9 @@ export function plan(input: PlanInput): PlanResult {
 }
 
 /**
- * The same plan, in steps: it pauses (yields) every STEP bookings, so that a caller with other
- * work to do meanwhile (the operator keeping its election lease alive) can do it in between.
+ * The same plan, in steps: it pauses (yields) before each queued booking and every STEP other
+ * steps, so that a caller with other work to do meanwhile (the operator keeping its election
+ * lease alive) can do it in between.
  * Still pure: the input must not change while it is paused.
  */
 export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> {
