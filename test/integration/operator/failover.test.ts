@@ -56,21 +56,26 @@ describe('kiwi-operator failover (two processes, leader SIGKILLed mid-burst)', f
       }
     });
 
-    // Kill the leader once it is busy writing: at least 150 applied and 100 answered.
+    // Kill the leader while it is busy writing: once 300 are applied the clients hold, until it
+    // has answered at least 100 (a fast operator may have answered all 300); then SIGKILL, and
+    // the last 200 are applied with only the standby left.
     let answered = 0;
     const ws = await client.watch().prefix(keys.statusPrefix('Booking')).create();
     ws.on('put', () => answered++);
+    const KILL_AT = 300;
     let created = 0;
     let createdAtKill = 0;
     let answeredAtKill = 0;
+    let killing: Promise<void> | undefined;
     const create = async (i: number) => {
-      await stores[i % stores.length].create(mkBooking(`u${i % 40}`, `bk-${i}`, { nodes: [`f${i % NODES}`], duration: 3600 }));
-      created++;
-      if (!killedAt && created >= 150 && answered >= 100) {
+      if (i >= KILL_AT) await (killing ??= (async () => {
+        await waitFor(() => created >= KILL_AT && answered >= 100, { what: 'the leader answering' });
         killedAt = Date.now();
         [createdAtKill, answeredAtKill] = [created, answered];
         await ops[0].kill();
-      }
+      })());
+      await stores[i % stores.length].create(mkBooking(`u${i % 40}`, `bk-${i}`, { nodes: [`f${i % NODES}`], duration: 3600 }));
+      created++;
     };
     // 10 clients in flight at a time.
     let next = 0;
