@@ -95,18 +95,9 @@ export class RefIndex {
   }
 
   /**
-   * The closure of what changed: the bookings and nodes a pass must plan together. Undefined
-   * when it is everything (a booking free to go on any node is in it).
-   */
-  closure(changedBookings: Iterable<string>, changedNodes: Iterable<string>): Scope | undefined {
-    const scope: Scope = { bookings: new Set(), nodes: new Set() };
-    return this.grow([...changedBookings], [...changedNodes], scope, scope, new Set()) ? scope : undefined;
-  }
-
-  /**
-   * The same closure cut into the parts that share nothing, so that each can be planned on its
-   * own (a pass plans them one after another and lets other work run in between). Undefined
-   * when one part is everything.
+   * The closure of what changed, cut into the parts that share nothing, so that each can be
+   * planned on its own (a pass plans them one after another and lets other work run in
+   * between). Undefined when one part is everything (a booking free to go on any node is in it).
    */
   components(changedBookings: Iterable<string>, changedNodes: Iterable<string>): Scope[] | undefined {
     const seen: Scope = { bookings: new Set(), nodes: new Set() };

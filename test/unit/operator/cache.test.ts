@@ -17,7 +17,7 @@ describe('operator cache: slices of a scope', () => {
     const c = cache();
     put(c, 10, 'u/a', ['n1']);
     put(c, 11, 'u/b', ['n2']);
-    const scope = c.index.closure(['u/a'], []);
+    const scope = c.index.components(['u/a'], [])![0];
     assert.deepEqual([...scope!.nodes], ['n1']);
     const s = c.slice(scope!, c.revision);
     assert.deepEqual(s?.bookings.map((v) => v.key), ['u/a']);
@@ -27,9 +27,9 @@ describe('operator cache: slices of a scope', () => {
     const c = cache();
     put(c, 10, 'u/a', ['n1']);
     const asOf = c.revision;
-    const scope = c.index.closure(['u/a'], [])!;
+    const scope = c.index.components(['u/a'], [])![0];
     put(c, 12, 'u/a', ['n1', 'n9']); // now names n9, outside the scope
     assert.equal(c.slice(scope, asOf), undefined);
-    assert.ok(c.slice(c.index.closure(['u/a'], [])!, c.revision), 'scoped anew, it slices');
+    assert.ok(c.slice(c.index.components(['u/a'], [])![0], c.revision), 'scoped anew, it slices');
   });
 });

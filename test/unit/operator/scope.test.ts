@@ -2,12 +2,17 @@
 // decides exactly what a whole pass decides, checked over random histories.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Action } from '../../../operator/src/plan/index.js';
+import type { Action, Scope } from '../../../operator/src/plan/index.js';
 import { plan, RefIndex } from '../../../operator/src/plan/index.js';
 import { booking, entry, H, T0 } from './fixtures.js';
 import { Sim, opsOn } from './sim.js';
 
 const sorted = (s: Set<string> | undefined) => (s ? [...s].sort() : s);
+/** The whole closure of a change: its parts together (undefined: everything). */
+const closure = (ix: RefIndex, bookings: string[], nodes: string[]): Scope | undefined => {
+  const parts = ix.components(bookings, nodes);
+  return parts && { bookings: new Set(parts.flatMap((p) => [...p.bookings])), nodes: new Set(parts.flatMap((p) => [...p.nodes])) };
+};
 
 describe('operator scope: which part of the cluster a change can affect', () => {
   const index = () => {
@@ -22,7 +27,7 @@ describe('operator scope: which part of the cluster a change can affect', () => 
     ix.setBooking('u/y', booking('u/y', { nodes: ['a1', 'a2'] }).booking);
     ix.setBooking('u/z', booking('u/z', { nodes: ['b1'] }).booking);
     ix.setCalendar('a2', [entry('u/w', T0, T0 + H)]);
-    const s = ix.closure(['u/x'], []);
+    const s = closure(ix, ['u/x'], []);
     assert.deepEqual(sorted(s?.bookings), ['u/w', 'u/x', 'u/y']);
     assert.deepEqual(sorted(s?.nodes), ['a1', 'a2']);
   });
@@ -31,35 +36,35 @@ describe('operator scope: which part of the cluster a change can affect', () => 
     const ix = index();
     ix.setBooking('u/x', booking('u/x', { nodes: ['a1'] }).booking);
     ix.setCalendar('b1', [entry('u/gone', T0, T0 + H)]); // a deleted booking's entry: an orphan to remove
-    assert.deepEqual(sorted(ix.closure([], ['b1'])?.bookings), ['u/gone']);
-    assert.deepEqual(sorted(ix.closure([], ['a1'])?.bookings), ['u/x']);
+    assert.deepEqual(sorted(closure(ix, [], ['b1'])?.bookings), ['u/gone']);
+    assert.deepEqual(sorted(closure(ix, [], ['a1'])?.bookings), ['u/x']);
   });
 
   it('an Expired booking names nothing; only its leftover entries keep it in', () => {
     const ix = index();
     ix.setBooking('u/x', booking('u/x', { nodes: ['a1'] }, { status: { phase: 'Expired', nodes: ['a1'] } }).booking);
-    assert.deepEqual(sorted(ix.closure([], ['a1'])?.bookings), []);
+    assert.deepEqual(sorted(closure(ix, [], ['a1'])?.bookings), []);
     ix.setCalendar('a1', [entry('u/x', T0, T0 + H)]);
-    assert.deepEqual(sorted(ix.closure([], ['a1'])?.bookings), ['u/x']);
+    assert.deepEqual(sorted(closure(ix, [], ['a1'])?.bookings), ['u/x']);
     ix.setCalendar('a1', []);
-    assert.deepEqual(sorted(ix.closure([], ['a1'])?.bookings), []);
+    assert.deepEqual(sorted(closure(ix, [], ['a1'])?.bookings), []);
   });
 
   it('a booking free to go anywhere its selector matches brings all those nodes; with no selector, everything', () => {
     const ix = index();
     ix.setBooking('u/any-a', booking('u/any-a', { count: 1, nodeSelector: { rack: 'a' } }).booking);
     ix.setBooking('u/on-b2', booking('u/on-b2', { nodes: ['b2'] }).booking);
-    const s = ix.closure([], ['a2']);
+    const s = closure(ix, [], ['a2']);
     assert.deepEqual(sorted(s?.nodes), ['a1', 'a2']);
     assert.deepEqual(sorted(s?.bookings), ['u/any-a']);
-    assert.deepEqual(sorted(ix.closure([], ['b2'])?.bookings), ['u/on-b2']);
+    assert.deepEqual(sorted(closure(ix, [], ['b2'])?.bookings), ['u/on-b2']);
     ix.setBooking('u/any', booking('u/any', { count: 1 }).booking);
-    assert.equal(ix.closure([], ['b2']), undefined);
+    assert.equal(closure(ix, [], ['b2']), undefined);
     // Once it started, it holds its nodes and floats no more.
     ix.setBooking('u/any', booking('u/any', { count: 1 }, { status: { phase: 'Active', nodes: ['a1'] } }).booking);
-    assert.deepEqual(sorted(ix.closure([], ['b2'])?.bookings), ['u/on-b2']);
+    assert.deepEqual(sorted(closure(ix, [], ['b2'])?.bookings), ['u/on-b2']);
     ix.setBooking('u/any-a', undefined);
-    assert.deepEqual(sorted(ix.closure([], ['a2'])?.bookings), []);
+    assert.deepEqual(sorted(closure(ix, [], ['a2'])?.bookings), []);
   });
 
   it('cuts a closure into the parts that share nothing', () => {
@@ -111,15 +116,16 @@ describe('operator scope: a scoped pass decides what a whole pass decides (prope
         for (const op of ops) {
           const changed = sim.apply(op);
           const full = plan(sim.input());
-          const scope = sim.index.closure(changed.bookings, [...changed.nodes, ...sim.index.due(plannedUpTo, sim.now)]);
+          // What the reconciler does: the closure of the change, cut into parts, each planned alone.
+          const scope = sim.index.components(changed.bookings, [...changed.nodes, ...sim.index.due(plannedUpTo, sim.now)]);
           plannedUpTo = sim.now;
           if (!scope) whole++;
           else {
             scoped++;
-            const part = plan(sim.slice(scope));
-            assert.deepEqual(norm(part.actions), norm(full.actions), `after ${JSON.stringify(op)}`);
+            const planned = scope.map((p) => plan(sim.slice(p)));
+            assert.deepEqual(norm(planned.flatMap((r) => r.actions)), norm(full.actions), `after ${JSON.stringify(op)}`);
             // The pass wakes no later than a whole pass would.
-            const wake = [part.nextWake, sim.index.nextTime(sim.now)].filter((t): t is number => t !== undefined);
+            const wake = [...planned.map((r) => r.nextWake), sim.index.nextTime(sim.now)].filter((t): t is number => t !== undefined);
             if (full.nextWake !== undefined) assert.ok(wake.length && Math.min(...wake) <= full.nextWake, 'a scoped pass would wake too late');
           }
           // A whole pass cut into its parts: each planned alone, together they decide the same.
