@@ -52,6 +52,16 @@ export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' 
   return { part: part as 'spec' | 'status', kind, name: segs[0] };
 }
 
+/** An object's name (a Node's, a Booking's, the ClusterConfig's): a DNS-1123 subdomain. */
+export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** A Unix user name, as a Booking's namespace and spec.user. */
+export const USER_PATTERN = /^[a-z_][a-z0-9_.-]*[$]?$/;
+
+/** Can this be one segment of an object's key (a name, or a Booking's namespace)? */
+export function isKeySegment(s: string, what: 'name' | 'user'): boolean {
+  return what === 'name' ? s.length <= 253 && NAME_PATTERN.test(s) : s.length <= 32 && USER_PATTERN.test(s);
+}
+
 export function refString(r: ObjectRef): string {
   return r.namespace ? `${r.namespace}/${r.name}` : r.name;
 }

@@ -33,7 +33,7 @@ export const crds: Crd[] = [
             {
               "name": "User",
               "type": "string",
-              "jsonPath": ".spec.user"
+              "jsonPath": ".metadata.namespace"
             },
             {
               "name": "Phase",
@@ -101,9 +101,6 @@ export const crds: Crd[] = [
                 "spec": {
                   "type": "object",
                   "description": "What the user asks for. Give either nodes, or nodeSelector with count.",
-                  "required": [
-                    "user"
-                  ],
                   "oneOf": [
                     {
                       "required": [
@@ -119,7 +116,7 @@ export const crds: Crd[] = [
                   "properties": {
                     "user": {
                       "type": "string",
-                      "description": "The Linux user the nodes are booked for; only this user (and the always-allowed users) may log in while the booking is Active.",
+                      "description": "The Linux user the nodes are booked for, which is always the booking's namespace (the user is taken from where the booking is stored, never from this field). May be left out; if given it must equal the namespace. Only this user (and the always-allowed users) may log in while the booking is Active; admins book for others by writing in the other user's namespace.",
                       "minLength": 1,
                       "maxLength": 32,
                       "pattern": "^[a-z_][a-z0-9_.-]*[$]?$"

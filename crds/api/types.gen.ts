@@ -16,9 +16,9 @@ export interface Booking {
  */
 export interface BookingSpec {
   /**
-   * The Linux user the nodes are booked for; only this user (and the always-allowed users) may log in while the booking is Active.
+   * The Linux user the nodes are booked for, which is always the booking's namespace (the user is taken from where the booking is stored, never from this field). May be left out; if given it must equal the namespace. Only this user (and the always-allowed users) may log in while the booking is Active; admins book for others by writing in the other user's namespace.
    */
-  user: string;
+  user?: string;
   /**
    * The names of the nodes to book, all at once or none.
    *

@@ -45,16 +45,22 @@ export interface AdmissionRule {
   check(b: Booking, t: Timing, ctx: { now: number; config: EffectiveConfig; uidOf?: (user: string) => number | undefined }): string;
 }
 
+/**
+ * The user a booking is for: its namespace, from its etcd key (crds/api/decode.ts), never spec.user
+ * (which validateObject refuses unless it says the same, so a mismatch is Rejected before these rules).
+ */
+export const userOf = (b: Booking): string => b.metadata.namespace!;
+
 export const NotRoot: AdmissionRule = {
   name: 'NotRoot',
-  check: (b) => (b.spec.user === 'root' ? 'user root may not book nodes' : ''),
+  check: (b) => (userOf(b) === 'root' ? 'user root may not book nodes' : ''),
 };
 
 export const MinUid: AdmissionRule = {
   name: 'MinUid',
   check: (b, _t, { config, uidOf }) => {
-    const uid = uidOf?.(b.spec.user);
-    return uid !== undefined && uid < config.minUid ? `user ${b.spec.user} has uid ${uid}, below minUid ${config.minUid} (a system user)` : '';
+    const uid = uidOf?.(userOf(b));
+    return uid !== undefined && uid < config.minUid ? `user ${userOf(b)} has uid ${uid}, below minUid ${config.minUid} (a system user)` : '';
   },
 };
 

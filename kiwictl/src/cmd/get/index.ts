@@ -6,7 +6,7 @@ import { NotFoundError } from '../../../../crds/api/errors.js';
 import { matches, parseSelector, type Requirement } from '../../../../crds/api/selector.js';
 import type { InformerEvent } from '../../../../crds/api/informer.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { namespaceFor, refFor, resolveKind, splitKindName } from '../resource.js';
+import { namespaceFor, refFor, resolveKind, skippedKeys, splitKindName } from '../resource.js';
 import { parseOutput, printObjects, WatchPrinter, type OutputFormat } from '../../printers/index.js';
 
 interface GetFlags {
@@ -62,7 +62,9 @@ export class GetOptions implements Options {
       if (missing.length) throw new NotFoundError(`${this.kind.plural} ${missing.map((m) => `"${m}"`).join(', ')} not found${this.where()}`);
       return;
     }
-    const items = await reader.list(this.kind.kind, { namespace: this.namespace, selector: this.selector });
+    const skipped = skippedKeys(ctx.err);
+    const items = await reader.list(this.kind.kind, { namespace: this.namespace, selector: this.selector, onInvalid: skipped.onInvalid });
+    skipped.warn();
     if (items.length === 0 && this.format !== 'json' && this.format !== 'yaml') {
       ctx.err(`No ${this.kind.plural} found${this.where()}.\n`);
       return;
@@ -98,6 +100,7 @@ export class GetOptions implements Options {
         if (!synced || !wanted(ev.object)) return;
         emit(() => printer.change(ev.object, ev.type === 'DELETED'));
       },
+      onInvalid: (p) => ctx.err(`warning: not shown: ${p.problem}\n`),
       onError: (err) => ctx.err(`warning: watch interrupted (${err.message.split('\n')[0]}); resuming\n`),
     });
     const aborted = new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js'
 import { renderTable } from '../../printers/table.js';
 import { shortTime } from '../../printers/format.js';
 import { formatLabels, infoRows, type InfoRow } from './rows.js';
+import { skippedKeys } from '../resource.js';
 
 export function infoTable(rows: InfoRow[], now: Date): string {
   const t = (iso?: string) => (iso ? shortTime(iso, now) : '-');
@@ -31,7 +32,9 @@ export class InfoOptions implements Options {
 
   async run(ctx: Ctx): Promise<void> {
     const reader = await ctx.client.reader();
-    const [nodes, bookings] = await Promise.all([reader.list('Node'), reader.list('Booking')]);
+    const skipped = skippedKeys(ctx.err);
+    const [nodes, bookings] = await Promise.all([reader.list('Node', skipped), reader.list('Booking', skipped)]);
+    skipped.warn();
     const now = new Date();
     const rows = infoRows(nodes.filter((n) => matches(this.selector, n.metadata.labels)), bookings, now);
     if (this.format === 'json') return ctx.out(JSON.stringify(rows, null, 2) + '\n');

@@ -34,7 +34,7 @@ export function infoRows(nodes: Node[], bookings: Booking[], now: Date): InfoRow
     const name = n.metadata.name!;
     const b = holder.get(name);
     const held = b
-      ? { user: b.spec.user, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime }
+      ? { user: b.metadata.namespace, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime }
       : n.status?.booking
         ? { user: n.status.booking.user, booking: n.status.booking.namespace ? `${n.status.booking.namespace}/${n.status.booking.name}` : n.status.booking.name, since: n.status.booking.since, until: n.status.booking.until }
         : undefined;
