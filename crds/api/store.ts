@@ -250,9 +250,16 @@ export class Store {
         return;
       }
       const d = decodeObject(obj.kind, rawKv(kv));
-      if (!d.ok) throw unreadableError(ref, d);
-      const cur = d.object as KiwiObject;
       const curRev = Number(kv.mod_revision);
+      if (!d.ok) {
+        // What is stored is no valid object (written past kiwictl): applying over it repairs it, still compare-and-swapped.
+        if (obj.metadata.resourceVersion && Number(obj.metadata.resourceVersion) !== curRev) throw conflict(ref, Number(obj.metadata.resourceVersion), curRev);
+        const repaired = stampNew(withoutStatus(structuredClone(obj)), now);
+        results.push({ object: repaired, action: 'configured' });
+        writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(repaired)), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
+        return;
+      }
+      const cur = d.object as KiwiObject;
       const rv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : curRev;
       if (rv !== curRev) throw conflict(ref, rv, curRev);
       const next = merged(cur, obj);
@@ -280,9 +287,8 @@ export class Store {
         created = now.map((kv) => Number(kv!.create_revision));
       }
       chunk.forEach((w, j) => {
-        const o = results[w.i].object;
-        if (results[w.i].action === 'created') withIdentity(o, w.key, created?.[j] ?? revision, revision);
-        else o.metadata.resourceVersion = String(revision);
+        const had = current[w.i];
+        withIdentity(results[w.i].object, w.key, had ? had.create_revision : (created?.[j] ?? revision), revision);
       });
     }
     return results;

@@ -55,7 +55,7 @@ export async function startAuthCluster(seed: (k: AuthCluster['k']) => Promise<vo
       return new Store(client, { endpoints: [etcd.endpoint], retries: 0 });
     },
     startOperator() {
-      const p = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--id', 'sec-op', '--lease-ttl', '1', '--log-level', 'warn'], {
+      const p = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--id', 'sec-op', '--lease-ttl', '1', '--log-level', process.env.KIWITEST_OPERATOR_LOG ?? 'warn'], {
         env: { PATH: process.env.PATH!, KIWI_ENDPOINTS: etcd.endpoint, KIWI_ETCD_PASSWORD_FILE: join(credsDir, 'kiwi-operator.yaml') },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
