@@ -49,6 +49,21 @@ export function parseValue(value: string | Buffer): { value: unknown } | { probl
   }
 }
 
+/** Deeper than any Kiwi object nests (as load.ts refuses in input): refused before anything recurses into it. */
+export const MAX_STORED_DEPTH = 64;
+
+/** Does `v` nest deeper than `max`? Iterative: a value nested 100,000 deep must not overflow the stack here. */
+export function nestsDeeper(v: unknown, max = MAX_STORED_DEPTH): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > max) return true;
+    for (const y of Array.isArray(x) ? x : Object.values(x)) if (y !== null && typeof y === 'object') stack.push([y, d + 1]);
+  }
+  return false;
+}
+
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const clip = (v: unknown) => JSON.stringify(v)?.slice(0, 80) ?? String(v);
 
@@ -71,6 +86,7 @@ export function decodeObject<K extends KindName>(kind: K, spec: RawKv, status?: 
   if ('problem' in parsed) return fail(parsed.problem);
   const o = parsed.value;
   if (!isMap(o)) return fail(`holds ${o === null ? 'null' : Array.isArray(o) ? 'an array' : `a ${typeof o}`}, not a ${kind} object`);
+  if (nestsDeeper(o)) return fail(`nests deeper than ${MAX_STORED_DEPTH} levels`);
   if (o.apiVersion !== API_VERSION) return fail(`apiVersion is ${clip(o.apiVersion)}, not ${API_VERSION}`);
   if (o.kind !== kind) return fail(`kind is ${clip(o.kind)}, not ${kind}`);
   const m = o.metadata;
@@ -88,18 +104,26 @@ export function decodeObject<K extends KindName>(kind: K, spec: RawKv, status?: 
   m.resourceVersion = String(spec.modRevision);
   if (typeof m.generation !== 'number' || !Number.isSafeInteger(m.generation) || m.generation < 1) m.generation = 1;
   if ('status' in o) delete o.status; // status lives under its own key
-  if (check) {
-    const why = check(o, `${kind} ${refString(ref)}`);
-    if (why) return fail(why);
-  }
+  const where = `${kind} ${refString(ref)}`;
   let statusProblem: DecodeProblem | undefined;
   // The real revision even of a status ignored: the owner's compare-and-swap over it must hold.
   const statusRevision = status ? Number(status.modRevision) : 0;
   if (status) {
     const st = parseValue(status.value);
-    if ('problem' in st || !isMap(st.value))
-      statusProblem = { key: status.key, ref, problem: `${status.key}: ${'problem' in st ? st.problem : 'is not an object'}; the status is ignored` };
-    else o.status = st.value;
+    const why = 'problem' in st ? st.problem : !isMap(st.value) ? 'is not an object' : nestsDeeper(st.value) ? `nests deeper than ${MAX_STORED_DEPTH} levels` : '';
+    if (why) statusProblem = { key: status.key, ref, problem: `${status.key}: ${why}; the status is ignored` };
+    else o.status = (st as { value: unknown }).value;
+  }
+  if (check) {
+    let why = check(o, where);
+    if (why && 'status' in o) {
+      // Is it the status (written by a node, say) or the object itself?
+      delete o.status;
+      const without = check(o, where);
+      if (!without) statusProblem = { key: status!.key, ref, problem: `${status!.key}: ${why}; the status is ignored` };
+      why = without;
+    }
+    if (why) return fail(why);
   }
   return { ok: true, object: o as unknown as ObjectOfKind<K>, specRevision: Number(spec.modRevision), statusRevision, createRevision, ...(statusProblem ? { statusProblem } : {}) };
 }

@@ -35,6 +35,7 @@ describe('decodeObject: values read from etcd are untrusted', () => {
     ['an array', BK, [1, 2], /holds an array/],
     ['a number', BK, '5', /holds a number/],
     ['deep nesting', BK, '['.repeat(200_000) + ']'.repeat(200_000), /is not JSON|holds an array/],
+    ['a deep object', BK, JSON.stringify(validBooking()).replace(/"spec":\{/, '"spec":{"x":' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000) + ','), /nests deeper than 64 levels/],
     ['another name than its key', BK, { ...validBooking(), metadata: { name: 'bk-2', namespace: 'alice' } }, /metadata\.name is "bk-2", but the key names "bk-1": refused/],
     ['another namespace than its key', BK, { ...validBooking(), metadata: { name: 'bk-1', namespace: 'bob' } }, /metadata\.namespace is "bob", but the key is in namespace "alice"/],
     ['another kind', BK, { ...validNode(), metadata: { name: 'bk-1', namespace: 'alice' } }, /kind is "Node", not Booking/],
@@ -67,6 +68,16 @@ describe('decodeObject: values read from etcd are untrusted', () => {
     assert.equal(d.object.status, undefined);
     assert.equal(d.statusRevision, 77);
     assert.match(d.statusProblem!.problem, /status\/nodes\/n01: is not JSON .*; the status is ignored/);
+  });
+
+  it('a status the schema refuses (or nested 50,000 deep) is dropped, the object kept', () => {
+    const sk = keys.status({ kind: 'Node', name: 'n01' });
+    const spec = kv(keys.spec({ kind: 'Node', name: 'n01' }), validNode());
+    const check = (o: any) => (o.status?.a !== undefined ? 'does not fit the schema: status.a: unknown field' : '');
+    let d = decodeObject('Node', spec, { key: sk, value: '{"a":1}', modRevision: 5 }, check);
+    assert.ok(d.ok && d.object.status === undefined && /status\/nodes\/n01: does not fit the schema: status\.a: unknown field; the status is ignored/.test(d.statusProblem!.problem));
+    d = decodeObject('Node', spec, { key: sk, value: '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000), modRevision: 5 });
+    assert.ok(d.ok && d.object.status === undefined && /nests deeper than 64 levels; the status is ignored/.test(d.statusProblem!.problem));
   });
 
   it('the schema check, when given, refuses with its words', () => {
