@@ -108,6 +108,8 @@ export function decodeObject<K extends KindName>(kind: K, spec: RawKv, status?: 
   let statusProblem: DecodeProblem | undefined;
   // The real revision even of a status ignored: the owner's compare-and-swap over it must hold.
   const statusRevision = status ? Number(status.modRevision) : 0;
+  // A status written before this key was (re-)created belongs to an earlier object of the same name.
+  if (status && Number(status.modRevision) < createRevision) status = undefined;
   if (status) {
     const st = parseValue(status.value);
     const why = 'problem' in st ? st.problem : !isMap(st.value) ? 'is not an object' : nestsDeeper(st.value) ? `nests deeper than ${MAX_STORED_DEPTH} levels` : '';

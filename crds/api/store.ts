@@ -45,10 +45,9 @@ export function compare(key: string, target: Compare['target'], result: Compare[
   return { key, target, result, value };
 }
 
-/** What is stored under a spec key: the object without status, uid and resourceVersion. */
+/** What is stored under a spec key: the object without status and resourceVersion. */
 function specValue(obj: KiwiObject): unknown {
-  // uid and resourceVersion are etcd's (decode.ts derives them): stored, they would only be a lie to believe
-  const { resourceVersion: _rv, uid: _uid, ...meta } = obj.metadata;
+  const { resourceVersion: _rv, ...meta } = obj.metadata;
   const { status: _status, ...rest } = obj as KiwiObject & { status?: unknown };
   return { ...rest, metadata: meta };
 }
@@ -311,13 +310,17 @@ export class Store {
     return Number(r.header.revision);
   }
 
-  /** Deletes spec and status together. With resourceVersion, only if the spec is unchanged. */
+  /**
+   * Deletes the object's spec key; with resourceVersion, only if the spec is unchanged. Its
+   * status key is left to its writer (the operator, a node): only they may write statuses, and
+   * decodeObject never joins a status older than the spec key's creation to an object.
+   */
   async delete(ref: ObjectRef, opts: { resourceVersion?: string } = {}): Promise<void> {
     const key = keys.spec(ref);
     const compares = opts.resourceVersion
       ? [compare(key, 'Mod', 'Equal', Number(opts.resourceVersion))]
       : [compare(key, 'Create', 'Greater', 0)];
-    const r = await this.txn(`delete ${ref.kind} ${refString(ref)}`, compares, [deleteOp(key), deleteOp(keys.status(ref))], [rangeOp(key)]);
+    const r = await this.txn(`delete ${ref.kind} ${refString(ref)}`, compares, [deleteOp(key)], [rangeOp(key)]);
     if (!r.succeeded) {
       const now = r.responses[0].response_range.kvs[0];
       if (!now) throw notFound(ref);
@@ -365,10 +368,13 @@ function conflict(ref: ObjectRef, expected: number, actual: number): ConflictErr
   );
 }
 
-/** What the store sets on an object it creates: generation 1, the creation time (its uid is etcd's: withIdentity). */
+/**
+ * What the store sets on an object it creates: generation 1, the creation time, and a random
+ * metadata.uid that is only create()'s nonce (a retried create knows its own write by it):
+ * every reader replaces it with etcd's (decode.ts), so nothing goes by a uid from a value.
+ */
 function stampNew<T extends KiwiObject>(obj: T, now: Date): T {
-  obj.metadata = { ...obj.metadata, generation: 1, creationTimestamp: rfc3339(now) };
-  delete obj.metadata.uid;
+  obj.metadata = { ...obj.metadata, uid: randomUUID(), generation: 1, creationTimestamp: rfc3339(now) };
   delete obj.metadata.resourceVersion;
   return obj;
 }

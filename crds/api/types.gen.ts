@@ -260,7 +260,7 @@ export interface ClusterConfigSpec {
    */
   sshBypassUsers?: string[];
   /**
-   * Users with a uid below this are system users, never killed and always let in.
+   * Users with a uid below this are system users, never killed and always let in. At least 500, since uids below 500 are system accounts on every distribution, while some labs (Red Hat before 7, old LDAP directories) number their users from 500; the default 1000 fits Debian and current Red Hat, whose system accounts go up to 999.
    */
   minUid?: number;
   /**

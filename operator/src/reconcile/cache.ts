@@ -288,7 +288,7 @@ function schemaCheck(obj: unknown): string {
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
 function refusedBooking(key: string, name: string, namespace: string, s: Rec, st: Rec | undefined): Booking {
   const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
-  const status = st ? parseValue(st.raw.value) : undefined;
+  const status = st && st.mod >= s.create ? parseValue(st.raw.value) : undefined; // an older status is an earlier object's
   if (status && 'value' in status && status.value !== null && typeof status.value === 'object' && !Array.isArray(status.value)) b.status = status.value as Booking['status'];
   return b;
 }

@@ -115,8 +115,13 @@ describe('security: etcd authentication and per-user authorization', function ()
     assert.equal(r.code, 0, r.stderr);
     const b1 = await c.storeAs('root').get({ kind: 'Booking', namespace: bob.name, name: 'b1' });
     assert.equal(b1?.spec.cancelled, true);
-    // but not status
+    // but not status: not a node's, nor a booking's (a 30-day Active status would bypass admission)
     await assert.rejects(c.storeAs(carol.name).updateStatus({ kind: 'Node', name: 'sn3' }, { phase: 'Ready' } as any), ForbiddenError);
+    const before = await revision(c);
+    const long = { phase: 'Active', reason: 'Started', nodes: ['sn3'], startTime: new Date().toISOString(), endTime: new Date(Date.now() + 30 * 86400_000).toISOString(), observedGeneration: 1 };
+    await assert.rejects(c.storeAs(carol.name).updateStatus({ kind: 'Booking', namespace: bob.name, name: 'b1' }, long as any), ForbiddenError);
+    await assert.rejects(c.storeAs(carol.name).etcd.put(keys.status({ kind: 'Booking', namespace: alice.name, name: 'a1' })).value(JSON.stringify(long)).exec(), /permission denied/i);
+    assert.equal(await revision(c), before, 'no status was written');
   });
 
   it('a node daemon\'s user writes its own heartbeat and node status only, and reads its calendar', async () => {
@@ -151,10 +156,19 @@ describe('security: etcd authentication and per-user authorization', function ()
     }
   });
 
-  it('a user deleting their own booking is told why etcd refuses and what to do instead', async () => {
+  it('a user deletes their own booking (its spec key only); one created again under that name is not judged by the old status', async () => {
     const r = await c.as(alice, ['delete', 'booking', 'a1']);
-    assert.equal(r.code, 7, r.stderr);
-    assert.match(r.stderr, /deleting a booking also removes its status, which only the operator writes; end it with `kiwictl kill a1`/);
+    assert.equal(r.code, 0, r.stderr);
+    const root = c.storeAs('root');
+    const stale = await root.etcd.get(keys.status({ kind: 'Booking', namespace: alice.name, name: 'a1' })).string();
+    assert.match(stale ?? '', /"phase":"(Active|Expired)"/, 'the status key stays: only the operator writes statuses');
+    const again = await c.as(alice, ['alloc', '-w', 'sn1', '-t', '10m', '--name', 'a1']);
+    assert.equal(again.code, 0, again.stderr);
+    const b = await waitFor(async () => {
+      const x = await root.get({ kind: 'Booking', namespace: alice.name, name: 'a1' });
+      return x?.status?.phase === 'Active' && x.status.startTime && Date.parse(x.status.startTime) > Date.now() - 30_000 ? x : undefined;
+    }, { timeoutMs: 15_000, what: 'the new a1 Active with a status of its own' });
+    assert.ok(b.metadata.uid);
   });
 
   it('add-user refuses hostile names', async () => {

@@ -61,6 +61,7 @@ describe('validateObject', () => {
     ['node name in list', bk({ nodes: ['Node_1'] }), /spec\.nodes\[0\]: does not match the pattern/],
     ['duplicate node', bk({ nodes: ['n1', 'n1'] }), /spec\.nodes: names a node twice/],
     ['not an object', 'hello', /must be an object/],
+    ['a minUid below the floor of 500', { apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'default' }, spec: { minUid: 1 } }, /spec\.minUid: must be at least 500/],
   ];
   for (const [what, obj, re] of refusals) it(`refuses ${what}`, () => assert.match(problems(obj), re));
 
