@@ -17,12 +17,12 @@ export function helmBin(): string {
 }
 
 /** `helm template` of the chart with these values on top of values.yaml: one part per template file. */
-export function renderChart(values: Record<string, unknown> = {}, release = { name: 'kiwi', namespace: 'kiwi-system' }, extra: string[] = []): { file: string; text: string }[] {
+export function renderChart(values: Record<string, unknown> = {}, release = { name: 'kiwi', namespace: 'kiwi-system' }): { file: string; text: string }[] {
   const dir = mkdtempSync(join(tmpdir(), 'kiwi-chart-'));
   try {
     const vf = join(dir, 'values.yaml');
     writeFileSync(vf, yaml.dump(values));
-    const out = execFileSync(helmBin(), ['template', release.name, CHART_DIR, '--namespace', release.namespace, '--values', vf, ...extra], {
+    const out = execFileSync(helmBin(), ['template', release.name, CHART_DIR, '--namespace', release.namespace, '--values', vf], {
       encoding: 'utf8',
       env: { ...process.env, HELM_CACHE_HOME: join(dir, 'cache'), HELM_CONFIG_HOME: join(dir, 'config'), HELM_DATA_HOME: join(dir, 'data') },
     });

@@ -4,6 +4,9 @@
 // ClusterConfig.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
@@ -81,6 +84,31 @@ describe('etcd db size against its quota (real etcd)', function () {
       await waitFor(() => /"msg":"etcd's database is \d+ MiB, 9\d% of its/.test(err), { what: 'the warning log line' });
     } finally {
       await stopProc(op);
+    }
+  });
+
+  it('the node daemon serves them too, and warns in its log past 80%', async () => {
+    ensureBuilt();
+    const size = Number((await etcd.client().maintenance.status()).dbSize);
+    const port = await freePort();
+    const stateDir = mkdtempSync(join(tmpdir(), 'kiwitest-state-'));
+    const d = spawn(process.execPath, [distScript('kiwi-node-daemon'), '--endpoints', etcd.endpoint, '--node-name', 'kiwitest-dbsize', '--address', '127.0.0.1', '--state-dir', stateDir,
+      '--no-pam', '--only-users-matching', '^kiwitest-', '--metrics-addr', `127.0.0.1:${port}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH!, KIWI_TEST: '1', KIWI_ETCD_QUOTA_BYTES: String(Math.floor(size / 0.85)) },
+    });
+    let err = '';
+    d.stderr!.on('data', (c) => (err += c));
+    try {
+      const text = await waitFor(async () => {
+        const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return /^kiwi_etcd_db_size_bytes [1-9]\d*$/m.test(t) ? t : undefined;
+      }, { timeoutMs: 15_000, what: "the daemon's db-size metric" });
+      assert.match(text, new RegExp(`^kiwi_etcd_db_quota_bytes ${Math.floor(size / 0.85)}$`, 'm'));
+      await waitFor(() => /"level":40,[^\n]*etcd's database is \d+ MiB, 8\d% of its/.test(err), { what: "the daemon's warning" });
+    } finally {
+      await stopProc(d);
+      rmSync(stateDir, { recursive: true, force: true });
     }
   });
 });
