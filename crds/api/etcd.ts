@@ -3,6 +3,7 @@
 import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, circuitBreaker, wrap, type IPolicy } from 'cockatiel';
 import { readFileSync } from 'node:fs';
+import './tls-servername.js'; // Node 26 and etcd endpoints given as IP addresses over TLS
 
 export interface EtcdConfig {
   endpoints: string[];
