@@ -5,7 +5,7 @@
 // packages (which are reachable), running the Containerfile's own apt-get step.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/wait.js';
@@ -60,54 +60,42 @@ describe('the Kiwi image (Containerfile, scripts/build-image.sh)', function () {
     }
   });
 
-  it('resolves a user the host adds after the container started (host /etc as a directory, as the chart mounts it)', async () => {
-    // The daemon resolves names with getent (node-daemon/src/enforce/procs.ts): run that in the
-    // image with a fake host /etc mounted at /host/etc, then replace passwd the way useradd does
-    // (a new file renamed over the old one) while the container runs.
+  /**
+   * Runs `lookup` (getent, as node-daemon/src/enforce/procs.ts does) in the image with a fake host
+   * /etc mounted at /host/etc, after `prepare`; between the two, while the container runs, the host
+   * adds kiwitest-late the way useradd does (a new passwd renamed over the old one: a new inode).
+   * Returns the lookup's line.
+   */
+  async function lookupAfterUseradd(extraVolumes: (hostEtc: string) => string[], prepare: string): Promise<string> {
     const hostEtc = mkdtempSync(join(tmpdir(), 'kiwitest-hostetc-'));
-    const line = (n: string, uid: number) => `${n}:x:${uid}:${uid}::/home/${n}:/bin/sh\n`;
     writeFileSync(join(hostEtc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
     writeFileSync(join(hostEtc, 'group'), 'root:x:0:\n');
     writeFileSync(join(hostEtc, 'nsswitch.conf'), 'passwd: files\ngroup: files\n');
-    const c = buildah('from', '--volume', `${hostEtc}:/host/etc:ro`, tag);
+    const c = buildah('from', '--volume', `${hostEtc}:/host/etc:ro`, ...extraVolumes(hostEtc).flatMap((v) => ['--volume', v]), tag);
     try {
-      const script = 'getent passwd kiwitest-late || echo before:missing; while [ ! -e /host/etc/go ]; do sleep 0.05; done; getent passwd kiwitest-late || echo after:missing';
+      const script = `${prepare}; getent passwd kiwitest-late || echo before:missing; while [ ! -e /host/etc/go ]; do sleep 0.05; done; getent passwd kiwitest-late || echo after:missing`;
       const p = spawn('buildah', [...flags.split(' '), 'run', '--isolation', 'chroot', c, '--', 'sh', '-c', script]);
+      const exited = new Promise((r) => p.once('exit', r));
       let out = '';
       p.stdout.on('data', (d) => (out += d));
-      await waitFor(() => out.includes('before:missing'), { timeoutMs: 30_000, what: 'the first lookup' });
-      writeFileSync(join(hostEtc, 'passwd.new'), 'root:x:0:0:root:/root:/bin/sh\n' + line('kiwitest-late', 4242));
-      renameSync(join(hostEtc, 'passwd.new'), join(hostEtc, 'passwd')); // a new inode, as useradd makes
-      writeFileSync(join(hostEtc, 'go'), '');
-      await new Promise((r) => p.once('exit', r));
-      assert.equal(out.trim().split('\n')[1], line('kiwitest-late', 4242).trim());
-    } finally {
-      buildah('rm', c);
-      rmSync(hostEtc, { recursive: true, force: true });
-    }
-  });
-
-  it('(the chart’s old single-file mount of /etc/passwd keeps the old inode: the same user stays unknown)', async () => {
-    const hostEtc = mkdtempSync(join(tmpdir(), 'kiwitest-hostetc-'));
-    writeFileSync(join(hostEtc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-    writeFileSync(join(hostEtc, 'nsswitch.conf'), 'passwd: files\n');
-    const c = buildah('from', '--volume', `${hostEtc}:/host/etc:ro`, '--volume', `${join(hostEtc, 'passwd')}:/etc/kiwitest-passwd:ro`, tag);
-    try {
-      // the image's /etc/passwd links to /host/etc/passwd; point it at the file mount instead
-      const script = 'ln -sf /etc/kiwitest-passwd /etc/passwd; echo ready; while [ ! -e /host/etc/go ]; do sleep 0.05; done; getent passwd kiwitest-late || echo after:missing';
-      const p = spawn('buildah', [...flags.split(' '), 'run', '--isolation', 'chroot', c, '--', 'sh', '-c', script]);
-      let out = '';
-      p.stdout.on('data', (d) => (out += d));
-      await waitFor(() => out.includes('ready'), { timeoutMs: 30_000, what: 'the container' });
+      await waitFor(() => out.includes('before:missing'), { timeoutMs: 30_000, what: 'the first lookup (no such user yet)' });
       writeFileSync(join(hostEtc, 'passwd.new'), 'root:x:0:0:root:/root:/bin/sh\nkiwitest-late:x:4242:4242::/:/bin/sh\n');
       renameSync(join(hostEtc, 'passwd.new'), join(hostEtc, 'passwd'));
       writeFileSync(join(hostEtc, 'go'), '');
-      await new Promise((r) => p.once('exit', r));
-      assert.equal(out.trim().split('\n').pop(), 'after:missing');
+      await exited;
+      return out.trim().split('\n').pop()!;
     } finally {
       buildah('rm', c);
       rmSync(hostEtc, { recursive: true, force: true });
-      assert.ok(!existsSync(hostEtc));
     }
+  }
+
+  it('resolves a user the host adds after the container started (host /etc as a directory, as the chart mounts it)', async () => {
+    assert.equal(await lookupAfterUseradd(() => [], 'true'), 'kiwitest-late:x:4242:4242::/:/bin/sh');
+  });
+
+  it('(the chart’s old single-file mount of /etc/passwd keeps the old inode: the same user stays unknown)', async () => {
+    // the image's /etc/passwd links to /host/etc/passwd; point it at a file mount instead
+    assert.equal(await lookupAfterUseradd((etc) => [`${join(etc, 'passwd')}:/etc/kiwitest-passwd:ro`], 'ln -sf /etc/kiwitest-passwd /etc/passwd'), 'after:missing');
   });
 });
