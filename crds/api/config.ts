@@ -12,6 +12,8 @@ export interface EffectiveConfig {
   pamFailMode: 'closed' | 'open';
   warnBefore: number[];
   clockSkewSeconds: number;
+  /** Per user (namespace): bookings and bytes of booking values held. */
+  userLimits: { bookings: number; bytes: number };
 }
 
 export const DEFAULT_CONFIG: EffectiveConfig = {
@@ -24,6 +26,7 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   pamFailMode: 'closed',
   warnBefore: [600, 60],
   clockSkewSeconds: 2,
+  userLimits: { bookings: 1000, bytes: 10 * 1024 * 1024 },
 };
 
 export const CLUSTER_CONFIG_NAME = 'default';
@@ -41,5 +44,6 @@ export function effectiveConfig(cc: ClusterConfig | undefined): EffectiveConfig 
     pamFailMode: s.pamFailMode ?? DEFAULT_CONFIG.pamFailMode,
     warnBefore: s.warnBefore ?? DEFAULT_CONFIG.warnBefore,
     clockSkewSeconds: s.clockSkewSeconds ?? DEFAULT_CONFIG.clockSkewSeconds,
+    userLimits: { bookings: s.userLimits?.bookings ?? DEFAULT_CONFIG.userLimits.bookings, bytes: s.userLimits?.bytes ?? DEFAULT_CONFIG.userLimits.bytes },
   };
 }

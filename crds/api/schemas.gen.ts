@@ -801,6 +801,26 @@ export const crds: Crd[] = [
                       "minimum": 1,
                       "maximum": 3600,
                       "default": 2
+                    },
+                    "userLimits": {
+                      "type": "object",
+                      "description": "What one user may keep in their namespace, so that one user cannot stop the cluster for others. Beyond either limit the user's new bookings are Rejected, naming the limit.",
+                      "properties": {
+                        "bookings": {
+                          "type": "integer",
+                          "description": "Bookings (keys under the user's namespace, valid or not) one user may hold.",
+                          "minimum": 1,
+                          "maximum": 1000000,
+                          "default": 1000
+                        },
+                        "bytes": {
+                          "type": "integer",
+                          "description": "Bytes of booking values one user may hold.",
+                          "minimum": 1024,
+                          "maximum": 1073741824,
+                          "default": 10485760
+                        }
+                      }
                     }
                   }
                 },

@@ -289,6 +289,19 @@ export interface ClusterConfigSpec {
    * A node whose clock is off from the operator's by more than this gets condition ClockSkew.
    */
   clockSkewSeconds?: number;
+  /**
+   * What one user may keep in their namespace, so that one user cannot stop the cluster for others. Beyond either limit the user's new bookings are Rejected, naming the limit.
+   */
+  userLimits?: {
+    /**
+     * Bookings (keys under the user's namespace, valid or not) one user may hold.
+     */
+    bookings?: number;
+    /**
+     * Bytes of booking values one user may hold.
+     */
+    bytes?: number;
+  };
 }
 /**
  * Written by the operator.

@@ -8,7 +8,7 @@
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
 import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName } from '../../../crds/api/index.js';
-import { API_VERSION, CLUSTER_CONFIG_NAME, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
+import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 
@@ -34,6 +34,8 @@ export class ClusterCache {
   private readonly bookingViews = new Map<string, BookingView>();
   private readonly nodeViews = new Map<string, NodeView>();
   private clusterConfig?: ClusterConfig;
+  /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
+  private readonly usage = new Map<string, { keys: number; bytes: number }>();
   /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
   private readonly reported = new Map<string, number>();
   /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
@@ -76,7 +78,8 @@ export class ClusterCache {
     this.heartbeats.clear();
     this.tombstones.clear();
     const [spec, status, cal, hb] = r.responses.map((x) => x.response_range.kvs);
-    for (const kv of spec) this.specs.set(kv.key.toString(), rec(kv));
+    this.usage.clear();
+    for (const kv of spec) this.setSpec(kv.key.toString(), rec(kv));
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
     for (const kv of cal) this.calendars.set(calName(kv.key.toString()), calView(kv));
     for (const kv of hb) this.heartbeats.set(hbName(kv.key.toString()), Number(kv.mod_revision));
@@ -146,9 +149,11 @@ export class ClusterCache {
     if (cur && cur.mod >= mod) return undefined;
     if ((this.tombstones.get(key) ?? 0) >= mod) return undefined;
     if (deleted) {
-      map.delete(key);
+      if (map === this.specs) this.setSpec(key, undefined);
+      else map.delete(key);
       this.tombstones.set(key, mod);
-    } else map.set(key, rec(kv));
+    } else if (map === this.specs) this.setSpec(key, rec(kv));
+    else map.set(key, rec(kv));
     this.touch(key);
     return changeKey(key);
   }
@@ -177,6 +182,32 @@ export class ClusterCache {
     }
   }
 
+  /** Puts or removes a spec key, keeping each user's usage in step. */
+  private setSpec(key: string, r: Rec | undefined): void {
+    const bp = keys.specPrefix('Booking');
+    if (key.startsWith(bp)) {
+      const ns = key.slice(bp.length).split('/')[0];
+      const u = this.usage.get(ns) ?? { keys: 0, bytes: 0 };
+      const old = this.specs.get(key);
+      if (old) (u.keys--, (u.bytes -= old.raw.value.length));
+      if (r) (u.keys++, (u.bytes += r.raw.value.length));
+      if (u.keys > 0) this.usage.set(ns, u);
+      else this.usage.delete(ns);
+    }
+    if (r) this.specs.set(key, r);
+    else this.specs.delete(key);
+  }
+
+  /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
+  private overLimit(user: string): string {
+    const u = this.usage.get(user);
+    if (!u) return '';
+    const lim = effectiveConfig(this.clusterConfig).userLimits;
+    if (u.keys > lim.bookings) return `user ${user} holds ${u.keys} bookings, more than the ${lim.bookings} one user may (ClusterConfig spec.userLimits.bookings): delete some (kiwictl delete booking NAME) before booking again`;
+    if (u.bytes > lim.bytes) return `user ${user} holds ${u.bytes} bytes of bookings, more than the ${lim.bytes} one user may (ClusterConfig spec.userLimits.bytes): delete some (kiwictl delete booking NAME) before booking again`;
+    return '';
+  }
+
   /** Rebuilds the planner's view of the object a spec or status key belongs to. */
   private touch(key: string): void {
     const ref = refFromKey(key);
@@ -196,11 +227,13 @@ export class ClusterCache {
         this.index.setBooking(path, undefined);
         return;
       }
-      const view: BookingView = d.ok
+      // A new booking of a user beyond their limits is refused; what they hold already goes on.
+      const over = d.ok && !d.object.status?.phase ? this.overLimit(ref.namespace!) : '';
+      const view: BookingView = d.ok && !over
         ? { key: path, booking: d.object, specRevision: s.mod, statusRevision: d.statusRevision, createRevision: s.create }
-        : { key: path, booking: refusedBooking(key, ref.name, ref.namespace!, s, st), specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create, invalid: d.problem };
+        : { key: path, booking: refusedBooking(key, ref.name, ref.namespace!, s, st), specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create, invalid: d.ok ? over : d.problem };
       this.bookingViews.set(path, view);
-      this.index.setBooking(path, d.ok ? d.object : undefined);
+      this.index.setBooking(path, d.ok && !over ? d.object : undefined);
     } else if (ref.kind === 'Node') {
       const d = decode('Node');
       if (d && !d.ok) this.report(d, s!.mod);

@@ -173,4 +173,20 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
     assert.doesNotMatch(info.stdout, /\bun3\b/, 'the node whose Node key is garbage is not shown as if it were fine');
     assert.match(info.stderr, /not a valid object/);
   });
+
+  it('beyond the ClusterConfig userLimits a user\'s new bookings are Rejected naming the limit; other users book on', async () => {
+    const held = (await root().etcd.getAll().prefix(keys.specPrefix('Booking', alice.name)).keys()).length;
+    const cc = `apiVersion: kiwi.dev/v1alpha1\nkind: ClusterConfig\nmetadata: {name: default}\nspec: {userLimits: {bookings: ${held + 2}}}\n`;
+    assert.equal((await c.k(['apply', '-f', '-'], { input: cc })).code, 0);
+    await waitFor(async () => (await root().get({ kind: 'ClusterConfig', name: 'default' }))?.spec?.userLimits?.bookings === held + 2);
+    for (const [i, name] of ['lim1', 'lim2', 'lim3'].entries()) {
+      const start = new Date(Date.now() + (i + 1) * 3600_000).toISOString(); // reservations that do not overlap
+      await put(alice.name, keys.spec({ kind: 'Booking', namespace: alice.name, name }), JSON.stringify(bk(alice.name, name, { nodes: ['un1'], duration: 60, start })));
+    }
+    for (const name of ['lim1', 'lim2']) await until(alice.name, name, (s) => s?.phase === 'Pending', `${name} reserved`);
+    const st = await until(alice.name, 'lim3', (s) => s?.phase === 'Expired', 'lim3 refused');
+    assert.equal(st.reason, 'Rejected');
+    assert.match(st.message!, new RegExp(`user ${alice.name} holds ${held + 3} bookings, more than the ${held + 2} one user may \\(ClusterConfig spec\\.userLimits\\.bookings\\): delete some`));
+    await clusterStillServes('canary3', 'un2');
+  });
 });
