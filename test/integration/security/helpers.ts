@@ -72,6 +72,21 @@ export async function startAuthCluster(seed: (k: AuthCluster['k']) => Promise<vo
   return c;
 }
 
+/** A cluster with the default ClusterConfig, these nodes (no daemons) and these users' credentials, auth on. */
+export async function startUsersCluster(nodes: string[], users: TestUser[]): Promise<AuthCluster> {
+  const c = await startAuthCluster(async (k) => {
+    for (const args of [['init'], ...nodes.map((n) => ['add-node', n, '--host', '127.0.0.1'])]) {
+      const r = await k(args);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+  for (const u of users) {
+    const r = await c.k(['admin', 'add-user', u.name]);
+    if (r.code !== 0) throw new Error(`add-user ${u.name}: ${r.stderr}`);
+  }
+  return c;
+}
+
 /**
  * Every key under /kiwi/ with its mod revision, read as root (to show a refusal wrote nothing);
  * the election key and events, which the operator keeps writing, are left out.

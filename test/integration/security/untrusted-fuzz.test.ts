@@ -11,7 +11,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { stopProc } from '../../helpers/etcd.js';
 import { keys } from '../../../crds/api/index.js';
 import { oddValue, mutationPath, mutate } from '../../unit/fuzz/gen.js';
-import { startAuthCluster, type AuthCluster } from './helpers.js';
+import { startUsersCluster, type AuthCluster } from './helpers.js';
 
 const RUNS = 12;
 const RESTART_EVERY = 4;
@@ -37,13 +37,7 @@ describe('security: property, hostile raw values in every writable prefix vs the
   before(async () => {
     alice = ensureUser('sec-alice');
     bob = ensureUser('sec-bob');
-    c = await startAuthCluster(async (k) => {
-      for (const args of [['init'], ['add-node', 'fn1', '--host', '127.0.0.1'], ['add-node', 'fn2', '--host', '127.0.0.1']]) {
-        const r = await k(args);
-        if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-      }
-    });
-    for (const u of [alice, bob]) assert.equal((await c.k(['admin', 'add-user', u.name])).code, 0);
+    c = await startUsersCluster(['fn1', 'fn2'], [alice, bob]);
     operator = c.startOperator();
   });
   after(async () => {

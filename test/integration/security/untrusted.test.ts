@@ -11,7 +11,7 @@ import { ensureUser, type TestUser } from '../../helpers/users.js';
 import { waitFor } from '../../helpers/wait.js';
 import { stopProc } from '../../helpers/etcd.js';
 import { entryUid, isEntryUid, keys, type Booking, type Calendar, type KiwiEvent } from '../../../crds/api/index.js';
-import { startAuthCluster, revision, type AuthCluster } from './helpers.js';
+import { startUsersCluster, revision, type AuthCluster } from './helpers.js';
 
 const bk = (ns: string, name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({
   apiVersion: 'kiwi.dev/v1alpha1',
@@ -56,13 +56,7 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
   before(async () => {
     alice = ensureUser('sec-alice');
     bob = ensureUser('sec-bob');
-    c = await startAuthCluster(async (k) => {
-      for (const args of [['init'], ['add-node', 'un1', '--host', '127.0.0.1'], ['add-node', 'un2', '--host', '127.0.0.1'], ['add-node', 'un3', '--host', '127.0.0.1']]) {
-        const r = await k(args);
-        if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-      }
-    });
-    for (const u of [alice, bob]) assert.equal((await c.k(['admin', 'add-user', u.name])).code, 0);
+    c = await startUsersCluster(['un1', 'un2', 'un3'], [alice, bob]);
     operator = c.startOperator();
   });
   after(async () => {
