@@ -17,7 +17,7 @@ export interface BookingView {
 export interface NodeView {
   node: Node;
   statusRevision: number;
-  /** Is the daemon's heartbeat key there now? */
+  /** Is the daemon still rewriting its heartbeat value (decided by the cache, by its own clock)? */
   heartbeat: boolean;
 }
 
