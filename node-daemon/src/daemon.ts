@@ -19,6 +19,7 @@ import { detectCapacity } from './register/capacity.js';
 import { Heartbeat } from './register/heartbeat.js';
 import { sampleEtcdClock } from './register/clock.js';
 import { DAEMON_VERSION } from './version.js';
+import { systemUsers } from '../../crds/api/nss.js';
 import { countRejections, type DaemonMetrics } from '../../crds/api/metrics.js';
 
 export interface DaemonOptions {
@@ -323,7 +324,7 @@ export class Daemon {
     const due = dueCleanups(this.state.known, now).filter((k) => !this.sweeping.has(k.user));
     if (!due.length) return;
     const cfg = this.state.view.config;
-    const { kill, spared } = whoToKill({ due, entries: this.state.view.entries, procs: listProcs(), config: cfg, now, uidOf, onlyUsers: this.opts.onlyUsers });
+    const { kill, spared } = whoToKill({ due, entries: this.state.view.entries, procs: listProcs(), config: cfg, now, users: systemUsers().lookup, onlyUsers: this.opts.onlyUsers });
     for (const s of spared) {
       this.log.info({ user: s.user, bookings: s.bookings, reason: s.reason }, `not cleaning up: ${s.message}`);
       this.forget(s.entryUids);

@@ -387,7 +387,7 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
         reject(invalid);
         continue;
       }
-      const why = admit(b, t, { now, config, uidOf: input.uidOf });
+      const why = admit(b, t, { now, config, users: input.users });
       if (why) {
         reject(why);
         continue;
