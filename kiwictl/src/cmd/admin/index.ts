@@ -25,8 +25,7 @@ function uidOf(name: string): number | undefined {
 }
 
 /** Writes {user, password} to <dir>/<file>.yaml, 0600, owned by `owner` (root if not a Unix user). */
-export function writeCredentialFile(fileUser: string, etcdUser: string, password: string, owner: string | undefined): { file: string; ownedBy: string } {
-  const file = credentialFileOf(fileUser);
+export function writeCredentialFile(fileUser: string, etcdUser: string, password: string, owner: string | undefined, file = credentialFileOf(fileUser)): { file: string; ownedBy: string } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `# etcd credentials of ${etcdUser}, written by kiwictl admin\nuser: ${etcdUser}\npassword: ${JSON.stringify(password)}\n`, { mode: 0o600 });
@@ -40,10 +39,10 @@ async function userExists(etcd: Etcd3, name: string): Promise<boolean> {
   return (await etcd.getUsers()).some((u) => u.name === name);
 }
 
-const newPassword = () => randomBytes(24).toString('base64url');
+export const newPassword = () => randomBytes(24).toString('base64url');
 
 /** Creates or resets the etcd user, (re)creates its role with exactly its grants, links them. */
-async function ensureIdentity(etcd: Etcd3, id: Identity, password: string): Promise<void> {
+export async function ensureIdentity(etcd: Etcd3, id: Identity, password: string): Promise<void> {
   const mod: any = await import('etcd3');
   const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
   const roleName = roleOf(id);
