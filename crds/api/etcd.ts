@@ -167,8 +167,8 @@ const ROOT_PROBE_KEY = '/kiwi/';
  * asked whether its auth is off): logs the warning, if any, and returns the verdict; undefined
  * while etcd does not answer (the caller decides whether to wait).
  */
-export async function startupAuthCheck(o: { endpoints: string[]; security: Pick<EtcdConfig, 'auth' | 'tls'>; insecureNoAuth: boolean; log: { warn(obj: object, msg: string): void } }): Promise<AuthVerdict | undefined> {
-  const off = await probeAuthOff(o.endpoints, o.security.tls);
+export async function startupAuthCheck(o: { endpoints: string[]; security: Pick<EtcdConfig, 'auth' | 'tls'>; insecureNoAuth: boolean; log: { warn(obj: object, msg: string): void }; timeoutMs?: number }): Promise<AuthVerdict | undefined> {
+  const off = await probeAuthOff(o.endpoints, o.security.tls, o.timeoutMs);
   if (off === undefined) return undefined;
   const v = authVerdict({ endpoints: o.endpoints, authOff: off, insecureNoAuth: o.insecureNoAuth, credentials: !!o.security.auth });
   if (v.action === 'warn') o.log.warn({ endpoints: o.endpoints, authOff: off }, v.message);

@@ -116,8 +116,9 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
   // [security] Secure by default: not against a non-loopback etcd without auth, unless told.
   const endpoints = parseEndpoints(o.endpoints, '--endpoints');
   const security = etcdSecurity(o);
-  const authCheck = () => startupAuthCheck({ endpoints, security, insecureNoAuth: !!o.insecureNoAuth, log });
-  const first = await authCheck();
+  const authCheck = (timeoutMs?: number) => startupAuthCheck({ endpoints, security, insecureNoAuth: !!o.insecureNoAuth, log, timeoutMs });
+  // A short first ask: with etcd unreachable the daemon must start enforcing its persisted view soon.
+  const first = await authCheck(1000);
   if (first?.action === 'refuse') {
     log.error({ endpoints }, first.message);
     process.exit(2);

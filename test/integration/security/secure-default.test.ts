@@ -9,29 +9,18 @@
 // Against an etcd with auth on, node install makes the node's etcd user and credential file.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, keys } from '../../../crds/api/index.js';
 import { startEtcd, stopProc, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
-import { ensureBuilt, kiwictl, ROOT } from '../kiwictl/cli.js';
+import { ensureBuilt, fakeRoot, kiwictl, ROOT } from '../kiwictl/cli.js';
 import { distScript } from '../../helpers/build.js';
 import { startAuthCluster, type AuthCluster } from './helpers.js';
 
 const HOSTS = '/etc/hosts';
 const REMOTE = 'kiwitest-etcd-remote';
-const PAM_SSHD = '#%PAM-1.0\n@include common-auth\naccount    required     pam_nologin.so\n@include common-account\n';
-
-function fakeRoot(): string {
-  const r = mkdtempSync(join(tmpdir(), 'kiwitest-root-'));
-  mkdirSync(join(r, 'etc/pam.d'), { recursive: true });
-  mkdirSync(join(r, 'usr/bin'), { recursive: true });
-  writeFileSync(join(r, 'etc/pam.d/sshd'), PAM_SSHD);
-  for (const p of ['socat', 'timeout']) copyFileSync(`/usr/bin/${p}`, join(r, 'usr/bin', p));
-  return r;
-}
-
 /** Runs a program to its end (or kills it after timeoutMs): exit code and output. */
 function runToEnd(args: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
