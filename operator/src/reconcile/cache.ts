@@ -73,8 +73,10 @@ export class ClusterCache {
       this.beatTtl.set(node, heartbeatTtlMs(kv.value));
       this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
     }
-    const was = this.nodeViews.get(node)?.heartbeat;
-    if (was === this.heartbeatAlive(node)) return undefined; // a refresh of a live node: nothing to plan
+    // A refresh of a live node, or a heartbeat of no Node (yet): nothing to plan. A Node created
+    // later reads its readiness from `beats` then.
+    const nv = this.nodeViews.get(node);
+    if (!nv || nv.heartbeat === this.heartbeatAlive(node)) return undefined;
     this.touch(keys.spec({ kind: 'Node', name: node }));
     return `heartbeat:${node}`;
   }

@@ -139,7 +139,8 @@ describe('users from NSS: a user only a second source (extrausers) knows', funct
     const signal = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), end - Date.now() + 10_000))]);
     assert.notEqual(signal, 'timeout', 'its process was ended');
     assert.ok(Date.now() >= end, 'not before the end');
-    assert.ok(logs.join('').includes(`"user":"${USER.name}","uid":${USER.uid}`), 'the daemon resolved the uid through NSS when cleaning up');
+    // (its log line may reach us after the process's exit)
+    await waitFor(() => logs.join('').includes(`"user":"${USER.name}","uid":${USER.uid}`), { what: 'the daemon\'s cleanup, with the uid it resolved through NSS' });
     await waitFor(async () => !(await pamAllows(USER.name)), { timeoutMs: 10_000, what: 'PAM denies kiwitest-nss after its booking' });
   });
 });
