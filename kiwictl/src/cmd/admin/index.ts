@@ -5,23 +5,21 @@
 // file (mode 0600, owned by that Unix user when there is one), which kiwictl picks up by itself.
 // Roles: roles.ts; locations: client/credentials.ts; the whole picture: docs/security.md.
 import type { Command } from 'commander';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
 import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
+import { systemUsers } from '../../../../crds/api/nss.js';
 import { credentialFileOf, credentialsDir } from '../../client/credentials.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { checkName, etcdUserOf, grantsOf, roleOf, OPERATOR_USER, type Identity } from './roles.js';
 
+/** The Unix user a credential file belongs to, through the one user-database resolver (crds/api/nss.ts). */
 function uidOf(name: string): number | undefined {
-  try {
-    return Number(execFileSync('id', ['-u', '--', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-  } catch {
-    return undefined;
-  }
+  const u = systemUsers().lookup(name);
+  return u && !u.ambiguous ? u.uid : undefined;
 }
 
 /** Writes {user, password} to <dir>/<file>.yaml, 0600, owned by `owner` (root if not a Unix user). */
