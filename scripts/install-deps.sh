@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Kiwi's tests and local cluster need on a Debian machine: etcd (server and
-# etcdctl), sshd, pamtester and socat from Debian's packages, and the npm dependencies.
+# etcdctl), sshd, pamtester, socat and chromium from Debian's packages, and the npm dependencies.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ command -v pamtester >/dev/null || need+=(pamtester)
 command -v socat >/dev/null || need+=(socat)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v zsh >/dev/null || need+=(zsh) # the completion test loads kiwictl's zsh script in real zsh
+[ -x /usr/bin/chromium ] || need+=(chromium) # kiwi-web's browser tests (playwright-core drives it; no browser is downloaded)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "kiwi: missing Debian packages: ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2

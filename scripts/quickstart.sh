@@ -63,6 +63,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 ./bin/kiwictl get nodes
+./bin/kiwi-web --listen 127.0.0.1:${KIWI_WEB_PORT:-8080} --log-level warn >"$WORK/web.out" 2>"$WORK/web.log" & PIDS+=($!)
+for _ in $(seq 50); do grep -q 'calendar at' "$WORK/web.out" 2>/dev/null && break; sleep 0.1; done
+echo "calendar (live; log in by name as $USER_NAME, book by dragging): $(sed -n 's/.*calendar at //p' "$WORK/web.out")"
 
 step "A demo user, $USER_NAME"
 id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_NAME"
