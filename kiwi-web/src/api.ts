@@ -158,15 +158,18 @@ function watch(d: ApiDeps, req: IncomingMessage, res: ServerResponse, kind: Watc
     'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive',
   });
   res.socket?.setNoDelay(true);
-  const write = (line: string) => res.write(sse ? `data: ${line}\n\n` : line + '\n');
   if (sse) res.write('retry: 1000\n\n');
-  // Initial state and subscription in one synchronous step: no change falls between them.
-  for (const o of d.hub.list(kind, namespace)) if (keep(o)) write(JSON.stringify({ type: 'ADDED', object: o }));
-  write(JSON.stringify({ type: 'BOOKMARK', object: { kind, apiVersion: API_VERSION, metadata: { resourceVersion: String(d.hub.revision()), annotations: { 'k8s.io/initial-events-end': 'true' } } } }));
+  // Initial state and subscription in one synchronous step: no change falls between them. The
+  // initial events go out as one write (thousands of small writes cost a page ~0.3 s at 3,000).
+  const initial: string[] = [];
+  const frame = (line: string) => (sse ? `data: ${line}\n\n` : line + '\n');
+  for (const o of d.hub.list(kind, namespace)) if (keep(o)) initial.push(frame(JSON.stringify({ type: 'ADDED', object: o })));
+  initial.push(frame(JSON.stringify({ type: 'BOOKMARK', object: { kind, apiVersion: API_VERSION, metadata: { resourceVersion: String(d.hub.revision()), annotations: { 'k8s.io/initial-events-end': 'true' } } } })));
+  res.write(initial.join(''));
   const unsubscribe = d.hub.subscribe({
     kind, namespace,
     send: (line: string, ev: WatchEvent) => {
-      if (keep(ev.object)) write(line);
+      if (keep(ev.object)) res.write(frame(line));
     },
   });
   const beat = setInterval(() => res.write(sse ? ': keep-alive\n\n' : '\n'), HEARTBEAT_MS);
