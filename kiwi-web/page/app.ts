@@ -87,6 +87,7 @@ function drawAll(): void {
   drawNow();
   $('count').textContent = `${state.rows.length} of ${state.nodes.size} nodes`;
   document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+  document.body.dataset.pxPerHour = String(state.zoom); // for tests and tools: the scale drawn
   const title = state.view === 'week' ? `week of ${new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric' }).format(state.from)}` : new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'long', day: 'numeric', month: 'short', year: 'numeric' }).format(state.from);
   $('range').textContent = title;
 }

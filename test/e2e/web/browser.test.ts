@@ -47,14 +47,13 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await c?.stop();
   });
 
-  /** x of a time and y of a node's row, in page coordinates, from the drawn axis and now line. */
+  /** x of a time and y of a node's row, in page coordinates, from the drawn scale and now line. */
   const geometry = () =>
     page.evaluate(() => {
       const lanes = document.getElementById('lanes')!.getBoundingClientRect();
-      const ticks = [...document.querySelectorAll<HTMLElement>('.tick')].map((t) => parseFloat(t.style.left));
       const now = parseFloat(document.getElementById('now')!.style.left);
       const rows = Object.fromEntries([...document.querySelectorAll<HTMLElement>('.lane')].map((l) => [l.dataset.node, lanes.top + parseFloat(l.style.top) + 13]));
-      return { left: lanes.left, pxPerHour: ticks[1] - ticks[0], now, rows };
+      return { left: lanes.left, pxPerHour: Number(document.body.dataset.pxPerHour), now, rows };
     });
   const xAt = (g: Awaited<ReturnType<typeof geometry>>, offsetMin: number) => g.left + g.now + (g.pxPerHour * offsetMin) / 60;
   const drag = async (node: string, fromMin: number, toMin: number) => {

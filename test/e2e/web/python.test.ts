@@ -4,12 +4,11 @@
 // (test/helpers/sshd.ts) as a real kiwitest user, and ends the booking.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers/build.js';
 import { deleteUser, ensureUser, type TestUser } from '../../helpers/users.js';
-import { authorize, clientKey, removePamService, sshdAvailable, startSshd, writePamService, type TestSshd } from '../../helpers/sshd.js';
+import { sshdAvailable, sshLogin, type SshLogin } from '../../helpers/sshd.js';
 import { killAllOf } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { kiwictl, startCluster, type Cluster } from './harness.js';
@@ -17,21 +16,12 @@ import { kiwictl, startCluster, type Cluster } from './harness.js';
 const SCRIPT = join(ROOT, 'kiwi-web', 'examples', 'notebook.py');
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const SERVICE = 'kiwitest-web-sshd';
-// A plain account stack: this test is about the notebook example, not Kiwi's PAM gate (test/e2e/pam).
-const PAM = `# kiwi-web notebook e2e test service (removed by the test)
-@include common-auth
-account    required     pam_nologin.so
-@include common-account
-@include common-session
-`;
 
 describe('the notebook example (python3, standard library) against kiwi-web', function () {
   this.timeout(90_000);
   let c: Cluster;
-  let sshd: TestSshd;
+  let login: SshLogin;
   let user: TestUser;
-  let dir: string;
-  let key: string;
 
   before(async function () {
     const missing = sshdAvailable();
@@ -40,27 +30,20 @@ describe('the notebook example (python3, standard library) against kiwi-web', fu
       this.skip();
     }
     user = ensureUser('notebook');
-    dir = mkdtempSync(join(tmpdir(), 'kiwitest-web-nb-'));
-    const k = clientKey(dir);
-    key = k.key;
-    authorize(user, k.pub);
-    writePamService(SERVICE, PAM);
-    sshd = await startSshd({ service: SERVICE });
+    login = await sshLogin(user, SERVICE); // a plain PAM stack: this test is about the notebook, not Kiwi's PAM gate
     c = await startCluster(2);
     // the simulated node n-0 is reached over ssh at the test sshd
     const store = c.etcd.store();
     const n0 = await store.mustGet({ kind: 'Node', name: 'n-0' });
-    await store.update({ ...n0, spec: { ...n0.spec, address: '127.0.0.1', sshPort: sshd.port } });
+    await store.update({ ...n0, spec: { ...n0.spec, address: '127.0.0.1', sshPort: login.sshd.port } });
   });
   after(async () => {
     await c?.stop();
-    await sshd?.stop();
-    removePamService(SERVICE);
+    await login?.stop();
     if (user) {
       await killAllOf(user);
       deleteUser(user.name);
     }
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('is the code kiwi-web/README.md shows', () => {
@@ -74,10 +57,10 @@ describe('the notebook example (python3, standard library) against kiwi-web', fu
     const hold = kiwictl(c.etcd.endpoint, ['alloc', '-u', 'kiwitest-holder', '--no-user-check', '-w', 'n-0', '-t', '4s', '--name', 'h1']);
     assert.equal(hold.code, 0, hold.stderr);
     const env = {
-      PATH: process.env.PATH!, HOME: dir,
+      PATH: process.env.PATH!, HOME: login.dir,
       KIWI_URL: c.web.url, KIWI_USER: user.name, KIWI_NODE: 'n-0',
       KIWI_BENCH: 'echo bench-by-$(whoami); nproc',
-      KIWI_SSH_OPTS: `-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o ConnectTimeout=10 -o LogLevel=ERROR -i ${key}`,
+      KIWI_SSH_OPTS: `-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o ConnectTimeout=10 -o LogLevel=ERROR -i ${login.key}`,
     };
     const p = spawn(PYTHON, [SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -85,7 +68,7 @@ describe('the notebook example (python3, standard library) against kiwi-web', fu
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => p.on('exit', r));
-    const all = `stdout:\n${out}\nstderr:\n${err}\nsshd:\n${sshd.log().slice(-800)}`;
+    const all = `stdout:\n${out}\nstderr:\n${err}\nsshd:\n${login.sshd.log().slice(-800)}`;
     assert.equal(code, 0, all);
     assert.match(out, /booked kiwitest-notebook\/bk-[a-z0-9]{5} on n-0 for 10 minutes/, all);
     assert.match(out, /waiting: planned start \d{4}-\d\d-\d\dT[\d:.]+Z: .*kiwitest-holder\/h1/, all);
