@@ -5,7 +5,7 @@
 // (or the row of the node) that changed: the world is never redrawn for one event.
 // Everything from etcd is shown with textContent, never as HTML.
 import type { Booking, Node } from '../../crds/api/types.js';
-import { barsOf, describe, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, windowIntervals, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
+import { barsOf, describe, endPatch, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, windowIntervals, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
 import { userColor } from './colors.js';
 
 const API = '/apis/kiwi.dev/v1alpha1';
@@ -170,6 +170,12 @@ function barEl(bar: Bar, row: number, b: Booking): HTMLElement {
   d.setAttribute('role', 'button');
   const what = bar.kind === 'planned' ? 'planned' : bar.kind === 'expired' ? 'ended' : '';
   d.textContent = `${mine ? '★ ' : ''}${bar.user}${what ? ` · ${what}` : ''}${bar.fixed ? ' · reserved' : ''}`;
+  if (mine && bar.kind !== 'expired' && !b.spec.cancelled) {
+    // drag the right edge of one's own booking to make it longer or shorter
+    const grip = el('span', 'grip');
+    grip.title = 'drag to extend or shorten';
+    d.appendChild(grip);
+  }
   d.setAttribute('aria-label', describe(b, Date.now(), fmtTime).join('. '));
   return d;
 }
@@ -474,11 +480,7 @@ function showBooking(key: string): void {
   const msg = el('p', 'preview');
   msg.id = 'change-result';
   msg.setAttribute('role', 'status');
-  const change = async (label: string, patch: unknown) => {
-    const r = await call('PATCH', `${API}/namespaces/${encodeURIComponent(b.metadata.namespace!)}/bookings/${encodeURIComponent(b.metadata.name!)}`, patch);
-    msg.textContent = r.ok ? `${label}: sent; the calendar shows the operator's answer` : `Refused: ${r.data.message}`;
-    msg.className = r.ok ? 'preview ok' : 'preview refused';
-  };
+  const change = (label: string, patch: unknown) => sendChange(key, label, patch);
   const button = (text: string, fn: () => void) => {
     const x = el('button', '', text);
     x.type = 'button';
@@ -487,15 +489,25 @@ function showBooking(key: string): void {
   };
   const resize = (deltaMin: number) => {
     const cur = state.bookings.get(key)!;
-    const st = cur.status ?? {};
-    if (cur.spec.end !== undefined && st.endTime) return change(deltaMin > 0 ? 'Extend' : 'Shorten', { spec: { end: new Date(Date.parse(st.endTime) + deltaMin * 60_000).toISOString().replace(/\.\d+Z$/, 'Z') } });
-    const current = st.startTime && st.endTime ? (Date.parse(st.endTime) - Date.parse(st.startTime)) / 1000 : Number(cur.spec.duration ?? state.session!.defaultDuration);
-    return change(deltaMin > 0 ? 'Extend' : 'Shorten', { spec: { duration: Math.round(current + deltaMin * 60) } });
+    const end = cur.status?.endTime ? Date.parse(cur.status.endTime) : undefined;
+    const patch = end === undefined ? undefined : endPatch(cur, end + deltaMin * 60_000);
+    if (patch) return change(deltaMin > 0 ? 'Extend' : 'Shorten', patch);
   };
   button('Extend +30m', () => void resize(30));
   button('Shorten −15m', () => void resize(-15));
   button('End now', () => void change('End', { spec: { cancelled: true } }));
   body.appendChild(msg);
+}
+
+/** Sends a change of one's booking; the panel says whether it was taken or why not. */
+async function sendChange(key: string, label: string, patch: unknown): Promise<void> {
+  const [ns, name] = key.split('/');
+  const r = await call('PATCH', `${API}/namespaces/${encodeURIComponent(ns)}/bookings/${encodeURIComponent(name)}`, patch);
+  if (state.selected !== key) showBooking(key);
+  const msg = document.getElementById('change-result');
+  if (!msg) return;
+  msg.textContent = r.ok ? `${label}: sent; the calendar shows the operator's answer` : `Refused: ${r.data.message}`;
+  msg.className = r.ok ? 'preview ok' : 'preview refused';
 }
 
 // ---- mouse and keyboard ----------------------------------------------------------------------
@@ -520,8 +532,17 @@ function setupInput(): void {
     sel.style.top = `${r0 * ROW_H}px`;
     sel.style.height = `${(r1 - r0 + 1) * ROW_H}px`;
   };
+  // resizing one's own booking by its right edge
+  let grip: { key: string; els: HTMLElement[]; end: number } | undefined;
   lanes.addEventListener('mousedown', (e) => {
     const target = e.target as HTMLElement;
+    if (e.button === 0 && target.classList.contains('grip')) {
+      e.preventDefault();
+      e.stopPropagation();
+      const key = target.closest<HTMLElement>('.bar')!.dataset.key!;
+      grip = { key, els: state.bars.get(key) ?? [], end: Date.parse(state.bookings.get(key)?.status?.endTime ?? '') };
+      return;
+    }
     if (e.button !== 0 || target.closest('.bar')) return;
     e.preventDefault();
     const p = at(e);
@@ -529,6 +550,11 @@ function setupInput(): void {
     drawSel();
   });
   window.addEventListener('mousemove', (e) => {
+    if (grip) {
+      grip.end = Math.max(Date.now() + 60_000, at(e).t);
+      for (const x of grip.els) x.style.width = `${Math.max(3, xOf(grip.end) - parseFloat(x.style.left))}px`;
+      return;
+    }
     if (!drag) return;
     const p = at(e);
     drag.row2 = p.row;
@@ -536,6 +562,14 @@ function setupInput(): void {
     drawSel();
   });
   window.addEventListener('mouseup', () => {
+    if (grip) {
+      const g = grip;
+      grip = undefined;
+      const b = state.bookings.get(g.key);
+      const patch = b && endPatch(b, g.end);
+      if (b && patch) void sendChange(g.key, 'Resize', patch).then(() => drawBooking(state.bookings.get(g.key)!));
+      return;
+    }
     if (!drag) return;
     const d = drag;
     drag = undefined;

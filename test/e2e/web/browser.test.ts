@@ -142,7 +142,7 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await page.keyboard.press('Escape');
   });
 
-  it('extends and ends one\'s own booking from its panel', async () => {
+  it('extends, shortens (buttons and dragging its edge) and ends one\'s own booking', async () => {
     const mine = (await page.getAttribute('.bar.mine', 'data-key'))!;
     const name = mine.split('/')[1];
     const get = () => c.etcd.store().get({ kind: 'Booking', namespace: ALICE, name });
@@ -152,6 +152,19 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await waitFor(async () => Date.parse((await get())!.status!.endTime!) === end0 + 30 * MIN, { what: 'the booking 30 minutes longer' });
     await page.click('#panel button:has-text("Shorten −15m")');
     await waitFor(async () => Date.parse((await get())!.status!.endTime!) === end0 + 15 * MIN, { what: 'the booking 15 minutes shorter' });
+    // drag the right edge of the bar half an hour further
+    const end1 = Date.parse((await get())!.status!.endTime!);
+    const grip = (await page.locator(`.bar.mine[data-key="${mine}"] .grip`).boundingBox())!;
+    const px = Number(await page.getAttribute('body', 'data-px-per-hour'));
+    await page.mouse.move(grip.x + 3, grip.y + 5);
+    await page.mouse.down();
+    await page.mouse.move(grip.x + 3 + px / 4, grip.y + 5, { steps: 3 });
+    await page.mouse.move(grip.x + 3 + px / 2, grip.y + 5, { steps: 3 });
+    await page.mouse.up();
+    await waitFor(async () => {
+      const e = Date.parse((await get())!.status!.endTime!);
+      return e >= end1 + 20 * MIN && e <= end1 + 40 * MIN;
+    }, { what: 'the booking about 30 minutes longer after dragging its edge' });
     await page.click('#panel button:has-text("End now")');
     await waitFor(async () => (await get())!.status?.reason === 'Cancelled', { what: 'the booking cancelled' });
     await page.waitForSelector(`.bar.expired[data-key="${mine}"]`);
