@@ -38,6 +38,10 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     const n4 = await store.mustGet({ kind: 'Node', name: 'n-4' });
     await store.update({ ...n4, spec: { ...n4.spec, reservableWindows: [{ start: '08:00', end: '18:00' }] } });
     await waitFor(async () => (await store.get({ kind: 'Booking', namespace: CAROL, name: 'c3' }))?.status?.phase === 'Pending', { what: 'c3 planned' });
+    // a booking of last week, over (the record an Expired booking keeps)
+    const lastWeek = Date.now() - 7 * 24 * 60 * MIN;
+    await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'old', namespace: CAROL }, spec: { user: CAROL, nodes: ['n-3'], duration: 7200 } });
+    await store.updateStatus({ kind: 'Booking', namespace: CAROL, name: 'old' }, { phase: 'Expired', reason: 'TimeLimit', nodes: ['n-3'], startTime: new Date(lastWeek).toISOString(), endTime: new Date(lastWeek + 120 * MIN).toISOString() });
     b = await launchBrowser();
     page = b.page;
     page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -253,12 +257,16 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     for (const w of worst.worst) assert.ok(w.ratio >= 4.5, `${w.text}: contrast ${w.ratio.toFixed(2)}:1 is below 4.5:1`);
   });
 
-  it('shows the week and scrolls back over past bookings', async () => {
+  it('shows the week, scrolls back to last week\'s ended booking, and zooms', async () => {
     await page.click('[data-view="week"]');
     const weekTitle = await page.textContent('#range');
     assert.match(weekTitle ?? '', /^week of/);
+    assert.equal(await page.$(`.bar[data-key="${CAROL}/old"]`), null, 'last week\'s booking is not in this week');
     await page.click('#prev');
     assert.notEqual(await page.textContent('#range'), weekTitle);
+    await page.waitForSelector(`.bar.expired[data-key="${CAROL}/old"][data-node="n-3"]`);
+    await page.click('#zoom-in');
+    await page.waitForSelector(`.bar.expired[data-key="${CAROL}/old"]`);
     await page.click('#today');
     assert.equal(await page.textContent('#range'), weekTitle);
     await page.screenshot({ path: artifact('4-week.png') });
