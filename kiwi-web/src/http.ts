@@ -7,8 +7,9 @@ export const MAX_BODY = 512 * 1024;
 
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
-  if (type && !/^application\/([a-z-]+\+)?json$/.test(type))
-    throw new HttpError(415, 'UnsupportedMediaType', `send JSON (Content-Type: application/json), not ${type}`);
+  // JSON only: a cross-site form can send text/plain or form data without a preflight, never JSON
+  if (!/^application\/([a-z-]+\+)?json$/.test(type))
+    throw new HttpError(415, 'UnsupportedMediaType', `send JSON (Content-Type: application/json), not ${type || 'a body without Content-Type'}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {

@@ -109,6 +109,8 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     const crossSite = await post(`${API}/namespaces/${ALICE}/bookings`, body, { ...jar, 'x-csrf-token': csrf, origin: 'http://evil.example' });
     assert.equal(crossSite.status, 403);
     assert.match(((await crossSite.json()) as any).message, /cross-site/);
+    const form = await fetch(`${url}${API}/namespaces/${ALICE}/bookings`, { method: 'POST', headers: { ...jar, 'x-csrf-token': csrf, 'content-type': 'text/plain' }, body: JSON.stringify(body) });
+    assert.equal(form.status, 415, 'a body a cross-site form could send is refused');
     const ok = await post(`${API}/namespaces/${ALICE}/bookings`, body, { ...jar, 'x-csrf-token': csrf, origin: url });
     assert.equal(ok.status, 201, await ok.clone().text());
   });
