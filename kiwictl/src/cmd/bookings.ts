@@ -204,13 +204,32 @@ export function parseTimeout(text: string | undefined): number | undefined {
   }
 }
 
-/** A live status line: on a terminal one line redrawn in place; otherwise a line per change. */
+/** Timers, injectable for tests. */
+export interface Ticker {
+  every(ms: number, fn: () => void): () => void;
+}
+const realTicker: Ticker = {
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    t.unref?.();
+    return () => clearInterval(t);
+  },
+};
+
+/**
+ * A live status line: on a terminal one line redrawn in place; otherwise a line per change.
+ * `follow` redraws it every second on a terminal, so that "in 25s" counts down while nothing
+ * else changes.
+ */
 export class StatusLine {
   private last = '';
   private drawn = false;
+  private render?: () => string;
+  private stop?: () => void;
   constructor(
     private readonly write: (s: string) => void,
     private readonly tty: boolean,
+    private readonly ticker: Ticker = realTicker,
   ) {}
 
   show(line: string): void {
@@ -222,8 +241,18 @@ export class StatusLine {
     } else this.write(line + '\n');
   }
 
+  /** Shows render() now and, on a terminal, again every second until done(). */
+  follow(render: () => string): void {
+    this.render = render;
+    this.show(render());
+    if (this.tty && !this.stop) this.stop = this.ticker.every(1000, () => this.render && this.show(this.render()));
+  }
+
   /** Ends the redrawn line so that what follows starts on a fresh one. */
   done(): void {
+    this.stop?.();
+    this.stop = undefined;
+    this.render = undefined;
     if (this.drawn) this.write('\n');
     this.drawn = false;
   }

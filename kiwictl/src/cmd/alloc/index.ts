@@ -44,7 +44,7 @@ export class AllocOptions implements Options {
       ref,
       (b) => {
         if (!b) throw new NotFoundError(`booking ${ref.namespace}/${ref.name} was deleted`);
-        if (this.wait) line.show(statusLine(b, new Date()));
+        if (this.wait) line.follow(() => statusLine(b, new Date()));
         if (!answered(b)) return undefined;
         if (!this.wait || b.status!.phase !== 'Pending') return b;
         return undefined;

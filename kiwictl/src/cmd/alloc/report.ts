@@ -1,12 +1,11 @@
 // Pure: what the booking verbs say about a booking. Where it waits and until when, how to log
 // in, one live status line. Times are shown in the local zone ("14:05", "Nov 23 14:05").
 import type { Booking, Node } from '../../../../crds/api/types.js';
-import { shortDuration } from '../../../../crds/api/duration.js';
-import { shortTime } from '../../printers/format.js';
+import { shortRemaining, shortTime } from '../../printers/format.js';
 
 const ref = (b: Booking) => `${b.metadata.namespace}/${b.metadata.name}`;
 const at = (iso: string | undefined, now: Date) => (iso ? shortTime(iso, now) : '?');
-const left = (iso: string | undefined, now: Date) => (iso ? shortDuration((Date.parse(iso) - now.getTime()) / 1000) : '?');
+const left = (iso: string | undefined, now: Date) => (iso ? shortRemaining((Date.parse(iso) - now.getTime()) / 1000) : '?');
 
 /** Has the operator answered the booking's current spec? */
 export function answered(b: Booking | undefined): boolean {
