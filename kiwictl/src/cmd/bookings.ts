@@ -46,6 +46,24 @@ export async function requireOwnerOrAdmin(reader: Reader, b: Booking, verb: stri
 }
 
 /**
+ * The client-side check of every verb that writes objects (apply, delete, edit, label, annotate,
+ * as kill, extend and cordon check): a user writes only bookings in their own namespace; nodes,
+ * the cluster config and other users' bookings are for admins. A friendly early refusal (exit 7);
+ * etcd's roles are what enforce it.
+ */
+export async function requireMayWrite(reader: Reader, refs: ObjectRef[], verb: string): Promise<void> {
+  const caller = callerName();
+  const foreign = refs.filter((r) => !(r.kind === 'Booking' && r.namespace === caller));
+  if (!foreign.length) return;
+  if (isAdmin(caller, process.getuid?.(), await readConfig(reader))) return;
+  const r = foreign[0];
+  const more = foreign.length > 1 ? ` (and ${foreign.length - 1} more object${foreign.length > 2 ? 's' : ''})` : '';
+  if (r.kind === 'Booking')
+    throw new ForbiddenError(`${verb} booking ${r.namespace}/${r.name}${more}: it belongs to ${r.namespace}; only they or an admin (root, or ClusterConfig admins) may ${verb} it; you are ${caller} (your bookings go in namespace ${caller})`);
+  throw new ForbiddenError(`${verb} ${r.kind === 'Node' ? `node ${r.name}` : `clusterconfig ${r.name}`}${more}: that is for admins (root, or a user in ClusterConfig default's admins); you are ${caller}`);
+}
+
+/**
  * Whether a Unix user exists on this machine: `getent passwd` (so LDAP/SSSD users count), or
  * /etc/passwd where getent is missing.
  */

@@ -90,3 +90,25 @@ export function allocReport(b: Booking, nodes: Map<string, Node>, now: Date): Re
       return { text: `booking ${ref(b)} created; the operator has not planned it yet (is kiwi-operator running?). See: kiwictl get booking ${name}\n` };
   }
 }
+
+/**
+ * What the operator would do with a booking (a server-side dry run), in one line: when it would
+ * start and after whom, or why it would be refused. `refused` is set for a refusal.
+ */
+export function dryRunReport(b: Booking, now: Date): Report {
+  const st = b.status ?? {};
+  const nodes = (st.nodes ?? []).join(', ');
+  switch (st.phase) {
+    case 'Active':
+      return { text: `booking ${ref(b)} would start now on ${nodes}, until ${at(st.endTime, now)} (${left(st.endTime, now)}) (server dry run: nothing written)\n` };
+    case 'Pending': {
+      if (!st.startTime) return { text: `booking ${ref(b)} would wait with no planned start yet: ${st.message ?? ''} (server dry run: nothing written)\n` };
+      const w = waitingFor(b, now, 10);
+      return { text: `booking ${ref(b)} would start at ${at(st.startTime, now)} (in ${left(st.startTime, now)}) on ${nodes}, until ${at(st.endTime, now)}${w ? `, after ${w}` : ''} (server dry run: nothing written)\n` };
+    }
+    case 'Expired':
+      return { text: '', refused: `booking ${ref(b)} would be refused (${st.reason ?? 'Expired'}): ${st.message ?? 'no reason given'} (server dry run: nothing written)` };
+    default:
+      return { text: `booking ${ref(b)}: the operator would not plan it yet (server dry run: nothing written)\n` };
+  }
+}
