@@ -9,6 +9,8 @@ import pkg from '../../package.json' with { type: 'json' };
 import { Client } from './client/index.js';
 import { setCtxFactory, usage, type GlobalFlags } from './cmd/verb.js';
 import { registerApply } from './cmd/apply/index.js';
+import { registerDiff } from './cmd/diff/index.js';
+import { registerAnnotate, registerLabel } from './cmd/label/index.js';
 import { registerGet } from './cmd/get/index.js';
 import { registerDescribe } from './cmd/describe/index.js';
 import { registerDelete } from './cmd/delete/index.js';
@@ -88,7 +90,7 @@ function buildProgram(): { program: Command; clients: Client[] } {
 
   const verbs = [
     registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo,
-    registerApply, registerGet, registerDescribe, registerDelete, registerExplain,
+    registerApply, registerDiff, registerGet, registerDescribe, registerDelete, registerLabel, registerAnnotate, registerExplain,
     registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
     registerNode, registerDev, registerCompletion, registerAdmin,
   ];
