@@ -114,3 +114,14 @@ export async function getMany(reader: Reader, refs: ObjectRef[]): Promise<(KiwiO
 }
 
 type KiwiObjectAny = ObjectOfKind<KindName>;
+
+/** Raw values of one key or a prefix, through whichever reader this is (wire, or the Store). */
+export async function rawValues(reader: Reader, key: string, prefix = false): Promise<{ key: string; value: string }[]> {
+  if (reader instanceof EtcdReader) {
+    const [r] = await reader.ranges(`read ${key}`, [{ key, prefix }]);
+    return r.map((kv) => ({ key: kv.key, value: kv.value }));
+  }
+  const store = reader as unknown as { rawRange(p: string, isPrefix?: boolean): Promise<{ kvs: { key: Buffer; value: Buffer }[] }> };
+  const r = await store.rawRange(key, prefix);
+  return r.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() }));
+}

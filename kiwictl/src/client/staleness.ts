@@ -6,7 +6,7 @@
 // leaseTtlSeconds, or the like) is read too, so a stale leader record counts as no leader.
 import { keys } from '../../../crds/api/keys.js';
 import type { Reader } from './reader.js';
-import { EtcdReader } from './reader.js';
+import { rawValues } from './reader.js';
 
 /** What the election key holds now: undefined when absent. */
 export interface LeaderRecord {
@@ -14,15 +14,8 @@ export interface LeaderRecord {
 }
 
 export async function readLeader(reader: Reader): Promise<LeaderRecord> {
-  const key = keys.election();
-  if (reader instanceof EtcdReader) {
-    const [r] = await reader.ranges(`read ${key}`, [{ key }]);
-    return { value: r[0]?.value };
-  }
-  // The Store (with credentials or TLS): the same read through etcd3.
-  const store = reader as unknown as { rawRange(prefix: string, isPrefix?: boolean): Promise<{ kvs: { value: Buffer }[] }> };
-  const r = await store.rawRange(key, false);
-  return { value: r.kvs[0]?.value.toString() };
+  const [kv] = await rawValues(reader, keys.election());
+  return { value: kv?.value };
 }
 
 const first = (o: any, names: string[]) => names.map((n) => o?.[n]).find((v) => v !== undefined);
