@@ -196,20 +196,22 @@ export function unaryCall(endpoint: string, path: string, message: Buffer, timeo
   return new Promise((resolve, reject) => {
     const session = shared ? shared.get(endpoint) : connect(endpoint);
     let done = false;
-    const finish = (err: Error | undefined, value?: Buffer) => {
+    const finish = (err: Error | undefined, value?: Buffer, sessionBroke = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       session.off('error', onSessionError);
       if (!shared) session.close();
       if (err) {
-        if (shared) shared.drop(endpoint);
-        session.destroy();
+        // A shared session serves other calls: only this call's stream goes on a deadline.
+        if (!shared) session.destroy();
+        else if (sessionBroke) shared.drop(endpoint);
+        else req.close(constants.NGHTTP2_CANCEL);
         reject(err);
       } else resolve(value!);
     };
     const timer = setTimeout(() => finish(new WireError(`deadline of ${timeoutMs} ms exceeded`, 4)), timeoutMs);
-    const onSessionError = (e: Error) => finish(new WireError(e.message, 14));
+    const onSessionError = (e: Error) => finish(new WireError(e.message, 14), undefined, true);
     session.on('error', onSessionError);
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
@@ -233,7 +235,7 @@ export function unaryCall(endpoint: string, path: string, message: Buffer, timeo
     req.on('response', onMeta);
     req.on('trailers', onMeta);
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', (e: Error) => finish(new WireError(e.message, 14)));
+    req.on('error', (e: Error) => finish(new WireError(e.message, 14), undefined, true));
     req.on('end', () => {
       if (status !== '0') return finish(new WireError(statusMessage || `gRPC status ${status ?? 'missing'}`, Number(status ?? 2)));
       const body = Buffer.concat(chunks);

@@ -28,7 +28,8 @@ export function heldNodesWarning(refs: ObjectRef[], bookings: Booking[], now: Da
   const parts: string[] = [];
   for (const r of refs) {
     if (r.kind !== 'Node') continue;
-    const hs = holdersOf(bookings, r.name);
+    // a booking deleted by the same command ends anyway
+    const hs = holdersOf(bookings, r.name).filter((b) => !refs.some((x) => x.kind === 'Booking' && x.namespace === b.metadata.namespace && x.name === b.metadata.name));
     if (hs.length) parts.push(`node ${r.name} is held by ${hs.map((b) => `${b.metadata.namespace}/${b.metadata.name} (${b.spec.user}, until ${b.status?.endTime ? shortTime(b.status.endTime, now) : '?'})`).join(', ')}`);
   }
   return parts.length ? `${parts.join('; ')}: deleting ${parts.length > 1 ? 'these nodes' : 'it'} ends ${parts.length > 1 ? 'those bookings' : 'that booking'} now (reason NodeLost)` : undefined;
