@@ -5,7 +5,7 @@
 // delete node of a booked node, label/annotate, kill -u, the client-side checks of apply and
 // delete, and the staleness hint once no operator leads.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteUser, ensureUser, type TestUser } from '../../helpers/users.js';
@@ -211,6 +211,46 @@ describe('kiwictl kubectl conventions (real etcd, real operator, real binary)', 
     const again = await k('kill', '-u', bob.name);
     ok(again);
     assert.match(again.stdout, /no bookings of .* to end/);
+  });
+
+  it('edit: the saved change is validated and written; an invalid one re-opens with the errors; no change cancels', async () => {
+    const editor = (name: string, script: string) => {
+      const p = file(name, `#!/bin/sh\n${script}\n`);
+      chmodSync(p, 0o755);
+      return p;
+    };
+    // changes the address
+    let r = await c.k(['edit', 'node', 'n2'], { env: { KIWI_EDITOR: editor('ed1', `sed -i 's/address: 127.0.0.1/address: 10.1.2.3/' "$1"`) } });
+    ok(r);
+    assert.match(r.stdout, /node\.kiwi\.dev\/n2 edited/);
+    assert.equal((await k('get', 'node', 'n2', '-o', 'jsonpath={.spec.address}')).stdout, '10.1.2.3');
+    // saves nothing new
+    r = await c.k(['edit', 'node', 'n2'], { env: { KIWI_EDITOR: editor('ed2', 'true') } });
+    ok(r);
+    assert.match(r.stdout, /Edit cancelled, no changes made/);
+    // an invalid port: the second round sees the error on top and gives up unchanged
+    const seen = join(tmp, 'seen.txt');
+    r = await c.k(['edit', 'node', 'n2'], { env: { KIWI_EDITOR: editor('ed3', `cp "$1" ${seen}.$$; grep -q 'could not be saved' "$1" || sed -i 's/sshPort: 22/sshPort: 99999/' "$1"`) } });
+    ok(r, 2);
+    assert.match(r.stderr, /still invalid; nothing was written/);
+    assert.equal((await k('get', 'node', 'n2', '-o', 'jsonpath={.spec.sshPort}')).stdout, '22');
+    // the second round showed the validation error on top of the file
+    const { readdirSync } = await import('node:fs');
+    const rounds = readdirSync(tmp).filter((f) => f.startsWith('seen.txt.'));
+    assert.ok(rounds.some((f) => /could not be saved:\n# .*sshPort/.test(readFileSync(join(tmp, f), 'utf8'))), 'the errors were shown in the re-opened file');
+  });
+
+  it('history lists my bookings of the last month, deleted ones too (from their events)', async () => {
+    ok(await k('delete', 'booking', `${bob.name}/b2`));
+    const r = await c.as(bob, ['history', '-o', 'json']);
+    ok(r);
+    const rows = JSON.parse(r.stdout);
+    const by = new Map(rows.map((x: any) => [x.booking, x]));
+    assert.equal((by.get(`${bob.name}/b1`) as any)?.deleted, false);
+    assert.deepEqual([(by.get(`${bob.name}/b2`) as any)?.state, (by.get(`${bob.name}/b2`) as any)?.deleted], ['Cancelled', true]);
+    assert.ok(rows.every((x: any) => x.user === bob.name));
+    const t = await c.as(bob, ['history']);
+    assert.match(t.stdout, /^BOOKING\s+USER\s+NODES\s+SUBMITTED\s+START\s+END\s+ELAPSED\s+STATE$/m);
   });
 
   it('get and info warn once no operator leads; quiet again when one does', async () => {
