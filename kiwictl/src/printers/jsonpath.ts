@@ -88,16 +88,12 @@ function parsePath(text: string, template: string): Step[] {
   if (text[i] === '@' || text[i] === '$') i++;
   while (i < text.length) {
     const c = text[i];
-    if (c === '.' && text[i + 1] === '.') {
-      steps.push({ t: 'recurse' });
-      i += 2;
-      if (text[i] === '*') {
-        steps.push({ t: 'wild' });
-        i++;
-      } else i = field(i);
-      continue;
-    }
     if (c === '.') {
+      // `..x` is recursive descent, then x; `.x` a child; either may be `*`
+      if (text[i + 1] === '.') {
+        steps.push({ t: 'recurse' });
+        i++;
+      }
       i++;
       if (text[i] === '*') {
         steps.push({ t: 'wild' });
