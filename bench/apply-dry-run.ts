@@ -22,7 +22,7 @@ try {
   const env = { ...process.env, KIWI_ENDPOINTS: etcd.endpoint, XDG_CONFIG_HOME: '/nonexistent', KIWI_DEV_STATE_DIR: '/nonexistent' };
   const k = timeProcess(KIWICTL, ['apply', '--dry-run', '-f', file], env, { cwd: ROOT });
   if (k.lines !== COUNT) throw new Error(`kiwictl printed ${k.lines} lines, expected ${COUNT}`);
-  const floor = timeProcess(process.execPath, ['-e', `const y=require('js-yaml');y.loadAll(require('fs').readFileSync(${JSON.stringify(file)},'utf8'),undefined,{schema:y.CORE_SCHEMA}).forEach(d=>console.log(d.metadata.name))`], env, { cwd: ROOT });
+  const floor = timeProcess(process.execPath, ['-e', `const y=require('js-yaml');y.loadAll(require('fs').readFileSync(${JSON.stringify(file)},'utf8'),undefined,{schema:y.CORE_SCHEMA}).filter(Boolean).forEach(d=>console.log(d.metadata.name))`], env, { cwd: ROOT });
   console.log(`kiwictl apply --dry-run, ${COUNT} documents: ${(k.ms / 1000).toFixed(1)} s; js-yaml parsing the file alone: ${(floor.ms / 1000).toFixed(1)} s; ratio ${(k.ms / floor.ms).toFixed(1)}x (goal: at most 10 s) ${k.ms <= 10_000 ? 'OK' : 'MISSED'}`);
   record({ bench: 'apply-dry-run', figure: `kiwictl apply --dry-run, ${COUNT} documents`, value: k.ms, unit: 'ms', peer: 'js-yaml parsing the same file alone', peerValue: floor.ms, goal: 'value <= 10000', met: k.ms <= 10_000 });
 } finally {
