@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { deleteUser, ensureUser, type TestUser } from '../../helpers/users.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startCluster, type Cluster } from './booking-helpers.js';
+import { KIWICTL } from './cli.js';
 import { startOperator, type OperatorProc } from '../operator/helpers.js';
 
 describe('kiwictl kubectl conventions (real etcd, real operator, real binary)', function () {
@@ -103,6 +104,24 @@ describe('kiwictl kubectl conventions (real etcd, real operator, real binary)', 
     assert.match(r.stderr, /field label not supported: spec\.nodes/);
     r = await k('get', 'nodes', '--sort-by', '.metadata.name', '-o', 'name');
     assert.equal(r.stdout, 'node.kiwi.dev/n1\nnode.kiwi.dev/n2\nnode.kiwi.dev/n10\n');
+  });
+
+  it('wait on a terminal counts down every second while the booking stays Pending', async () => {
+    // script(1) gives kiwictl a terminal; --timeout ends the wait (exit 8) after a few redraws
+    const { spawnSync } = await import('node:child_process');
+    ok(await k('alloc', '-u', alice.name, '-w', 'n10', '-t', '40s', '--name', 'c1'));
+    ok(await k('alloc', '-u', bob.name, '-w', 'n10', '-t', '1m', '--name', 'c2'));
+    try {
+      const cmd = `${KIWICTL} wait ${bob.name}/c2 --for=phase=Active --timeout 4s`;
+      const out = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...c.env, XDG_CONFIG_HOME: '/nonexistent', KIWI_DEV_STATE_DIR: '/nonexistent' }, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(out.status, 8, out.stdout + out.stderr);
+      const shown = [...out.stdout.matchAll(/\(in (\d+)s\)/g)].map((m) => Number(m[1]));
+      assert.ok(shown.length >= 3, `too few redraws: ${JSON.stringify(out.stdout)}`);
+      assert.ok(new Set(shown).size >= 3 && shown[shown.length - 1] < shown[0], `the countdown did not move: ${JSON.stringify(shown)}`);
+      assert.match(out.stdout, /\r\x1b\[K/, 'redrawn in place');
+    } finally {
+      ok(await k('kill', `${alice.name}/c1`, `${bob.name}/c2`));
+    }
   });
 
   it('--dry-run=server says when a booking would start and after whom, writing nothing', async () => {
