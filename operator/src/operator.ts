@@ -6,7 +6,9 @@ import type { Logger, Store } from '../../crds/api/index.js';
 import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, passwdResolver, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { systemUsers } from '../../crds/api/nss.js';
+import type { UserLookup } from '../../crds/api/users.js';
 import { DryRunServer } from './dryrun/server.js';
 
 export interface OperatorOptions {
@@ -17,7 +19,8 @@ export interface OperatorOptions {
   leaseTtlSeconds?: number;
   resyncMs?: number;
   clock?: Clock;
-  uidOf?: (user: string) => number | undefined;
+  /** The user database (default: this host's, through NSS). */
+  users?: UserLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
 }
@@ -57,20 +60,20 @@ export class Operator {
         this.lostWaiter = r;
         this.election.once('lost', () => r());
       });
-      const uidOf = this.opts.uidOf ?? passwdResolver();
+      const users = this.opts.users ?? systemUsers().lookup;
       const rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         log,
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
-        uidOf,
+        users,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
-      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), uidOf });
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
       try {
         await rec.start();
         await dryRun.start();

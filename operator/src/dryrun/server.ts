@@ -7,6 +7,7 @@ import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } f
 import { cancelWatchers, effectiveConfig, putOp, type Logger, type Store } from '../../../crds/api/index.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
+import type { UserLookup } from '../../../crds/api/users.js';
 
 export interface DryRunServerOptions {
   store: Store;
@@ -14,7 +15,7 @@ export interface DryRunServerOptions {
   log: Logger;
   id: string;
   now?: () => number;
-  uidOf?: (user: string) => number | undefined;
+  users?: UserLookup;
 }
 
 export class DryRunServer {
@@ -43,7 +44,7 @@ export class DryRunServer {
     try {
       const value = JSON.parse(kv.value.toString());
       const c = this.o.cache;
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), uidOf: this.o.uidOf }, req.user, value);
+      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users }, req.user, value);
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');
