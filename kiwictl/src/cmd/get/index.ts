@@ -43,6 +43,7 @@ export class GetOptions implements Options {
     if (this.flags.allNamespaces && this.flags.namespace) throw usage('give -n NAMESPACE or -A (all namespaces), not both');
     if (this.allNamespaces && this.names.length) throw usage('a name cannot be looked up across all namespaces: give -n NAMESPACE instead of -A');
     if (this.selector.length && this.names.length) throw usage('give names or a label selector (-l), not both');
+    if (this.watch && this.kind.kind === 'UsageRecord') throw usage('usage records never change once written: -w does not apply to them; run without -w');
   }
 
   async run(ctx: Ctx): Promise<void> {
@@ -50,6 +51,15 @@ export class GetOptions implements Options {
     const reader = await ctx.client.reader();
     const print = (objects: unknown[], single = false) =>
       printObjects(objects, { format: this.format, kind: this.kind, allNamespaces: this.allNamespaces, single });
+    if (this.kind.kind === 'UsageRecord') {
+      const { listUsageRecords } = await import('./usage.js');
+      const items = await listUsageRecords(reader, { namespace: this.namespace, selector: this.selector, names: this.names });
+      const missing = this.names.filter((n) => !items.some((r) => r.metadata.name === n));
+      if (items.length || this.format === 'json' || this.format === 'yaml') ctx.out(await print(items, this.names.length === 1));
+      else if (!missing.length) ctx.err(`No ${this.kind.plural} found${this.where()}.\n`);
+      if (missing.length) throw new NotFoundError(`${this.kind.plural} ${missing.map((m) => `"${m}"`).join(', ')} not found${this.where()}`);
+      return;
+    }
     if (this.names.length) {
       const found = [];
       const missing = [];
@@ -117,7 +127,7 @@ export class GetOptions implements Options {
 export function registerGet(program: Command): Command {
   return program
     .command('get')
-    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc)')
+    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc), usagerecords (ur)')
     .argument('<kind>', 'kind to show, or KIND/NAME')
     .argument('[names...]', 'names of the objects (default: all)')
     .option('-o, --output <format>', 'table, wide, yaml, json or name', 'table')
