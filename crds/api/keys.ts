@@ -34,7 +34,7 @@ export const keys = {
   event: (r: ObjectRef, suffix: string) => keys.eventPrefix(r) + suffix,
   eventsRoot: () => ROOT + 'events/',
   /**
-   * Usage records sort by the time they are filed at (RFC 3339, whole seconds, UTC: fixed
+   * Usage records sort by the time they are filed at (RFC 3339 with milliseconds, UTC: fixed
    * width), then namespace and name: a period is one range read, and old ones go first.
    * Outside /kiwi/spec/, so the operator's cache and every informer never load them.
    */

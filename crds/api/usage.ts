@@ -4,7 +4,6 @@
 import type { Booking, UsageRecord } from './types.js';
 import { API_VERSION } from './types.js';
 import { keys } from './keys.js';
-import { rfc3339 } from './time.js';
 
 /**
  * The record of an Expired booking created at etcd revision `createRevision`, or undefined for
@@ -19,7 +18,7 @@ export function usageRecordOf(b: Booking, createRevision: number): UsageRecord |
   if (filed === undefined) return undefined;
   const start = Date.parse(st.startTime ?? '');
   const end = Date.parse(st.endTime ?? '');
-  const held = Number.isFinite(start) && Number.isFinite(end) && end > start;
+  const held = Number.isFinite(start) && Number.isFinite(end) && end >= start;
   const nodes = held && Array.isArray(st.nodes) ? st.nodes.filter((n) => typeof n === 'string') : [];
   return {
     apiVersion: API_VERSION,
@@ -29,7 +28,7 @@ export function usageRecordOf(b: Booking, createRevision: number): UsageRecord |
       booking: { name: b.metadata.name, uid: b.metadata.uid ?? '', createRevision },
       user: typeof b.spec?.user === 'string' ? b.spec.user : b.metadata.namespace,
       nodes,
-      ...(held ? { startTime: rfc3339(start), endTime: rfc3339(end) } : {}),
+      ...(held ? { startTime: st.startTime, endTime: st.endTime } : {}),
       nodeSeconds: held ? Math.round((nodes.length * (end - start)) / 1000) : 0,
       reason: typeof st.reason === 'string' ? st.reason : 'Unknown',
       filedAt: filed,
@@ -50,7 +49,8 @@ export function usageRecordName(bookingName: string, createRevision: number): st
 export function filedAt(b: Booking): string | undefined {
   const st = b.status;
   const t = Date.parse(st?.startTime && st.endTime ? st.endTime : b.metadata?.creationTimestamp ?? '');
-  return Number.isFinite(t) ? rfc3339(t) : undefined;
+  // toISOString: always milliseconds, UTC, so that keys of one width sort by time.
+  return Number.isFinite(t) ? new Date(t).toISOString() : undefined;
 }
 
 export function usageKey(r: UsageRecord): string {

@@ -2,7 +2,7 @@
 // may go (their record exists and their retention has passed), which event and record keys are
 // past theirs, and how far etcd's history may be compacted. The controller beside it does the I/O.
 import type { Retention, UsageRecord } from '../../../crds/api/index.js';
-import { filedAt, keys, rfc3339, usageKey, usageRecordOf } from '../../../crds/api/index.js';
+import { filedAt, keys, usageKey, usageRecordOf } from '../../../crds/api/index.js';
 import type { BookingView } from '../plan/index.js';
 
 export interface Due {
@@ -50,7 +50,7 @@ export function eventTime(key: string): number | undefined {
 
 /** The key below which every usage record is older than its retention at `now`. */
 export function usageCutoffKey(retention: Retention, now: number): string {
-  return keys.usagePrefix() + rfc3339(now - retention.usageRecords * 1000);
+  return keys.usagePrefix() + new Date(now - retention.usageRecords * 1000).toISOString();
 }
 
 export interface RevisionSample {

@@ -21,9 +21,9 @@ describe('usage records (crds/api/usage.ts)', () => {
     assert.deepEqual(r.spec, {
       booking: { name: 'bk1', uid: 'uid-alice/bk1', createRevision: 41 },
       user: 'alice', nodes: ['n1', 'n2'], startTime: '2026-03-02T08:00:00Z', endTime: '2026-03-02T08:01:30Z',
-      nodeSeconds: 180, reason: 'TimeLimit', filedAt: '2026-03-02T08:01:30Z',
+      nodeSeconds: 180, reason: 'TimeLimit', filedAt: '2026-03-02T08:01:30.000Z',
     });
-    assert.equal(usageKey(r), '/kiwi/usage/2026-03-02T08:01:30Z/alice/bk1.41');
+    assert.equal(usageKey(r), '/kiwi/usage/2026-03-02T08:01:30.000Z/alice/bk1.41');
   });
 
   it('are deterministic (the same booking gives the same key and spec, so create-if-absent writes once)', () => {
@@ -35,7 +35,7 @@ describe('usage records (crds/api/usage.ts)', () => {
     const v = booking('bob/never', { nodes: ['n1'] }, { createRevision: 7, status: { phase: 'Expired', reason: 'Cancelled', nodes: ['n1'], message: 'cancelled before it started' } });
     v.booking.metadata.creationTimestamp = '2026-03-01T10:00:00Z';
     const r = usageRecordOf(v.booking, 7)!;
-    assert.deepEqual([r.spec.nodes, r.spec.nodeSeconds, r.spec.startTime, r.spec.reason, r.spec.filedAt], [[], 0, undefined, 'Cancelled', '2026-03-01T10:00:00Z']);
+    assert.deepEqual([r.spec.nodes, r.spec.nodeSeconds, r.spec.startTime, r.spec.reason, r.spec.filedAt], [[], 0, undefined, 'Cancelled', '2026-03-01T10:00:00.000Z']);
   });
 
   it('are not made for bookings that are not Expired, or that say neither when nor who', () => {
@@ -88,8 +88,8 @@ describe('retention decisions (operator/src/retention/decide.ts)', () => {
 
   it('the record cutoff key lies between records older and younger than their retention', () => {
     const cut = usageCutoffKey({ ...retention, usageRecords: 86400 }, T0);
-    assert.ok('/kiwi/usage/2026-03-01T07:59:59Z/alice/x.1' < cut);
-    assert.ok('/kiwi/usage/2026-03-01T08:00:01Z/alice/x.1' > cut);
+    assert.ok('/kiwi/usage/2026-03-01T07:59:59.999Z/alice/x.1' < cut);
+    assert.ok('/kiwi/usage/2026-03-01T08:00:00.001Z/alice/x.1' > cut);
   });
 
   it('compacts to the newest revision at least the history old, never backwards, none for a new leader', () => {
