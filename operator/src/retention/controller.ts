@@ -62,7 +62,8 @@ export class RetentionController {
   private stopped = false;
   private deposed = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
+  private wakeRecords?: () => void;
+  private wakeSweep?: () => void;
   private timer?: NodeJS.Timeout;
   private readonly clock: Clock;
 
@@ -76,7 +77,8 @@ export class RetentionController {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.wakeRecords?.();
+    this.wakeSweep?.();
     await this.loop;
   }
 
@@ -90,37 +92,43 @@ export class RetentionController {
     const rec = usageRecordOf({ ...v.booking, status } as Booking, v.createRevision);
     if (!rec || this.recorded.has(usageKey(rec))) return;
     this.urgent.set(usageKey(rec), rec);
-    this.wake?.();
+    this.wakeRecords?.();
   }
 
+  /** Two loops: records as soon as bookings expire, and sweeps; a long sweep never holds a record back. */
   private async run(): Promise<void> {
-    const every = this.opts.sweepMs ?? 10_000;
-    let next = 0;
-    while (!this.stopped && !this.deposed) {
-      try {
-        if (this.clock.now() >= next) {
-          next = this.clock.now() + every;
-          await this.sweep();
-        } else if (this.urgent.size) {
-          const batch = new Map(this.urgent);
-          this.urgent.clear();
-          await this.writeRecords(batch);
-        }
-      } catch (err) {
-        this.opts.log.warn({ err }, 'retention: sweep failed; trying again at the next');
+    await Promise.all([this.recordLoop(), this.sweepLoop()]);
+  }
+
+  private async recordLoop(): Promise<void> {
+    while (this.live()) {
+      if (this.urgent.size) {
+        const batch = new Map(this.urgent);
+        this.urgent.clear();
+        await this.writeRecords(batch).catch((err) => {
+          this.opts.log.warn({ err }, 'retention: writing usage records failed; the next sweep finds them again');
+        });
+        continue;
       }
-      if (this.stopped || this.deposed) return;
-      if (this.urgent.size) continue;
-      await new Promise<void>((r) => {
-        this.wake = r;
-        this.timer = setTimeout(r, Math.max(0, next - this.clock.now()));
-      });
-      clearTimeout(this.timer);
-      this.wake = undefined;
+      await new Promise<void>((r) => (this.wakeRecords = r));
     }
   }
 
-  /** One sweep: records, then bookings due, then (every sixth) events and old records, then compaction. */
+  private async sweepLoop(): Promise<void> {
+    const every = this.opts.sweepMs ?? 10_000;
+    while (this.live()) {
+      const next = this.clock.now() + every;
+      await this.sweep().catch((err) => this.opts.log.warn({ err }, 'retention: sweep failed; trying again at the next'));
+      if (!this.live()) return;
+      await new Promise<void>((r) => {
+        this.wakeSweep = r;
+        this.timer = setTimeout(r, Math.max(0, next - this.clock.now()));
+      });
+      clearTimeout(this.timer);
+    }
+  }
+
+  /** One sweep: records to write (to the record loop), bookings due, (every sixth) events and old records, compaction. */
   async sweep(): Promise<void> {
     const sweep = ++this.stats.sweeps;
     const now = this.clock.now();
@@ -134,9 +142,8 @@ export class RetentionController {
     }
     for (const k of due.seen) if (this.recorded.has(k)) this.recorded.set(k, sweep);
     for (const [k, seenAt] of this.recorded) if (seenAt < sweep - 1) this.recorded.delete(k); // its booking is gone
-    for (const [k, r] of this.urgent) due.records.set(k, r);
-    this.urgent.clear();
-    await this.writeRecords(due.records);
+    for (const [k, r] of due.records) this.urgent.set(k, r);
+    if (this.urgent.size) this.wakeRecords?.();
     await this.deleteBookings(due.deletions);
     if (sweep % 6 === 1) {
       await this.deleteOldEvents(now - retention.events * 1000);
@@ -268,6 +275,8 @@ export class RetentionController {
         this.deposed = true;
         this.opts.log.warn({ fence }, 'retention: a fenced write found another leader (or none): stopping');
         this.opts.onDeposed?.();
+        this.wakeRecords?.();
+        this.wakeSweep?.();
         return undefined;
       }
       return { ...r, responses: r.responses.slice(1) };
