@@ -35,7 +35,7 @@ export interface RetentionOptions {
   cache: ClusterCache;
   log: Logger;
   clock?: Clock;
-  /** Between sweeps, ms (default 10 s). Events and old records are swept every sixth time. */
+  /** Between sweeps, ms (default 10 s). Events and old records are swept every third time. */
   sweepMs?: number;
   /** Called when a fenced write finds that we are no longer the leader. */
   onDeposed?: () => void;
@@ -128,7 +128,7 @@ export class RetentionController {
     }
   }
 
-  /** One sweep: records to write (to the record loop), bookings due, (every sixth) events and old records, compaction. */
+  /** One sweep: records to write (to the record loop), bookings due, (every third) events and old records, compaction. */
   async sweep(): Promise<void> {
     const sweep = ++this.stats.sweeps;
     const now = this.clock.now();
@@ -145,7 +145,7 @@ export class RetentionController {
     for (const [k, r] of due.records) this.urgent.set(k, r);
     if (this.urgent.size) this.wakeRecords?.();
     await this.deleteBookings(due.deletions);
-    if (sweep % 6 === 1) {
+    if (sweep % 3 === 1) {
       await this.deleteOldEvents(now - retention.events * 1000);
       await this.deleteOldRecords(usageCutoffKey(retention, now));
     }
