@@ -8,7 +8,7 @@
 // number of bookings ever made grows.
 // Bookings are made at a steady RATE: unpaced, the planner outruns retention (which yields to it
 // by design) and the backlog, not the churn, sets the size.
-// Run: npx tsx bench/soak.ts [total=100000] [nodes=1000] [rate=300]
+// Run: npx tsx bench/soak.ts [total=200000] [nodes=1000] [rate=300] (about 12 minutes at the defaults)
 import { loadavg } from 'node:os';
 import { pct, pool } from './stats.js';
 import { record } from './record.js';
@@ -20,7 +20,7 @@ const { virtualNodeNames } = await import('../node-daemon/src/simulate/virtual-n
 const { distScript } = await import('../test/helpers/build.js');
 const { spawn } = await import('node:child_process');
 
-const TOTAL = Number(process.argv[2] ?? 100_000);
+const TOTAL = Number(process.argv[2] ?? 200_000);
 const NODES = Number(process.argv[3] ?? 1000);
 /** Bookings made per second. */
 const RATE = Number(process.argv[4] ?? 300);
