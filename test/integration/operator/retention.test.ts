@@ -99,6 +99,10 @@ describe('usage records and retention (real operator, real etcd)', function () {
     assert.equal(bob.code, 0, bob.stderr);
     const items = JSON.parse(bob.stdout).items as UsageRecord[];
     assert.deepEqual(items.map((i) => i.spec.booking.name), ['killed']);
+    const d = await kiwictl(['describe', 'usagerecord', items[0].metadata.name!, '-n', 'bob'], { env });
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /nodeSeconds/i);
+    assert.match(d.stdout, /Cancelled/);
     const w = await kiwictl(['get', 'ur', '-w'], { env });
     assert.equal(w.code, 2);
     assert.match(w.stderr, /never change once written: -w does not apply/);
