@@ -814,48 +814,48 @@ export const crds: Crd[] = [
                           "description": "How long an Expired booking is kept after its end (seconds or text, e.g. 30d). It is deleted only once its usage record exists. Default 30d.",
                           "anyOf": [
                             {
-                              "type": "integer",
-                              "minimum": 1,
-                              "maximum": 3155760000
+                              "type": "integer"
                             },
                             {
-                              "type": "string",
-                              "maxLength": 32,
-                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                              "type": "string"
                             }
-                          ]
+                          ],
+                          "minimum": 1,
+                          "maximum": 3155760000,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         },
                         "events": {
                           "x-kubernetes-int-or-string": true,
                           "description": "How long an event is kept (those of deleted objects too). Default 90d.",
                           "anyOf": [
                             {
-                              "type": "integer",
-                              "minimum": 1,
-                              "maximum": 3155760000
+                              "type": "integer"
                             },
                             {
-                              "type": "string",
-                              "maxLength": 32,
-                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                              "type": "string"
                             }
-                          ]
+                          ],
+                          "minimum": 1,
+                          "maximum": 3155760000,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         },
                         "usageRecords": {
                           "x-kubernetes-int-or-string": true,
                           "description": "How long a usage record is kept after its end; accounting reads them. Default 1826d (5 years).",
                           "anyOf": [
                             {
-                              "type": "integer",
-                              "minimum": 1,
-                              "maximum": 3155760000
+                              "type": "integer"
                             },
                             {
-                              "type": "string",
-                              "maxLength": 32,
-                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                              "type": "string"
                             }
-                          ]
+                          ],
+                          "minimum": 1,
+                          "maximum": 3155760000,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         },
                         "compactEtcd": {
                           "type": "boolean",
@@ -867,16 +867,16 @@ export const crds: Crd[] = [
                           "description": "How much of etcd's history the operator keeps when it compacts (a watcher that falls further behind re-reads). Default 1h.",
                           "anyOf": [
                             {
-                              "type": "integer",
-                              "minimum": 60,
-                              "maximum": 31622400
+                              "type": "integer"
                             },
                             {
-                              "type": "string",
-                              "maxLength": 32,
-                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                              "type": "string"
                             }
-                          ]
+                          ],
+                          "minimum": 60,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       }
                     }
