@@ -6,8 +6,10 @@ import type { Logger, Store } from '../../crds/api/index.js';
 import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, passwdResolver, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
+import { systemUsers } from '../../crds/api/nss.js';
+import type { UserLookup } from '../../crds/api/users.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -17,7 +19,8 @@ export interface OperatorOptions {
   leaseTtlSeconds?: number;
   resyncMs?: number;
   clock?: Clock;
-  uidOf?: (user: string) => number | undefined;
+  /** The user database (default: this host's, through NSS). */
+  users?: UserLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
@@ -67,7 +70,7 @@ export class Operator {
         log,
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
-        uidOf: this.opts.uidOf ?? passwdResolver(),
+        users: this.opts.users ?? systemUsers().lookup,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });
