@@ -6,7 +6,7 @@
 import type { KindName, ObjectOfKind, KiwiEvent } from '../../../crds/api/types.js';
 import { keys, prefixEnd, refString, type ObjectRef } from '../../../crds/api/keys.js';
 import { kindInfo } from '../../../crds/api/kinds.js';
-import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
+import { ForbiddenError, InvalidError, UnavailableError } from '../../../crds/api/errors.js';
 import { matches } from '../../../crds/api/selector.js';
 import { decodeObject, parseValue, unreadableError } from '../../../crds/api/decode.js';
 import type { ListOptions } from '../../../crds/api/store.js';
@@ -83,12 +83,14 @@ export class EtcdReader implements Reader {
   }
 }
 
-/** One object from its spec and status keys, decoded as every reader does (crds/api/decode.ts). */
+/**
+ * One object from its spec and status keys, decoded as every reader does (crds/api/decode.ts);
+ * a stored value that is not a valid object counts as none here: applying over it repairs it.
+ */
 function assemble(ref: ObjectRef, spec: WireKv | undefined, status: WireKv | undefined): KiwiObjectAny | undefined {
   if (!spec) return undefined;
   const d = decodeObject(ref.kind, spec, status);
-  if (!d.ok) throw unreadableError(ref, d);
-  return d.object;
+  return d.ok ? d.object : undefined;
 }
 
 /** Refs read per transaction (two ranges each: etcd's default --max-txn-ops is 128). */
@@ -111,7 +113,7 @@ export async function getMany(reader: Reader, refs: ObjectRef[]): Promise<(KiwiO
       part.forEach((r, j) => (out[from + j] = assemble(r, rs[2 * j][0], rs[2 * j + 1][0])));
     } else {
       // The Store (credentials or TLS): one get each, in parallel within the chunk.
-      const got = await Promise.all(part.map((r) => reader.get(r as ObjectRef & { kind: KindName })));
+      const got = await Promise.all(part.map((r) => reader.get(r as ObjectRef & { kind: KindName }).catch((e) => (e instanceof InvalidError ? undefined : Promise.reject(e)))));
       got.forEach((o, j) => (out[from + j] = o as KiwiObjectAny | undefined));
     }
   };
