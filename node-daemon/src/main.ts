@@ -24,7 +24,6 @@ import { join } from 'node:path';
 import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
 import { writeBypassFile, BYPASS_FILE_NAME } from './pam/bypass-file.js';
 import { cgroupAdopter } from './pam/adopt.js';
-import { BookingCgroups } from './enforce/cgroup.js';
 
 export interface MainOptions extends EtcdSecurityFlags {
   endpoints: string;
@@ -161,7 +160,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
     try {
       const getView = () => daemon.view();
       const now = () => daemon.now();
-      const adopt = cgroupAdopter({ getView, now, cgroups: o.cgroups ? BookingCgroups.open() : undefined, onlyUsers });
+      const adopt = cgroupAdopter({ getView, now, cgroups: daemon.cgroups, onlyUsers });
       const onDecision = (d: { allow: boolean; outcome: string }) => metrics.pamDecisions.inc({ outcome: d.outcome, allow: String(d.allow) }); // [metrics]
       const pam = await startPamServer({ socketPath: o.pamSocket, getView, now, log, adopt, onDecision });
       pamUp = true;
