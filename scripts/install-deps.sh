@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kiwi's tests and local cluster need on a Debian machine: etcd (server and
-# etcdctl), sshd, pamtester and socat from Debian's packages, and the npm dependencies.
+# etcdctl), sshd, pamtester, socat, gcc and libpam0g-dev (to build the PAM module) and uidmap from
+# Debian's packages, and the npm dependencies.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,9 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v pamtester >/dev/null || need+=(pamtester)
 command -v socat >/dev/null || need+=(socat)
+command -v gcc >/dev/null || need+=(gcc) # pam_kiwi.so is built from node-daemon/pam/pam_kiwi.c
+[ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+command -v newuidmap >/dev/null || need+=(uidmap) # the cleanup test's user namespace under subordinate uids
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v zsh >/dev/null || need+=(zsh) # the completion test loads kiwictl's zsh script in real zsh
 if [ ${#need[@]} -gt 0 ]; then

@@ -39,7 +39,7 @@ export interface PamDecision {
 
 /** The hint every denial ends with; one place, so that kiwictl's spelling can change here. */
 export function bookHint(node: string): string {
-  return `book it with: kiwictl alloc --nodes ${node}`;
+  return `book it with: kiwictl alloc -w ${node}`;
 }
 
 export function pamDecision(user: PamUser, view: LocalView | undefined, now: number): PamDecision {

@@ -9,6 +9,7 @@ import type { Proc } from '../decide/kill.js';
 import { listProcs, pidsOfUid, readProc, terminalsOf, userName } from './procs.js';
 import { isSafeEntryUid, type BookingCgroups } from './cgroup.js';
 import { isOwners, ownerOf, type Owner } from './owner.js';
+import { canKillAs, killAllAs } from './killas.js';
 
 export interface Guard {
   config: EffectiveConfig;
@@ -118,11 +119,21 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   if (bad.length) o.log.warn({ user: o.user, entryUids: bad }, 'calendar entry uids that are not safe cgroup names: their cgroups are not touched, the uid sweep alone cleans up');
   const uids = o.entryUids.filter(isSafeEntryUid);
   const adoptInto = uids[0];
-  const live = () => listProcs().filter(owned).map((p) => p.pid);
+  const liveProcs = () => listProcs().filter(owned);
+  const live = () => liveProcs().map((p) => p.pid);
   const populated = () => !!o.cgroups && uids.some((u) => o.cgroups!.populated(u));
   const mayPark = (pid: number) => {
     const p = readProc(pid);
     return !!p && !owned(p) && isProtectedPid(pid, o.guard, spare);
+  };
+  // kill(-1) as each uid of the user's seen (their own, and subordinate ones in use); not while a
+  // test seam spares pids, which a kill(-1) could not respect
+  const byUid = !o.spare && canKillAs();
+  const killAs = (sig: 'TERM' | 'KILL', procs: Proc[]) => {
+    if (!byUid) return;
+    const ids = new Set<number>([o.uid]);
+    for (const p of procs) for (const id of [p.ruid, p.euid]) if (id !== 0 && id !== o.uid && owned(p) && userName(id) === undefined) ids.add(id);
+    for (const id of ids) killAllAs(id, sig);
   };
   const result = (ok: boolean, leftover: number[], aborted = false): SweepResult => {
     if (ok && o.cgroups) for (const u of uids) o.cgroups.remove(u);
@@ -130,6 +141,7 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   };
 
   const termUntil = started + o.killWaitMs;
+  killAs('TERM', liveProcs());
   for (;;) {
     const pids = live();
     if (!pids.length && !populated()) break; // confirmed below, by consecutive scans
@@ -151,7 +163,9 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   let empty = 0;
   for (;;) {
     if (o.cgroups) for (const u of uids) usedCgroupKill = o.cgroups.killAll(u, mayPark) || usedCgroupKill;
-    const pids = live();
+    killAs('KILL', liveProcs());
+    const procs = liveProcs();
+    const pids = procs.map((p) => p.pid);
     const stillPopulated = populated();
     empty = !pids.length && !stillPopulated ? empty + 1 : 0;
     if (empty >= CONFIRM_SCANS) return result(true, []);

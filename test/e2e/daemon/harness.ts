@@ -43,6 +43,8 @@ export interface DaemonArgs {
   statusInterval?: number;
   env?: Record<string, string>;
   extra?: string[];
+  /** Start the daemon inside this cgroup v2 directory (as systemd starts a unit in its own). */
+  cgroup?: string;
 }
 
 export async function startDaemon(a: DaemonArgs): Promise<RunningDaemon> {
@@ -62,7 +64,10 @@ export async function startDaemon(a: DaemonArgs): Promise<RunningDaemon> {
     '--no-pam', // the PAM socket has its own tests; these are about enforcement
     ...(a.extra ?? []),
   ];
-  const proc = spawn(process.execPath, [...(process.env.KIWI_TEST_NODE_ARGS ? process.env.KIWI_TEST_NODE_ARGS.split(' ') : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1', ...(a.env ?? {}) } });
+  const argv = [process.execPath, ...(process.env.KIWI_TEST_NODE_ARGS ? process.env.KIWI_TEST_NODE_ARGS.split(' ') : []), ...args];
+  // in a cgroup: a shell moves itself there, then becomes the daemon (same pid)
+  const [cmd, ...rest] = a.cgroup ? ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', a.cgroup, ...argv] : argv;
+  const proc = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1', ...(a.env ?? {}) } });
   return track(proc, a.node);
 }
 
