@@ -17,7 +17,7 @@
 //
 // When the daemon cannot be asked at all (down, hung, socket missing) the helper script decides
 // alone from the bypass file: the always-allowed users get in, everyone else follows
-// pamFailMode (closed by default). See node-daemon/pam/kiwi-pam-check.
+// pamFailMode (closed by default). See node-daemon/pam/pam_kiwi.c.
 import type { CalendarEntry } from '../../../crds/api/index.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/config.js';
 import type { LocalView } from '../view.js';
