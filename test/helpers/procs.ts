@@ -55,15 +55,20 @@ export function manySleepers(u: TestUser, n: number): ChildProcess {
 
 /** Live (non-zombie) pids whose real or effective uid is the user's. */
 export function livePids(u: TestUser): number[] {
+  return livePidsOfIds(u.uid);
+}
+
+/** Live (non-zombie) pids whose real or effective uid is `uid` or in one of `ranges` (subordinate ids). */
+export function livePidsOfIds(uid: number, ranges: { start: number; count: number }[] = []): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const s = readFileSync(`/proc/${name}/status`, 'utf8');
-      const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(s);
+      const ids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(s);
       const st = /^State:\s+(\S)/m.exec(s);
-      if (!uid || !st || st[1] === 'Z') continue;
-      if (Number(uid[1]) === u.uid || Number(uid[2]) === u.uid) out.push(Number(name));
+      if (!ids || !st || st[1] === 'Z') continue;
+      if ([Number(ids[1]), Number(ids[2])].some((id) => id === uid || ranges.some((r) => id >= r.start && id < r.start + r.count))) out.push(Number(name));
     } catch {
       /* gone */
     }

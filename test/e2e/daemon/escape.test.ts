@@ -11,30 +11,14 @@ import type { Store } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ensureUser, type TestUser } from '../../helpers/users.js';
-import { killAllOf, sleeper, spawnAs, stopAll, termIgnorer } from '../../helpers/procs.js';
-import { dumpOnFailure, entry, putCalendar, putConfig, removeDir, startDaemon, tempStateDir, type RunningDaemon } from './harness.js';
+import { killAllOf, livePidsOfIds, sleeper, spawnAs, stopAll, termIgnorer } from '../../helpers/procs.js';
+import { dumpOnFailure, entry, putCalendar, putConfig, removeDir, removeTestCgroups, startDaemon, tempStateDir, type RunningDaemon } from './harness.js';
 import { parseCgroup2Mount } from '../../../node-daemon/src/enforce/cgroup.js';
 import { parseSubIds } from '../../../node-daemon/src/enforce/owner.js';
 
 const mount = parseCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
 
-/** Every live process whose real, effective uid or gid is in [lo, hi) or equal to `uid`. */
-function pidsOf(uid: number, ranges: { start: number; count: number }[] = []): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const s = readFileSync(`/proc/${name}/status`, 'utf8');
-      const st = /^State:\s+(\S)/m.exec(s)?.[1];
-      const [, r, e] = /^Uid:\s+(\d+)\s+(\d+)/m.exec(s)!.map(Number);
-      if (st === 'Z') continue;
-      if ([r, e].some((id) => id === uid || ranges.some((x) => id >= x.start && id < x.start + x.count))) out.push(Number(name));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
+const pidsOf = livePidsOfIds;
 
 describe('kiwi-node-daemon: nothing of the user outlives the booking (e2e)', function () {
   this.timeout(60_000);
@@ -100,10 +84,7 @@ describe('kiwi-node-daemon: nothing of the user outlives the booking (e2e)', fun
 
   after(async () => {
     await etcd?.stop();
-    for (const base of [mount && join(mount, 'kiwi')]) {
-      if (!base || !existsSync(base)) continue;
-      for (const d of readdirSync(base)) if (d.startsWith(`e2e-${process.pid}-`)) try { rmdirSync(join(base, d)); } catch { /* not empty */ }
-    }
+    removeTestCgroups();
   });
 
   const escapes: [string, string, number][] = [
@@ -183,10 +164,10 @@ describe('kiwi-node-daemon: nothing of the user outlives the booking (e2e)', fun
       await waitFor(() => pidsOf(bob.uid).length === 1 && pidsOf(alice.uid).length === 1, { what: 'processes up' });
       const now = Date.now();
       const held = entry(bob.name, now - 1000, now + 60_000);
-      const hostile = { ...entry(alice.name, now - 2000, now + 1500), uid: bad };
+      const hostile = { ...entry(alice.name, now - 2000, now + 3000), uid: bad }; // ends after bob is adopted (every 2 s)
       await putCalendar(store, node, [held, hostile]);
       const bobCg = join(mount, 'kiwi', held.uid);
-      await waitFor(() => existsSync(join(bobCg, 'cgroup.procs')) && readFileSync(join(bobCg, 'cgroup.procs'), 'utf8').includes(String(bobs.pid)), { what: 'bob\'s process in his booking cgroup', timeoutMs: 10_000 });
+      await waitFor(() => existsSync(join(bobCg, 'cgroup.procs')) && readFileSync(join(bobCg, 'cgroup.procs'), 'utf8').includes(String(bobs.pid)), { what: 'bob\'s process in his booking cgroup', timeoutMs: 15_000 });
       await waitFor(() => d.records().some((r) => r.msg === 'cleaned up' && r.user === alice.name), { what: 'alice\'s cleanup', timeoutMs: 15_000 });
       assert.deepEqual(pidsOf(alice.uid), [], 'alice\'s process ended (by uid)');
       assert.deepEqual(pidsOf(bob.uid), [bobs.pid], 'bob\'s process, in the sibling cgroup, is untouched');

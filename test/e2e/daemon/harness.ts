@@ -4,7 +4,8 @@
 // KIWI_TEST_VERBOSE=1 echoes the daemon's log; KIWI_TEST_LOG_LEVEL sets its level;
 // KIWI_TEST_NODE_ARGS adds node flags (e.g. "--prof --logfile=/tmp/v8.log").
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { parseCgroup2Mount } from '../../../node-daemon/src/enforce/cgroup.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, distScript } from '../../helpers/build.js';
@@ -120,6 +121,21 @@ export async function putConfig(store: Store, spec: ClusterConfig['spec']): Prom
   const cur = await store.get(ref);
   if (!cur) await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'default' }, spec });
   else await store.update({ ...cur, spec });
+}
+
+/** Removes the empty booking cgroups of this test process's entries (entry(): e2e-<pid>-<n>) under <cgroup2 mount>/kiwi. */
+export function removeTestCgroups(): void {
+  const mount = parseCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const base = mount && join(mount, 'kiwi');
+  if (!base || !existsSync(base)) return;
+  for (const d of readdirSync(base)) {
+    if (!d.startsWith(`e2e-${process.pid}-`)) continue;
+    try {
+      rmdirSync(join(base, d));
+    } catch {
+      /* not empty */
+    }
+  }
 }
 
 let n = 0;
