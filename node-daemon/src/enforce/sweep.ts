@@ -141,7 +141,7 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   };
 
   const termUntil = started + o.killWaitMs;
-  killAs('TERM', liveProcs());
+  let termedAll = false;
   for (;;) {
     const pids = live();
     if (!pids.length && !populated()) break; // confirmed below, by consecutive scans
@@ -153,8 +153,11 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
       termed.add(pid);
       signalIfOwned(pid, owned, 'SIGTERM');
     }
-    // signal first (that is what ends most processes), then move the survivors-to-be into the
-    // booking cgroup so that cgroup.kill catches whatever they fork later
+    // by pid first (no process to start: what ends most processes soonest), then once by kill(-1)
+    // for what the scan missed; then move the survivors-to-be into the booking cgroup so that
+    // cgroup.kill catches whatever they fork later
+    if (!termedAll) killAs('TERM', liveProcs());
+    termedAll = true;
     if (o.cgroups && adoptInto) o.cgroups.adopt(adoptInto, fresh);
     await sleep(Math.min(poll, Math.max(1, termUntil - Date.now())));
   }
