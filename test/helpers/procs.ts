@@ -1,6 +1,6 @@
 // Real processes of test users, started through setpriv, and /proc helpers to see them.
 // SAFETY: everything here refuses users whose name does not start with kiwitest.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { TestUser } from './users.js';
 
@@ -76,9 +76,16 @@ export function livePidsOfIds(uid: number, ranges: { start: number; count: numbe
   return out;
 }
 
-/** SIGKILLs, by pid, every live process of a test user (after a test, whatever it left). */
+/** kill(-1) with SIGKILL as the user: ends even what /proc scans miss (a fork chain). */
+export function killAsUser(uid: number): void {
+  if (uid < 1000) throw new Error(`refusing kill(-1) as uid ${uid}`);
+  spawnSync('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/kill', '-KILL', '-1'], { env: {}, stdio: 'ignore' });
+}
+
+/** SIGKILLs every live process of a test user (after a test, whatever it left): kill(-1) as them, then by pid. */
 export async function killAllOf(u: TestUser): Promise<void> {
   assertTestUser(u);
+  for (let i = 0; i < 3; i++) killAsUser(u.uid);
   for (let i = 0; i < 50; i++) {
     const pids = livePids(u);
     if (!pids.length) return;

@@ -129,11 +129,13 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   // kill(-1) as each uid of the user's seen (their own, and subordinate ones in use); not while a
   // test seam spares pids, which a kill(-1) could not respect
   const byUid = !o.spare && canKillAs();
-  const killAs = (sig: 'TERM' | 'KILL', procs: Proc[]) => {
-    if (!byUid) return;
+  const idsInUse = (procs: Proc[]) => {
     const ids = new Set<number>([o.uid]);
-    for (const p of procs) for (const id of [p.ruid, p.euid]) if (id !== 0 && id !== o.uid && owned(p) && userName(id) === undefined) ids.add(id);
-    for (const id of ids) killAllAs(id, sig);
+    for (const p of procs) for (const id of [p.ruid, p.euid]) if (id !== 0 && id !== o.uid && userName(id) === undefined) ids.add(id);
+    return ids;
+  };
+  const killAs = (sig: 'TERM' | 'KILL', procs: Proc[]) => {
+    if (byUid) for (const id of idsInUse(procs)) killAllAs(id, sig);
   };
   const result = (ok: boolean, leftover: number[], aborted = false): SweepResult => {
     if (ok && o.cgroups) for (const u of uids) o.cgroups.remove(u);
