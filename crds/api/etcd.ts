@@ -3,6 +3,7 @@
 import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, circuitBreaker, wrap, type IPolicy } from 'cockatiel';
 import { readFileSync } from 'node:fs';
+import './tls-servername.js'; // Node 26 and etcd endpoints given as IP addresses over TLS
 
 export interface EtcdConfig {
   endpoints: string[];
@@ -29,13 +30,16 @@ export function connect(cfg: EtcdConfig): Etcd3 {
     // sends up to its own limits, so accept what it sends.
     grpcOptions: { 'grpc.max_receive_message_length': 1 << 30 },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (writes(ctx.method, (ctx as { params?: unknown }).params) ? writeTimeout : timeout) }),
+    // etcd3 1.1.2 types these with its own cockatiel 3; it only calls execute() on the policies and
+    // next()/duration on the backoff, which cockatiel 4 keeps (test/integration/store.test.ts and
+    // the failover tests run through them), so the cockatiel 4 objects are handed over as they are.
     faultHandling: {
       // A breaker per host lets a multi-member client skip a dead member quickly; the short
       // half-open time keeps a single-member client from refusing calls long after etcd is back.
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+      host: () => circuitBreaker(handleWhen((e) => e instanceof Error && isRecoverableError(e)), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
       global: noop,
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
-    },
+    } as unknown as IOptions['faultHandling'],
   };
   if (cfg.auth) opts.auth = cfg.auth;
   if (cfg.tls) {

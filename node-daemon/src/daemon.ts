@@ -66,6 +66,10 @@ export class Daemon {
   readonly now: () => number;
   private state: DaemonState;
   private etcd: Etcd3 | undefined;
+  /** The etcd client, once start() has made it (the db-size metric shares it). */
+  get etcdClient(): Etcd3 | undefined {
+    return this.etcd;
+  }
   private store: Store | undefined;
   private watch: OwnKeysWatch | undefined;
   private heartbeat: Heartbeat | undefined;

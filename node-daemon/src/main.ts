@@ -24,6 +24,8 @@ import { join } from 'node:path';
 import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
 import { writeBypassFile, BYPASS_FILE_NAME } from './pam/bypass-file.js';
 import { cgroupAdopter } from './pam/adopt.js';
+import { DbSizeMonitor } from '../../crds/api/etcd-db-size.js';
+import { ETCD_QUOTA_BACKEND_BYTES } from '../../crds/api/etcd-server.js';
 
 export interface MainOptions extends EtcdSecurityFlags {
   endpoints: string;
@@ -42,6 +44,7 @@ export interface MainOptions extends EtcdSecurityFlags {
   pamBypassFile?: string;
   // [metrics]
   metricsAddr: string;
+  etcdQuotaBytes: number;
   config?: string;
   /** Simulated nodes: stand in for this many node daemons, enforcing nothing (bench/scale). */
   simulate?: number;
@@ -83,6 +86,7 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
   cmd.addOption(new Option('--simulate <count>', 'stand in for COUNT virtual nodes named <node-name>-N that register, heartbeat and watch their calendars but enforce nothing on this host (scale tests, as kubemark\'s hollow nodes)').env('KIWI_SIMULATE').argParser(int));
   // [metrics]
   cmd.addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
+  cmd.addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(ETCD_QUOTA_BACKEND_BYTES).argParser(int));
   addConfigOption(cmd, DEFAULT_CONFIG_FILE);
   return parseSettings<MainOptions>(cmd, argv, DEFAULT_CONFIG_FILE);
 }
@@ -193,6 +197,9 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   await daemon.start();
+  // [metrics] etcd's database size against its quota, and a warning log line past 80%
+  const dbSize = new DbSizeMonitor({ etcd: daemon.etcdClient!, registry, log, quotaBytes: o.etcdQuotaBytes, intervalMs: 60_000 }).start();
+  process.once('exit', () => dbSize.stop());
   return daemon;
 }
 

@@ -9,6 +9,9 @@ import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/me
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
 import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
 import { Operator } from './operator.js';
+import { DbSizeMonitor } from '../../crds/api/etcd-db-size.js';
+import { ETCD_QUOTA_BACKEND_BYTES } from '../../crds/api/etcd-server.js';
+import { CLUSTER_CONFIG_NAME } from '../../crds/api/config.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/kiwi/operator.yaml';
 export const DEFAULT_METRICS_ADDR = '127.0.0.1:9464';
@@ -20,7 +23,8 @@ const program = new Command('kiwi-operator')
   .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'))
   .addOption(new Option('--id <name>', 'this replica\'s name in the election (default: host-pid)').env('KIWI_OPERATOR_ID'))
   .addOption(new Option('--resync <seconds>', 'seconds between full reconcile passes').env('KIWI_RESYNC').default('60'))
-  .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
+  .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR))
+  .addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(String(ETCD_QUOTA_BACKEND_BYTES)));
 addConfigOption(program, DEFAULT_CONFIG_FILE);
 // [security] etcd user and TLS (docs/security.md)
 program
@@ -30,7 +34,7 @@ program
   .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
   .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
 
-interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; config?: string }
+interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; etcdQuotaBytes: string; config?: string }
 let settings;
 try {
   settings = parseSettings<Opts>(program, process.argv.slice(2), DEFAULT_CONFIG_FILE);
@@ -130,3 +134,30 @@ if (metricsAddr) {
   );
 }
 op.start();
+
+// etcd's database size against its quota; past 80% a warning in the log and, from the leader, a
+// Warning event on the ClusterConfig (kiwictl describe clusterconfig default shows it).
+const quotaBytes = Number(o.etcdQuotaBytes);
+if (!Number.isInteger(quotaBytes) || quotaBytes <= 0) {
+  log.error({ etcdQuotaBytes: o.etcdQuotaBytes }, '--etcd-quota-bytes (KIWI_ETCD_QUOTA_BYTES) must be a positive number of bytes');
+  process.exit(2);
+}
+let dbSizeEventRecorded = false;
+const dbSize = new DbSizeMonitor({
+  etcd: client,
+  registry,
+  log,
+  quotaBytes,
+  // tests check more often than every 30 s
+  intervalMs: (process.env.KIWI_TEST === '1' && Number(process.env.KIWI_TEST_DB_SIZE_INTERVAL_MS)) || 30_000,
+  // one event per crossing, by whichever replica leads when it is seen
+  onHigh: async (_s, message) => {
+    if (!op!.leading || dbSizeEventRecorded) return;
+    await store.recordEvent({ time: new Date().toISOString(), kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Warning', reason: 'EtcdDatabaseNearQuota', message, source: 'kiwi-operator' }).then(
+      () => (dbSizeEventRecorded = true),
+      (err) => log.warn({ err }, 'could not record the EtcdDatabaseNearQuota event; trying again at the next check'),
+    );
+  },
+  onClear: () => (dbSizeEventRecorded = false),
+}).start();
+process.once('exit', () => dbSize.stop());

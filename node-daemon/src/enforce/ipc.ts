@@ -4,7 +4,7 @@
 // shared memory and message queues (files in /dev/shm and /dev/mqueue, FIFOs and sockets there
 // included). Files elsewhere (/tmp, /var/tmp) are not touched: that is systemd-tmpfiles' job.
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isOwnersUid, type Owner } from './owner.js';
 
@@ -45,8 +45,32 @@ export interface IpcRemoved {
 const IPCRM_FLAG: Record<SysvKind, string> = { shm: '-m', sem: '-s', msg: '-q' };
 
 /**
- * Removes the owner's SysV IPC objects and POSIX shm/mqueue files. ipcrm runs by absolute path,
- * with an empty environment and fixed arguments (ids are integers read from /proc).
+ * Runs a fixed command as `uid` (an object's owner may remove it: no CAP_SYS_ADMIN or CAP_FOWNER
+ * needed, which the hardened unit does not grant), else as root; absolute paths, empty
+ * environment. True when one of the two succeeded.
+ */
+function runAsOwner(uid: number, argv: string[]): boolean {
+  const opts = { env: {}, stdio: 'ignore' as const, timeout: 2000, cwd: '/' };
+  if (uid > 0) {
+    try {
+      execFileSync('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], opts);
+      return true;
+    } catch {
+      /* no CAP_SETUID here: try as root */
+    }
+  }
+  try {
+    execFileSync(argv[0], argv.slice(1), opts);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the owner's SysV IPC objects and POSIX shm/mqueue files: ipcrm and rm by absolute path,
+ * as the object's owner, with an empty environment and fixed arguments (ids are integers read
+ * from /proc, file names follow `--`).
  */
 export function removeIpcOf(owner: Owner, roots: { proc?: string; dirs?: string[] } = {}): IpcRemoved {
   const proc = roots.proc ?? '/proc';
@@ -60,12 +84,8 @@ export function removeIpcOf(owner: Owner, roots: { proc?: string; dirs?: string[
     }
     for (const o of parseSysvipc(kind, text)) {
       if (!isOwnersUid(o.uid, owner) && !isOwnersUid(o.cuid, owner)) continue;
-      try {
-        execFileSync('/usr/bin/ipcrm', [IPCRM_FLAG[kind], String(o.id)], { env: {}, stdio: 'ignore', timeout: 2000 });
-        out.sysv.push(o);
-      } catch {
-        out.failed.push(`${kind} ${o.id}`);
-      }
+      if (runAsOwner(isOwnersUid(o.uid, owner) ? o.uid : o.cuid, ['/usr/bin/ipcrm', IPCRM_FLAG[kind], String(o.id)])) out.sysv.push(o);
+      else out.failed.push(`${kind} ${o.id}`);
     }
   }
   for (const dir of roots.dirs ?? ['/dev/shm', '/dev/mqueue']) {
@@ -77,14 +97,16 @@ export function removeIpcOf(owner: Owner, roots: { proc?: string; dirs?: string[
     }
     for (const n of names) {
       const p = join(dir, n);
+      let st;
       try {
-        const st = lstatSync(p); // never follows a link: the link itself is what is removed
-        if (st.isDirectory() || !isOwnersUid(st.uid, owner)) continue;
-        unlinkSync(p);
-        out.files.push(p);
+        st = lstatSync(p); // never follows a link: the link itself is what is removed
       } catch {
-        out.failed.push(p);
+        continue; // gone meanwhile
       }
+      if (st.isDirectory() || !isOwnersUid(st.uid, owner)) continue;
+      // as the owner (rm, by absolute path, the name after --), which a sticky /dev/shm allows
+      if (runAsOwner(st.uid, ['/bin/rm', '-f', '--', p]) && !existsSync(p)) out.files.push(p);
+      else out.failed.push(p);
     }
   }
   return out;

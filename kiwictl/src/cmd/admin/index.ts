@@ -1,4 +1,5 @@
-// kiwictl admin enable-auth | add-user NAME [--admin | --node]: etcd authentication for Kiwi.
+// kiwictl admin enable-auth | add-user NAME [--admin | --node] | backup FILE: etcd authentication
+// for Kiwi, and backups of its state (backup.ts).
 // enable-auth creates root (a generated password in root's credential file), the operator's
 // user, the admin role, users for the Nodes and ClusterConfig admins already known, then turns
 // auth on. add-user creates (or resets) one etcd user with its role and writes its credential
@@ -15,6 +16,7 @@ import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
 import { credentialFileOf, credentialsDir } from '../../client/credentials.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { checkName, etcdUserOf, grantsOf, roleOf, OPERATOR_USER, type Identity } from './roles.js';
+import { BackupOptions } from './backup.js';
 
 function uidOf(name: string): number | undefined {
   try {
@@ -125,7 +127,7 @@ class AddUserOptions implements Options {
 }
 
 export function registerAdmin(program: Command): Command {
-  const admin = program.command('admin').description('etcd authentication for Kiwi: enable-auth, add-user (root only)');
+  const admin = program.command('admin').description('etcd authentication and backups for Kiwi: enable-auth, add-user, backup (root only)');
   admin
     .command('enable-auth')
     .description('Create the operator, node and admin users with their roles and root with a generated password, then turn on etcd authentication')
@@ -139,6 +141,13 @@ export function registerAdmin(program: Command): Command {
     .option('--node', 'NAME is a node: the node daemon\'s user kiwi-node-NAME')
     .addHelpText('after', examples('kiwictl admin add-user alice', 'kiwictl admin add-user bob --admin', 'kiwictl admin add-user gpu01 --node'))
     .action(verbAction(() => new AddUserOptions()));
+  admin
+    .command('backup')
+    .description("Write a snapshot of Kiwi's whole state (etcd's database, as etcdctl snapshot save does) to FILE, printing its revision and SHA-256")
+    .argument('<file>', 'the snapshot file to write (mode 0600; refused if it exists, unless --force)')
+    .option('--force', 'replace FILE if it exists')
+    .addHelpText('after', examples('kiwictl admin backup /var/backups/kiwi-$(date +%F).db', 'etcdctl snapshot restore kiwi.db --data-dir /var/lib/etcd-restored   # then start etcd on it (docs/operations.md)'))
+    .action(verbAction(() => new BackupOptions()));
   return admin;
 }
 export { OPERATOR_USER };
