@@ -48,7 +48,7 @@ export function suggestedCommands(text: string, verbs: ReadonlySet<string>): str
   const out: string[][] = [];
   for (const m of text.replace(/"[^"\n]*"/g, 'x').matchAll(/\bkiwictl ((?:[^\s`'"]+ ?)+)/g)) {
     const words: string[] = [];
-    for (let w of m[1].replace(/\$\{[^}]*\}/g, 'x').replace(/\[[^\]]*\]/g, ' ').trim().split(/\s+/)) {
+    for (let w of m[1].replace(/\$\{[^}]*\}/g, 'x').replace(/\$\([^)]*\)/g, 'x').replace(/\[[^\]]*\]/g, ' ').trim().split(/\s+/)) {
       if (!w) continue;
       const end = /[:;,.)]$/.test(w) && !/^-/.test(w.slice(0, -1) + 'x') ? true : /[:;)]$/.test(w);
       w = w.replace(/[:;,.)]+$/, '');
