@@ -4,7 +4,7 @@
 // (crds/api/settings.ts; the list is in operator/README.md and `kiwi-operator --help`).
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { connect, etcdSecurity, keys, logger, parseEndpoints, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { connect, etcdSecurity, keys, logger, parseEndpoints, startupAuthCheck, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
 import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
@@ -32,9 +32,10 @@ program
   .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin`').env('KIWI_ETCD_PASSWORD_FILE'))
   .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
   .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+  .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite calendars and make themselves admin)').env('KIWI_INSECURE_NO_AUTH'));
 
-interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; etcdQuotaBytes: string; config?: string }
+interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; etcdQuotaBytes: string; config?: string; insecureNoAuth?: boolean | string }
 let settings;
 try {
   settings = parseSettings<Opts>(program, process.argv.slice(2), DEFAULT_CONFIG_FILE);
@@ -133,7 +134,22 @@ if (metricsAddr) {
     (err) => log.error({ err, metricsAddr: o.metricsAddr }, 'cannot serve /metrics, /healthz and /readyz (is the address in use? set --metrics-addr / KIWI_METRICS_ADDR, or "none")'),
   );
 }
-op.start();
+// Secure by default: not against a non-loopback etcd without auth, unless told (crds/api/endpoints.ts
+// authVerdict). The operator can do nothing without etcd, so it waits for etcd's answer first.
+void (async () => {
+  const insecureNoAuth = o.insecureNoAuth === true || o.insecureNoAuth === '1' || o.insecureNoAuth === 'true';
+  for (let waited = false; !stopping; waited = true) {
+    const v = await startupAuthCheck({ endpoints, security: security!, insecureNoAuth, log });
+    if (v?.action === 'refuse') {
+      log.error({ endpoints }, v.message);
+      process.exit(2);
+    }
+    if (v) break;
+    if (!waited) log.warn({ endpoints }, 'etcd does not answer yet; waiting for it before leading');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!stopping) op!.start();
+})();
 
 // etcd's database size against its quota; past 80% a warning in the log and, from the leader, a
 // Warning event on the ClusterConfig (kiwictl describe clusterconfig default shows it).
