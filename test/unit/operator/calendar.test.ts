@@ -93,6 +93,17 @@ describe('operator work queue', () => {
     q.shutDown();
     assert.equal(await q.getBatch(), undefined);
   });
+  it('addAfter keeps the earlier deadline of two (client-go): 1 s then 50 ms comes in 50 ms', async () => {
+    const q = new WorkQueue();
+    const t0 = Date.now();
+    q.addAfter('k', 1000);
+    q.addAfter('k', 50);
+    q.addAfter('k', 2000); // later than what is waiting: no change
+    assert.deepEqual(await q.getBatch(), ['k']);
+    const took = Date.now() - t0;
+    q.shutDown();
+    assert.ok(took < 900, `came after ${took} ms: the later call won`);
+  });
   it('parses passwd', () => {
     assert.deepEqual([...parsePasswd('root:x:0:0::/root:/bin/sh\nalice:x:1001:1001::/home/alice:/bin/bash\n#bad\n')], [['root', 0], ['alice', 1001]]);
   });
