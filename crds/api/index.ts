@@ -13,3 +13,5 @@ export * from './config.js';
 export * from './time.js';
 export * from './conditions.js';
 export * from './endpoints.js';
+export * from './update.js';
+export * from './immutable.js';

@@ -3,8 +3,10 @@
 // writes go in one transaction, so a conflict or an outage half-way leaves nothing half-applied.
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
-import type { KiwiObject } from '../../../../crds/api/types.js';
+import type { Booking, KiwiObject } from '../../../../crds/api/types.js';
 import { kindInfo } from '../../../../crds/api/kinds.js';
+import { InvalidError } from '../../../../crds/api/errors.js';
+import { immutableChanges } from '../../../../crds/api/immutable.js';
 import { refOf } from '../resource.js';
 import { collect, examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { loadObjects, readSources, type Source } from '../input.js';
@@ -30,6 +32,13 @@ export class ApplyOptions implements Options {
   async run(ctx: Ctx): Promise<void> {
     const objects = await loadObjects(this.sources, this.namespace);
     const store = await ctx.client.store();
+    // A begun booking's admitted fields are immutable (the operator refuses them too, if written raw).
+    const fixed: string[] = [];
+    for (const o of objects.filter((x): x is Booking => x.kind === 'Booking')) {
+      const cur = await store.get({ ...refOf(o), kind: 'Booking' });
+      if (cur) fixed.push(...immutableChanges(cur, o, Date.now()).map((p) => `${nameOf(kindInfo(o.kind), o.metadata.name!)}: ${p}`));
+    }
+    if (fixed.length) throw new InvalidError(`nothing was applied:\n${fixed.join('\n')}`, fixed);
     if (this.dryRun) {
       for (const obj of objects) {
         const action = wouldDo(obj, await store.getStored(refOf(obj)).then((s) => s?.object));
