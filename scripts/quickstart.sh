@@ -15,6 +15,7 @@ fi
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Installing what is missing and building"
+source scripts/node-env.sh # Node 26 from the npm registry when this machine's is older than 22
 bash scripts/install-deps.sh
 npm run --silent build
 

@@ -157,16 +157,16 @@ export const crds: Crd[] = [
                       "description": "How long the booking lasts once it starts. Accepted as seconds (5400) or text (90m, 2h30m, 1:30:00, 1-00:00:00, or the original Kiwi's 0:01:30:00); stored as seconds. Defaults to the ClusterConfig's defaultDuration.",
                       "anyOf": [
                         {
-                          "type": "integer",
-                          "minimum": 1,
-                          "maximum": 31622400
+                          "type": "integer"
                         },
                         {
-                          "type": "string",
-                          "maxLength": 32,
-                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                          "type": "string"
                         }
-                      ]
+                      ],
+                      "minimum": 1,
+                      "maximum": 31622400,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                     },
                     "start": {
                       "type": "string",
@@ -215,16 +215,16 @@ export const crds: Crd[] = [
                           "description": "How long before the end to send it (seconds or text as for duration). Default 300.",
                           "anyOf": [
                             {
-                              "type": "integer",
-                              "minimum": 1,
-                              "maximum": 86400
+                              "type": "integer"
                             },
                             {
-                              "type": "string",
-                              "maxLength": 32,
-                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                              "type": "string"
                             }
-                          ]
+                          ],
+                          "minimum": 1,
+                          "maximum": 86400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       }
                     }
@@ -745,32 +745,32 @@ export const crds: Crd[] = [
                       "description": "Duration of a booking that names none (seconds or text).",
                       "anyOf": [
                         {
-                          "type": "integer",
-                          "minimum": 1,
-                          "maximum": 31622400
+                          "type": "integer"
                         },
                         {
-                          "type": "string",
-                          "maxLength": 32,
-                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                          "type": "string"
                         }
-                      ]
+                      ],
+                      "minimum": 1,
+                      "maximum": 31622400,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                     },
                     "maxDuration": {
                       "x-kubernetes-int-or-string": true,
                       "description": "The longest booking allowed (seconds or text).",
                       "anyOf": [
                         {
-                          "type": "integer",
-                          "minimum": 1,
-                          "maximum": 31622400
+                          "type": "integer"
                         },
                         {
-                          "type": "string",
-                          "maxLength": 32,
-                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                          "type": "string"
                         }
-                      ]
+                      ],
+                      "minimum": 1,
+                      "maximum": 31622400,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                     },
                     "killWaitSeconds": {
                       "type": "integer",

@@ -18,9 +18,29 @@ const METADATA_FIELDS = new Set(['name', 'namespace', 'labels', 'annotations', '
 
 type Json = Record<string, any>;
 
+const INTEGER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
+const STRING_KEYWORDS = ['minLength', 'maxLength', 'pattern', 'format'];
+
+/**
+ * An int-or-string field's anyOf must be exactly [{type: integer}, {type: string}] for the API
+ * server (crds/gen/structural.ts), so its bounds sit on the field itself, where each applies to
+ * one form only. Ajv's strict mode wants each keyword beside its type: move them into the branches.
+ */
+function intOrStringForAjv(schema: Json): Json {
+  if (schema['x-kubernetes-int-or-string'] !== true || !Array.isArray(schema.anyOf)) return schema;
+  const out: Json = { ...schema };
+  const branch = (type: string, keys: string[]) => {
+    const b: Json = { type };
+    for (const k of keys) if (out[k] !== undefined) (b[k] = out[k]), delete out[k];
+    return b;
+  };
+  out.anyOf = [branch('integer', INTEGER_KEYWORDS), branch('string', STRING_KEYWORDS)];
+  return out;
+}
+
 /** Kubernetes prunes unknown fields; kubectl's strict field validation refuses them. So do we. */
 function strict(schema: Json): Json {
-  const out: Json = { ...schema };
+  const out: Json = intOrStringForAjv({ ...schema });
   if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
     out.additionalProperties = false;
   }

@@ -4,11 +4,14 @@
 // (crds/api/settings.ts; the list is in operator/README.md and `kiwi-operator --help`).
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { connect, etcdSecurity, keys, logger, parseEndpoints, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { connect, etcdSecurity, keys, logger, parseEndpoints, startupAuthCheck, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
 import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
 import { Operator } from './operator.js';
+import { DbSizeMonitor } from '../../crds/api/etcd-db-size.js';
+import { ETCD_QUOTA_BACKEND_BYTES } from '../../crds/api/etcd-server.js';
+import { CLUSTER_CONFIG_NAME } from '../../crds/api/config.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/kiwi/operator.yaml';
 export const DEFAULT_METRICS_ADDR = '127.0.0.1:9464';
@@ -20,7 +23,8 @@ const program = new Command('kiwi-operator')
   .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'))
   .addOption(new Option('--id <name>', 'this replica\'s name in the election (default: host-pid)').env('KIWI_OPERATOR_ID'))
   .addOption(new Option('--resync <seconds>', 'seconds between full reconcile passes').env('KIWI_RESYNC').default('60'))
-  .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
+  .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR))
+  .addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(String(ETCD_QUOTA_BACKEND_BYTES)));
 addConfigOption(program, DEFAULT_CONFIG_FILE);
 // [security] etcd user and TLS (docs/security.md)
 program
@@ -28,9 +32,10 @@ program
   .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin`').env('KIWI_ETCD_PASSWORD_FILE'))
   .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
   .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+  .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite calendars and make themselves admin)').env('KIWI_INSECURE_NO_AUTH'));
 
-interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; config?: string }
+interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; etcdQuotaBytes: string; config?: string; insecureNoAuth?: boolean | string }
 let settings;
 try {
   settings = parseSettings<Opts>(program, process.argv.slice(2), DEFAULT_CONFIG_FILE);
@@ -129,4 +134,46 @@ if (metricsAddr) {
     (err) => log.error({ err, metricsAddr: o.metricsAddr }, 'cannot serve /metrics, /healthz and /readyz (is the address in use? set --metrics-addr / KIWI_METRICS_ADDR, or "none")'),
   );
 }
-op.start();
+// Secure by default: not against a non-loopback etcd without auth, unless told (crds/api/endpoints.ts
+// authVerdict). The operator can do nothing without etcd, so it waits for etcd's answer first.
+void (async () => {
+  const insecureNoAuth = o.insecureNoAuth === true || o.insecureNoAuth === '1' || o.insecureNoAuth === 'true';
+  for (let waited = false; !stopping; waited = true) {
+    const v = await startupAuthCheck({ endpoints, security: security!, insecureNoAuth, log });
+    if (v?.action === 'refuse') {
+      log.error({ endpoints }, v.message);
+      process.exit(2);
+    }
+    if (v) break;
+    if (!waited) log.warn({ endpoints }, 'etcd does not answer yet; waiting for it before leading');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!stopping) op!.start();
+})();
+
+// etcd's database size against its quota; past 80% a warning in the log and, from the leader, a
+// Warning event on the ClusterConfig (kiwictl describe clusterconfig default shows it).
+const quotaBytes = Number(o.etcdQuotaBytes);
+if (!Number.isInteger(quotaBytes) || quotaBytes <= 0) {
+  log.error({ etcdQuotaBytes: o.etcdQuotaBytes }, '--etcd-quota-bytes (KIWI_ETCD_QUOTA_BYTES) must be a positive number of bytes');
+  process.exit(2);
+}
+let dbSizeEventRecorded = false;
+const dbSize = new DbSizeMonitor({
+  etcd: client,
+  registry,
+  log,
+  quotaBytes,
+  // tests check more often than every 30 s
+  intervalMs: (process.env.KIWI_TEST === '1' && Number(process.env.KIWI_TEST_DB_SIZE_INTERVAL_MS)) || 30_000,
+  // one event per crossing, by whichever replica leads when it is seen
+  onHigh: async (_s, message) => {
+    if (!op!.leading || dbSizeEventRecorded) return;
+    await store.recordEvent({ time: new Date().toISOString(), kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Warning', reason: 'EtcdDatabaseNearQuota', message, source: 'kiwi-operator' }).then(
+      () => (dbSizeEventRecorded = true),
+      (err) => log.warn({ err }, 'could not record the EtcdDatabaseNearQuota event; trying again at the next check'),
+    );
+  },
+  onClear: () => (dbSizeEventRecorded = false),
+}).start();
+process.once('exit', () => dbSize.stop());

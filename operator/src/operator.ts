@@ -6,7 +6,9 @@ import type { Logger, Store } from '../../crds/api/index.js';
 import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, passwdResolver, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { systemUsers } from '../../crds/api/nss.js';
+import type { UserLookup } from '../../crds/api/users.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -16,7 +18,8 @@ export interface OperatorOptions {
   leaseTtlSeconds?: number;
   resyncMs?: number;
   clock?: Clock;
-  uidOf?: (user: string) => number | undefined;
+  /** The user database (default: this host's, through NSS). */
+  users?: UserLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
 }
@@ -62,7 +65,7 @@ export class Operator {
         log,
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
-        uidOf: this.opts.uidOf ?? passwdResolver(),
+        users: this.opts.users ?? systemUsers().lookup,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });

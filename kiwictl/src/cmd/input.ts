@@ -1,7 +1,7 @@
 // Reading objects from -f FILE|DIR|- (apply, delete): files are read whole, a directory gives
 // its *.yaml, *.yml and *.json files in name order, "-" is stdin. Parsing and validation are
 // loaded lazily (js-yaml, ajv) so that verbs without -f never pay for them.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidError } from '../../../crds/api/errors.js';
 import type { KiwiObject } from '../../../crds/api/types.js';
@@ -14,7 +14,34 @@ export interface Source {
   text: string;
 }
 
-export function readSources(paths: string[], stdin: () => string = () => readFileSync(0, 'utf8')): Source[] {
+/**
+ * All of stdin, synchronously. readFileSync(0) throws EAGAIN when stdin is a non-blocking pipe,
+ * which is what a Node 22+ parent's spawn() hands its child: then wait a little and read on.
+ */
+export function readStdin(fd = 0): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(1 << 16);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 5); // no data yet: sleep 5 ms rather than spin
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function readSources(paths: string[], stdin: () => string = () => readStdin()): Source[] {
   const out: Source[] = [];
   for (const p of paths) {
     if (p === '-') {

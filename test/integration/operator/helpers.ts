@@ -88,3 +88,13 @@ export async function calendarHistory(client: Etcd3): Promise<{ values: number; 
   }
   return { values: seen, overlaps };
 }
+
+/**
+ * The fence, seen in etcd: events of writers that wrote before `takeoverRev` (each process
+ * suffixes its event keys with its own random tag) and those of them that landed after it.
+ */
+export async function writesAcrossTakeover(client: Etcd3, takeoverRev: number): Promise<{ oldWriters: number; lateWrites: { tag: string; rev: number }[] }> {
+  const evs = (await client.getAll().prefix('/kiwi/events/').exec()).kvs.map((kv) => ({ tag: kv.key.toString().slice(-6), rev: Number(kv.mod_revision) }));
+  const oldTags = new Set(evs.filter((e) => e.rev < takeoverRev).map((e) => e.tag));
+  return { oldWriters: oldTags.size, lateWrites: evs.filter((e) => oldTags.has(e.tag) && e.rev > takeoverRev) };
+}

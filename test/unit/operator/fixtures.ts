@@ -3,6 +3,7 @@ import type { Booking, BookingSpec, BookingStatus, CalendarEntry, Node, NodeSpec
 import { DEFAULT_CONFIG, DRAIN_ANNOTATION, type EffectiveConfig } from '../../../crds/api/index.js';
 import type { BookingView, CalendarView, NodeView, PlanInput, BookingAction, NodeAction, PlanResult } from '../../../operator/src/plan/index.js';
 import { plan } from '../../../operator/src/plan/index.js';
+import { parsePasswd, UserTable } from '../../../crds/api/users.js';
 
 export const T0 = Date.parse('2026-03-02T08:00:00Z'); // a Monday
 export const MIN = 60_000;
@@ -49,7 +50,10 @@ export function input(p: {
   entries?: [string, CalendarEntry][];
   config?: Partial<EffectiveConfig>;
   uids?: Record<string, number>;
+  /** passwd(5) text for the user database (with `uids` after it), through the real duplicate rule. */
+  passwd?: string;
 }): PlanInput {
+  const users = new UserTable([...parsePasswd(p.passwd ?? ''), ...Object.entries(p.uids ?? {}).map(([name, uid]) => ({ name, uid, gid: uid, home: '/', shell: '/bin/sh' }))]);
   const calendars = new Map<string, CalendarView>();
   for (const [n, e] of p.entries ?? []) {
     const c = calendars.get(n) ?? { entries: [], modRevision: 50 };
@@ -63,7 +67,7 @@ export function input(p: {
     bookings: p.bookings ?? [],
     nodes: new Map(p.nodes ?? [node('n1'), node('n2'), node('n3')]),
     calendars,
-    uidOf: (u) => p.uids?.[u],
+    users: (u) => users.get(u),
   };
 }
 

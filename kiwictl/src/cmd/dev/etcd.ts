@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { devFiles, type DevState } from '../../client/paths.js';
 import { readDevState } from '../../client/endpoints.js';
+import { ETCD_SERVER_FLAGS } from '../../../../crds/api/etcd-server.js';
 
 export function findOnPath(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -87,6 +88,8 @@ export async function startDevEtcd(etcdBin: string, stateDir: string, port: numb
       '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
       '--initial-cluster', `kiwi-dev=${peerUrl}`,
       '--logger', 'zap', '--log-level', 'warn',
+      // auto-compaction, the quota and the request limit every etcd Kiwi starts has
+      ...ETCD_SERVER_FLAGS,
     ],
     // detached + its own stdio: it outlives kiwictl, and kiwictl's exit does not wait for it
     { detached: true, stdio: ['ignore', log, log] },

@@ -20,7 +20,7 @@ export function* readiness(s: PassState): Generator<void, void, void> {
       delete next.message;
       events.push(nodeEvent(s, name, 'Normal', 'NodeReady', `node ${name} is Ready: its daemon's heartbeat is back`));
     } else if (!nv.heartbeat && st.phase === 'Ready') {
-      const why = "the node daemon's heartbeat lease is gone";
+      const why = "the node daemon's heartbeat stopped (its key is gone, or its value unchanged for longer than its TTL)";
       next = { ...st, phase: 'NotReady', message: why, conditions: setCondition(st.conditions, { type: 'Ready', status: 'False', reason: 'HeartbeatLost', message: why }, now) };
       events.push(nodeEvent(s, name, 'Warning', 'NodeNotReady', `node ${name} is NotReady: ${why}`));
     }

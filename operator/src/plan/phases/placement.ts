@@ -56,7 +56,7 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
     return;
   }
   if (admitting) {
-    const why = schemaProblem(b) || admit(b, t, { now, config, uidOf: s.input.uidOf });
+    const why = schemaProblem(b) || admit(b, t, { now, config, users: s.input.users });
     if (why) {
       expire(s, v, 'Rejected', why, 'Warning');
       return;
