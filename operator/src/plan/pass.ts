@@ -5,6 +5,7 @@ import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent 
 import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
+import { userOf } from './admission.js';
 
 export const SOURCE = 'kiwi-operator';
 
@@ -105,15 +106,9 @@ export function nodeEvent(s: PassState, name: string, type: KiwiEvent['type'], r
   return { time: iso(s.now), kind: 'Node', name, type, reason, message, source: s.source };
 }
 
-/** The user a booking's slot was admitted for: its held entry's, once it has begun. */
-export function admittedUser(s: PassState, v: BookingView): string | undefined {
-  return s.held.get(v.key)?.values().next().value?.[0]?.user;
-}
-
 export function entryFor(s: PassState, v: BookingView, start: number, end: number): CalendarEntry {
-  // An Active booking stays with the user it was admitted for, whatever its spec says now.
-  const admitted = v.booking.status?.phase === 'Active' ? admittedUser(s, v) : undefined;
-  const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: admitted ?? v.booking.spec.user, start, end };
+  // The user is the namespace of the booking's key and the uid etcd's (the cache decoded both from the key).
+  const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: userOf(v.booking), start, end };
   const es = v.booking.spec.endSignal;
   if (es) e.endSignal = { signal: es.signal, before: safeSeconds(es.before, 300) };
   return e;

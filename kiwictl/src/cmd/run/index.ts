@@ -64,7 +64,7 @@ export class RunOptions implements Options {
         ref,
         (b) => {
           if (!b) throw new NotFoundError(`booking ${name} was deleted while waiting`);
-          line.show(statusLine(b, new Date()));
+          line.follow(() => statusLine(b, new Date()));
           if (!answered(b) || b.status!.phase === 'Pending') return undefined;
           return b;
         },
@@ -81,7 +81,7 @@ export class RunOptions implements Options {
     if (r.refused) throw new RefusedError(r.refused);
     const first = active.status!.nodes![0];
     const args = sshArgs({
-      user: active.spec.user,
+      user: active.metadata.namespace!,
       node: nodes.get(first),
       nodeName: first,
       command: this.command,

@@ -27,10 +27,11 @@ export function* lifecycle(s: PassState): Generator<void, void, void> {
       continue;
     }
     const b = v0.booking;
-    if (!b.spec || typeof b.spec !== 'object' || typeof b.spec.user !== 'string') {
-      // Written past kiwictl's validation: refuse rather than guess (and never throw).
-      if (!st0.phase) expire(s, v0, 'Rejected', 'spec is missing or names no user', 'Warning');
-      else keep(s, v0);
+    if (v0.invalid || !b.spec || typeof b.spec !== 'object') {
+      // Written past kiwictl's validation: refuse rather than guess (and never throw); one that ran ends.
+      const why = v0.invalid ?? 'spec is missing';
+      if (st0.phase === 'Active') expire(s, v0, 'Cancelled', `ended: the stored booking is not valid any more: ${why}`, 'Warning');
+      else expire(s, v0, 'Rejected', why, 'Warning');
       continue;
     }
     const begun = begunSlot(s, v0);
