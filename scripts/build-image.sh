@@ -40,7 +40,7 @@ cp -r dist "$ctx/dist"
 find "$ctx/dist" -name '*.map' -delete
 cp node-daemon/pam/kiwi-pam-check "$ctx/kiwi-pam-check"
 mkdir "$ctx/bin"
-for p in kiwictl kiwi-operator kiwi-node-daemon; do
+for p in kiwictl kiwi-operator kiwi-node-daemon kiwi-web; do
   printf '#!/bin/sh\nexec node /usr/lib/kiwi/dist/%s.js "$@"\n' "$p" > "$ctx/bin/$p"
   chmod 755 "$ctx/bin/$p"
 done
