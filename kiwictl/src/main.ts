@@ -9,6 +9,11 @@ import pkg from '../../package.json' with { type: 'json' };
 import { Client } from './client/index.js';
 import { setCtxFactory, usage, type GlobalFlags } from './cmd/verb.js';
 import { registerApply } from './cmd/apply/index.js';
+import { registerDiff } from './cmd/diff/index.js';
+import { registerMan } from './cmd/man/index.js';
+import { registerEdit } from './cmd/edit/index.js';
+import { registerHistory } from './cmd/history/index.js';
+import { registerAnnotate, registerLabel } from './cmd/label/index.js';
 import { registerGet } from './cmd/get/index.js';
 import { registerDescribe } from './cmd/describe/index.js';
 import { registerDelete } from './cmd/delete/index.js';
@@ -88,10 +93,10 @@ function buildProgram(): { program: Command; clients: Client[] } {
   });
 
   const verbs = [
-    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo,
-    registerApply, registerGet, registerDescribe, registerDelete, registerExplain,
+    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo, registerHistory,
+    registerApply, registerDiff, registerGet, registerDescribe, registerDelete, registerEdit, registerLabel, registerAnnotate, registerExplain,
     registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
-    registerNode, registerDev, registerCompletion, registerAdmin,
+    registerNode, registerDev, registerCompletion, registerMan, registerAdmin,
   ];
   for (const register of verbs) {
     const cmd = register(program);

@@ -9,6 +9,7 @@ import { warmUp } from './plan/index.js';
 import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
+import { DryRunServer } from './dryrun/server.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -59,25 +60,30 @@ export class Operator {
         this.lostWaiter = r;
         this.election.once('lost', () => r());
       });
+      const users = this.opts.users ?? systemUsers().lookup;
       const rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         log,
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
-        users: this.opts.users ?? systemUsers().lookup,
+        users,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });
       this.reconciler = rec;
+      // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
       try {
         await rec.start();
+        await dryRun.start();
         this.synced = true;
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
       } finally {
         this.synced = false;
+        await dryRun.stop();
         await rec.stop();
         this.reconciler = undefined;
       }

@@ -6,7 +6,7 @@
 // `kiwictl get`, and protobufjs decodes 10,000 keys several times slower than this does. Why not
 // etcd's JSON gateway: its server-side JSON marshalling is slower than the gRPC answer.
 // Writes and watches keep going through the Store over etcd3.
-import { connect, constants } from 'node:http2';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
 
 /** Keys and values decoded to strings straight from the answer (no Buffer per field: 10,000 keys). */
 export interface WireKv {
@@ -164,23 +164,55 @@ export function decodeTxnRanges(buf: Buffer): TxnRangesResult {
 
 // ---- the call ----
 
+/**
+ * HTTP/2 sessions kept open for many calls (a batch of reads): one connection per endpoint
+ * instead of one per call. Unref'd, so they never keep the process alive.
+ */
+export class Sessions {
+  private readonly open = new Map<string, ClientHttp2Session>();
+  get(endpoint: string): ClientHttp2Session {
+    let s = this.open.get(endpoint);
+    if (!s || s.closed || s.destroyed) {
+      s = connect(endpoint);
+      s.setMaxListeners(0);
+      s.unref();
+      s.on('error', () => this.drop(endpoint));
+      this.open.set(endpoint, s);
+    }
+    return s;
+  }
+  drop(endpoint: string): void {
+    this.open.get(endpoint)?.destroy();
+    this.open.delete(endpoint);
+  }
+  close(): void {
+    for (const s of this.open.values()) s.close();
+    this.open.clear();
+  }
+}
+
 /** One unary gRPC call over HTTP/2; resolves with the response message. */
-export function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number): Promise<Buffer> {
+export function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number, shared?: Sessions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const session = connect(endpoint);
+    const session = shared ? shared.get(endpoint) : connect(endpoint);
     let done = false;
-    const finish = (err: Error | undefined, value?: Buffer) => {
+    const finish = (err: Error | undefined, value?: Buffer, sessionBroke = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      session.close();
+      session.off('error', onSessionError);
+      if (!shared) session.close();
       if (err) {
-        session.destroy();
+        // A shared session serves other calls: only this call's stream goes on a deadline.
+        if (!shared) session.destroy();
+        else if (sessionBroke) shared.drop(endpoint);
+        else req.close(constants.NGHTTP2_CANCEL);
         reject(err);
       } else resolve(value!);
     };
     const timer = setTimeout(() => finish(new WireError(`deadline of ${timeoutMs} ms exceeded`, 4)), timeoutMs);
-    session.on('error', (e: Error) => finish(new WireError(e.message, 14)));
+    const onSessionError = (e: Error) => finish(new WireError(e.message, 14), undefined, true);
+    session.on('error', onSessionError);
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
     message.copy(frame, 5);
@@ -203,7 +235,7 @@ export function unaryCall(endpoint: string, path: string, message: Buffer, timeo
     req.on('response', onMeta);
     req.on('trailers', onMeta);
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', (e: Error) => finish(new WireError(e.message, 14)));
+    req.on('error', (e: Error) => finish(new WireError(e.message, 14), undefined, true));
     req.on('end', () => {
       if (status !== '0') return finish(new WireError(statusMessage || `gRPC status ${status ?? 'missing'}`, Number(status ?? 2)));
       const body = Buffer.concat(chunks);
