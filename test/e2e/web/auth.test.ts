@@ -82,4 +82,14 @@ describe('kiwi-web with etcd authentication on', function () {
     assert.match(((await theirs.json()) as any).message, /permission denied by etcd/);
     assert.equal(await c.storeAs('root').get({ kind: 'Booking', namespace: bob.name, name: 'not-carols' }), undefined);
   });
+
+  it('dryRun: where etcd\'s roles do not let the user ask the operator, the forecast answers, saying why', async () => {
+    const at = ((await (await login(alice)).json()) as any).token;
+    const r = await post(`${API}/namespaces/${alice.name}/bookings?dryRun=All`, booking(alice.name, { nodes: ['wn1'], duration: '5m' }), { authorization: `Bearer ${at}` });
+    assert.equal(r.status, 200, await r.clone().text());
+    const pv = (await r.json()) as any;
+    assert.equal(pv.metadata.annotations['kiwi.dev/dry-run-source'], 'forecast');
+    assert.ok(pv.status.message.endsWith(`(a forecast from the planned slots: etcd does not let ${alice.name} ask the operator (write the dry-run request: permission denied by etcd (7 PERMISSION_DENIED: etcdserver: permission denied)))`), pv.status.message);
+    assert.deepEqual(await c.storeAs('root').etcd.getAll().prefix('/kiwi/dryrun/').keys(), []);
+  });
 });
