@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node
 import { join } from 'node:path';
 import type { Figure } from './record.js';
 
-const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'etcd-failover.ts', 'web.ts'];
+const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'etcd-failover.ts', 'web.ts', 'soak.ts', 'flood.ts'];
 const only = process.argv.slice(2);
 const out = join('bench', 'results');
 mkdirSync(out, { recursive: true });

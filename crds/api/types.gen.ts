@@ -16,9 +16,9 @@ export interface Booking {
  */
 export interface BookingSpec {
   /**
-   * The Linux user the nodes are booked for; only this user (and the always-allowed users) may log in while the booking is Active.
+   * The Linux user the nodes are booked for, which is always the booking's namespace (the user is taken from where the booking is stored, never from this field). May be left out; if given it must equal the namespace. Only this user (and the always-allowed users) may log in while the booking is Active; admins book for others by writing in the other user's namespace.
    */
-  user: string;
+  user?: string;
   /**
    * The names of the nodes to book, all at once or none.
    *
@@ -260,7 +260,7 @@ export interface ClusterConfigSpec {
    */
   sshBypassUsers?: string[];
   /**
-   * Users with a uid below this are system users, never killed and always let in.
+   * Users with a uid below this are system users, never killed and always let in. At least 500, since uids below 500 are system accounts on every distribution, while some labs (Red Hat before 7, old LDAP directories) number their users from 500; the default 1000 fits Debian and current Red Hat, whose system accounts go up to 999.
    */
   minUid?: number;
   /**
@@ -289,6 +289,44 @@ export interface ClusterConfigSpec {
    * A node whose clock is off from the operator's by more than this gets condition ClockSkew.
    */
   clockSkewSeconds?: number;
+  /**
+   * What one user may keep in their namespace, so that one user cannot stop the cluster for others. Beyond either limit the user's new bookings are Rejected, naming the limit.
+   */
+  userLimits?: {
+    /**
+     * Bookings (keys under the user's namespace, valid or not) one user may hold.
+     */
+    bookings?: number;
+    /**
+     * Bytes of booking values one user may hold.
+     */
+    bytes?: number;
+  };
+  /**
+   * How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.
+   */
+  retention?: {
+    /**
+     * How long an Expired booking is kept after its end (seconds or text, e.g. 30d). It is deleted only once its usage record exists. Default 30d.
+     */
+    expiredBookings?: number | string;
+    /**
+     * How long an event is kept (those of deleted objects too). Default 90d.
+     */
+    events?: number | string;
+    /**
+     * How long a usage record is kept after its end; accounting reads them. Default 1826d (5 years).
+     */
+    usageRecords?: number | string;
+    /**
+     * The leading operator compacts etcd's history to etcdHistory ago, as a fallback for an etcd without --auto-compaction-retention. Set false when the etcd is shared with programs that need a longer history.
+     */
+    compactEtcd?: boolean;
+    /**
+     * How much of etcd's history the operator keeps when it compacts (a watcher that falls further behind re-reads). Default 1h.
+     */
+    etcdHistory?: number | string;
+  };
 }
 /**
  * Written by the operator.
@@ -299,4 +337,73 @@ export interface ClusterConfigStatus {
    */
   observedGeneration?: number;
 }
+
+/**
+ * The usage of one finished booking, written once by the operator when the booking became Expired. Its namespace is the booking's (the user who booked). Immutable.
+ */
+export interface UsageRecord {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'UsageRecord';
+  metadata: ObjectMeta;
+  spec: UsageRecordSpec;
+  status?: UsageRecordStatus;
+}
+/**
+ * What the booking's status said when it ended.
+ */
+export interface UsageRecordSpec {
+  /**
+   * The booking this record is of; name and createRevision tell apart two bookings of one name made at different times.
+   */
+  booking: {
+    name: string;
+    uid: string;
+    /**
+     * The etcd revision at which the booking was created.
+     */
+    createRevision: number;
+  };
+  /**
+   * The Linux user the nodes were booked for.
+   */
+  user: string;
+  /**
+   * The account charged (accounting; unset while Kiwi has no accounts).
+   */
+  account?: string;
+  /**
+   * The pool the nodes were booked in (unset while Kiwi has no pools).
+   */
+  pool?: string;
+  /**
+   * The nodes the user held; empty when the booking never started.
+   *
+   * @maxItems 1000
+   */
+  nodes: string[];
+  /**
+   * When the user really got the nodes (the booking's status.startTime); unset when it never started.
+   */
+  startTime?: string;
+  /**
+   * When the user really lost them (status.endTime); unset when it never started.
+   */
+  endTime?: string;
+  /**
+   * Nodes held times seconds held.
+   */
+  nodeSeconds: number;
+  /**
+   * Why the booking ended (its status.reason, e.g. TimeLimit, Cancelled, NodeLost, Rejected, Busy).
+   */
+  reason: string;
+  /**
+   * The time the record is filed under (its key sorts by it) and kept from; endTime, or for a booking that never started, its creation time.
+   */
+  filedAt: string;
+}
+/**
+ * Unused; a record never changes once written.
+ */
+export interface UsageRecordStatus {}
 

@@ -23,6 +23,7 @@ const program = new Command('kiwi-operator')
   .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'))
   .addOption(new Option('--id <name>', 'this replica\'s name in the election (default: host-pid)').env('KIWI_OPERATOR_ID'))
   .addOption(new Option('--resync <seconds>', 'seconds between full reconcile passes').env('KIWI_RESYNC').default('60'))
+  .addOption(new Option('--retention-sweep <seconds>', 'seconds between retention sweeps (usage records, deleting what the ClusterConfig\'s retention lets go, compaction)').env('KIWI_RETENTION_SWEEP').default('10'))
   .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR))
   .addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(String(ETCD_QUOTA_BACKEND_BYTES)));
 addConfigOption(program, DEFAULT_CONFIG_FILE);
@@ -35,7 +36,7 @@ program
   .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
   .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite calendars and make themselves admin)').env('KIWI_INSECURE_NO_AUTH'));
 
-interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; etcdQuotaBytes: string; config?: string; insecureNoAuth?: boolean | string }
+interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; retentionSweep: string; metricsAddr: string; etcdQuotaBytes: string; config?: string; insecureNoAuth?: boolean | string }
 let settings;
 try {
   settings = parseSettings<Opts>(program, process.argv.slice(2), DEFAULT_CONFIG_FILE);
@@ -49,6 +50,11 @@ const id = o.id ?? `${hostname()}-${process.pid}`;
 const ttl = Number(o.leaseTtl);
 if (!Number.isInteger(ttl) || ttl < 1) {
   log.error({ leaseTtl: o.leaseTtl, source: settings.sources.leaseTtl }, 'lease TTL (--lease-ttl, KIWI_LEASE_TTL, leaseTtl) must be a whole number of seconds, at least 1');
+  process.exit(2);
+}
+const sweep = Number(o.retentionSweep);
+if (!(sweep > 0)) {
+  log.error({ retentionSweep: o.retentionSweep, source: settings.sources.retentionSweep }, 'retention sweep (--retention-sweep, KIWI_RETENTION_SWEEP, retentionSweep) must be a positive number of seconds');
   process.exit(2);
 }
 let metricsAddr;
@@ -72,7 +78,7 @@ let op: Operator | undefined;
 const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false });
 // Every failed Store call is counted by its method (txn, get, ...).
 const store = countRejections(new Store(client, { endpoints }), (what) => metrics.etcdErrors.inc({ op: what }));
-op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, metrics });
+op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, retentionSweepMs: sweep * 1000, metrics });
 
 // Readiness: etcd answers (a one-key read every 2 s, the election key) and, when leading, the
 // cache has its snapshot. A hot standby that reaches etcd is ready: it can take over at once.

@@ -96,7 +96,10 @@ export async function loadObjects(sources: Source[], namespace?: string): Promis
     for (const doc of docs) {
       try {
         const where = doc.where + describeDocument(doc.object);
-        objects.push(validateObject(withDefaults(doc.object, namespace, where), where));
+        const obj = validateObject(withDefaults(doc.object, namespace, where), where);
+        // Records are the operator's account of a finished booking: nobody else writes them.
+        if (obj.kind === 'UsageRecord') problems.push(`${where}: a UsageRecord is written only by the operator when a booking ends; it cannot be applied or deleted`);
+        else objects.push(obj);
       } catch (e) {
         if (!(e instanceof InvalidError)) throw e;
         problems.push(...e.problems);

@@ -35,6 +35,13 @@ export function entry(key: string, start: number, end: number, uid = `uid-${key}
   return { booking: key, uid, user: key.split('/')[0], start, end };
 }
 
+/** A booking that held `nodes` from start to end and is Expired (created at revision 41). */
+export const expired = (key: string, start: number, end: number, nodes = ['n1', 'n2'], reason: 'TimeLimit' | 'Cancelled' = 'TimeLimit') =>
+  booking(key, { nodes, duration: (end - start) / 1000 }, {
+    createRevision: 41,
+    status: { phase: 'Expired', reason, nodes, startTime: iso(start).replace('.000Z', 'Z'), endTime: iso(end).replace('.000Z', 'Z'), observedGeneration: 1, message: 'ended' },
+  });
+
 /** An Active booking together with its calendar entries. */
 export function active(key: string, nodes: string[], start: number, end: number, spec: Partial<BookingSpec> = {}): { view: BookingView; entries: [string, CalendarEntry][] } {
   const view = booking(key, { nodes, duration: (end - start) / 1000, ...spec }, {

@@ -1,8 +1,10 @@
 // Who may touch which keys once etcd auth is on (docs/security.md). etcd's permissions are
 // per key or per key prefix, read, write or readwrite; each Kiwi identity gets one role:
 //   kiwi-operator        readwrite /kiwi/ (everything)
-//   kiwi-admin           read /kiwi/; readwrite /kiwi/spec/ (bookings of anyone, nodes, config)
-//                        and /kiwi/status/bookings/ (deleting a booking removes its status too)
+//   kiwi-admin           read /kiwi/; readwrite /kiwi/spec/ (bookings of anyone, nodes, config);
+//                        no status: statuses are what the operator and the daemons decided, and a
+//                        written one (a 30-day Active booking) would bypass admission. Deleting an
+//                        object deletes only its spec key (Store.delete) for that reason.
 //   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
 //                        /kiwi/spec/bookings/<user>/
 //   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
@@ -45,7 +47,6 @@ export function grantsOf(id: Identity): Grant[] {
       return [
         { permission: 'Read', key: ROOT, prefix: true },
         { permission: 'Readwrite', key: ROOT + 'spec/', prefix: true },
-        { permission: 'Readwrite', key: keys.statusPrefix('Booking'), prefix: true },
       ];
     case 'user':
       return [

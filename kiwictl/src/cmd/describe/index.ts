@@ -30,8 +30,16 @@ export class DescribeOptions implements Options {
     const reader = await ctx.client.reader();
     const parts: string[] = [];
     const leader = readLeader(reader).catch(() => undefined);
+    // Usage records live under their own prefix (get/usage.ts) and have no events.
+    const records = this.kind.kind === 'UsageRecord' ? await (await import('../get/usage.js')).listUsageRecords(reader, { namespace: this.namespace, names: this.names }) : undefined;
     for (const name of this.names) {
       const ref = refForArg(this.kind, name, this.namespace, this.flagNamespace);
+      if (records) {
+        const r = records.find((x) => x.metadata.name === name);
+        if (!r) throw new NotFoundError(`${this.kind.kind} "${name}" not found${this.namespace ? ` in namespace ${this.namespace}` : ''}`);
+        parts.push(describeObject(r, []));
+        continue;
+      }
       const obj = await reader.get(ref);
       if (!obj) throw new NotFoundError(`${this.kind.kind} "${ref.namespace && name.includes('/') ? refString(ref) : name}" not found${ref.namespace && !name.includes('/') ? ` in namespace ${ref.namespace}` : ''}`);
       const events = (await reader.listEvents(ref)).sort((a, b) => a.time.localeCompare(b.time));

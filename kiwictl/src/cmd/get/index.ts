@@ -8,7 +8,7 @@ import type { InformerEvent } from '../../../../crds/api/informer.js';
 import type { Node } from '../../../../crds/api/types.js';
 import { refString } from '../../../../crds/api/keys.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { namespaceFor, refForArg, resolveKind, splitKindName } from '../resource.js';
+import { namespaceFor, refForArg, resolveKind, skippedKeys, splitKindName } from '../resource.js';
 import { parseOutput, printObjects, WatchPrinter, type OutputSpec, type PrintOptions } from '../../printers/index.js';
 import type { TableContext } from '../../printers/columns.js';
 import { sortBy } from '../../printers/custom-columns.js';
@@ -59,6 +59,7 @@ export class GetOptions implements Options {
     if (this.flags.allNamespaces && this.flags.namespace) throw usage('give -n NAMESPACE or -A (all namespaces), not both');
     if (this.allNamespaces && this.names.length) throw usage('a name cannot be looked up across all namespaces: give NAMESPACE/NAME or -n NAMESPACE instead of -A');
     if ((this.selector.length || this.fields.length) && this.names.length) throw usage('give names or a selector (-l, --field-selector), not both');
+    if (this.watch && this.kind.kind === 'UsageRecord') throw usage('usage records never change once written: -w does not apply to them; run without -w');
   }
 
   private printOptions(single = false): PrintOptions {
@@ -80,6 +81,15 @@ export class GetOptions implements Options {
       const h = rec && stalenessHint(rec, Date.now());
       if (h) ctx.err(h + '\n');
     };
+    if (this.kind.kind === 'UsageRecord') {
+      const { listUsageRecords } = await import('./usage.js');
+      const items = await listUsageRecords(reader, { namespace: this.namespace, selector: this.selector, names: this.names });
+      const missing = this.names.filter((n) => !items.some((r) => r.metadata.name === n));
+      if (items.length || this.output.format === 'json' || this.output.format === 'yaml') ctx.out(await print(items, this.names.length === 1));
+      else if (!missing.length) ctx.err(`No ${this.kind.plural} found${this.where()}.\n`);
+      if (missing.length) throw new NotFoundError(`${this.kind.plural} ${missing.map((m) => `"${m}"`).join(', ')} not found${this.where()}`);
+      return;
+    }
     if (this.names.length) {
       const found = [];
       const missing = [];
@@ -97,7 +107,9 @@ export class GetOptions implements Options {
       }
       return;
     }
-    const items = (await reader.list(this.kind.kind, { namespace: this.namespace, selector: this.selector })).filter((o) => matchesFields(this.fields, o));
+    const skipped = skippedKeys(ctx.err);
+    const items = (await reader.list(this.kind.kind, { namespace: this.namespace, selector: this.selector, onInvalid: skipped.onInvalid })).filter((o) => matchesFields(this.fields, o));
+    skipped.warn();
     await hint();
     if (items.length === 0 && this.output.format !== 'json' && this.output.format !== 'yaml' && this.output.format !== 'jsonpath') {
       ctx.err(`No ${this.kind.plural} found${this.where()}.\n`);
@@ -145,6 +157,7 @@ export class GetOptions implements Options {
         if (!synced || !wanted(ev.object)) return;
         emit(() => printer.change(ev.object, ev.type === 'DELETED'));
       },
+      onInvalid: (p) => ctx.err(`warning: not shown: ${p.problem}\n`),
       onError: (err) => ctx.err(`warning: watch interrupted (${err.message.split('\n')[0]}); resuming\n`),
     });
     const aborted = new Promise<void>((resolve) => {
@@ -164,7 +177,7 @@ export class GetOptions implements Options {
 export function registerGet(program: Command): Command {
   return program
     .command('get')
-    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc)')
+    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc), usagerecords (ur)')
     .argument('<kind>', 'kind to show, or KIND/NAME')
     .argument('[names...]', 'names of the objects (default: all)')
     .option('-o, --output <format>', 'table, wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=HEADER:PATH,..., custom-columns-file=FILE', 'table')
