@@ -10,15 +10,12 @@
 // `populated 0`.
 //
 // A booking cgroup's name is the calendar entry's uid, which comes from etcd and is hostile: it
-// must match ENTRY_UID_RE and the path must resolve (realpath) to a direct child of the
+// must match ENTRY_UID_PATTERN (isEntryUid, crds/api/keys.ts) and the path must resolve (realpath) to a direct child of the
 // bookings directory, or the cgroup is not touched at all (the uid sweep still runs).
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isEntryUid } from '../../../crds/api/keys.js';
 
-/** What a booking cgroup may be named (a calendar entry's uid); anything else is never a path. */
-export const ENTRY_UID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-// TODO(lead): unify with crds/api isEntryUid() once that lands.
-export const isSafeEntryUid = (uid: unknown): uid is string => typeof uid === 'string' && ENTRY_UID_RE.test(uid);
 
 /** The cgroup2 mount point named in mountinfo text, or undefined. */
 export function parseCgroup2Mount(mountinfo: string): string | undefined {
@@ -145,7 +142,7 @@ export class BookingCgroups {
 
   /** The booking's cgroup path, or undefined when the uid is not a safe name. */
   path(entryUid: string): string | undefined {
-    return isSafeEntryUid(entryUid) ? join(this.root, entryUid) : undefined;
+    return isEntryUid(entryUid) ? join(this.root, entryUid) : undefined;
   }
 
   /** The path if it exists and resolves to a direct child of the bookings directory. */
@@ -255,7 +252,7 @@ export class BookingCgroups {
   /** Booking cgroups present (the entry uids; names that are not safe are left alone). */
   list(): string[] {
     try {
-      return readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory() && isSafeEntryUid(d.name)).map((d) => d.name);
+      return readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory() && isEntryUid(d.name)).map((d) => d.name);
     } catch {
       return [];
     }

@@ -7,7 +7,8 @@ import type { Logger } from '../../../crds/api/index.js';
 import { protectedReason } from '../decide/kill.js';
 import type { Proc } from '../decide/kill.js';
 import { listProcs, pidsOfUid, readProc, terminalsOf, userName } from './procs.js';
-import { isSafeEntryUid, type BookingCgroups } from './cgroup.js';
+import type { BookingCgroups } from './cgroup.js';
+import { isEntryUid } from '../../../crds/api/keys.js';
 import { isOwners, ownerOf, type Owner } from './owner.js';
 import { canKillAs, killAllAs } from './killas.js';
 
@@ -115,9 +116,9 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   const seen = new Set<number>();
   const termed = new Set<number>();
   let usedCgroupKill = false;
-  const bad = o.entryUids.filter((u) => !isSafeEntryUid(u));
+  const bad = o.entryUids.filter((u) => !isEntryUid(u));
   if (bad.length) o.log.warn({ user: o.user, entryUids: bad }, 'calendar entry uids that are not safe cgroup names: their cgroups are not touched, the uid sweep alone cleans up');
-  const uids = o.entryUids.filter(isSafeEntryUid);
+  const uids = o.entryUids.filter(isEntryUid);
   const adoptInto = uids[0];
   const liveProcs = () => listProcs().filter(owned);
   const live = () => liveProcs().map((p) => p.pid);
@@ -201,7 +202,7 @@ export function signalUser(user: string, uid: number, sig: NodeJS.Signals, guard
 /** Moves a user's live processes (subordinate ids included) into a booking's cgroup (while it is active). */
 export function adoptUser(user: string, uid: number, entryUid: string, cgroups: BookingCgroups, guard: Guard, spare: (pid: number) => boolean = () => false): number {
   if (protectedReason(user, uid, guard.config, guard.onlyUsers)) return 0;
-  if (!isSafeEntryUid(entryUid)) return 0;
+  if (!isEntryUid(entryUid)) return 0;
   const owned = ownedBy(user, ownerOf(user, uid));
   const have = new Set(cgroups.pids(entryUid));
   const fresh = listProcs().filter((p) => owned(p) && !have.has(p.pid) && !spare(p.pid)).map((p) => p.pid);

@@ -174,6 +174,16 @@ describe('security: etcd authentication and per-user authorization', function ()
     assert.ok(b.metadata.uid);
   });
 
+  it('a user asks the operator a server dry run in their own prefix only, and the booking is written nowhere', async () => {
+    // sn3 has no daemon here, so the leader's answer is a refusal (exit 9): proof it answered through auth
+    const r = await c.as(alice, ['alloc', '-w', 'sn3', '-t', '10m', '--name', 'dry1', '--dry-run=server']);
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /would be refused \(Rejected\): node sn3 is NotReady.*\(server dry run: nothing written\)/);
+    assert.equal(await c.storeAs('root').get({ kind: 'Booking', namespace: alice.name, name: 'dry1' }), undefined);
+    // a request in bob's prefix is refused by etcd itself
+    await assert.rejects(c.storeAs(alice.name).etcd.put(`/kiwi/dryrun/${bob.name}/x/request`).value('{}').exec(), /permission denied/i);
+  });
+
   it('add-user refuses hostile names', async () => {
     for (const bad of ['../etc', 'a/b', 'root', 'x'.repeat(200), 'a b', '-rf', 'kiwi-node-sn1']) {
       const r = await c.k(['admin', 'add-user', '--', bad]);

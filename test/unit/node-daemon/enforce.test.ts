@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG } from '../../../crds/api/index.js';
 import { assertMayTouch, signalUser, sweepUser } from '../../../node-daemon/src/enforce/sweep.js';
 import { logger } from '../../../crds/api/index.js';
-import { cgroupLayout, isSafeEntryUid, parsePopulated, parseSelfCgroup } from '../../../node-daemon/src/enforce/cgroup.js';
+import { cgroupLayout, parsePopulated, parseSelfCgroup } from '../../../node-daemon/src/enforce/cgroup.js';
+import { isEntryUid } from '../../../crds/api/keys.js';
 import { isOwners, parseSubIds } from '../../../node-daemon/src/enforce/owner.js';
 import { parseSysvipc } from '../../../node-daemon/src/enforce/ipc.js';
 
@@ -71,10 +72,10 @@ describe('booking cgroup layout (cgroupLayout, pure)', () => {
   });
 });
 
-describe('entry uids used as cgroup names (isSafeEntryUid)', () => {
-  for (const ok of ['e2e-1-2', '0f3c6a8e-1b2c-4d5e-8f90-123456789abc', 'a']) it(`accepts ${ok}`, () => assert.ok(isSafeEntryUid(ok)));
+describe('entry uids used as cgroup names (isEntryUid)', () => {
+  for (const ok of ['e2e-1-2', '0f3c6a8e-1b2c-4d5e-8f90-123456789abc', 'a']) it(`accepts ${ok}`, () => assert.ok(isEntryUid(ok)));
   for (const bad of ['.', '..', '../x', 'a/b', '', '-a', 'A', 'a'.repeat(64), 'x\n', ' a', 7, undefined]) {
-    it(`refuses ${JSON.stringify(bad)}`, () => assert.equal(isSafeEntryUid(bad), false));
+    it(`refuses ${JSON.stringify(bad)}`, () => assert.equal(isEntryUid(bad), false));
   }
 });
 

@@ -6,12 +6,14 @@
 //                        written one (a 30-day Active booking) would bypass admission. Deleting an
 //                        object deletes only its spec key (Store.delete) for that reason.
 //   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
-//                        /kiwi/spec/bookings/<user>/
+//                        /kiwi/spec/bookings/<user>/ and its server dry-run requests under
+//                        /kiwi/dryrun/<user>/ (each under a short lease; the operator answers)
 //   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
 //                        keys, its events; read its calendar and the ClusterConfig
 // Pure: the admin verb turns these into etcd grants.
 import { keys, ROOT } from '../../../../crds/api/keys.js';
 import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
+import { DRYRUN_PREFIX } from '../../../../crds/api/dryrun.js';
 
 export type Perm = 'Read' | 'Write' | 'Readwrite';
 export interface Grant {
@@ -47,11 +49,13 @@ export function grantsOf(id: Identity): Grant[] {
       return [
         { permission: 'Read', key: ROOT, prefix: true },
         { permission: 'Readwrite', key: ROOT + 'spec/', prefix: true },
+        { permission: 'Readwrite', key: DRYRUN_PREFIX, prefix: true },
       ];
     case 'user':
       return [
         { permission: 'Read', key: ROOT, prefix: true },
         { permission: 'Readwrite', key: keys.specPrefix('Booking', id.user), prefix: true },
+        { permission: 'Readwrite', key: `${DRYRUN_PREFIX}${id.user}/`, prefix: true },
       ];
     case 'node': {
       const ref = { kind: 'Node' as const, name: id.node };
