@@ -41,7 +41,7 @@ export class AllocOptions implements Options {
   private async runDry(ctx: Ctx): Promise<void> {
     const { booking } = await checkAlloc(ctx, this.req, { userCheck: this.userCheck });
     if (this.dryRun === 'client') return ctx.out(`booking.kiwi.dev/${booking.metadata.name} created (dry run)\n`);
-    const { askDryRun } = await import('../../client/dryrun.js');
+    const { askDryRun } = await import('../../../../crds/api/dryrun.js');
     const a = await askDryRun(await ctx.client.store(), booking);
     if (a.error) throw new RefusedError(`the operator refused the dry run: ${a.error}`);
     const r = dryRunReport({ ...booking, status: a.status }, new Date());

@@ -68,7 +68,7 @@ export class ApplyOptions implements Options {
   private async runDry(ctx: Ctx, objects: KiwiObject[], current: (KiwiObject | undefined)[]): Promise<void> {
     const lines = objects.map((obj, i) => `${nameOf(kindInfo(obj.kind), obj.metadata.name!)} ${wouldDo(obj, current[i])} (${this.dryRun === 'client' ? 'dry run' : 'server dry run'})\n`);
     if (this.dryRun === 'client') return ctx.out(lines.join(''));
-    const { askDryRun } = await import('../../client/dryrun.js');
+    const { askDryRun } = await import('../../../../crds/api/dryrun.js');
     const store = await ctx.client.store();
     const refusals: string[] = [];
     const now = () => new Date();
