@@ -65,7 +65,11 @@ describe('kiwictl read-modify-write (real binary, real operator, real etcd)', fu
       writeFileSync(f, JSON.stringify({ apiVersion: b.apiVersion, kind: 'Booking', metadata: { name: 'ext', namespace: U }, spec: { ...b.spec, ...spec } }));
       return f;
     };
-    for (const [spec, path] of [[{ user: 'kiwitest-other' }, 'spec.user'], [{ nodes: ['r2'] }, 'spec.nodes'], [{ nodes: undefined, count: 2 }, 'spec.count']] as const) {
+    // Another user is refused before immutability: the user is the namespace, always.
+    const other = await k('apply', '-f', doc({ user: 'kiwitest-other' }));
+    ok(other, 2);
+    assert.match(other.stderr, /spec\.user: "kiwitest-other" is not the booking's namespace/);
+    for (const [spec, path] of [[{ nodes: ['r2'] }, 'spec.nodes'], [{ nodes: undefined, count: 2 }, 'spec.count']] as const) {
       const r = await k('apply', '-f', doc(spec));
       ok(r, 2);
       assert.match(r.stderr, new RegExp(`booking.kiwi.dev/ext: ${path.replace('.', '\\.')}: field is immutable once the booking has started`));
