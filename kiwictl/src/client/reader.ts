@@ -8,7 +8,7 @@ import { keys, prefixEnd, refString, type ObjectRef } from '../../../crds/api/ke
 import { kindInfo } from '../../../crds/api/kinds.js';
 import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { matches, type Requirement } from '../../../crds/api/selector.js';
-import { decodeTxnRanges, encodeTxnRanges, unaryCall, WireError, type WireKv } from './wire.js';
+import { decodeTxnRanges, encodeTxnRanges, unaryCall, WireError, type WireKv, type WireSecurity } from './wire.js';
 
 /** What get and describe need; the Store has the same methods, so either can serve them. */
 export interface Reader {
@@ -22,6 +22,7 @@ export class EtcdReader implements Reader {
   constructor(
     private readonly endpoints: string[],
     private readonly timeoutMs: number,
+    private readonly security: WireSecurity = {},
   ) {}
 
   /** Reads several ranges in one transaction: one revision for all of them. */
@@ -30,7 +31,7 @@ export class EtcdReader implements Reader {
     let last: WireError | undefined;
     for (const ep of this.endpoints) {
       try {
-        return decodeTxnRanges(await unaryCall(ep, '/etcdserverpb.KV/Txn', msg, this.timeoutMs)).ranges;
+        return decodeTxnRanges(await unaryCall(ep, '/etcdserverpb.KV/Txn', msg, this.timeoutMs, this.security)).ranges;
       } catch (e) {
         if (!(e instanceof WireError)) throw e;
         // 7 permission denied, 16 unauthenticated: the next member would say the same

@@ -1,12 +1,14 @@
 // A minimal gRPC client for etcd's one read call kiwictl needs: KV/Txn holding only range
-// requests (several ranges read at one revision). Plain node:http2 and a hand-written protobuf
-// codec for these few messages (field numbers from etcd's rpc.proto and kv.proto).
+// requests (several ranges read at one revision), and, for an etcd with auth on, Auth/Authenticate
+// first (its token goes with the read as the `token` metadata, as etcd's own clients send it).
+// Plain node:http2, over TLS (CA, client certificate) when configured, and a hand-written
+// protobuf codec for these few messages (field numbers from etcd's rpc.proto and kv.proto).
 //
 // Why not etcd3: loading etcd3, @grpc/grpc-js and protobufjs costs ~90 ms, more than the rest of a
 // `kiwictl get`, and protobufjs decodes 10,000 keys several times slower than this does. Why not
 // etcd's JSON gateway: its server-side JSON marshalling is slower than the gRPC answer.
 // Writes and watches keep going through the Store over etcd3.
-import { connect, constants } from 'node:http2';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
 
 /** Keys and values decoded to strings straight from the answer (no Buffer per field: 10,000 keys). */
 export interface WireKv {
@@ -53,6 +55,11 @@ export function encodeTxnRanges(ranges: { key: Buffer; rangeEnd?: Buffer }[]): B
       return bytesField(2, bytesField(1, range));
     }),
   );
+}
+
+/** AuthenticateRequest{name, password} */
+export function encodeAuthenticate(name: string, password: string): Buffer {
+  return Buffer.concat([bytesField(1, Buffer.from(name)), bytesField(2, Buffer.from(password))]);
 }
 
 // ---- protobuf decoding ----
@@ -162,25 +169,87 @@ export function decodeTxnRanges(buf: Buffer): TxnRangesResult {
   return out;
 }
 
+/** AuthenticateResponse{header, token} */
+export function decodeAuthToken(buf: Buffer): string {
+  const d = new Decoder(buf);
+  while (d.more()) {
+    const [f, w] = d.tag();
+    if (f === 2 && w === 2) {
+      const [s, e] = d.span();
+      return buf.toString('utf8', s, e);
+    }
+    d.skip(w);
+  }
+  throw new WireError('etcd answered Authenticate without a token', 13);
+}
+
 // ---- the call ----
 
-/** One unary gRPC call over HTTP/2; resolves with the response message. */
-export function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number): Promise<Buffer> {
+/** Who the reader is to etcd, and how it reaches it: what the Store's etcd3 client gets too. */
+export interface WireSecurity {
+  auth?: { username: string; password: string };
+  /** PEM contents (not paths): read once by the caller. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+// Tokens live in this process only: one Authenticate per kiwictl run and endpoint, never on disk
+// (a token on disk would be a password-equivalent for its TTL, readable by whoever gets the file).
+const tokens = new Map<string, Promise<string>>();
+
+/**
+ * One unary gRPC call to `path` on etcd at `endpoint`; resolves with the response message. With
+ * `security.auth`, first logs in (Auth/Authenticate, on the same HTTP/2 session: one TCP and TLS
+ * handshake) unless this process already holds a token for that endpoint and user; a token etcd
+ * no longer knows (expired, etcd restarted) is replaced once.
+ */
+export async function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number, security: WireSecurity = {}): Promise<Buffer> {
+  const deadline = Date.now() + timeoutMs;
+  // TLS whenever it is configured (as etcd3 does), or the endpoint says https
+  const url = security.tls ? endpoint.replace(/^http:/, 'https:') : endpoint;
+  const session = connect(url, security.tls ? { ca: security.tls.ca, cert: security.tls.cert, key: security.tls.key } : {});
+  const failed = new Promise<never>((_, reject) => session.on('error', (e: Error) => reject(new WireError(e.message, 14))));
+  failed.catch(() => undefined);
+  const call = (p: string, m: Buffer, meta: Record<string, string> = {}) => Promise.race([request(session, p, m, deadline, meta), failed]);
+  try {
+    const auth = security.auth;
+    if (!auth) return await call(path, message);
+    const id = `${endpoint}\n${auth.username}`;
+    for (let attempt = 0; ; attempt++) {
+      let token = tokens.get(id);
+      if (!token) {
+        token = call('/etcdserverpb.Auth/Authenticate', encodeAuthenticate(auth.username, auth.password)).then(decodeAuthToken);
+        tokens.set(id, token);
+        token.catch(() => tokens.delete(id));
+      }
+      try {
+        return await call(path, message, { token: await token });
+      } catch (e) {
+        // etcd says "invalid auth token" (Unauthenticated) for a token it dropped
+        if (attempt > 0 || !(e instanceof WireError) || e.code !== 16 || !/invalid auth token/i.test(e.message)) throw e;
+        tokens.delete(id);
+      }
+    }
+  } finally {
+    session.close();
+    session.destroy();
+  }
+}
+
+/** One request on an open session, with what is left of the deadline. */
+function request(session: ClientHttp2Session, path: string, message: Buffer, deadline: number, meta: Record<string, string>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const session = connect(endpoint);
+    const timeoutMs = Math.max(1, deadline - Date.now());
     let done = false;
     const finish = (err: Error | undefined, value?: Buffer) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      session.close();
       if (err) {
-        session.destroy();
+        req.close();
         reject(err);
       } else resolve(value!);
     };
     const timer = setTimeout(() => finish(new WireError(`deadline of ${timeoutMs} ms exceeded`, 4)), timeoutMs);
-    session.on('error', (e: Error) => finish(new WireError(e.message, 14)));
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
     message.copy(frame, 5);
@@ -190,6 +259,7 @@ export function unaryCall(endpoint: string, path: string, message: Buffer, timeo
       'content-type': 'application/grpc',
       te: 'trailers',
       'grpc-timeout': `${timeoutMs}m`,
+      ...meta,
     });
     const chunks: Buffer[] = [];
     let status: string | undefined;
