@@ -29,7 +29,7 @@ export interface TlsEtcd {
 }
 
 /** etcd on https://127.0.0.1:PORT wanting a client certificate signed by the temp CA (not yet answering when this returns). */
-export async function startTlsEtcd(): Promise<TlsEtcd> {
+export async function startTlsEtcd(extraArgs: string[] = []): Promise<TlsEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 'kiwitest-tls-'));
   makeCerts(dir);
   const [port, peer] = [await freePort(), await freePort()];
@@ -39,7 +39,7 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--cert-file', join(dir, 'server.crt'), '--key-file', join(dir, 'server.key'), '--trusted-ca-file', join(dir, 'ca.crt'), '--client-cert-auth',
     '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `s1=http://127.0.0.1:${peer}`,
-    '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error',
+    '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error', ...extraArgs,
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   return {
     dir,
