@@ -2,7 +2,7 @@
 // fast: one file to read instead of hundreds of modules (see bench/cli-startup). Code split:
 // a verb loads only the chunks it imports (dynamic import), e.g. `get` never loads ajv.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // etcd3 reads its .proto files at run time from `${__dirname}/../proto`, which a bundle has no
@@ -28,6 +28,7 @@ const entries = {
   kiwictl: 'kiwictl/src/main.ts',
   'kiwi-operator': 'operator/src/main.ts',
   'kiwi-node-daemon': 'node-daemon/src/main.ts',
+  'kiwi-web': 'kiwi-web/src/main.ts',
 };
 
 const started = Date.now();
@@ -48,4 +49,18 @@ await build({
   banner: { js: "import { createRequire as __kiwiCreateRequire } from 'node:module'; const require = __kiwiCreateRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',
 });
+// kiwi-web's page: one browser bundle, no framework, plus its two static files.
+await build({
+  entryPoints: { app: 'kiwi-web/page/app.ts' },
+  outdir: 'dist/kiwi-web',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+mkdirSync('dist/kiwi-web', { recursive: true });
+for (const f of ['index.html', 'style.css']) copyFileSync(`kiwi-web/page/${f}`, `dist/kiwi-web/${f}`);
 console.error(`built dist/ in ${Date.now() - started} ms`);

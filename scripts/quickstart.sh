@@ -64,6 +64,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 ./bin/kiwictl get nodes
+./bin/kiwi-web --listen 127.0.0.1:${KIWI_WEB_PORT:-8080} --log-level warn >"$WORK/web.out" 2>"$WORK/web.log" & PIDS+=($!)
+for _ in $(seq 50); do grep -q 'calendar at' "$WORK/web.out" 2>/dev/null && break; sleep 0.1; done
+WEB_URL=$(sed -n 's/.*calendar at //p' "$WORK/web.out"); echo "calendar (live; log in by name as $USER_NAME, book by dragging): ${WEB_URL:-kiwi-web did not start, see $WORK/web.log}"
 
 step "A demo user, $USER_NAME"
 id "$USER_NAME" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_NAME"
@@ -126,4 +129,5 @@ scrape() { node -e 'fetch(process.argv[1]).then(r=>r.text()).then(t=>console.log
 scrape http://127.0.0.1:9464/metrics '^kiwi_transitions_total.*Booking'
 scrape http://127.0.0.1:9465/metrics '^kiwi_cleanup_duration_seconds_count'
 
+[ -n "${KIWI_QUICKSTART_STAY:-}" ] && [ -n "${WEB_URL:-}" ] && { step "Still running: book the node from $WEB_URL (Ctrl-C stops everything)"; wait "${PIDS[0]}" || true; }
 step "Done: stopping the node daemon, the operator and etcd"

@@ -14,6 +14,18 @@ export interface EffectiveConfig {
   clockSkewSeconds: number;
 }
 
+/** spec.retention with its defaults: seconds, and whether the operator compacts etcd. */
+export interface Retention {
+  expiredBookings: number;
+  events: number;
+  usageRecords: number;
+  compactEtcd: boolean;
+  etcdHistory: number;
+}
+
+/** The duration fields of spec.retention (validation turns text into seconds). */
+export const RETENTION_DURATIONS = ['expiredBookings', 'events', 'usageRecords', 'etcdHistory'] as const;
+
 export const DEFAULT_CONFIG: EffectiveConfig = {
   admins: [],
   sshBypassUsers: [],
@@ -25,6 +37,12 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   warnBefore: [600, 60],
   clockSkewSeconds: 2,
 };
+
+/**
+ * A lab keeps a month of finished bookings to answer "what happened to my job?", a quarter of
+ * events, and five years of usage for accounting; etcd keeps an hour of history.
+ */
+export const DEFAULT_RETENTION: Retention = { expiredBookings: 30 * 86400, events: 90 * 86400, usageRecords: 1826 * 86400, compactEtcd: true, etcdHistory: 3600 };
 
 export const CLUSTER_CONFIG_NAME = 'default';
 
@@ -41,5 +59,19 @@ export function effectiveConfig(cc: ClusterConfig | undefined): EffectiveConfig 
     pamFailMode: s.pamFailMode ?? DEFAULT_CONFIG.pamFailMode,
     warnBefore: s.warnBefore ?? DEFAULT_CONFIG.warnBefore,
     clockSkewSeconds: s.clockSkewSeconds ?? DEFAULT_CONFIG.clockSkewSeconds,
+  };
+}
+
+/** spec.retention in force, every default filled in; a value stored past validation falls back to its default. */
+export function effectiveRetention(cc: ClusterConfig | undefined): Retention {
+  const r = cc?.spec?.retention ?? {};
+  const d = DEFAULT_RETENTION;
+  const num = (v: unknown, dflt: number) => (typeof v === 'number' && v > 0 ? v : dflt);
+  return {
+    expiredBookings: num(r.expiredBookings, d.expiredBookings),
+    events: num(r.events, d.events),
+    usageRecords: num(r.usageRecords, d.usageRecords),
+    compactEtcd: typeof r.compactEtcd === 'boolean' ? r.compactEtcd : d.compactEtcd,
+    etcdHistory: num(r.etcdHistory, d.etcdHistory),
   };
 }

@@ -5,6 +5,8 @@
 import { InvalidError } from './errors.js';
 
 export const MAX_DURATION_SECONDS = 366 * 24 * 3600;
+/** The longest retention (ClusterConfig spec.retention): 100 years. */
+export const MAX_RETENTION_SECONDS = 36525 * 24 * 3600;
 
 const UNITS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
 const UNIT_FORM = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
@@ -14,7 +16,8 @@ const CLOCK_FORM = /^(?:(\d+)-)?(\d+)(?::(\d{1,2}))(?::(\d{1,2}))?$/;
 export class DurationError extends InvalidError {}
 
 /** Parses a duration into whole seconds, or throws DurationError saying what is wrong. */
-export function parseDuration(input: string | number): number {
+export function parseDuration(input: string | number, max = MAX_DURATION_SECONDS): number {
+  const checkSeconds = (n: number, text: string) => checkRange(n, text, max);
   if (typeof input === 'number') return checkSeconds(input, String(input));
   const text = input.trim();
   if (text === '') throw new DurationError('empty duration: use 90m, 2h30m, 1:30:00 or seconds');
@@ -29,7 +32,7 @@ export function parseDuration(input: string | number): number {
     );
   }
   const old = /^(\d+):(\d{1,2}):(\d{1,2}):(\d{1,2})$/.exec(text);
-  if (old) return parseDuration(`${old[1]}-${old[2]}:${old[3]}:${old[4]}`);
+  if (old) return parseDuration(`${old[1]}-${old[2]}:${old[3]}:${old[4]}`, max);
   const c = CLOCK_FORM.exec(text);
   if (c) {
     const [, days, a, b, cc] = c;
@@ -42,11 +45,10 @@ export function parseDuration(input: string | number): number {
   throw new DurationError(`${JSON.stringify(input)} is not a duration: use 90m, 2h30m, 1:30:00, 1-00:00:00 or seconds`);
 }
 
-function checkSeconds(n: number, input: string): number {
+function checkRange(n: number, input: string, max: number): number {
   if (!Number.isFinite(n) || !Number.isInteger(n)) throw new DurationError(`duration ${JSON.stringify(input)} must be a whole number of seconds`);
   if (n <= 0) throw new DurationError(`duration ${JSON.stringify(input)} must be positive`);
-  if (n > MAX_DURATION_SECONDS)
-    throw new DurationError(`duration ${JSON.stringify(input)} is longer than the longest Kiwi accepts (366d)`);
+  if (n > max) throw new DurationError(`duration ${JSON.stringify(input)} is longer than the longest Kiwi accepts here (${formatDuration(max)})`);
   return n;
 }
 

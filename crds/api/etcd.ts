@@ -3,6 +3,9 @@
 import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, circuitBreaker, wrap, type IPolicy } from 'cockatiel';
 import { readFileSync } from 'node:fs';
+import { authVerdict, type AuthVerdict } from './endpoints.js';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import './tls-servername.js'; // Node 26 and etcd endpoints given as IP addresses over TLS
 
 export interface EtcdConfig {
@@ -108,3 +111,70 @@ function readPasswordFile(file: string): { user?: string; password: string } {
   return { password: unquote(pw[1].trim()), ...(user ? { user: unquote(user[1].trim()) } : {}) };
 }
 
+
+/**
+ * Asks etcd itself whether its authentication is off: a read without credentials through its
+ * JSON gateway (POST /v3/kv/range) succeeds only then. true: off; false: on (refused for want
+ * of a user); undefined: no answer (down, or not reachable this way).
+ */
+export async function etcdAuthOff(endpoint: string, tls?: EtcdConfig['tls'], timeoutMs = 3000): Promise<boolean | undefined> {
+  const body = JSON.stringify({ key: Buffer.from('/kiwi/').toString('base64'), limit: 1, keys_only: true });
+  const url = new URL('/v3/kv/range', endpoint);
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      timeout: timeoutMs,
+      ...(tls ? { ca: readFileSync(tls.caFile), ...(tls.certFile ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile!) } : {}) } : {}),
+    }, (res: IncomingMessage) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (text.length < 65536) text += d;
+      });
+      res.on('end', () => {
+        if (res.statusCode === 200 && /"header"/.test(text)) resolve(true);
+        else if (/user name is empty|not authorized|authentication|invalid auth token|permission denied/i.test(text) || res.statusCode === 401 || res.statusCode === 403) resolve(false);
+        else resolve(undefined);
+      });
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end(body);
+  });
+}
+
+/** etcd's own answer from the first endpoint that gives one (etcdAuthOff), or undefined. */
+export async function probeAuthOff(endpoints: string[], tls?: EtcdConfig['tls'], timeoutMs = 3000): Promise<boolean | undefined> {
+  for (const e of endpoints) {
+    const off = await etcdAuthOff(e, tls, timeoutMs).catch(() => undefined);
+    if (off !== undefined) return off;
+  }
+  // No JSON gateway (--enable-grpc-gateway=false): the same question over gRPC, without credentials.
+  const c = connect({ endpoints, callTimeoutMs: timeoutMs, dialTimeoutMs: timeoutMs, ...(tls ? { tls } : {}) });
+  try {
+    await c.get(ROOT_PROBE_KEY).exec();
+    return true;
+  } catch (err) {
+    return /user name is empty|not authorized|authentication|invalid auth token|permission denied|Unauthenticated/i.test(String((err as Error)?.message)) ? false : undefined;
+  } finally {
+    c.close();
+  }
+}
+
+const ROOT_PROBE_KEY = '/kiwi/';
+
+/**
+ * The start-up check of the operator and the node daemon (endpoints.ts authVerdict, with etcd
+ * asked whether its auth is off): logs the warning, if any, and returns the verdict; undefined
+ * while etcd does not answer (the caller decides whether to wait).
+ */
+export async function startupAuthCheck(o: { endpoints: string[]; security: Pick<EtcdConfig, 'auth' | 'tls'>; insecureNoAuth: boolean; log: { warn(obj: object, msg: string): void }; timeoutMs?: number }): Promise<AuthVerdict | undefined> {
+  const off = await probeAuthOff(o.endpoints, o.security.tls, o.timeoutMs);
+  if (off === undefined) return undefined;
+  const v = authVerdict({ endpoints: o.endpoints, authOff: off, insecureNoAuth: o.insecureNoAuth, credentials: !!o.security.auth });
+  if (v.action === 'warn') o.log.warn({ endpoints: o.endpoints, authOff: off }, v.message);
+  return v;
+}

@@ -13,3 +13,4 @@ export * from './config.js';
 export * from './time.js';
 export * from './conditions.js';
 export * from './endpoints.js';
+export * from './usage.js';

@@ -32,6 +32,14 @@ export const keys = {
   /** Events of one object; the suffix (time and a counter) keeps them in order. */
   eventPrefix: (r: ObjectRef) => ROOT + 'events/' + path(r.kind, r.name, r.namespace) + '/',
   event: (r: ObjectRef, suffix: string) => keys.eventPrefix(r) + suffix,
+  eventsRoot: () => ROOT + 'events/',
+  /**
+   * Usage records sort by the time they are filed at (RFC 3339 with milliseconds, UTC: fixed
+   * width), then namespace and name: a period is one range read, and old ones go first.
+   * Outside /kiwi/spec/, so the operator's cache and every informer never load them.
+   */
+  usagePrefix: () => ROOT + 'usage/',
+  usage: (filedAt: string, namespace: string, name: string) => ROOT + 'usage/' + filedAt + '/' + namespace + '/' + name,
 };
 
 /** Parses a spec or status key back into the object it names. */

@@ -28,6 +28,14 @@ export function parseDocuments(text: string, source: string): SourcedDocument[] 
     if (e instanceof RangeError) throw new InvalidError(`${source}: nested too deeply to read`);
     throw e;
   }
+  return documentsOf(docs, source);
+}
+
+/**
+ * The objects of parsed documents (YAML's, or one JSON value), each labelled with where it came
+ * from; a `kind: List` gives its items. Refuses what is too large or too deep to be an object.
+ */
+export function documentsOf(docs: unknown[], source: string): SourcedDocument[] {
   // YAML aliases are shared, not copied, so a few lines ("billion laughs") can stand for a
   // document far larger than any object Kiwi stores: refuse before anything expands it.
   checkExpandedSize(docs, source);

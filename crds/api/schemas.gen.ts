@@ -804,6 +804,81 @@ export const crds: Crd[] = [
                       "minimum": 1,
                       "maximum": 3600,
                       "default": 2
+                    },
+                    "retention": {
+                      "type": "object",
+                      "description": "How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.",
+                      "properties": {
+                        "expiredBookings": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long an Expired booking is kept after its end (seconds or text, e.g. 30d). It is deleted only once its usage record exists. Default 30d.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 3155760000,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "events": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long an event is kept (those of deleted objects too). Default 90d.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 3155760000,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "usageRecords": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long a usage record is kept after its end; accounting reads them. Default 1826d (5 years).",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 3155760000,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "compactEtcd": {
+                          "type": "boolean",
+                          "description": "The leading operator compacts etcd's history to etcdHistory ago, as a fallback for an etcd without --auto-compaction-retention. Set false when the etcd is shared with programs that need a longer history.",
+                          "default": true
+                        },
+                        "etcdHistory": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How much of etcd's history the operator keeps when it compacts (a watcher that falls further behind re-reads). Default 1h.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 60,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        }
+                      }
                     }
                   }
                 },
@@ -817,6 +892,197 @@ export const crds: Crd[] = [
                       "description": "The spec generation the operator has applied."
                     }
                   }
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "usagerecords.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Namespaced",
+      "names": {
+        "plural": "usagerecords",
+        "singular": "usagerecord",
+        "kind": "UsageRecord",
+        "listKind": "UsageRecordList",
+        "shortNames": [
+          "ur"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "User",
+              "type": "string",
+              "jsonPath": ".spec.user"
+            },
+            {
+              "name": "Nodes",
+              "type": "string",
+              "jsonPath": ".spec.nodes"
+            },
+            {
+              "name": "Start",
+              "type": "string",
+              "format": "date-time",
+              "jsonPath": ".spec.startTime"
+            },
+            {
+              "name": "End",
+              "type": "string",
+              "format": "date-time",
+              "jsonPath": ".spec.endTime"
+            },
+            {
+              "name": "NodeSeconds",
+              "type": "integer",
+              "jsonPath": ".spec.nodeSeconds"
+            },
+            {
+              "name": "Reason",
+              "type": "string",
+              "jsonPath": ".spec.reason"
+            },
+            {
+              "name": "Booking",
+              "type": "string",
+              "jsonPath": ".spec.booking.name",
+              "priority": 1
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "The usage of one finished booking, written once by the operator when the booking became Expired. Its namespace is the booking's (the user who booked). Immutable.",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata",
+                "spec"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "UsageRecord"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "What the booking's status said when it ended.",
+                  "required": [
+                    "booking",
+                    "user",
+                    "nodes",
+                    "nodeSeconds",
+                    "reason",
+                    "filedAt"
+                  ],
+                  "properties": {
+                    "booking": {
+                      "type": "object",
+                      "description": "The booking this record is of; name and createRevision tell apart two bookings of one name made at different times.",
+                      "required": [
+                        "name",
+                        "uid",
+                        "createRevision"
+                      ],
+                      "properties": {
+                        "name": {
+                          "type": "string",
+                          "maxLength": 253
+                        },
+                        "uid": {
+                          "type": "string",
+                          "maxLength": 64
+                        },
+                        "createRevision": {
+                          "type": "integer",
+                          "format": "int64",
+                          "description": "The etcd revision at which the booking was created."
+                        }
+                      }
+                    },
+                    "user": {
+                      "type": "string",
+                      "description": "The Linux user the nodes were booked for.",
+                      "maxLength": 32
+                    },
+                    "account": {
+                      "type": "string",
+                      "description": "The account charged (accounting; unset while Kiwi has no accounts).",
+                      "maxLength": 253
+                    },
+                    "pool": {
+                      "type": "string",
+                      "description": "The pool the nodes were booked in (unset while Kiwi has no pools).",
+                      "maxLength": 253
+                    },
+                    "nodes": {
+                      "type": "array",
+                      "description": "The nodes the user held; empty when the booking never started.",
+                      "maxItems": 1000,
+                      "items": {
+                        "type": "string",
+                        "maxLength": 253
+                      }
+                    },
+                    "startTime": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When the user really got the nodes (the booking's status.startTime); unset when it never started."
+                    },
+                    "endTime": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When the user really lost them (status.endTime); unset when it never started."
+                    },
+                    "nodeSeconds": {
+                      "type": "integer",
+                      "format": "int64",
+                      "minimum": 0,
+                      "description": "Nodes held times seconds held."
+                    },
+                    "reason": {
+                      "type": "string",
+                      "description": "Why the booking ended (its status.reason, e.g. TimeLimit, Cancelled, NodeLost, Rejected, Busy).",
+                      "maxLength": 64
+                    },
+                    "filedAt": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "The time the record is filed under (its key sorts by it) and kept from; endTime, or for a booking that never started, its creation time."
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Unused; a record never changes once written."
                 }
               }
             }

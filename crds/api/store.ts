@@ -352,7 +352,7 @@ function withoutStatus<T extends KiwiObject>(obj: T): T {
 }
 
 /** The current object with the user-owned parts (spec, labels, annotations) of `obj`. */
-function merged<T extends KiwiObject>(current: KiwiObject, obj: T): T {
+export function merged<T extends KiwiObject>(current: KiwiObject, obj: T): T {
   const next = structuredClone(current) as any;
   next.spec = structuredClone((obj as any).spec);
   if (next.spec === undefined) delete next.spec;

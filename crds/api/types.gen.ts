@@ -289,6 +289,31 @@ export interface ClusterConfigSpec {
    * A node whose clock is off from the operator's by more than this gets condition ClockSkew.
    */
   clockSkewSeconds?: number;
+  /**
+   * How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.
+   */
+  retention?: {
+    /**
+     * How long an Expired booking is kept after its end (seconds or text, e.g. 30d). It is deleted only once its usage record exists. Default 30d.
+     */
+    expiredBookings?: number | string;
+    /**
+     * How long an event is kept (those of deleted objects too). Default 90d.
+     */
+    events?: number | string;
+    /**
+     * How long a usage record is kept after its end; accounting reads them. Default 1826d (5 years).
+     */
+    usageRecords?: number | string;
+    /**
+     * The leading operator compacts etcd's history to etcdHistory ago, as a fallback for an etcd without --auto-compaction-retention. Set false when the etcd is shared with programs that need a longer history.
+     */
+    compactEtcd?: boolean;
+    /**
+     * How much of etcd's history the operator keeps when it compacts (a watcher that falls further behind re-reads). Default 1h.
+     */
+    etcdHistory?: number | string;
+  };
 }
 /**
  * Written by the operator.
@@ -299,4 +324,73 @@ export interface ClusterConfigStatus {
    */
   observedGeneration?: number;
 }
+
+/**
+ * The usage of one finished booking, written once by the operator when the booking became Expired. Its namespace is the booking's (the user who booked). Immutable.
+ */
+export interface UsageRecord {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'UsageRecord';
+  metadata: ObjectMeta;
+  spec: UsageRecordSpec;
+  status?: UsageRecordStatus;
+}
+/**
+ * What the booking's status said when it ended.
+ */
+export interface UsageRecordSpec {
+  /**
+   * The booking this record is of; name and createRevision tell apart two bookings of one name made at different times.
+   */
+  booking: {
+    name: string;
+    uid: string;
+    /**
+     * The etcd revision at which the booking was created.
+     */
+    createRevision: number;
+  };
+  /**
+   * The Linux user the nodes were booked for.
+   */
+  user: string;
+  /**
+   * The account charged (accounting; unset while Kiwi has no accounts).
+   */
+  account?: string;
+  /**
+   * The pool the nodes were booked in (unset while Kiwi has no pools).
+   */
+  pool?: string;
+  /**
+   * The nodes the user held; empty when the booking never started.
+   *
+   * @maxItems 1000
+   */
+  nodes: string[];
+  /**
+   * When the user really got the nodes (the booking's status.startTime); unset when it never started.
+   */
+  startTime?: string;
+  /**
+   * When the user really lost them (status.endTime); unset when it never started.
+   */
+  endTime?: string;
+  /**
+   * Nodes held times seconds held.
+   */
+  nodeSeconds: number;
+  /**
+   * Why the booking ended (its status.reason, e.g. TimeLimit, Cancelled, NodeLost, Rejected, Busy).
+   */
+  reason: string;
+  /**
+   * The time the record is filed under (its key sorts by it) and kept from; endTime, or for a booking that never started, its creation time.
+   */
+  filedAt: string;
+}
+/**
+ * Unused; a record never changes once written.
+ */
+export interface UsageRecordStatus {}
 

@@ -7,7 +7,8 @@ import type { KiwiObject, KindName } from './types.js';
 import { API_VERSION } from './types.js';
 import { KINDS, kindInfo } from './kinds.js';
 import { InvalidError } from './errors.js';
-import { parseDuration, DurationError } from './duration.js';
+import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.js';
+import { RETENTION_DURATIONS } from './config.js';
 import { isLabelKey, isLabelValue } from './selector.js';
 
 /** The largest object Kiwi stores; etcd's own request limit is 1.5 MiB. */
@@ -109,9 +110,10 @@ function describeError(e: ErrorObject, kind: KindName): string | undefined {
 const DURATION_FIELDS: Record<KindName, string[][]> = {
   Booking: [['spec', 'duration'], ['spec', 'endSignal', 'before']],
   Node: [],
-  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration']],
+  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f])],
+  UsageRecord: [],
 };
-const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [] };
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [] };
 
 function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
   let cur: any = obj;
@@ -181,7 +183,8 @@ export function validateObject(input: unknown, what: string): KiwiObject {
     if (v === undefined) continue;
     if (typeof v === 'string' || (typeof v === 'number' && (v <= 0 || !Number.isInteger(v)))) {
       try {
-        loc!.parent[loc!.key] = parseDuration(v);
+        // Retention is kept for years; a booking's durations stay within MAX_DURATION_SECONDS.
+        loc!.parent[loc!.key] = parseDuration(v, path[1] === 'retention' ? MAX_RETENTION_SECONDS : undefined);
       } catch (e) {
         if (!(e instanceof DurationError)) throw e;
         problems.push(`${path.join('.')}: ${e.message}`);

@@ -9,6 +9,11 @@ import pkg from '../../package.json' with { type: 'json' };
 import { Client } from './client/index.js';
 import { setCtxFactory, usage, type GlobalFlags } from './cmd/verb.js';
 import { registerApply } from './cmd/apply/index.js';
+import { registerDiff } from './cmd/diff/index.js';
+import { registerMan } from './cmd/man/index.js';
+import { registerEdit } from './cmd/edit/index.js';
+import { registerHistory } from './cmd/history/index.js';
+import { registerAnnotate, registerLabel } from './cmd/label/index.js';
 import { registerGet } from './cmd/get/index.js';
 import { registerDescribe } from './cmd/describe/index.js';
 import { registerDelete } from './cmd/delete/index.js';
@@ -61,7 +66,8 @@ function buildProgram(): { program: Command; clients: Client[] } {
     .option('--state-dir <dir>', 'state dir of `kiwictl dev` (default $KIWI_DEV_STATE_DIR, ~/.local/state/kiwi/dev, or /var/lib/kiwi/dev for root)')
     .option('--request-timeout <ms>', 'deadline of one etcd call in milliseconds', '2000')
     .option('--etcd-user <name>', 'etcd user (default $KIWI_ETCD_USER, or the credential file)')
-    .option('--etcd-password <pw>', 'etcd password (default $KIWI_ETCD_PASSWORD, or the credential file)')
+    .option('--etcd-password-file <file>', 'file holding the etcd password (default $KIWI_ETCD_PASSWORD_FILE, $KIWI_ETCD_PASSWORD, or the credential file)')
+    .option('--etcd-password <pw>', 'etcd password; readable by every local user on a command line, so prefer --etcd-password-file')
     .option('--credentials <file>', 'credential file {user, password} (default $KIWI_CREDENTIALS, ~/.config/kiwi/credentials.yaml, /etc/kiwi/credentials/$USER.yaml)')
     .option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate (default $KIWI_ETCD_CA)')
     .option('--etcd-cert <file>', 'client certificate for etcd (default $KIWI_ETCD_CERT)')
@@ -87,10 +93,10 @@ function buildProgram(): { program: Command; clients: Client[] } {
   });
 
   const verbs = [
-    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo,
-    registerApply, registerGet, registerDescribe, registerDelete, registerExplain,
+    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo, registerHistory,
+    registerApply, registerDiff, registerGet, registerDescribe, registerDelete, registerEdit, registerLabel, registerAnnotate, registerExplain,
     registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
-    registerNode, registerDev, registerCompletion, registerAdmin,
+    registerNode, registerDev, registerCompletion, registerMan, registerAdmin,
   ];
   for (const register of verbs) {
     const cmd = register(program);

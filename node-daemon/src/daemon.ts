@@ -19,6 +19,7 @@ import { detectCapacity } from './register/capacity.js';
 import { Heartbeat } from './register/heartbeat.js';
 import { sampleEtcdClock } from './register/clock.js';
 import { DAEMON_VERSION } from './version.js';
+import { systemUsers } from '../../crds/api/nss.js';
 import { countRejections, type DaemonMetrics } from '../../crds/api/metrics.js';
 
 export interface DaemonOptions {
@@ -85,6 +86,8 @@ export class Daemon {
   private lastSaveError = 0;
   private statusRetryAt = 0;
   private statusDirty = true;
+  /** heartbeatTime is to be rewritten even when nothing else changed (every --status-interval). */
+  private heartbeatTimeDue = true;
   private statusWriting: Promise<void> | undefined;
   private lastBookingKey = '';
   private cleaned: OwnedStatus['cleaned'];
@@ -130,7 +133,7 @@ export class Daemon {
     return { ready: true, detail: `node ${this.opts.node}` };
   }
 
-  /** The heartbeat lease was kept alive within its TTL. */
+  /** The heartbeat value was rewritten within its TTL (register/heartbeat.ts). */
   heartbeatOk(): boolean {
     return !!this.heartbeat && Date.now() - this.heartbeat.lastOk <= this.opts.leaseTtlSeconds * 1000;
   }
@@ -173,6 +176,7 @@ export class Daemon {
     this.every(this.opts.statusIntervalMs ?? 30_000, async () => {
       await this.sampleClock();
       this.statusDirty = true;
+      this.heartbeatTimeDue = true;
       await this.flushStatus();
     });
     this.every(1000, () => this.flushStatus());
@@ -324,7 +328,7 @@ export class Daemon {
     const due = dueCleanups(this.state.known, now).filter((k) => !this.sweeping.has(k.user));
     if (!due.length) return;
     const cfg = this.state.view.config;
-    const { kill, spared } = whoToKill({ due, entries: this.state.view.entries, procs: listProcs(), config: cfg, now, uidOf, onlyUsers: this.opts.onlyUsers });
+    const { kill, spared } = whoToKill({ due, entries: this.state.view.entries, procs: listProcs(), config: cfg, now, users: systemUsers().lookup, onlyUsers: this.opts.onlyUsers });
     for (const s of spared) {
       this.log.info({ user: s.user, bookings: s.bookings, reason: s.reason }, `not cleaning up: ${s.message}`);
       this.forget(s.entryUids);
@@ -463,6 +467,8 @@ export class Daemon {
     if (!this.statusDirty || !this.registered || !this.store || this.stopped || Date.now() < this.statusRetryAt) return Promise.resolve();
     if (this.statusWriting) return this.statusWriting;
     this.statusDirty = false;
+    const force = this.heartbeatTimeDue;
+    this.heartbeatTimeDue = false;
     const want: OwnedStatus = {
       capacity: this.capacity,
       daemonVersion: DAEMON_VERSION,
@@ -472,7 +478,7 @@ export class Daemon {
       clockSkew: this.clockSkew,
       drain: this.failure?.message,
     };
-    this.statusWriting = writeOwnedStatus(this.store, this.opts.node, want, this.now)
+    this.statusWriting = writeOwnedStatus(this.store, this.opts.node, want, this.now, { force })
       .then((s) => {
         this.log.debug({ node: this.opts.node, phase: s?.phase, booking: s?.booking?.name ?? null, conditions: s?.conditions?.map((c) => `${c.type}=${c.status}`) }, 'node status written');
         if (s && this.failure && s.phase === 'Drained') {
@@ -484,6 +490,7 @@ export class Daemon {
       })
       .catch((err) => {
         this.statusDirty = true;
+        if (force) this.heartbeatTimeDue = true;
         this.statusRetryAt = Date.now() + 5000;
         this.log.warn({ err, node: this.opts.node }, 'cannot write the node status; will retry');
       })

@@ -11,7 +11,7 @@
 // unkillable to the daemon (to exercise the drain path); KIWI_TEST_CLOCK_OFFSET_MS shifts the
 // daemon's clock (to exercise ClockSkew). None of these is honoured without KIWI_TEST=1.
 import { Command, Option } from 'commander';
-import { Store, connect, etcdSecurity, logger, parseEndpoints, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { Store, connect, etcdSecurity, logger, parseEndpoints, startupAuthCheck, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { startVirtualNodes } from './simulate/virtual-nodes.js';
 import { Daemon, defaultNodeName, spareByCmdline } from './daemon.js';
 import { DAEMON_VERSION } from './version.js';
@@ -49,6 +49,8 @@ export interface MainOptions extends EtcdSecurityFlags {
   config?: string;
   /** Simulated nodes: stand in for this many node daemons, enforcing nothing (bench/scale). */
   simulate?: number;
+  /** Run against a non-loopback etcd without auth (crds/api/endpoints.ts authVerdict). */
+  insecureNoAuth?: boolean;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/kiwi/node-daemon.yaml';
@@ -83,7 +85,8 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin add-user NODE --node`').env('KIWI_ETCD_PASSWORD_FILE'))
     .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
     .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-    .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+    .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+    .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite this node\'s calendar, and this daemon ends processes as root by it)').env('KIWI_INSECURE_NO_AUTH'));
   cmd.addOption(new Option('--simulate <count>', 'stand in for COUNT virtual nodes named <node-name>-N that register, heartbeat and watch their calendars but enforce nothing on this host (scale tests, as kubemark\'s hollow nodes)').env('KIWI_SIMULATE').argParser(int));
   // [metrics]
   cmd.addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
@@ -114,11 +117,21 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
   const mark = process.env.KIWI_TEST_UNKILLABLE_MARK;
   const offset = Number(process.env.KIWI_TEST_CLOCK_OFFSET_MS ?? 0);
   if (!test && (mark || offset)) log.warn('KIWI_TEST_* settings are ignored without KIWI_TEST=1');
+  // [security] Secure by default: not against a non-loopback etcd without auth, unless told.
+  const endpoints = parseEndpoints(o.endpoints, '--endpoints');
+  const security = etcdSecurity(o);
+  const authCheck = (timeoutMs?: number) => startupAuthCheck({ endpoints, security, insecureNoAuth: !!o.insecureNoAuth, log, timeoutMs });
+  // A short first ask: with etcd unreachable the daemon must start enforcing its persisted view soon.
+  const first = await authCheck(1000);
+  if (first?.action === 'refuse') {
+    log.error({ endpoints }, first.message);
+    process.exit(2);
+  }
   const daemon = new Daemon({
     node: o.nodeName,
     address: o.address,
-    endpoints: parseEndpoints(o.endpoints, '--endpoints'),
-    etcdSecurity: etcdSecurity(o), // [security]
+    endpoints,
+    etcdSecurity: security, // [security]
     stateDir: o.stateDir,
     leaseTtlSeconds: o.leaseTtl,
     log,
@@ -198,6 +211,22 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   await daemon.start();
+  if (!first) {
+    // etcd did not answer at start: enforcing the persisted view meanwhile, ask again until it does.
+    void (async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 5000).unref());
+        const v = await authCheck();
+        if (!v) continue;
+        if (v.action === 'refuse') {
+          log.error({ endpoints }, v.message);
+          await daemon.stop().catch(() => undefined);
+          process.exit(2);
+        }
+        return;
+      }
+    })();
+  }
   // [metrics] etcd's database size against its quota, and a warning log line past 80%
   const dbSize = new DbSizeMonitor({ etcd: daemon.etcdClient!, registry, log, quotaBytes: o.etcdQuotaBytes, intervalMs: 60_000 }).start();
   process.once('exit', () => dbSize.stop());

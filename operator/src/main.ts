@@ -4,7 +4,7 @@
 // (crds/api/settings.ts; the list is in operator/README.md and `kiwi-operator --help`).
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { connect, etcdSecurity, keys, logger, parseEndpoints, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
+import { connect, etcdSecurity, keys, logger, parseEndpoints, startupAuthCheck, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
 import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
@@ -23,6 +23,7 @@ const program = new Command('kiwi-operator')
   .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'))
   .addOption(new Option('--id <name>', 'this replica\'s name in the election (default: host-pid)').env('KIWI_OPERATOR_ID'))
   .addOption(new Option('--resync <seconds>', 'seconds between full reconcile passes').env('KIWI_RESYNC').default('60'))
+  .addOption(new Option('--retention-sweep <seconds>', 'seconds between retention sweeps (usage records, deleting what the ClusterConfig\'s retention lets go, compaction)').env('KIWI_RETENTION_SWEEP').default('10'))
   .addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR))
   .addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(String(ETCD_QUOTA_BACKEND_BYTES)));
 addConfigOption(program, DEFAULT_CONFIG_FILE);
@@ -32,9 +33,10 @@ program
   .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin`').env('KIWI_ETCD_PASSWORD_FILE'))
   .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
   .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+  .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite calendars and make themselves admin)').env('KIWI_INSECURE_NO_AUTH'));
 
-interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; metricsAddr: string; etcdQuotaBytes: string; config?: string }
+interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; retentionSweep: string; metricsAddr: string; etcdQuotaBytes: string; config?: string; insecureNoAuth?: boolean | string }
 let settings;
 try {
   settings = parseSettings<Opts>(program, process.argv.slice(2), DEFAULT_CONFIG_FILE);
@@ -48,6 +50,11 @@ const id = o.id ?? `${hostname()}-${process.pid}`;
 const ttl = Number(o.leaseTtl);
 if (!Number.isInteger(ttl) || ttl < 1) {
   log.error({ leaseTtl: o.leaseTtl, source: settings.sources.leaseTtl }, 'lease TTL (--lease-ttl, KIWI_LEASE_TTL, leaseTtl) must be a whole number of seconds, at least 1');
+  process.exit(2);
+}
+const sweep = Number(o.retentionSweep);
+if (!(sweep > 0)) {
+  log.error({ retentionSweep: o.retentionSweep, source: settings.sources.retentionSweep }, 'retention sweep (--retention-sweep, KIWI_RETENTION_SWEEP, retentionSweep) must be a positive number of seconds');
   process.exit(2);
 }
 let metricsAddr;
@@ -71,7 +78,7 @@ let op: Operator | undefined;
 const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false });
 // Every failed Store call is counted by its method (txn, get, ...).
 const store = countRejections(new Store(client, { endpoints }), (what) => metrics.etcdErrors.inc({ op: what }));
-op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, metrics });
+op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, retentionSweepMs: sweep * 1000, metrics });
 
 // Readiness: etcd answers (a one-key read every 2 s, the election key) and, when leading, the
 // cache has its snapshot. A hot standby that reaches etcd is ready: it can take over at once.
@@ -133,7 +140,22 @@ if (metricsAddr) {
     (err) => log.error({ err, metricsAddr: o.metricsAddr }, 'cannot serve /metrics, /healthz and /readyz (is the address in use? set --metrics-addr / KIWI_METRICS_ADDR, or "none")'),
   );
 }
-op.start();
+// Secure by default: not against a non-loopback etcd without auth, unless told (crds/api/endpoints.ts
+// authVerdict). The operator can do nothing without etcd, so it waits for etcd's answer first.
+void (async () => {
+  const insecureNoAuth = o.insecureNoAuth === true || o.insecureNoAuth === '1' || o.insecureNoAuth === 'true';
+  for (let waited = false; !stopping; waited = true) {
+    const v = await startupAuthCheck({ endpoints, security: security!, insecureNoAuth, log });
+    if (v?.action === 'refuse') {
+      log.error({ endpoints }, v.message);
+      process.exit(2);
+    }
+    if (v) break;
+    if (!waited) log.warn({ endpoints }, 'etcd does not answer yet; waiting for it before leading');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!stopping) op!.start();
+})();
 
 // etcd's database size against its quota; past 80% a warning in the log and, from the leader, a
 // Warning event on the ClusterConfig (kiwictl describe clusterconfig default shows it).

@@ -6,7 +6,11 @@ import type { Logger, Store } from '../../crds/api/index.js';
 import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, passwdResolver, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { RetentionController } from './retention/index.js';
+import { systemUsers } from '../../crds/api/nss.js';
+import type { UserLookup } from '../../crds/api/users.js';
+import { DryRunServer } from './dryrun/server.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -16,14 +20,19 @@ export interface OperatorOptions {
   leaseTtlSeconds?: number;
   resyncMs?: number;
   clock?: Clock;
-  uidOf?: (user: string) => number | undefined;
+  /** The user database (default: this host's, through NSS). */
+  users?: UserLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
+  /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
+  retentionSweepMs?: number;
 }
 
 export class Operator {
   readonly election: Election;
   reconciler?: Reconciler;
+  /** Usage records, retention and compaction, beside the planner while leading. */
+  retention?: RetentionController;
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
@@ -56,25 +65,43 @@ export class Operator {
         this.lostWaiter = r;
         this.election.once('lost', () => r());
       });
+      const users = this.opts.users ?? systemUsers().lookup;
       const rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         log,
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
-        uidOf: this.opts.uidOf ?? passwdResolver(),
+        users,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });
       this.reconciler = rec;
+      // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
+      const retention = new RetentionController({
+        store: this.opts.store,
+        fence: { key: leader.key, createRevision: leader.createRevision },
+        cache: rec.cache,
+        log,
+        clock: this.opts.clock,
+        sweepMs: this.opts.retentionSweepMs,
+        onDeposed: () => this.lostWaiter?.(),
+      });
       try {
         await rec.start();
+        await dryRun.start();
         this.synced = true;
+        this.retention = retention;
+        retention.start();
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
       } finally {
         this.synced = false;
+        await dryRun.stop();
+        this.retention = undefined;
+        await retention.stop();
         await rec.stop();
         this.reconciler = undefined;
       }
@@ -98,15 +125,16 @@ export class Operator {
     return m;
   }
 
-  /** The reconciler's metrics hooks: counting only, in the shell. */
-  private observer(): ReconcilerObserver | undefined {
+  /** The reconciler's hooks: metrics (counting only, in the shell), and Expired bookings for their usage records. */
+  private observer(): ReconcilerObserver {
     const m = this.opts.metrics;
-    if (!m) return undefined;
     const now = () => (this.opts.clock ?? { now: () => Date.now() }).now();
     return {
-      pass: (s) => m.reconcileDuration.observe(s),
-      conflict: () => m.planningConflicts.inc(),
+      pass: (s) => m?.reconcileDuration.observe(s),
+      conflict: () => m?.planningConflicts.inc(),
       committed: (actions) => {
+        for (const a of actions) if (a.kind === 'booking' && a.status?.phase === 'Expired') this.retention?.expired(a.key, a.status);
+        if (!m) return;
         for (const a of actions) {
           m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
           if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;

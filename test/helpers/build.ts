@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export type Program = 'kiwictl' | 'kiwi-operator' | 'kiwi-node-daemon';
+export type Program = 'kiwictl' | 'kiwi-operator' | 'kiwi-node-daemon' | 'kiwi-web';
 
 /** The bundled script of a program (run it with process.execPath). */
 export const distScript = (p: Program) => join(ROOT, 'dist', `${p}.js`);
@@ -26,8 +26,8 @@ function newest(dir: string): number {
 let built = false;
 export function ensureBuilt(): void {
   if (built) return;
-  const sources = Math.max(...['crds', 'kiwictl', 'operator', 'node-daemon', 'scripts'].map((d) => newest(join(ROOT, d))));
-  const oldest = Math.min(...(['kiwictl', 'kiwi-operator', 'kiwi-node-daemon'] as Program[]).map((p) => (existsSync(distScript(p)) ? statSync(distScript(p)).mtimeMs : 0)));
+  const sources = Math.max(...['crds', 'kiwictl', 'operator', 'node-daemon', 'kiwi-web', 'scripts'].map((d) => newest(join(ROOT, d))));
+  const oldest = Math.min(...(['kiwictl', 'kiwi-operator', 'kiwi-node-daemon', 'kiwi-web'] as Program[]).map((p) => (existsSync(distScript(p)) ? statSync(distScript(p)).mtimeMs : 0)));
   if (oldest < sources) {
     const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);

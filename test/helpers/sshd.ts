@@ -162,3 +162,38 @@ export function removePamService(service: string): void {
   if (!service.startsWith('kiwitest')) throw new Error(`refusing to remove /etc/pam.d/${service}`);
   for (const f of [service, `${service}.kiwi-backup`]) rmSync(join('/etc/pam.d', f), { force: true });
 }
+
+/** A plain PAM stack, for tests about something other than Kiwi's PAM gate (test/e2e/pam). */
+export const PLAIN_PAM = `# Kiwi test service (removed by the test)
+@include common-auth
+account    required     pam_nologin.so
+@include common-account
+@include common-session
+`;
+
+export interface SshLogin {
+  user: { name: string; uid: number };
+  sshd: TestSshd;
+  /** the client's private key file */
+  key: string;
+  dir: string;
+  /** Stops sshd, removes the PAM service and the key dir; the caller deletes the user. */
+  stop(): Promise<void>;
+}
+
+/** A fresh test sshd with the plain PAM stack `service`, and a key that `user` logs in with. */
+export async function sshLogin(user: { name: string; uid: number }, service: string): Promise<SshLogin> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiwitest-ssh-login-'));
+  const k = clientKey(dir);
+  authorize(user, k.pub);
+  writePamService(service, PLAIN_PAM);
+  const sshd = await startSshd({ service });
+  return {
+    user, sshd, key: k.key, dir,
+    async stop() {
+      await sshd.stop();
+      removePamService(service);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

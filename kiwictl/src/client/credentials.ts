@@ -1,6 +1,8 @@
 // Who kiwictl is to etcd, and how it reaches it securely: etcd user and password, and TLS files.
 // The first of:
-//   --etcd-user/--etcd-password, else $KIWI_ETCD_USER/$KIWI_ETCD_PASSWORD
+//   --etcd-user with --etcd-password-file/$KIWI_ETCD_PASSWORD_FILE or $KIWI_ETCD_PASSWORD
+//   (--etcd-password on the command line works, with a warning: every local user can read a
+//   command line, in ps or /proc/PID/cmdline), else $KIWI_ETCD_USER likewise
 //   --credentials FILE, else $KIWI_CREDENTIALS
 //   ~/.config/kiwi/credentials.yaml ($XDG_CONFIG_HOME/kiwi/credentials.yaml)
 //   <dir>/<unix user>.yaml, dir = $KIWI_CREDENTIALS_DIR or /etc/kiwi/credentials (what
@@ -18,6 +20,7 @@ export const DEFAULT_CREDENTIALS_DIR = '/etc/kiwi/credentials';
 export interface CredentialFlags {
   etcdUser?: string;
   etcdPassword?: string;
+  etcdPasswordFile?: string;
   credentials?: string;
   etcdCa?: string;
   etcdCert?: string;
@@ -29,6 +32,8 @@ export interface ResolvedCredentials {
   tls?: { caFile: string; certFile?: string; keyFile?: string };
   /** Where the user and password came from, for messages. */
   source?: string;
+  /** Said once on stderr by the client (e.g. a password on the command line). */
+  warnings: string[];
 }
 
 export interface CredentialFile {
@@ -92,6 +97,14 @@ function safeUser(): string | undefined {
   }
 }
 
+/** A password file: the bare password, or a credential file's `password:`. */
+function passwordFrom(file: string, what: string): string {
+  if (!existsSync(file)) throw new InvalidError(`${what} ${file}: no such file`);
+  const c = readCredentialFile(file);
+  if (c.password === undefined) throw new InvalidError(`${what} ${file} holds no password`);
+  return c.password;
+}
+
 export function resolveCredentials(flags: CredentialFlags, env: NodeJS.ProcessEnv = process.env): ResolvedCredentials {
   let file: Partial<CredentialFile> = {};
   let fileName: string | undefined;
@@ -107,10 +120,13 @@ export function resolveCredentials(flags: CredentialFlags, env: NodeJS.ProcessEn
     else if (system && existsSync(system)) fileName = system;
   }
   const userFlag = flags.etcdUser ?? env.KIWI_ETCD_USER;
-  const pwFlag = flags.etcdPassword ?? env.KIWI_ETCD_PASSWORD;
+  const warnings: string[] = [];
+  if (flags.etcdPassword !== undefined) warnings.push('--etcd-password on a command line can be read by every local user (ps, /proc/PID/cmdline); use --etcd-password-file FILE, KIWI_ETCD_PASSWORD or a credential file (--credentials)');
+  const pwFile = flags.etcdPasswordFile ?? env.KIWI_ETCD_PASSWORD_FILE;
+  const pwFlag = flags.etcdPassword ?? (pwFile ? passwordFrom(pwFile, flags.etcdPasswordFile ? '--etcd-password-file' : 'KIWI_ETCD_PASSWORD_FILE') : env.KIWI_ETCD_PASSWORD);
   // An explicit user with a password beats any file; a file is read only when it is needed.
   if (fileName && !(userFlag && pwFlag !== undefined)) file = readCredentialFile(fileName);
-  const out: ResolvedCredentials = {};
+  const out: ResolvedCredentials = { warnings };
   if (userFlag && pwFlag !== undefined) {
     out.auth = { username: userFlag, password: pwFlag };
     out.source = flags.etcdUser ? '--etcd-user' : 'KIWI_ETCD_USER';

@@ -9,6 +9,15 @@ import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { resolveEndpoints, type EndpointFlags, type ResolvedEndpoints } from './endpoints.js';
 import { credentialFileOf, resolveCredentials, type CredentialFlags, type ResolvedCredentials } from './credentials.js';
 import { EtcdReader, type Reader } from './reader.js';
+import { authVerdict, isLoopbackEndpoint } from '../../../crds/api/endpoints.js';
+
+const warned = new Set<string>();
+/** A warning on stderr, once per process (one kiwictl command). */
+function warnOnce(msg: string): void {
+  if (warned.has(msg)) return;
+  warned.add(msg);
+  process.stderr.write(`kiwictl: warning: ${msg}\n`);
+}
 
 export interface ClientOptions extends EndpointFlags, CredentialFlags {
   /** Deadline of one etcd call in ms (--request-timeout). */
@@ -32,6 +41,7 @@ export class Client {
     if (process.env.KIWI_READ_VIA === 'etcd3') return this.store();
     this.resolved ??= await resolveEndpoints(this.opts);
     const c = this.credentials();
+    this.warnTransport(this.resolved.endpoints, c);
     const tls = c.tls && { ca: readFileSync(c.tls.caFile), ...(c.tls.certFile ? { cert: readFileSync(c.tls.certFile), key: readFileSync(c.tls.keyFile!) } : {}) };
     return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000, { ...(c.auth ? { auth: c.auth } : {}), ...(tls ? { tls } : {}) });
   }
@@ -44,8 +54,23 @@ export class Client {
 
   /** The etcd user and TLS files (see credentials.ts), resolved once. */
   credentials(): ResolvedCredentials {
-    this.creds ??= resolveCredentials(this.opts);
+    if (!this.creds) {
+      this.creds = resolveCredentials(this.opts);
+      for (const w of this.creds.warnings) warnOnce(w);
+    }
     return this.creds;
+  }
+
+  /** Says once per command what talking to these endpoints this way exposes (crds/api/endpoints.ts). */
+  private warnTransport(endpoints: string[], c: ResolvedCredentials): void {
+    const remote = endpoints.filter((e) => !isLoopbackEndpoint(e));
+    if (!remote.length) return;
+    if (!c.auth && !c.tls?.certFile) {
+      warnOnce(`no etcd credentials for ${remote.join(',')}: if it answers, its authentication is off, and anyone who can reach it can rewrite calendars (the root node daemons then end other users' processes), make themselves admin, or lock everyone out (docs/security.md)`);
+    } else if (c.auth) {
+      const v = authVerdict({ endpoints, authOff: false, credentials: true });
+      if (v.action !== 'ok') warnOnce(v.message);
+    }
   }
 
   /** The etcd user this client authenticates as, if any. */
@@ -56,6 +81,7 @@ export class Client {
   private async open(): Promise<Store> {
     this.resolved ??= await resolveEndpoints(this.opts);
     const c = this.credentials();
+    this.warnTransport(this.resolved.endpoints, c);
     const [{ connect }, { Store }] = await Promise.all([import('../../../crds/api/etcd.js'), import('../../../crds/api/store.js')]);
     const timeout = this.opts.requestTimeoutMs ?? 2000;
     this.etcd = connect({

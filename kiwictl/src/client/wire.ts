@@ -192,64 +192,94 @@ export interface WireSecurity {
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
-// Tokens live in this process only: one Authenticate per kiwictl run and endpoint, never on disk
-// (a token on disk would be a password-equivalent for its TTL, readable by whoever gets the file).
-const tokens = new Map<string, Promise<string>>();
-
 /**
- * One unary gRPC call to `path` on etcd at `endpoint`; resolves with the response message. With
- * `security.auth`, first logs in (Auth/Authenticate, on the same HTTP/2 session: one TCP and TLS
- * handshake) unless this process already holds a token for that endpoint and user; a token etcd
- * no longer knows (expired, etcd restarted) is replaced once.
+ * HTTP/2 sessions kept open for many calls (a batch of reads): one connection per endpoint
+ * instead of one per call. Unref'd, so they never keep the process alive. Over TLS when
+ * `security.tls` is set (as etcd3 does, whatever the endpoint's scheme); with `security.auth`,
+ * the etcd token of each endpoint, in memory only: one Authenticate per endpoint and process,
+ * never on disk (a token there would be a password-equivalent for its TTL).
  */
-export async function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number, security: WireSecurity = {}): Promise<Buffer> {
-  const deadline = Date.now() + timeoutMs;
-  // TLS whenever it is configured (as etcd3 does), or the endpoint says https
-  const url = security.tls ? endpoint.replace(/^http:/, 'https:') : endpoint;
-  const session = connect(url, security.tls ? { ca: security.tls.ca, cert: security.tls.cert, key: security.tls.key } : {});
-  const failed = new Promise<never>((_, reject) => session.on('error', (e: Error) => reject(new WireError(e.message, 14))));
-  failed.catch(() => undefined);
-  const call = (p: string, m: Buffer, meta: Record<string, string> = {}) => Promise.race([request(session, p, m, deadline, meta), failed]);
-  try {
-    const auth = security.auth;
-    if (!auth) return await call(path, message);
-    const id = `${endpoint}\n${auth.username}`;
-    for (let attempt = 0; ; attempt++) {
-      let token = tokens.get(id);
-      if (!token) {
-        token = call('/etcdserverpb.Auth/Authenticate', encodeAuthenticate(auth.username, auth.password)).then(decodeAuthToken);
-        tokens.set(id, token);
-        token.catch(() => tokens.delete(id));
-      }
-      try {
-        return await call(path, message, { token: await token });
-      } catch (e) {
-        // etcd says "invalid auth token" (Unauthenticated) for a token it dropped
-        if (attempt > 0 || !(e instanceof WireError) || e.code !== 16 || !/invalid auth token/i.test(e.message)) throw e;
-        tokens.delete(id);
-      }
+export class Sessions {
+  private readonly open = new Map<string, ClientHttp2Session>();
+  private readonly tokens = new Map<string, Promise<string>>();
+  constructor(readonly security: WireSecurity = {}) {}
+  get(endpoint: string): ClientHttp2Session {
+    let s = this.open.get(endpoint);
+    if (!s || s.closed || s.destroyed) {
+      const tls = this.security.tls;
+      s = tls ? connect(endpoint.replace(/^http:/, 'https:'), { ca: tls.ca, cert: tls.cert, key: tls.key }) : connect(endpoint);
+      s.setMaxListeners(0);
+      s.unref();
+      s.on('error', () => this.drop(endpoint));
+      this.open.set(endpoint, s);
     }
-  } finally {
-    session.close();
-    session.destroy();
+    return s;
+  }
+  drop(endpoint: string): void {
+    this.open.get(endpoint)?.destroy();
+    this.open.delete(endpoint);
+  }
+  close(): void {
+    for (const s of this.open.values()) s.close();
+    this.open.clear();
+  }
+  /** This endpoint's token: the one held, or a new login (Auth/Authenticate on the same session). */
+  token(endpoint: string, timeoutMs: number): Promise<string> {
+    const { username, password } = this.security.auth!;
+    let t = this.tokens.get(endpoint);
+    if (!t) {
+      t = call(endpoint, '/etcdserverpb.Auth/Authenticate', encodeAuthenticate(username, password), timeoutMs, this, {}).then(decodeAuthToken);
+      this.tokens.set(endpoint, t);
+      t.catch(() => this.forgetToken(endpoint));
+    }
+    return t;
+  }
+  forgetToken(endpoint: string): void {
+    this.tokens.delete(endpoint);
   }
 }
 
-/** One request on an open session, with what is left of the deadline. */
-function request(session: ClientHttp2Session, path: string, message: Buffer, deadline: number, meta: Record<string, string>): Promise<Buffer> {
+/**
+ * One unary gRPC call over HTTP/2; resolves with the response message. With a user in
+ * `shared.security`, the call carries its token (`token` metadata, as etcd's clients send it);
+ * a token etcd no longer knows (expired, etcd restarted) is replaced once.
+ */
+export async function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number, shared?: Sessions): Promise<Buffer> {
+  if (!shared?.security.auth) return call(endpoint, path, message, timeoutMs, shared, {});
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const token = await shared.token(endpoint, timeoutMs);
+    try {
+      return await call(endpoint, path, message, Math.max(1, deadline - Date.now()), shared, { token });
+    } catch (e) {
+      if (attempt > 0 || !(e instanceof WireError) || e.code !== 16 || !/invalid auth token/i.test(e.message)) throw e;
+      shared.forgetToken(endpoint);
+    }
+  }
+}
+
+/** One request, with `meta` as extra headers. */
+function call(endpoint: string, path: string, message: Buffer, timeoutMs: number, shared: Sessions | undefined, meta: Record<string, string>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const timeoutMs = Math.max(1, deadline - Date.now());
+    const session = shared ? shared.get(endpoint) : connect(endpoint);
     let done = false;
-    const finish = (err: Error | undefined, value?: Buffer) => {
+    const finish = (err: Error | undefined, value?: Buffer, sessionBroke = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      session.off('error', onSessionError);
+      if (!shared) session.close();
       if (err) {
-        req.close();
+        // A shared session serves other calls: only this call's stream goes on a deadline.
+        if (!shared) session.destroy();
+        else if (sessionBroke) shared.drop(endpoint);
+        else req.close(constants.NGHTTP2_CANCEL);
         reject(err);
       } else resolve(value!);
     };
     const timer = setTimeout(() => finish(new WireError(`deadline of ${timeoutMs} ms exceeded`, 4)), timeoutMs);
+    const onSessionError = (e: Error) => finish(new WireError(e.message, 14), undefined, true);
+    session.on('error', onSessionError);
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
     message.copy(frame, 5);
@@ -273,7 +303,7 @@ function request(session: ClientHttp2Session, path: string, message: Buffer, dea
     req.on('response', onMeta);
     req.on('trailers', onMeta);
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', (e: Error) => finish(new WireError(e.message, 14)));
+    req.on('error', (e: Error) => finish(new WireError(e.message, 14), undefined, true));
     req.on('end', () => {
       if (status !== '0') return finish(new WireError(statusMessage || `gRPC status ${status ?? 'missing'}`, Number(status ?? 2)));
       const body = Buffer.concat(chunks);

@@ -46,6 +46,24 @@ export async function requireOwnerOrAdmin(reader: Reader, b: Booking, verb: stri
 }
 
 /**
+ * The client-side check of every verb that writes objects (apply, delete, edit, label, annotate,
+ * as kill, extend and cordon check): a user writes only bookings in their own namespace; nodes,
+ * the cluster config and other users' bookings are for admins. A friendly early refusal (exit 7);
+ * etcd's roles are what enforce it.
+ */
+export async function requireMayWrite(reader: Reader, refs: ObjectRef[], verb: string): Promise<void> {
+  const caller = callerName();
+  const foreign = refs.filter((r) => !(r.kind === 'Booking' && r.namespace === caller));
+  if (!foreign.length) return;
+  if (isAdmin(caller, process.getuid?.(), await readConfig(reader))) return;
+  const r = foreign[0];
+  const more = foreign.length > 1 ? ` (and ${foreign.length - 1} more object${foreign.length > 2 ? 's' : ''})` : '';
+  if (r.kind === 'Booking')
+    throw new ForbiddenError(`${verb} booking ${r.namespace}/${r.name}${more}: it belongs to ${r.namespace}; only they or an admin (root, or ClusterConfig admins) may ${verb} it; you are ${caller} (your bookings go in namespace ${caller})`);
+  throw new ForbiddenError(`${verb} ${r.kind === 'Node' ? `node ${r.name}` : `clusterconfig ${r.name}`}${more}: that is for admins (root, or a user in ClusterConfig default's admins); you are ${caller}`);
+}
+
+/**
  * Whether a Unix user exists on this machine: `getent passwd` (so LDAP/SSSD users count), or
  * /etc/passwd where getent is missing.
  */
@@ -204,13 +222,32 @@ export function parseTimeout(text: string | undefined): number | undefined {
   }
 }
 
-/** A live status line: on a terminal one line redrawn in place; otherwise a line per change. */
+/** Timers, injectable for tests. */
+export interface Ticker {
+  every(ms: number, fn: () => void): () => void;
+}
+const realTicker: Ticker = {
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    t.unref?.();
+    return () => clearInterval(t);
+  },
+};
+
+/**
+ * A live status line: on a terminal one line redrawn in place; otherwise a line per change.
+ * `follow` redraws it every second on a terminal, so that "in 25s" counts down while nothing
+ * else changes.
+ */
 export class StatusLine {
   private last = '';
   private drawn = false;
+  private render?: () => string;
+  private stop?: () => void;
   constructor(
     private readonly write: (s: string) => void,
     private readonly tty: boolean,
+    private readonly ticker: Ticker = realTicker,
   ) {}
 
   show(line: string): void {
@@ -222,8 +259,18 @@ export class StatusLine {
     } else this.write(line + '\n');
   }
 
+  /** Shows render() now and, on a terminal, again every second until done(). */
+  follow(render: () => string): void {
+    this.render = render;
+    this.show(render());
+    if (this.tty && !this.stop) this.stop = this.ticker.every(1000, () => this.render && this.show(this.render()));
+  }
+
   /** Ends the redrawn line so that what follows starts on a fresh one. */
   done(): void {
+    this.stop?.();
+    this.stop = undefined;
+    this.render = undefined;
     if (this.drawn) this.write('\n');
     this.drawn = false;
   }

@@ -8,6 +8,7 @@ import type { KiwiObject } from '../../../crds/api/types.js';
 import { kindInfo } from '../../../crds/api/kinds.js';
 import { callerNamespace } from '../client/paths.js';
 import { usage } from './verb.js';
+import { isJsonInput, parseStrictJson } from './json.js';
 
 export interface Source {
   name: string;
@@ -69,7 +70,7 @@ export function readSources(paths: string[], stdin: () => string = () => readStd
  * InvalidError listing every problem of every document: all or nothing.
  */
 export async function loadObjects(sources: Source[], namespace?: string): Promise<KiwiObject[]> {
-  const [{ parseDocuments, describeDocument }, { validateObject }] = await Promise.all([
+  const [{ parseDocuments, describeDocument, documentsOf, MAX_INPUT_BYTES }, { validateObject }] = await Promise.all([
     import('../../../crds/api/load.js'),
     import('../../../crds/api/validate.js'),
   ]);
@@ -78,17 +79,27 @@ export async function loadObjects(sources: Source[], namespace?: string): Promis
   for (const src of sources) {
     let docs;
     try {
-      docs = parseDocuments(src.text, src.name);
+      if (isJsonInput(src.name, src.text)) {
+        // JSON is read as JSON, strictly (kubectl does the same): YAML would take a trailing comma.
+        if (Buffer.byteLength(src.text) > MAX_INPUT_BYTES) throw new InvalidError(`${src.name}: more than the ${MAX_INPUT_BYTES / 1048576} MiB kiwictl reads from one input`);
+        const r = parseStrictJson(src.text);
+        if ('problem' in r) throw new InvalidError(`${src.name}: malformed JSON at line ${r.problem.line}, column ${r.problem.column}: ${r.problem.message}`);
+        if (r.value === null || typeof r.value !== 'object' || Array.isArray(r.value))
+          throw new InvalidError(`${src.name}: the JSON is ${Array.isArray(r.value) ? 'an array' : String(r.value)}, not an object; give one object, or {"kind": "List", "items": [...]}`);
+        docs = documentsOf([r.value], src.name);
+      } else docs = parseDocuments(src.text, src.name);
     } catch (e) {
       if (!(e instanceof InvalidError)) throw e;
-      // The parser reads JSON as the YAML it is; say JSON to someone who wrote JSON.
-      problems.push(...(looksLikeJson(src) ? e.problems.map((p) => p.replace('malformed YAML', 'malformed JSON')) : e.problems));
+      problems.push(...e.problems);
       continue;
     }
     for (const doc of docs) {
       try {
         const where = doc.where + describeDocument(doc.object);
-        objects.push(validateObject(withDefaults(doc.object, namespace, where), where));
+        const obj = validateObject(withDefaults(doc.object, namespace, where), where);
+        // Records are the operator's account of a finished booking: nobody else writes them.
+        if (obj.kind === 'UsageRecord') problems.push(`${where}: a UsageRecord is written only by the operator when a booking ends; it cannot be applied or deleted`);
+        else objects.push(obj);
       } catch (e) {
         if (!(e instanceof InvalidError)) throw e;
         problems.push(...e.problems);
@@ -117,8 +128,4 @@ export function withDefaults(doc: unknown, namespace?: string, where = 'document
   if (out.spec !== null && typeof out.spec === 'object' && !Array.isArray(out.spec) && out.spec.user === undefined)
     out.spec = { ...out.spec, user: out.metadata.namespace };
   return out;
-}
-
-function looksLikeJson(src: Source): boolean {
-  return src.name.endsWith('.json') || /^\s*[[{]/.test(src.text.replace(/^\s*#.*$/gm, ''));
 }

@@ -27,6 +27,21 @@ export function refFor(kind: KindInfo, name: string, namespace: string | undefin
   return { kind: kind.kind, name, namespace: kind.namespaced ? namespace : undefined };
 }
 
+/**
+ * A NAME argument, or NAMESPACE/NAME for a namespaced kind (as kill, extend and wait take it):
+ * the reference to read. -n and a NAMESPACE/ that disagree are refused.
+ */
+export function refForArg(kind: KindInfo, arg: string, namespace: string | undefined, flagNamespace?: string): ObjectRef {
+  const slash = arg.indexOf('/');
+  if (slash < 0) return refFor(kind, arg, namespace);
+  if (!kind.namespaced) throw usage(`${arg}: ${kind.plural} have no namespace; give the NAME alone`);
+  const ns = arg.slice(0, slash);
+  const name = arg.slice(slash + 1);
+  if (!ns || !name || name.includes('/')) throw usage(`${arg}: give NAME or NAMESPACE/NAME`);
+  if (flagNamespace && flagNamespace !== ns) throw usage(`${arg} is in namespace ${ns}, but -n says ${flagNamespace}; drop one of them`);
+  return refFor(kind, name, ns);
+}
+
 /** kubectl's resource/name form: booking.kiwi.dev/bk1 */
 export function qualifiedName(kind: KindInfo, name: string): string {
   return `${kind.singular}.kiwi.dev/${name}`;

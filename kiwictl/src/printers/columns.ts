@@ -2,14 +2,26 @@
 // source of truth), priority 0 always, priority 1 with -o wide, plus the few columns only a
 // program can compute (how long a booking has left, why a pending one waits).
 import type { KindInfo } from '../../../crds/api/kinds.js';
-import { shortDuration } from '../../../crds/api/duration.js';
-import { cell, jsonPath, shortTime, truncate } from './format.js';
+import { cell, jsonPath, shortRemaining, shortTime, truncate } from './format.js';
+
+/** Who holds a node (from the Active bookings, see cmd/info/rows.ts nodeHolders). */
+export interface NodeHolder {
+  user?: string;
+  booking: string;
+  until?: string;
+}
+
+/** What some columns need beyond the object itself. */
+export interface TableContext {
+  /** Node name -> who holds it; without it, the node daemon's status.booking is shown. */
+  holders?: Map<string, NodeHolder>;
+}
 
 export interface Column {
   header: string;
   /** 0: always shown; 1: only with -o wide. */
   priority: number;
-  value(obj: any, now: Date): string;
+  value(obj: any, now: Date, ctx?: TableContext): string;
 }
 
 interface PrinterColumn {
@@ -38,8 +50,8 @@ const remaining: Column = {
   priority: 0,
   value: (b, now) => {
     const st = b.status ?? {};
-    if (st.phase === 'Active' && st.endTime) return shortDuration((Date.parse(st.endTime) - now.getTime()) / 1000);
-    if (st.phase === 'Pending' && st.startTime) return `in ${shortDuration((Date.parse(st.startTime) - now.getTime()) / 1000)}`;
+    if (st.phase === 'Active' && st.endTime) return shortRemaining((Date.parse(st.endTime) - now.getTime()) / 1000);
+    if (st.phase === 'Pending' && st.startTime) return `in ${shortRemaining((Date.parse(st.startTime) - now.getTime()) / 1000)}`;
     if (st.phase === 'Expired') return st.reason ?? '-';
     return '-';
   },
@@ -79,21 +91,41 @@ function message(wide: boolean): Column {
   };
 }
 
-/** A cordoned node reads "Ready,SchedulingDisabled", as kubectl shows it. */
+/**
+ * A cordoned node reads "Ready,SchedulingDisabled", as kubectl shows it. A node whose daemon has
+ * never reported (added by an admin, daemon not installed yet) reads "NoDaemon": it can be
+ * booked, but nothing on it enforces the booking yet.
+ */
 const nodeStatus: Column = {
   header: 'STATUS',
   priority: 0,
   value: (n) => {
-    const phase = cell(n.status?.phase ?? 'Unknown');
+    const phase = cell(n.status?.phase ?? 'NoDaemon');
     return n.spec?.unschedulable ? `${phase},SchedulingDisabled` : phase;
   },
 };
+
+/** USER, BOOKING, UNTIL of a node: who holds it by the Active bookings, else the daemon's report. */
+function nodeHolder(header: string, pick: (h: NodeHolder, now: Date) => string | undefined, fallback: Column): Column {
+  return {
+    header,
+    priority: 0,
+    value: (n, now, ctx) => {
+      if (!ctx?.holders) return fallback.value(n, now);
+      const h = ctx.holders.get(n.metadata.name);
+      return h ? cell(pick(h, now)) : '-';
+    },
+  };
+}
 
 export function columnsFor(kind: KindInfo, opts: { wide?: boolean; allNamespaces?: boolean } = {}): Column[] {
   const version = kind.crd.spec.versions[0];
   const crdCols = ((version.additionalPrinterColumns ?? []) as PrinterColumn[]).map((c) => {
     if (kind.kind === 'Booking' && c.name === 'Nodes') return bookingNodes;
     if (kind.kind === 'Node' && c.name === 'Status') return nodeStatus;
+    if (kind.kind === 'Node' && c.name === 'User') return nodeHolder('USER', (h) => h.user, fromCrd(c));
+    if (kind.kind === 'Node' && c.name === 'Booking') return nodeHolder('BOOKING', (h) => h.booking.slice(h.booking.indexOf('/') + 1), fromCrd(c)) // the USER column says whose;
+    if (kind.kind === 'Node' && c.name === 'Until') return nodeHolder('UNTIL', (h, now) => (h.until ? shortTime(h.until, now) : undefined), fromCrd(c));
     return fromCrd(c);
   });
   let cols: Column[] = [{ header: 'NAME', priority: 0, value: (o) => o.metadata.name }];

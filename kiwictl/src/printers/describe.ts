@@ -44,7 +44,8 @@ export function describeObject(obj: any, events: KiwiEvent[], now = new Date()):
   out += field('Created', m.creationTimestamp ? `${m.creationTimestamp} (${age(m.creationTimestamp, now)} ago)` : none);
   out += 'Spec:\n' + (obj.spec && Object.keys(obj.spec).length ? nested(obj.spec) : `  ${none}\n`);
   const { conditions, ...status } = obj.status ?? {};
-  out += 'Status:\n' + (Object.keys(status).length ? nested(status) : '  <none yet: the operator has not seen it>\n');
+  const noStatus = obj.kind === 'UsageRecord' ? '  <none: a usage record never changes>\n' : '  <none yet: the operator has not seen it>\n';
+  out += 'Status:\n' + (Object.keys(status).length ? nested(status) : noStatus);
   out += 'Conditions:\n';
   if (conditions?.length) {
     const rows = conditions.map((c: any) => [c.type, c.status, c.reason ?? '', c.lastTransitionTime ? `${age(c.lastTransitionTime, now)} ago` : '', c.message ?? '']);

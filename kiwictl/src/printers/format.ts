@@ -31,6 +31,26 @@ export function age(iso: string | undefined, now: Date): string {
   return Number.isNaN(t) ? '-' : shortDuration((now.getTime() - t) / 1000);
 }
 
+/**
+ * Time left, for people: like shortDuration but rounded up to the unit shown, so that a booking
+ * of 2m reads "2m" at once (not "1m" a moment later), and "0s" only once it is over.
+ */
+export function shortRemaining(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds - 1e-6));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) {
+    const m = Math.ceil(s / 60);
+    return m < 60 ? `${m}m` : '1h';
+  }
+  if (s < 86400) {
+    const m = Math.ceil(s / 60);
+    const h = Math.floor(m / 60);
+    return h >= 24 ? '1d' : `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  }
+  const h = Math.ceil(s / 3600);
+  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
 /** One table cell from any JSON value. */
 export function cell(v: unknown): string {
   if (v === undefined || v === null || v === '') return '-';

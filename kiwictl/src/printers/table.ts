@@ -1,8 +1,8 @@
 // kubectl's table: upper-case headers, columns padded to the widest cell plus three spaces.
-import type { Column } from './columns.js';
+import type { Column, TableContext } from './columns.js';
 
-export function tableRows(cols: Column[], objects: unknown[], now: Date): string[][] {
-  return objects.map((o) => cols.map((c) => c.value(o, now)));
+export function tableRows(cols: Column[], objects: unknown[], now: Date, ctx?: TableContext): string[][] {
+  return objects.map((o) => cols.map((c) => c.value(o, now, ctx)));
 }
 
 /** Renders rows under headers. A trailing column that is empty everywhere is dropped. */

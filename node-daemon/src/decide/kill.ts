@@ -1,6 +1,7 @@
 // Pure: which bookings are owed a cleanup, and whose processes that cleanup may end.
 // No /proc, no signals, no clock: callers pass `now` and what they read.
 import type { CalendarEntry, EffectiveConfig } from '../../../crds/api/index.js';
+import { protectedUser, type ProtectedReason, type UserLookup } from '../../../crds/api/users.js';
 
 /** One process as read from /proc/<pid>/status. */
 export interface Proc {
@@ -47,7 +48,7 @@ export function dueCleanups(known: Tracked[], now: number): Tracked[] {
   return known.filter((k) => k.end <= now || k.goneAt !== undefined);
 }
 
-export type SpareReason = 'root' | 'system-user' | 'bypass-user' | 'holds-active-booking' | 'unknown-user' | 'guard';
+export type SpareReason = ProtectedReason | 'holds-active-booking' | 'unknown-user' | 'ambiguous-user' | 'guard';
 
 export interface KillTarget {
   user: string;
@@ -76,8 +77,8 @@ export interface KillInput {
   procs: Proc[];
   config: EffectiveConfig;
   now: number;
-  /** Resolves a user name to its uid; undefined when the user does not exist on this node. */
-  uidOf: (user: string) => number | undefined;
+  /** The user database (crds/api/nss.ts); undefined when the user does not exist on this node. */
+  users: UserLookup;
   /** Test-mode guard: only users whose name matches may be touched. */
   onlyUsers?: RegExp;
 }
@@ -85,9 +86,8 @@ export interface KillInput {
 /** Why a user must never be touched, or undefined when they may be. */
 export function protectedReason(user: string, uid: number | undefined, config: EffectiveConfig, onlyUsers?: RegExp): { reason: SpareReason; message: string } | undefined {
   if (uid === undefined) return { reason: 'unknown-user', message: `user ${user} does not exist on this node` };
-  if (uid === 0 || user === 'root') return { reason: 'root', message: 'root is never touched' };
-  if (uid < config.minUid) return { reason: 'system-user', message: `uid ${uid} is below minUid ${config.minUid}` };
-  if (config.sshBypassUsers.includes(user)) return { reason: 'bypass-user', message: `${user} is in sshBypassUsers` };
+  const p = protectedUser(user, uid, config);
+  if (p) return p;
   if (onlyUsers && !onlyUsers.test(user)) return { reason: 'guard', message: `${user} does not match --only-users-matching ${onlyUsers}` };
   return undefined;
 }
@@ -105,10 +105,15 @@ export function whoToKill(input: KillInput): { kill: KillTarget[]; spared: Spare
   for (const [user, ds] of [...byUser].sort(([a], [b]) => a.localeCompare(b))) {
     const bookings = [...new Set(ds.map((d) => d.booking))];
     const entryUids = ds.map((d) => d.uid);
-    const uid = input.uidOf(user);
+    const u = input.users(user);
+    const uid = u?.uid;
     const prot = protectedReason(user, uid, input.config, input.onlyUsers);
     if (prot) {
       spared.push({ user, bookings, entryUids, ...prot });
+      continue;
+    }
+    if (u?.ambiguous) {
+      spared.push({ user, bookings, entryUids, reason: 'ambiguous-user', message: u.ambiguous });
       continue;
     }
     const holding = input.entries.find((e) => e.user === user && isActive(e, input.now) && !entryUids.includes(e.uid));

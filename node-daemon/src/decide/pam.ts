@@ -7,6 +7,10 @@
 //   root         uid 0, or the name root                          allow
 //   systemUser   uid below config.minUid                          allow
 //   bypass       the name is in config.sshBypassUsers             allow
+//                (these three: crds/api/users.ts protectedUser, the rule admission and
+//                the kill path use; nobody is protected from bookings but not let in by it)
+//   ambiguous    the name is not one user (duplicate entries, a   deny: how to fix it
+//                shared uid: crds/api/users.ts)
 //   admin        the name is in config.admins                     allow
 //   booked       the user holds an entry of this node's calendar  allow
 //                at `now` (start <= now < end)
@@ -20,15 +24,21 @@
 // pamFailMode (closed by default). See node-daemon/pam/kiwi-pam-check.
 import type { CalendarEntry } from '../../../crds/api/index.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/config.js';
+import { protectedUser, type ProtectedReason } from '../../../crds/api/users.js';
 import type { LocalView } from '../view.js';
 
-export type PamOutcome = 'root' | 'systemUser' | 'bypass' | 'admin' | 'booked' | 'noView' | 'heldByOther' | 'notYet' | 'noBooking';
+export type PamOutcome = 'root' | 'systemUser' | 'bypass' | 'ambiguous' | 'admin' | 'booked' | 'noView' | 'heldByOther' | 'notYet' | 'noBooking';
 
 export interface PamUser {
   name: string;
-  /** From the passwd database; undefined when the name is not found there (e.g. an NSS-only user). */
+  /** From the user database (NSS); undefined when it has no such name. */
   uid?: number;
+  /** Set when the name is not one user (crds/api/users.ts, the duplicate rule). */
+  ambiguous?: string;
 }
+
+/** Protected users PAM lets in without a booking. */
+const LET_IN: Partial<Record<ProtectedReason, PamOutcome>> = { root: 'root', 'system-user': 'systemUser', 'bypass-user': 'bypass' };
 
 export interface PamDecision {
   allow: boolean;
@@ -47,9 +57,10 @@ export function pamDecision(user: PamUser, view: LocalView | undefined, now: num
   const deny = (outcome: PamOutcome, reason: string): PamDecision => ({ allow: false, outcome, reason: oneLine(`kiwi: ${reason}`) });
   const config = view?.config ?? DEFAULT_CONFIG;
 
-  if (user.uid === 0 || user.name === 'root') return allow('root');
-  if (user.uid !== undefined && user.uid < config.minUid) return allow('systemUser');
-  if (config.sshBypassUsers.includes(user.name)) return allow('bypass');
+  const prot = protectedUser(user.name, user.uid, config);
+  const letIn = prot && LET_IN[prot.reason];
+  if (letIn) return allow(letIn);
+  if (user.ambiguous) return deny('ambiguous', `${user.ambiguous}. Until then ${user.name} cannot log in by a booking.`);
   if (config.admins.includes(user.name)) return allow('admin');
   if (!view) return deny('noView', 'this node has not loaded its booking calendar yet; only administrators may log in now. Try again in a minute.');
 
@@ -101,8 +112,9 @@ export function oneLine(s: string, max = 400): string {
 export function adoptTarget(user: PamUser, view: LocalView | undefined, now: number): { entry: CalendarEntry } | { skip: string } {
   if (user.uid === 0 || user.name === 'root') return { skip: 'root' };
   if (!view) return { skip: 'noView' };
-  if (user.uid !== undefined && user.uid < view.config.minUid) return { skip: 'systemUser' };
-  if (view.config.sshBypassUsers.includes(user.name)) return { skip: 'bypass' }; // never killed, so never adopted
+  const prot = protectedUser(user.name, user.uid, view.config);
+  if (prot) return { skip: LET_IN[prot.reason] ?? prot.reason }; // never killed, so never adopted
+  if (user.ambiguous) return { skip: 'ambiguous' };
   const e = activeEntry(view.entries, now);
   if (!e || e.user !== user.name) return { skip: 'notBooked' };
   return { entry: e };

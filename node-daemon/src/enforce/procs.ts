@@ -1,6 +1,6 @@
 // Reading /proc: processes with their real and effective uid and state, and user lookups.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { systemUsers } from '../../../crds/api/nss.js';
 import type { Proc } from '../decide/kill.js';
 
 /** Parses /proc/<pid>/status text into a Proc (undefined if malformed). */
@@ -59,38 +59,16 @@ export function terminalsOf(pid: number): string[] {
   return [...out];
 }
 
-const uidCache = new Map<string, { uid: number | undefined; at: number }>();
-
-/** A user's uid through NSS (getent), cached for a minute; undefined if there is no such user. */
+/**
+ * A user's uid through the user database (crds/api/nss.ts); undefined when there is no such
+ * user, or when the name is not one user (crds/api/users.ts, the duplicate rule): never signalled.
+ */
 export function uidOf(user: string): number | undefined {
-  const c = uidCache.get(user);
-  if (c && Date.now() - c.at < 60_000) return c.uid;
-  let uid: number | undefined;
-  if (/^[a-z_][a-z0-9_.-]*[$]?$/i.test(user)) {
-    try {
-      const line = execFileSync('getent', ['passwd', user], { encoding: 'utf8', timeout: 2000 });
-      const n = Number(line.split(':')[2]);
-      uid = Number.isInteger(n) ? n : undefined;
-    } catch {
-      uid = undefined;
-    }
-  }
-  uidCache.set(user, { uid, at: Date.now() });
-  return uid;
+  const u = systemUsers().lookup(user);
+  return u && !u.ambiguous ? u.uid : undefined;
 }
 
-const nameCache = new Map<number, { name: string | undefined; at: number }>();
-
-/** A uid's user name through NSS (getent), cached for a minute; undefined if unknown. */
+/** A uid's user name through the user database; undefined if unknown. */
 export function userName(uid: number): string | undefined {
-  const c = nameCache.get(uid);
-  if (c && Date.now() - c.at < 60_000) return c.name;
-  let name: string | undefined;
-  try {
-    name = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8', timeout: 2000 }).split(':')[0] || undefined;
-  } catch {
-    name = undefined;
-  }
-  nameCache.set(uid, { name, at: Date.now() });
-  return name;
+  return systemUsers().nameOf(uid);
 }

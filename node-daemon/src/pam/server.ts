@@ -21,7 +21,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../../../crds/api/index.js';
 import type { LocalView } from '../view.js';
 import { oneLine, pamDecision, type PamDecision, type PamUser } from '../decide/pam.js';
-import { passwdLookup, type UidLookup } from './passwd.js';
+import { nssPamUser, type PamUserLookup } from './passwd.js';
 
 export const DEFAULT_PAM_SOCKET = '/run/kiwi/pam.sock';
 export const MAX_NAME = 64;
@@ -34,7 +34,7 @@ export interface PamServerOptions {
   getView: () => LocalView | undefined;
   log?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   /** Defaults to a cached /etc/passwd reader. */
-  lookupUid?: UidLookup;
+  lookupUser?: PamUserLookup;
   now?: () => number;
   timeoutMs?: number;
   maxRequestBytes?: number;
@@ -63,12 +63,12 @@ export function answer(line: string, decide: (name: string) => PamDecision): str
 export async function startPamServer(opts: PamServerOptions): Promise<PamServer> {
   const { socketPath, getView } = opts;
   const log = opts.log;
-  const lookupUid = opts.lookupUid ?? passwdLookup();
+  const lookupUser = opts.lookupUser ?? nssPamUser();
   const now = opts.now ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? 1000;
   const maxRequestBytes = opts.maxRequestBytes ?? MAX_NAME + 20;
 
-  const decide = (name: string): PamDecision => pamDecision({ name, uid: lookupUid(name) }, getView(), now());
+  const decide = (name: string): PamDecision => pamDecision(lookupUser(name), getView(), now());
   const told = (allow: boolean, outcome: string) => {
     try {
       opts.onDecision?.({ allow, outcome });
@@ -100,7 +100,7 @@ export async function startPamServer(opts: PamServerOptions): Promise<PamServer>
           const m = ADOPT_RE.exec(line.endsWith('\r') ? line.slice(0, -1) : line);
           if (!m) return finish('skip invalid request\n');
           if (!opts.adopt) return finish('skip unsupported\n');
-          const reply = opts.adopt({ name: m[1], uid: lookupUid(m[1]) }, Number(m[2]));
+          const reply = opts.adopt(lookupUser(m[1]), Number(m[2]));
           log?.info({ user: m[1], pid: Number(m[2]), reply }, 'pam: session adoption');
           return finish(oneLine(reply, 200) + '\n');
         }

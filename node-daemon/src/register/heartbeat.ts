@@ -1,15 +1,21 @@
-// The heartbeat: keys.heartbeat(node) = {time, daemonVersion} under an etcd lease that etcd3
-// keeps alive. The operator marks the Node NotReady when the key vanishes (lease expired:
-// the daemon or its link died). A lost lease is granted again; stop() revokes it.
+// The heartbeat: keys.heartbeat(node) = {time, daemonVersion, ttlSeconds}, rewritten every
+// TTL/3 under an etcd lease. Liveness is the rewriting (crds/api/heartbeat.ts): the operator
+// calls the node NotReady when the value has not changed for ttlSeconds by its own clock, so a
+// lease kept alive by someone else (LeaseKeepAlive needs no permission) keeps nothing Ready.
+// The lease stays as the fast path: the key vanishes when the daemon dies or stops (stop()
+// revokes it). A lost lease is granted again.
 import type { Etcd3, Lease } from 'etcd3';
 import { keys, type Logger } from '../../../crds/api/index.js';
+import { heartbeatPeriodMs, heartbeatValue } from '../../../crds/api/heartbeat.js';
 
 export class Heartbeat {
   private lease: Lease | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Local time of the last successful put or keepalive. */
+  private beatTimer: NodeJS.Timeout | undefined;
+  /** Local time of the last successful write of the heartbeat value. */
   lastOk = 0;
+  private lastFailed = false;
 
   constructor(
     private readonly etcd: Etcd3,
@@ -40,12 +46,11 @@ export class Heartbeat {
       this.log.warn({ err, node: this.node }, 'heartbeat lease lost; granting a new one');
       this.retry();
     });
-    lease.on('keepaliveSucceeded', () => (this.lastOk = Date.now()));
     try {
-      await lease.put(keys.heartbeat(this.node)).value(JSON.stringify({ time: new Date().toISOString(), daemonVersion: this.daemonVersion }));
-      this.lastOk = Date.now();
+      await this.put(lease);
       this.firstPut?.();
       this.log.debug({ node: this.node, lease: await lease.grant() }, 'heartbeat key written');
+      this.beat(lease);
     } catch (err) {
       if (this.stopped || this.lease !== lease) return;
       this.log.warn({ err, node: this.node }, 'cannot write the heartbeat; retrying');
@@ -54,8 +59,31 @@ export class Heartbeat {
     }
   }
 
+  private async put(lease: Lease): Promise<void> {
+    await lease.put(keys.heartbeat(this.node)).value(JSON.stringify(heartbeatValue(Date.now(), this.daemonVersion, this.ttlSeconds)));
+    this.lastOk = Date.now();
+  }
+
+  /** Rewrites the value every TTL/3 while this lease is the current one; a failed write is retried at the next. */
+  private beat(lease: Lease): void {
+    clearTimeout(this.beatTimer);
+    this.beatTimer = setTimeout(() => {
+      if (this.stopped || this.lease !== lease) return;
+      const failedBefore = this.lastFailed;
+      this.put(lease).then(
+        () => (this.lastFailed = false),
+        (err) => {
+          this.lastFailed = true;
+          // once per outage, not once per beat
+          if (!failedBefore) this.log.warn({ err, node: this.node, sinceLastOkMs: Date.now() - this.lastOk }, 'cannot rewrite the heartbeat; trying again every beat');
+        },
+      ).finally(() => this.beat(lease));
+    }, heartbeatPeriodMs(this.ttlSeconds));
+  }
+
   private retry(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.beatTimer);
     this.lease = undefined;
     this.timer = setTimeout(() => void this.grant(), 500);
   }
@@ -64,6 +92,7 @@ export class Heartbeat {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.beatTimer);
     const l = this.lease;
     this.lease = undefined;
     if (!l) return;

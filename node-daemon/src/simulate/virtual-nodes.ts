@@ -6,6 +6,7 @@
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { Calendar, Node, Logger, Store } from '../../../crds/api/index.js';
 import { MAX_TXN_OPS, compare, keys, putOp, rfc3339 } from '../../../crds/api/index.js';
+import { heartbeatPeriodMs, heartbeatValue } from '../../../crds/api/heartbeat.js';
 
 export interface VirtualNodesOptions {
   count: number;
@@ -46,13 +47,23 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
       }),
     );
   }
-  // Heartbeat: one lease for all; its keys vanish together when this process dies.
+  // Heartbeat: one lease for all (its keys vanish together when this process dies), and every
+  // value rewritten each TTL/3 as a real daemon does (the operator judges liveness by change).
   const lease: Lease = etcd.lease(o.leaseTtlSeconds, { autoKeepAlive: true });
-  const beat = JSON.stringify({ time: now, daemonVersion: 'virtual' });
   const leaseId = await lease.grant();
-  for (let i = 0; i < names.length; i += MAX_TXN_OPS) {
-    await store.txn('virtual heartbeats', [], names.slice(i, i + MAX_TXN_OPS).map((n) => putOp(keys.heartbeat(n), JSON.parse(beat), leaseId)));
-  }
+  const beatAll = async () => {
+    const beat = heartbeatValue(Date.now(), 'virtual', o.leaseTtlSeconds);
+    for (let i = 0; i < names.length; i += MAX_TXN_OPS) {
+      await store.txn('virtual heartbeats', [], names.slice(i, i + MAX_TXN_OPS).map((n) => putOp(keys.heartbeat(n), beat, leaseId)));
+    }
+  };
+  await beatAll();
+  let beating = false;
+  const beatTimer = setInterval(() => {
+    if (beating) return;
+    beating = true;
+    beatAll().catch((err) => log.warn({ err }, 'cannot rewrite the virtual heartbeats; trying again')).finally(() => (beating = false));
+  }, heartbeatPeriodMs(o.leaseTtlSeconds));
   lease.on('lost', (err) => log.error({ err }, 'the virtual nodes\' heartbeat lease is lost; they will turn NotReady'));
   // Calendars: one watcher over the prefix; count what the virtual nodes hold.
   const mine = new Set(names);
@@ -68,6 +79,7 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
     names,
     entries: () => [...counts.values()].reduce((a, b) => a + b, 0),
     async stop() {
+      clearInterval(beatTimer);
       await watcher.cancel().catch(() => undefined);
       await lease.revoke().catch(() => undefined);
     },

@@ -2,6 +2,7 @@
 // changes). Each rule is named; a refusal says which rule and why. Pure.
 import type { Booking, EffectiveConfig } from '../../../crds/api/index.js';
 import { parseDuration, formatDuration } from '../../../crds/api/index.js';
+import { protectedUser, type UserLookup } from '../../../crds/api/users.js';
 
 /** Grace for a fixed start that is a moment in the past (clock skew, a slow apply). */
 export const START_GRACE_MS = 5_000;
@@ -42,19 +43,22 @@ export function timingOf(b: Booking, config: EffectiveConfig, now: number): Timi
 
 export interface AdmissionRule {
   name: string;
-  check(b: Booking, t: Timing, ctx: { now: number; config: EffectiveConfig; uidOf?: (user: string) => number | undefined }): string;
+  check(b: Booking, t: Timing, ctx: { now: number; config: EffectiveConfig; users?: UserLookup }): string;
 }
 
-export const NotRoot: AdmissionRule = {
-  name: 'NotRoot',
-  check: (b) => (b.spec.user === 'root' ? 'user root may not book nodes' : ''),
-};
-
-export const MinUid: AdmissionRule = {
-  name: 'MinUid',
-  check: (b, _t, { config, uidOf }) => {
-    const uid = uidOf?.(b.spec.user);
-    return uid !== undefined && uid < config.minUid ? `user ${b.spec.user} has uid ${uid}, below minUid ${config.minUid} (a system user)` : '';
+/**
+ * The user database's two rules (crds/api/users.ts): protected users (root, below minUid,
+ * nobody, sshBypassUsers) never book, and a name that is not one user (duplicate entries, a
+ * shared uid) may not book. A name the operator's host does not know is judged by name only.
+ */
+export const BookableUser: AdmissionRule = {
+  name: 'BookableUser',
+  check: (b, _t, { config, users }) => {
+    const name = b.spec.user;
+    const u = users?.(name);
+    const p = protectedUser(name, u?.uid, config);
+    if (p) return `user ${name} may not book nodes: ${p.message}`;
+    return u?.ambiguous ? `user ${name} may not book nodes: ${u.ambiguous}` : '';
   },
 };
 
@@ -76,7 +80,7 @@ export const EndInFuture: AdmissionRule = {
   check: (b, t, { now }) => (t.end !== undefined && t.end <= now ? `spec.end ${b.spec.end} is in the past` : ''),
 };
 
-export const ADMISSION_RULES: AdmissionRule[] = [NotRoot, MinUid, StartNotInPast, EndInFuture, MaxDuration];
+export const ADMISSION_RULES: AdmissionRule[] = [BookableUser, StartNotInPast, EndInFuture, MaxDuration];
 
 export function admit(b: Booking, t: Timing, ctx: Parameters<AdmissionRule['check']>[2], rules = ADMISSION_RULES): string {
   for (const r of rules) {

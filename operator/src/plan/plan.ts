@@ -111,7 +111,7 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
       delete next.message;
       ev = nodeEvent(name, 'Normal', 'NodeReady', `node ${name} is Ready: its daemon's heartbeat is back`);
     } else if (!nv.heartbeat && st.phase === 'Ready') {
-      const why = "the node daemon's heartbeat lease is gone";
+      const why = "the node daemon's heartbeat stopped (its key is gone, or its value unchanged for longer than its TTL)";
       next = { ...st, phase: 'NotReady', message: why, conditions: setCondition(st.conditions, { type: 'Ready', status: 'False', reason: 'HeartbeatLost', message: why }, now) };
       ev = nodeEvent(name, 'Warning', 'NodeNotReady', `node ${name} is NotReady: ${why}`);
     }
@@ -387,7 +387,7 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
         reject(invalid);
         continue;
       }
-      const why = admit(b, t, { now, config, uidOf: input.uidOf });
+      const why = admit(b, t, { now, config, users: input.users });
       if (why) {
         reject(why);
         continue;

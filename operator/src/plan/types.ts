@@ -1,5 +1,6 @@
 // What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
 // caches and turns the actions into etcd transactions.
+import type { UserLookup } from '../../../crds/api/users.js';
 import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus } from '../../../crds/api/index.js';
 
 export interface BookingView {
@@ -17,7 +18,7 @@ export interface BookingView {
 export interface NodeView {
   node: Node;
   statusRevision: number;
-  /** Is the daemon's heartbeat key there now? */
+  /** Is the daemon still rewriting its heartbeat value (decided by the cache, by its own clock)? */
   heartbeat: boolean;
 }
 
@@ -33,8 +34,8 @@ export interface PlanInput {
   bookings: BookingView[];
   nodes: Map<string, NodeView>;
   calendars: Map<string, CalendarView>;
-  /** Resolves a user name to its uid where the operator can (undefined: unknown). */
-  uidOf?: (user: string) => number | undefined;
+  /** Resolves a user name through the user database where the operator can (undefined: unknown). */
+  users?: UserLookup;
   source?: string;
 }
 

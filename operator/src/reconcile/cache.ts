@@ -6,6 +6,8 @@ import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, Node } from '../../../crds/api/index.js';
 import { CLUSTER_CONFIG_NAME, ROOT, cancelWatchers, keys, rangeOp, refFromKey, type Logger, type Store } from '../../../crds/api/index.js';
 import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
+import { Freshness, observationClock } from '../election/freshness.js';
+import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
 interface Rec<T> {
   value: T;
@@ -21,7 +23,13 @@ export class ClusterCache {
   private readonly specs = new Map<string, Rec<any>>(); // by full key
   private readonly statuses = new Map<string, Rec<any>>();
   readonly calendars = new Map<string, CalendarView>();
-  private readonly heartbeats = new Map<string, number>(); // node -> mod revision
+  /**
+   * Node heartbeats: alive while the daemon keeps rewriting the value, judged by this cache's
+   * own clock (a key that merely exists proves nothing: anyone can keep its lease alive).
+   */
+  private readonly beats = new Freshness<string>();
+  private readonly beatTtl = new Map<string, number>(); // node -> ms the value may stay unchanged
+  private beatTimer?: NodeJS.Timeout;
   /** Deleted keys and the revision they were deleted at, so a late put of an older revision is ignored. */
   private readonly tombstones = new Map<string, number>();
   /** Views for the planner, rebuilt per object when it changes (not per pass). */
@@ -37,15 +45,52 @@ export class ClusterCache {
     private readonly store: Store,
     private readonly onChange: (keys: ChangeKey[]) => void,
     private readonly log: Logger,
+    private readonly clock = observationClock,
   ) {}
 
   async start(): Promise<void> {
     await this.snapshot();
+    this.beatTimer = setInterval(() => this.expireHeartbeats(), 250);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.beatTimer);
     await this.cancelWatchers();
+  }
+
+  /** Is the node's heartbeat value still changing (seen to within its TTL by our clock)? */
+  private heartbeatAlive(node: string): boolean {
+    return this.beats.fresh(node, this.clock.now(), this.beatTtl.get(node) ?? 0);
+  }
+
+  /** Records a heartbeat put or delete; returns the change key when the node's readiness input flipped. */
+  private beat(node: string, kv: IKeyValue, deleted: boolean): ChangeKey | undefined {
+    if (deleted) {
+      this.beats.forget(node);
+      this.beatTtl.delete(node);
+    } else {
+      this.beatTtl.set(node, heartbeatTtlMs(kv.value));
+      this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
+    }
+    // A refresh of a live node, or a heartbeat of no Node (yet): nothing to plan. A Node created
+    // later reads its readiness from `beats` then.
+    const nv = this.nodeViews.get(node);
+    if (!nv || nv.heartbeat === this.heartbeatAlive(node)) return undefined;
+    this.touch(keys.spec({ kind: 'Node', name: node }));
+    return `heartbeat:${node}`;
+  }
+
+  /** Nodes whose heartbeat value stopped changing: NotReady input, whatever keeps their lease alive. */
+  private expireHeartbeats(): void {
+    const changed: ChangeKey[] = [];
+    for (const n of this.beats.keys()) {
+      if (!this.nodeViews.get(n)?.heartbeat || this.heartbeatAlive(n)) continue;
+      this.log.info({ node: n, ttlMs: this.beatTtl.get(n), lastChangeMsAgo: Math.round(this.clock.now() - this.beats.get(n)!.at) }, 'node heartbeat value stopped changing');
+      this.touch(keys.spec({ kind: 'Node', name: n }));
+      changed.push(`heartbeat:${n}`);
+    }
+    if (changed.length) this.onChange(changed);
   }
 
   private async cancelWatchers(): Promise<void> {
@@ -62,13 +107,14 @@ export class ClusterCache {
     this.specs.clear();
     this.statuses.clear();
     this.calendars.clear();
-    this.heartbeats.clear();
+    this.beats.clear();
+    this.beatTtl.clear();
     this.tombstones.clear();
     const [spec, status, cal, hb] = r.responses.map((x) => x.response_range.kvs);
     for (const kv of spec) this.specs.set(kv.key.toString(), rec(kv));
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
     for (const kv of cal) this.calendars.set(calName(kv.key.toString()), calView(kv));
-    for (const kv of hb) this.heartbeats.set(hbName(kv.key.toString()), Number(kv.mod_revision));
+    for (const kv of hb) this.beat(hbName(kv.key.toString()), kv, false); // each gets a full TTL from now
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.index = new RefIndex();
@@ -112,13 +158,7 @@ export class ClusterCache {
     const key = kv.key.toString();
     const mod = Number(kv.mod_revision);
     this.revision = Math.max(this.revision, mod);
-    if (key.startsWith(keys.heartbeatPrefix())) {
-      const n = hbName(key);
-      if (deleted) this.heartbeats.delete(n);
-      else this.heartbeats.set(n, mod);
-      this.touch(keys.spec({ kind: 'Node', name: n }));
-      return `heartbeat:${n}`;
-    }
+    if (key.startsWith(keys.heartbeatPrefix())) return this.beat(hbName(key), kv, deleted);
     if (key.startsWith(keys.calendarPrefix())) {
       const n = calName(key);
       const cur = this.calendars.get(n);
@@ -191,7 +231,7 @@ export class ClusterCache {
       const st = this.statuses.get(keys.status(ref));
       const n = { ...(s.value as Node) };
       if (st) n.status = st.value;
-      this.nodeViews.set(ref.name, { node: n, statusRevision: st?.mod ?? 0, heartbeat: this.heartbeats.has(ref.name) });
+      this.nodeViews.set(ref.name, { node: n, statusRevision: st?.mod ?? 0, heartbeat: this.heartbeatAlive(ref.name) });
       this.index.setNode(ref.name, n.metadata?.labels);
     }
   }

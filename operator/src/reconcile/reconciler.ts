@@ -8,6 +8,7 @@ import type { IRequestOp } from 'etcd3';
 import type { Calendar } from '../../../crds/api/index.js';
 import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
 import { chunkGroup, groupActions, packChunks, planSteps, type Action, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
+import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
 import { WorkQueue } from './queue.js';
 
@@ -38,7 +39,8 @@ export interface ReconcilerOptions {
   resyncMs?: number;
   /** Transaction groups written in parallel (default 32). */
   parallel?: number;
-  uidOf?: (user: string) => number | undefined;
+  /** The user database (crds/api/nss.ts): admission's protected and duplicate rules. */
+  users?: UserLookup;
   /** Called when a fenced write finds that we are no longer the leader. */
   onDeposed?: () => void;
   /** Metrics hooks (the operator counts there; the reconciler only reports). */
@@ -160,7 +162,7 @@ export class Reconciler {
         nodes: slice?.nodes ?? new Map(this.cache.nodes()),
         // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
         calendars: slice?.calendars ?? new Map(this.cache.calendars),
-        uidOf: this.opts.uidOf,
+        users: this.opts.users,
       };
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);

@@ -204,7 +204,7 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
     const before = await waitFor(hb, { what: 'heartbeat key' });
     await etcd.kill();
     try {
-      await waitFor(() => d.records().some((r) => r.level >= 40 && /heartbeat/.test(r.msg ?? '')), { what: 'the daemon to notice the lost lease', timeoutMs: 10_000, intervalMs: 100 });
+      await waitFor(() => d.records().some((r) => r.level >= 40 && /heartbeat lease lost/.test(r.msg ?? '')), { what: 'the daemon to notice the lost lease', timeoutMs: 10_000, intervalMs: 100 });
     } finally {
       await etcd.restart();
     }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const UNITS = { 'kiwi-node-daemon.service': 5, 'kiwi-operator.service': 2 };
+const UNITS = { 'kiwi-node-daemon.service': 5, 'kiwi-operator.service': 2, 'kiwi-web.service': 2 };
 
 describe('systemd units (manifests/systemd)', function () {
   this.timeout(60_000);
@@ -24,7 +24,7 @@ describe('systemd units (manifests/systemd)', function () {
     cpSync('/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true });
     cpSync('manifests/systemd', join(root, 'etc/systemd/system'), { recursive: true });
     mkdirSync(join(root, 'usr/bin'), { recursive: true });
-    for (const p of ['kiwi-node-daemon', 'kiwi-operator']) writeFileSync(join(root, 'usr/bin', p), '#!/bin/sh\n', { mode: 0o755 });
+    for (const p of ['kiwi-node-daemon', 'kiwi-operator', 'kiwi-web']) writeFileSync(join(root, 'usr/bin', p), '#!/bin/sh\n', { mode: 0o755 });
   });
   after(() => root && rmSync(root, { recursive: true, force: true }));
 
@@ -63,8 +63,8 @@ describe('systemd units (manifests/systemd)', function () {
       for (const k of ['ca', 'cert', 'key']) assert.match(tls, new RegExp(`^LoadCredential=etcd-${k}:/etc/kiwi/etcd-tls/`, 'm'));
       assert.match(tls, /KIWI_ETCD_CA=%d\/etcd-ca KIWI_ETCD_CERT=%d\/etcd-cert KIWI_ETCD_KEY=%d\/etcd-key/);
     }
-    // the names the programs read (operator/src/main.ts, node-daemon/src/main.ts)
-    for (const f of ['operator/src/main.ts', 'node-daemon/src/main.ts']) {
+    // the names the programs read (operator/src/main.ts, node-daemon/src/main.ts, kiwi-web/src/main.ts)
+    for (const f of ['operator/src/main.ts', 'node-daemon/src/main.ts', 'kiwi-web/src/main.ts']) {
       const src = readFileSync(f, 'utf8');
       for (const v of ['KIWI_ETCD_PASSWORD_FILE', 'KIWI_ETCD_CA', 'KIWI_ETCD_CERT', 'KIWI_ETCD_KEY']) assert.ok(src.includes(`'${v}'`), `${f} does not read ${v}`);
     }

@@ -400,7 +400,7 @@ describe('kiwictl booking verbs (real etcd, real operator, real binary)', functi
       const z = spawnSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -D; source ${script}; print -r -- \${_comps[kiwictl]}`], { encoding: 'utf8' });
       assert.equal(z.status, 0, z.stderr);
       assert.match(z.stdout.trim(), /-F _kiwictl$/);
-      ok(await k('completion', 'fish'), 2);
+      ok(await k('completion', 'tcsh'), 2);
     });
 
     it('every verb has --help with examples', async () => {

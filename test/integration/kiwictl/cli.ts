@@ -1,6 +1,9 @@
 // Running the real, built kiwictl as a child process, for the kiwictl integration tests and the
 // benches. ensureBuilt() bundles it once when dist/ is missing or older than the sources.
 import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { ROOT, binPath, ensureBuilt as buildOnce } from '../../helpers/build.js';
 
@@ -43,4 +46,20 @@ export function kiwictl(args: string[], opts: { env?: Record<string, string>; in
     });
     p.stdin.end(opts.input ?? '');
   });
+}
+
+/** Debian's /etc/pam.d/sshd, short. */
+export const PAM_SSHD = '#%PAM-1.0\n@include common-auth\naccount    required     pam_nologin.so\n@include common-account\n@include common-session\n@include common-password\n';
+
+/** A temporary root for `kiwictl node install --root`: an sshd PAM file and the helper's two programs. */
+export function fakeRoot(): string {
+  const r = mkdtempSync(join(tmpdir(), 'kiwitest-root-'));
+  mkdirSync(join(r, 'etc/pam.d'), { recursive: true });
+  mkdirSync(join(r, 'usr/bin'), { recursive: true });
+  mkdirSync(join(r, 'etc/ssh'), { recursive: true });
+  writeFileSync(join(r, 'etc/pam.d/sshd'), PAM_SSHD);
+  writeFileSync(join(r, 'etc/ssh/sshd_config'), 'UsePAM yes\n');
+  // the helper's two programs, as installPam checks for them on the node
+  for (const p of ['socat', 'timeout']) copyFileSync(`/usr/bin/${p}`, join(r, 'usr/bin', p));
+  return r;
 }

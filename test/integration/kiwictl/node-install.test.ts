@@ -4,28 +4,14 @@
 // byte as it was.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, kiwictl } from './cli.js';
+import { ensureBuilt, fakeRoot, kiwictl, PAM_SSHD } from './cli.js';
 import { asUser } from './booking-helpers.js';
 import { ensureUser, type TestUser } from '../../helpers/users.js';
 import { startEtcd, stopProc, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
-
-const PAM_SSHD = '#%PAM-1.0\n@include common-auth\naccount    required     pam_nologin.so\n@include common-account\n@include common-session\n@include common-password\n';
-
-function fakeRoot(): string {
-  const r = mkdtempSync(join(tmpdir(), 'kiwitest-root-'));
-  mkdirSync(join(r, 'etc/pam.d'), { recursive: true });
-  mkdirSync(join(r, 'usr/bin'), { recursive: true });
-  mkdirSync(join(r, 'etc/ssh'), { recursive: true });
-  writeFileSync(join(r, 'etc/pam.d/sshd'), PAM_SSHD);
-  writeFileSync(join(r, 'etc/ssh/sshd_config'), 'UsePAM yes\n');
-  // the helper's two programs, as installPam checks for them on the node
-  for (const p of ['socat', 'timeout']) copyFileSync(`/usr/bin/${p}`, join(r, 'usr/bin', p));
-  return r;
-}
 
 describe('kiwictl node install (into a temporary root)', function () {
   this.timeout(60_000);

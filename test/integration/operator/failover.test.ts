@@ -7,7 +7,7 @@ import type { Calendar, Store } from '../../../crds/api/index.js';
 import { keys } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
-import { buildOperator, startOperator, mkBooking, mkNode, calendarHistory, type OperatorProc } from './helpers.js';
+import { buildOperator, startOperator, mkBooking, mkNode, calendarHistory, writesAcrossTakeover, type OperatorProc } from './helpers.js';
 
 const BOOKINGS = 500;
 const NODES = 25;
@@ -120,10 +120,9 @@ describe('kiwi-operator failover (two processes, leader SIGKILLed mid-burst)', f
     // The fence held: nothing the old leader wrote landed after the new leader's election.
     // (Each process suffixes its event keys with its own random tag.)
     const takeoverRev = Number((await client.get(keys.election()).exec()).kvs[0].create_revision);
-    const evs = (await client.getAll().prefix('/kiwi/events/').exec()).kvs.map((kv) => ({ tag: kv.key.toString().slice(-6), rev: Number(kv.mod_revision) }));
-    const oldTags = new Set(evs.filter((e) => e.rev < takeoverRev).map((e) => e.tag));
-    assert.ok(oldTags.size >= 1, 'the old leader wrote before it died');
-    assert.deepEqual(evs.filter((e) => oldTags.has(e.tag) && e.rev > takeoverRev), [], 'no write of the old leader after the takeover');
+    const fence = await writesAcrossTakeover(client, takeoverRev);
+    assert.ok(fence.oldWriters >= 1, 'the old leader wrote before it died');
+    assert.deepEqual(fence.lateWrites, [], 'no write of the old leader after the takeover');
 
     const h = await calendarHistory(client);
     assert.deepEqual(h.overlaps, []);
@@ -175,9 +174,7 @@ describe('kiwi-operator: a frozen leader that wakes up deposed (SIGSTOP, SIGCONT
       return all.length === 30 && all.every((b) => b.status?.phase === 'Active' || b.status?.phase === 'Pending');
     }, { what: 'all 30 answered' });
 
-    const evs = (await client.getAll().prefix('/kiwi/events/').exec()).kvs.map((kv) => ({ tag: kv.key.toString().slice(-6), rev: Number(kv.mod_revision) }));
-    const oldTags = new Set(evs.filter((e) => e.rev < takeoverRev).map((e) => e.tag));
-    assert.deepEqual(evs.filter((e) => oldTags.has(e.tag) && e.rev > takeoverRev), [], 'no write of the deposed leader after the takeover');
+    assert.deepEqual((await writesAcrossTakeover(client, takeoverRev)).lateWrites, [], 'no write of the deposed leader after the takeover');
     assert.equal(JSON.parse((await client.get(keys.election()).string())!).id, 'op-y', 'the woken leader did not take the key back');
     assert.deepEqual((await calendarHistory(client)).overlaps, []);
   });

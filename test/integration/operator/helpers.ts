@@ -26,8 +26,8 @@ export interface OperatorProc {
 }
 
 /** Starts the real operator process (bin/kiwi-operator) against one etcd. */
-export function startOperator(endpoint: string, opts: { id: string; leaseTtl?: number; logLevel?: string }): OperatorProc {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--endpoints', endpoint, '--id', opts.id, '--lease-ttl', String(opts.leaseTtl ?? 1), '--log-level', opts.logLevel ?? 'info', '--metrics-addr', 'none'], {
+export function startOperator(endpoint: string, opts: { id: string; leaseTtl?: number; logLevel?: string; args?: string[] }): OperatorProc {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--endpoints', endpoint, '--id', opts.id, '--lease-ttl', String(opts.leaseTtl ?? 1), '--log-level', opts.logLevel ?? 'info', '--metrics-addr', 'none', ...(opts.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: any[] = [];
@@ -87,4 +87,14 @@ export async function calendarHistory(client: Etcd3): Promise<{ values: number; 
     await w.cancel();
   }
   return { values: seen, overlaps };
+}
+
+/**
+ * The fence, seen in etcd: events of writers that wrote before `takeoverRev` (each process
+ * suffixes its event keys with its own random tag) and those of them that landed after it.
+ */
+export async function writesAcrossTakeover(client: Etcd3, takeoverRev: number): Promise<{ oldWriters: number; lateWrites: { tag: string; rev: number }[] }> {
+  const evs = (await client.getAll().prefix('/kiwi/events/').exec()).kvs.map((kv) => ({ tag: kv.key.toString().slice(-6), rev: Number(kv.mod_revision) }));
+  const oldTags = new Set(evs.filter((e) => e.rev < takeoverRev).map((e) => e.tag));
+  return { oldWriters: oldTags.size, lateWrites: evs.filter((e) => oldTags.has(e.tag) && e.rev > takeoverRev) };
 }

@@ -131,7 +131,7 @@ describe('kiwi-operator end to end (real process, real etcd)', function () {
   it('refuses by rule: root, maxDuration, a cordoned node, queue false on a busy node (Busy)', async () => {
     await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG_NAME }, spec: { maxDuration: 3600 } });
     await store.create(mkBooking('root', 'r', { nodes: ['e5'], duration: 60 }));
-    assert.equal((await phaseOf('root', 'r', 'Expired', 'Rejected')).status!.message, 'user root may not book nodes');
+    assert.equal((await phaseOf('root', 'r', 'Expired', 'Rejected')).status!.message, 'user root may not book nodes: root is never touched');
     await store.create(mkBooking('alice', 'long', { nodes: ['e5'], duration: 7200 }));
     assert.match((await phaseOf('alice', 'long', 'Expired', 'Rejected')).status!.message!, /maxDuration 1h/);
     const n = (await store.get({ kind: 'Node', name: 'e6' }))!;

@@ -95,6 +95,7 @@ describe('security: etcd authentication and per-user authorization', function ()
     await assert.rejects(s.updateStatus({ kind: 'Booking', namespace: alice.name, name: 'a1' }, { phase: 'Active' } as any), ForbiddenError);
     await assert.rejects(s.etcd.put(keys.calendar('sn1')).value('{}').exec(), /permission denied/i);
     await assert.rejects(s.etcd.put(keys.heartbeat('sn1')).value('{}').exec(), /permission denied/i);
+    await assert.rejects(s.etcd.put(keys.usage('2026-01-01T00:00:00.000Z', alice.name, 'a1.1')).value('{}').exec(), /permission denied/i, 'a usage record');
     let r = await runWithInput(c, alice, ['apply', '-f', '-'], 'apiVersion: kiwi.dev/v1alpha1\nkind: Node\nmetadata: {name: sn1}\nspec: {unschedulable: true}\n');
     assert.equal(r.code, 7, r.stderr);
     assert.match(r.stderr, new RegExp(`(apply|update) Node sn1: refused by etcd: ${alice.name} may not change nodes; that is for admins`));
@@ -115,8 +116,9 @@ describe('security: etcd authentication and per-user authorization', function ()
     assert.equal(r.code, 0, r.stderr);
     const b1 = await c.storeAs('root').get({ kind: 'Booking', namespace: bob.name, name: 'b1' });
     assert.equal(b1?.spec.cancelled, true);
-    // but not status
+    // but not status, nor usage records (accounting charges from them)
     await assert.rejects(c.storeAs(carol.name).updateStatus({ kind: 'Node', name: 'sn3' }, { phase: 'Ready' } as any), ForbiddenError);
+    await assert.rejects(c.storeAs(carol.name).etcd.put(keys.usage('2026-01-01T00:00:00.000Z', bob.name, 'b1.1')).value('{}').exec(), /permission denied/i);
   });
 
   it('a node daemon\'s user writes its own heartbeat and node status only, and reads its calendar', async () => {

@@ -8,7 +8,7 @@ const now = Date.now();
 const srv = await startPamServer({
   socketPath,
   getView: () => ({ node: 'n1', entries: [{ booking: 'alice/bk1', uid: 'x', user: 'alice', start: now - 60_000, end: now + 3_600_000 }], config: DEFAULT_CONFIG, syncedAt: now }),
-  lookupUid: (n) => ({ alice: 1001, bob: 1002 } as Record<string, number>)[n],
+  lookupUser: (n: string) => ({ name: n, uid: ({ alice: 1001, bob: 1002 } as Record<string, number>)[n] }),
 });
 process.on('SIGTERM', () => void srv.close().then(() => process.exit(0)));
 process.stdout.write('ready\n');

@@ -57,6 +57,7 @@ describe('CRDs', () => {
     for (const t of ['nodes', 'node', 'no']) assert.equal(resolveKind(t).kind, 'Node');
     for (const t of ['clusterconfigs', 'cc']) assert.equal(resolveKind(t).kind, 'ClusterConfig');
     assert.throws(() => resolveKind('pods'), /unknown kind "pods": Kiwi knows bookings/);
-    assert.deepEqual(KINDS.map((k) => k.namespaced), [true, false, false]);
+    for (const t of ['usagerecords', 'usagerecord', 'ur']) assert.equal(resolveKind(t).kind, 'UsageRecord');
+    assert.deepEqual(KINDS.map((k) => k.namespaced), [true, false, false, true]);
   });
 });

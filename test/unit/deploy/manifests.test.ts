@@ -60,6 +60,17 @@ describe('deployment manifests', function () {
     const env = external.find((o) => o.metadata.name === 'kiwi-env');
     assert.match(env.data.KIWI_ENDPOINTS, /^http:\/\/etcd-1\.cluster\.internal:2379,/);
     assert.equal(env.data.KIWI_METRICS_ADDR, '0.0.0.0:9464', 'the patch merges, it does not replace the ConfigMap');
+    assert.equal(env.data.KIWI_INSECURE_NO_AUTH, undefined, 'production runs against an etcd with auth');
+    assert.equal(bundled.find((o) => o.metadata.name === 'kiwi-env').data.KIWI_INSECURE_NO_AUTH, '1', 'the trial etcd has no auth and says so');
+  });
+
+  it('only a trial or an explicit choice runs the programs against an etcd without auth', () => {
+    const envOf = (values: Record<string, unknown>) =>
+      objects(renderChart(values).map((p) => p.text).join('\n---\n')).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kiwi-env').data;
+    assert.equal(envOf({}).KIWI_INSECURE_NO_AUTH, undefined, 'the default refuses an etcd without auth');
+    assert.equal(envOf({ etcd: { bundled: true } }).KIWI_INSECURE_NO_AUTH, '1');
+    assert.equal(envOf({ etcd: { auth: { insecureNoAuth: true } } }).KIWI_INSECURE_NO_AUTH, '1');
+    assert.equal(envOf({ etcd: { bundled: true, auth: { enabled: true } } }).KIWI_INSECURE_NO_AUTH, undefined, 'auth on: nothing to excuse');
   });
 
   it('manifests/ holds exactly what helm template renders (run `npm run manifests` after changing the chart)', () => {

@@ -271,9 +271,9 @@ describe('kiwictl booking verbs: pure decisions', () => {
     it('the tree comes from commander', () => {
       const t = treeOf(program);
       assert.deepEqual(t.verbs.map((v) => v.name), ['alloc', 'get', 'dev']);
-      assert.deepEqual(t.verbs[0].flags[0], { names: ['-w', '--nodelist'], takesValue: true, values: '@nodes' });
+      assert.deepEqual(t.verbs[0].flags[0], { names: ['-w', '--nodelist'], description: '', takesValue: true, values: '@nodes' });
       assert.deepEqual(t.verbs[2].subverbs, ['up', 'down']);
-      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc');
+      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur');
     });
 
     it('bash and zsh scripts name every verb and flag', () => {

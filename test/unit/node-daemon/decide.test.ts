@@ -14,7 +14,7 @@ const min = 60_000;
 const cfg = (o: Partial<EffectiveConfig> = {}): EffectiveConfig => ({ ...DEFAULT_CONFIG, ...o });
 const entry = (user: string, uid: string, start: number, end: number, extra: Partial<CalendarEntry> = {}): CalendarEntry => ({ booking: `${user}/bk-${uid}`, uid, user, start, end, ...extra });
 const uids: Record<string, number> = { root: 0, daemon: 1, alice: 1001, bob: 1002, carol: 1003, admin: 1004, kiwitest: 1005 };
-const uidOf = (u: string) => uids[u];
+const users = (u: string) => (uids[u] !== undefined ? { name: u, uid: uids[u], gid: uids[u] } : undefined);
 const procs: Proc[] = [
   { pid: 10, ruid: 1001, euid: 1001, state: 'S' },
   { pid: 11, ruid: 1001, euid: 1001, state: 'Z' }, // zombie: never listed
@@ -66,15 +66,15 @@ describe('node-daemon decide: whoToKill', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const r = whoToKill({ due: c.due, entries: c.entries ?? c.due, procs, config: cfg(c.config), now: T, uidOf, onlyUsers: c.onlyUsers });
+      const r = whoToKill({ due: c.due, entries: c.entries ?? c.due, procs, config: cfg(c.config), now: T, users, onlyUsers: c.onlyUsers });
       assert.deepEqual(r.kill.map((k) => ({ user: k.user, pids: k.pids })), c.kill);
       assert.deepEqual(r.spared.map((s) => ({ user: s.user, reason: s.reason })), c.spared);
     });
   }
   it('says why: ended at, or removed from the calendar', () => {
-    const ended = whoToKill({ due: [entry('alice', 'a', T - min, T)], entries: [], procs, config: cfg(), now: T, uidOf });
+    const ended = whoToKill({ due: [entry('alice', 'a', T - min, T)], entries: [], procs, config: cfg(), now: T, users });
     assert.equal(ended.kill[0].reason, 'alice/bk-a ended at 2026-01-01T12:00:00.000Z');
-    const cancelled = whoToKill({ due: [{ ...entry('alice', 'a', T - min, T + min), goneAt: T }], entries: [], procs, config: cfg(), now: T, uidOf });
+    const cancelled = whoToKill({ due: [{ ...entry('alice', 'a', T - min, T + min), goneAt: T }], entries: [], procs, config: cfg(), now: T, users });
     assert.equal(cancelled.kill[0].reason, 'alice/bk-a removed from the calendar');
     assert.deepEqual(cancelled.kill[0].entryUids, ['a']);
   });

@@ -50,7 +50,7 @@ describe('kiwi-pam-check (the pam_exec helper)', function () {
       syncedAt: now,
     };
     writeBypassFile(bypass(), view.config);
-    srv = await startPamServer({ socketPath: sock(), getView: () => view, lookupUid: (n) => ({ alice: 1001, bob: 1002 })[n] });
+    srv = await startPamServer({ socketPath: sock(), getView: () => view, lookupUser: (n: string) => ({ name: n, uid: ({ alice: 1001, bob: 1002 } as Record<string, number>)[n] }) });
   });
   afterEach(async () => {
     await srv?.close();

@@ -1,11 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { createConnection } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, existsSync, writeFileSync, readFileSync, utimesSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPamServer, answer, type PamServer } from '../../../node-daemon/src/pam/server.js';
-import { passwdLookup, parsePasswd } from '../../../node-daemon/src/pam/passwd.js';
 import { bypassFileContent, writeBypassFile } from '../../../node-daemon/src/pam/bypass-file.js';
 import type { LocalView } from '../../../node-daemon/src/view.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/index.js';
@@ -50,7 +49,7 @@ describe('pam socket server', () => {
         if (throwOnDecide) throw new Error('boom');
         return view;
       },
-      lookupUid: (n) => uids[n],
+      lookupUser: (n: string) => ({ name: n, uid: (uids as Record<string, number>)[n] }),
       now: () => T,
       timeoutMs: 300,
       maxConnections: 4,
@@ -164,7 +163,7 @@ describe('pam socket server', () => {
     // a stale socket file, as a SIGKILLed daemon leaves it
     spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock())}, () => process.kill(process.pid, 'SIGKILL'))`]);
     assert.ok(existsSync(sock()));
-    srv = await startPamServer({ socketPath: sock(), getView: () => view, lookupUid: (n) => uids[n], now: () => T });
+    srv = await startPamServer({ socketPath: sock(), getView: () => view, lookupUser: (n: string) => ({ name: n, uid: (uids as Record<string, number>)[n] }), now: () => T });
     assert.equal(await ask(sock(), 'alice\n'), 'allow booked\n');
   });
 
@@ -185,30 +184,6 @@ describe('pam answer()', () => {
   it('maps a decision to a line', () => {
     assert.equal(answer('x', () => ({ allow: true, outcome: 'admin', reason: '' })), 'allow admin\n');
     assert.equal(answer('x', () => ({ allow: false, outcome: 'noBooking', reason: 'kiwi: no' })), 'deny kiwi: no\n');
-  });
-});
-
-describe('passwd lookup', () => {
-  let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'kiwitest-passwd-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('parses, skips junk and NIS lines, first entry wins', () => {
-    const m = parsePasswd('root:x:0:0:root:/root:/bin/bash\n+nis::::::\nbad line\nalice:x:1001:1001::/home/alice:/bin/sh\nalice:x:5:5::/:/bin/sh\nweird:x:abc:1::/:\n');
-    assert.deepEqual([...m], [['root', 0], ['alice', 1001]]);
-  });
-
-  it('re-reads the file when it changes, not otherwise', () => {
-    const p = join(dir, 'passwd');
-    writeFileSync(p, 'alice:x:1001:1001::/:/bin/sh\n');
-    const look = passwdLookup(p);
-    assert.equal(look('alice'), 1001);
-    assert.equal(look('carol'), undefined);
-    writeFileSync(p, 'alice:x:1001:1001::/:/bin/sh\ncarol:x:1500:1500::/:/bin/sh\n');
-    utimesSync(p, new Date(), new Date(Date.now() + 5000));
-    assert.equal(look('carol'), 1500);
-    rmSync(p);
-    assert.equal(look('alice'), undefined);
   });
 });
 

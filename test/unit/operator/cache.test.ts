@@ -33,3 +33,29 @@ describe('operator cache: slices of a scope', () => {
     assert.ok(c.slice(c.index.components(['u/a'], [])![0], c.revision), 'scoped anew, it slices');
   });
 });
+
+describe('operator cache: node readiness from the heartbeat value', () => {
+  it('alive while the value changes by the cache\'s own clock; a same-revision sighting (a lease kept alive) does not help', () => {
+    let now = 1_000_000;
+    const changes: string[] = [];
+    const c = new ClusterCache(undefined as unknown as Store, (ks) => changes.push(...ks), logger('test', 'silent'), { now: () => now });
+    const beat = (rev: number) => c.applyLocal(rev, [{ key: keys.heartbeat('n1'), value: { time: 'x', daemonVersion: 'v', ttlSeconds: 2 } }]);
+    c.applyLocal(10, [{ key: keys.spec({ kind: 'Node', name: 'n1' }), value: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n1' }, spec: {} } }]);
+    assert.equal(c.nodes().get('n1')!.heartbeat, false);
+    beat(11);
+    assert.equal(c.nodes().get('n1')!.heartbeat, true);
+    assert.deepEqual(changes.splice(0), [], 'applyLocal reports nothing; the watch path does');
+    now += 1500;
+    beat(12); // a refresh
+    now += 1900;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, 'refreshed 1.9 s ago, TTL 2 s');
+    beat(12); // the same revision again: what a kept-alive lease looks like
+    now += 200;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, false);
+    assert.deepEqual(changes.splice(0), ['heartbeat:n1']);
+    beat(13);
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, 'back when the value changes');
+  });
+});

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { earliestCommonSlot, earliestCountSlot, findOverlap, firstConflict, fitsWindow, nextWindowFit, windowIntervals, chunkGroup, groupActions, isValidCalendar, MAX_TXN_OPS, plan, type BookingAction } from '../../../operator/src/plan/index.js';
 import { WorkQueue } from '../../../operator/src/reconcile/queue.js';
-import { parsePasswd } from '../../../operator/src/reconcile/users.js';
 import { T0, H, MIN, entry, booking, input } from './fixtures.js';
 
 describe('operator calendar', () => {
@@ -92,8 +91,5 @@ describe('operator work queue', () => {
     assert.equal(q.backoff('x'), 5);
     q.shutDown();
     assert.equal(await q.getBatch(), undefined);
-  });
-  it('parses passwd', () => {
-    assert.deepEqual([...parsePasswd('root:x:0:0::/root:/bin/sh\nalice:x:1001:1001::/home/alice:/bin/bash\n#bad\n')], [['root', 0], ['alice', 1001]]);
   });
 });

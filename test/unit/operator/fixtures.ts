@@ -3,6 +3,7 @@ import type { Booking, BookingSpec, BookingStatus, CalendarEntry, Node, NodeSpec
 import { DEFAULT_CONFIG, DRAIN_ANNOTATION, type EffectiveConfig } from '../../../crds/api/index.js';
 import type { BookingView, CalendarView, NodeView, PlanInput, BookingAction, NodeAction, PlanResult } from '../../../operator/src/plan/index.js';
 import { plan } from '../../../operator/src/plan/index.js';
+import { parsePasswd, UserTable } from '../../../crds/api/users.js';
 
 export const T0 = Date.parse('2026-03-02T08:00:00Z'); // a Monday
 export const MIN = 60_000;
@@ -34,6 +35,13 @@ export function entry(key: string, start: number, end: number, uid = `uid-${key}
   return { booking: key, uid, user: key.split('/')[0], start, end };
 }
 
+/** A booking that held `nodes` from start to end and is Expired (created at revision 41). */
+export const expired = (key: string, start: number, end: number, nodes = ['n1', 'n2'], reason: 'TimeLimit' | 'Cancelled' = 'TimeLimit') =>
+  booking(key, { nodes, duration: (end - start) / 1000 }, {
+    createRevision: 41,
+    status: { phase: 'Expired', reason, nodes, startTime: iso(start).replace('.000Z', 'Z'), endTime: iso(end).replace('.000Z', 'Z'), observedGeneration: 1, message: 'ended' },
+  });
+
 /** An Active booking together with its calendar entries. */
 export function active(key: string, nodes: string[], start: number, end: number, spec: Partial<BookingSpec> = {}): { view: BookingView; entries: [string, CalendarEntry][] } {
   const view = booking(key, { nodes, duration: (end - start) / 1000, ...spec }, {
@@ -49,7 +57,10 @@ export function input(p: {
   entries?: [string, CalendarEntry][];
   config?: Partial<EffectiveConfig>;
   uids?: Record<string, number>;
+  /** passwd(5) text for the user database (with `uids` after it), through the real duplicate rule. */
+  passwd?: string;
 }): PlanInput {
+  const users = new UserTable([...parsePasswd(p.passwd ?? ''), ...Object.entries(p.uids ?? {}).map(([name, uid]) => ({ name, uid, gid: uid, home: '/', shell: '/bin/sh' }))]);
   const calendars = new Map<string, CalendarView>();
   for (const [n, e] of p.entries ?? []) {
     const c = calendars.get(n) ?? { entries: [], modRevision: 50 };
@@ -63,7 +74,7 @@ export function input(p: {
     bookings: p.bookings ?? [],
     nodes: new Map(p.nodes ?? [node('n1'), node('n2'), node('n3')]),
     calendars,
-    uidOf: (u) => p.uids?.[u],
+    users: (u) => users.get(u),
   };
 }
 

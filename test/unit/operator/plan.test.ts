@@ -4,9 +4,16 @@ import { plan, planSteps, sameStored } from '../../../operator/src/plan/index.js
 import { T0, H, MIN, iso, booking, node, entry, active, run, input } from './fixtures.js';
 
 describe('operator plan: admission', () => {
-  const cases: { name: string; spec: any; nodes?: any[]; config?: any; uids?: Record<string, number>; user?: string; message: RegExp }[] = [
-    { name: 'root', user: 'root', spec: { nodes: ['n1'], duration: 60 }, message: /^user root may not book nodes$/ },
-    { name: 'below minUid', user: 'daemon', spec: { nodes: ['n1'], duration: 60 }, uids: { daemon: 2 }, message: /^user daemon has uid 2, below minUid 1000/ },
+  const cases: { name: string; spec: any; nodes?: any[]; config?: any; uids?: Record<string, number>; passwd?: string; user?: string; message: RegExp }[] = [
+    { name: 'root', user: 'root', spec: { nodes: ['n1'], duration: 60 }, message: /^user root may not book nodes: root is never touched$/ },
+    { name: 'an alias of root (uid 0)', user: 'toor', spec: { nodes: ['n1'], duration: 60 }, uids: { toor: 0 }, message: /^user toor may not book nodes: toor has uid 0 \(root\)$/ },
+    { name: 'below minUid', user: 'daemon', spec: { nodes: ['n1'], duration: 60 }, uids: { daemon: 2 }, message: /^user daemon may not book nodes: daemon has uid 2, below minUid 1000/ },
+    { name: 'nobody', user: 'nobody', spec: { nodes: ['n1'], duration: 60 }, message: /^user nobody may not book nodes: nobody is nobody/ },
+    { name: 'uid 65534 under another name', user: 'nfsnobody', spec: { nodes: ['n1'], duration: 60 }, uids: { nfsnobody: 65534 }, message: /^user nfsnobody may not book nodes: nfsnobody is nobody/ },
+    { name: 'a bypass user', user: 'ops', spec: { nodes: ['n1'], duration: 60 }, config: { sshBypassUsers: ['ops'] }, message: /^user ops may not book nodes: ops is in sshBypassUsers$/ },
+    { name: 'a name with two entries (uids 1500, 50)', user: 'mal', spec: { nodes: ['n1'], duration: 60 }, passwd: 'mal:x:1500:1500::/home/mal:/bin/sh\nmal:x:50:50::/:/bin/sh\n', message: /^user mal may not book nodes: the user database has 2 entries named mal with different uids \(1500, 50\)/ },
+    { name: 'a name with two entries, the first a system uid', user: 'mal', spec: { nodes: ['n1'], duration: 60 }, passwd: 'mal:x:50:50::/:/bin/sh\nmal:x:1500:1500::/home/mal:/bin/sh\n', message: /^user mal may not book nodes: mal has uid 50, below minUid 1000/ },
+    { name: 'a uid shared with another name', user: 'eve', spec: { nodes: ['n1'], duration: 60 }, passwd: 'alice:x:1001:1001::/home/alice:/bin/sh\neve:x:1001:1001::/home/eve:/bin/sh\n', message: /^user eve may not book nodes: uid 1001 of eve is also alice's/ },
     { name: 'unknown node', spec: { nodes: ['n9'], duration: 60 }, message: /^node n9 does not exist$/ },
     { name: 'cordoned node', spec: { nodes: ['n1'], duration: 60 }, nodes: [node('n1', { spec: { unschedulable: true } })], message: /^node n1 is cordoned \(spec.unschedulable\)$/ },
     { name: 'NotReady node', spec: { nodes: ['n1'], duration: 60 }, nodes: [node('n1', { status: { phase: 'NotReady' } })], message: /^node n1 is NotReady/ },
@@ -20,7 +27,7 @@ describe('operator plan: admission', () => {
   for (const c of cases) {
     it(`refuses ${c.name}: Expired, reason Rejected, naming the rule`, () => {
       const u = c.user ?? 'alice';
-      const { b } = run({ bookings: [booking(`${u}/bk`, { ...c.spec, user: u })], nodes: c.nodes, config: c.config, uids: c.uids });
+      const { b } = run({ bookings: [booking(`${u}/bk`, { ...c.spec, user: u })], nodes: c.nodes, config: c.config, uids: c.uids, passwd: c.passwd });
       const a = b.get(`${u}/bk`)!;
       assert.equal(a.status?.phase, 'Expired');
       assert.equal(a.status?.reason, 'Rejected');

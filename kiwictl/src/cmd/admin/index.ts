@@ -6,29 +6,26 @@
 // file (mode 0600, owned by that Unix user when there is one), which kiwictl picks up by itself.
 // Roles: roles.ts; locations: client/credentials.ts; the whole picture: docs/security.md.
 import type { Command } from 'commander';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
 import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
+import { systemUsers } from '../../../../crds/api/nss.js';
 import { credentialFileOf, credentialsDir } from '../../client/credentials.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { checkName, etcdUserOf, grantsOf, roleOf, OPERATOR_USER, type Identity } from './roles.js';
 import { BackupOptions } from './backup.js';
 
+/** The Unix user a credential file belongs to, through the one user-database resolver (crds/api/nss.ts). */
 function uidOf(name: string): number | undefined {
-  try {
-    return Number(execFileSync('id', ['-u', '--', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-  } catch {
-    return undefined;
-  }
+  const u = systemUsers().lookup(name);
+  return u && !u.ambiguous ? u.uid : undefined;
 }
 
 /** Writes {user, password} to <dir>/<file>.yaml, 0600, owned by `owner` (root if not a Unix user). */
-export function writeCredentialFile(fileUser: string, etcdUser: string, password: string, owner: string | undefined): { file: string; ownedBy: string } {
-  const file = credentialFileOf(fileUser);
+export function writeCredentialFile(fileUser: string, etcdUser: string, password: string, owner: string | undefined, file = credentialFileOf(fileUser)): { file: string; ownedBy: string } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `# etcd credentials of ${etcdUser}, written by kiwictl admin\nuser: ${etcdUser}\npassword: ${JSON.stringify(password)}\n`, { mode: 0o600 });
@@ -42,10 +39,10 @@ async function userExists(etcd: Etcd3, name: string): Promise<boolean> {
   return (await etcd.getUsers()).some((u) => u.name === name);
 }
 
-const newPassword = () => randomBytes(24).toString('base64url');
+export const newPassword = () => randomBytes(24).toString('base64url');
 
 /** Creates or resets the etcd user, (re)creates its role with exactly its grants, links them. */
-async function ensureIdentity(etcd: Etcd3, id: Identity, password: string): Promise<void> {
+export async function ensureIdentity(etcd: Etcd3, id: Identity, password: string): Promise<void> {
   const mod: any = await import('etcd3');
   const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
   const roleName = roleOf(id);

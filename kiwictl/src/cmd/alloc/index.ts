@@ -6,7 +6,8 @@ import { AlreadyExistsError, ForbiddenError, InvalidError, NotFoundError } from 
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { bookingRef, callerName, isAdmin, parseTimeout, readConfig, StatusLine, userExists, watchUntil } from '../bookings.js';
 import { RefusedError } from '../../errors.js';
-import { allocReport, answered, statusLine } from './report.js';
+import { allocReport, answered, dryRunReport, statusLine } from './report.js';
+import { parseDryRun, type DryRun } from '../apply/index.js';
 import { allocRequest, bookingFor, randomName, type AllocFlags, type AllocRequest } from './spec.js';
 
 /** How long alloc (without --wait) waits for the operator's first answer. */
@@ -18,8 +19,10 @@ export class AllocOptions implements Options {
   timeoutMs?: number;
   userCheck = true;
   output?: 'name' | 'json';
+  dryRun: DryRun = 'none';
 
-  complete(_args: string[], flags: AllocFlags): void {
+  complete(_args: string[], flags: AllocFlags & { dryRun?: string | boolean }): void {
+    this.dryRun = parseDryRun(flags.dryRun);
     this.req = allocRequest(flags, Date.now());
     this.wait = Boolean(flags.wait);
     this.timeoutMs = parseTimeout(flags.timeout);
@@ -32,9 +35,24 @@ export class AllocOptions implements Options {
 
   validate(): void {
     if (this.timeoutMs !== undefined && !this.wait) throw usage('--timeout goes with --wait');
+    if (this.dryRun !== 'none' && this.wait) throw usage('--dry-run books nothing, so there is nothing to --wait for');
+  }
+
+  /** squeue --start / sbatch --test-only: when would this start (server), or is it valid (client). */
+  private async runDry(ctx: Ctx): Promise<void> {
+    const { booking } = await checkAlloc(ctx, this.req, { userCheck: this.userCheck });
+    if (this.dryRun === 'client') return ctx.out(`booking.kiwi.dev/${booking.metadata.name} created (dry run)\n`);
+    const { askDryRun } = await import('../../client/dryrun.js');
+    const a = await askDryRun(await ctx.client.store(), booking);
+    if (a.error) throw new RefusedError(`the operator refused the dry run: ${a.error}`);
+    const r = dryRunReport({ ...booking, status: a.status }, new Date());
+    if (this.output === 'json') ctx.out(JSON.stringify({ ...booking, status: a.status }, null, 2) + '\n');
+    else if (r.text) ctx.out(r.text);
+    if (r.refused) throw new RefusedError(r.refused);
   }
 
   async run(ctx: Ctx): Promise<void> {
+    if (this.dryRun !== 'none') return this.runDry(ctx);
     const signal = this.wait ? ctx.handleInterrupts() : undefined;
     const { booking, nodes } = await allocate(ctx, this.req, { userCheck: this.userCheck });
     const ref = bookingRef(booking.metadata.namespace!, booking.metadata.name!);
@@ -44,7 +62,7 @@ export class AllocOptions implements Options {
       ref,
       (b) => {
         if (!b) throw new NotFoundError(`booking ${ref.namespace}/${ref.name} was deleted`);
-        if (this.wait) line.show(statusLine(b, new Date()));
+        if (this.wait) line.follow(() => statusLine(b, new Date()));
         if (!answered(b)) return undefined;
         if (!this.wait || b.status!.phase !== 'Pending') return b;
         return undefined;
@@ -70,18 +88,7 @@ export class AllocOptions implements Options {
  * Shared with `kiwictl run`.
  */
 export async function allocate(ctx: Ctx, req: AllocRequest, o: { userCheck: boolean }): Promise<{ booking: Booking; nodes: Map<string, Node> }> {
-  const caller = callerName();
-  const user = req.user ?? caller;
-  const reader = await ctx.client.reader();
-  if (user !== caller && !isAdmin(caller, process.getuid?.(), await readConfig(reader)))
-    throw new ForbiddenError(`only admins (root, or users in ClusterConfig default's admins) may book for another user; you are ${caller}: drop -u ${user}, or ask an admin`);
-  if (user === 'root') throw new InvalidError('root cannot book nodes (root may always log in); book for a user with -u USER');
-  if (o.userCheck && !userExists(user))
-    throw new InvalidError(`user "${user}" does not exist on this machine (getent passwd ${user} found nobody); check the name, or pass --no-user-check if the user exists only on the nodes`);
-  const nodes = new Map((await reader.list('Node')).map((n) => [n.metadata.name!, n]));
-  const unknown = (req.nodes ?? []).filter((n) => !nodes.has(n));
-  if (unknown.length)
-    throw new NotFoundError(`node${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not exist; see the nodes with \`kiwictl info\``);
+  const { user, nodes } = await checkAlloc(ctx, req, o);
   const { validateObject } = await import('../../../../crds/api/validate.js');
   const store = await ctx.client.store();
   for (let attempt = 0; ; attempt++) {
@@ -95,6 +102,26 @@ export async function allocate(ctx: Ctx, req: AllocRequest, o: { userCheck: bool
       throw e;
     }
   }
+}
+
+/** Who books for whom, that the user and the nodes exist; the booking as it would be written. */
+export async function checkAlloc(ctx: Ctx, req: AllocRequest, o: { userCheck: boolean }): Promise<{ user: string; nodes: Map<string, Node>; booking: Booking }> {
+  const caller = callerName();
+  const user = req.user ?? caller;
+  const reader = await ctx.client.reader();
+  if (user !== caller && !isAdmin(caller, process.getuid?.(), await readConfig(reader)))
+    throw new ForbiddenError(`only admins (root, or users in ClusterConfig default's admins) may book for another user; you are ${caller}: drop -u ${user}, or ask an admin`);
+  if (user === 'root') throw new InvalidError('root cannot book nodes (root may always log in); book for a user with -u USER');
+  if (o.userCheck && !userExists(user))
+    throw new InvalidError(`user "${user}" does not exist on this machine (getent passwd ${user} found nobody); check the name, or pass --no-user-check if the user exists only on the nodes`);
+  const nodes = new Map((await reader.list('Node')).map((n) => [n.metadata.name!, n]));
+  const unknown = (req.nodes ?? []).filter((n) => !nodes.has(n));
+  if (unknown.length)
+    throw new NotFoundError(`node${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'do' : 'does'} not exist; see the nodes with \`kiwictl info\``);
+  const { validateObject } = await import('../../../../crds/api/validate.js');
+  const name = req.name ?? randomName();
+  const booking = validateObject(bookingFor(req, user, name), `booking ${user}/${name}`) as Booking;
+  return { user, nodes, booking };
 }
 
 /** The flags alloc and run share. */
@@ -117,6 +144,7 @@ export function registerAlloc(program: Command): Command {
     .option('--wait', 'wait until the booking is Active (a live status line), then print how to log in')
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 8)')
     .option('-o, --output <format>', 'name or json instead of the text for people')
+    .option('--dry-run [strategy]', 'book nothing: client (check the request) or server (ask the operator when it would start and after whom, as squeue --start)')
     .addHelpText(
       'after',
       examples(
@@ -128,6 +156,8 @@ export function registerAlloc(program: Command): Command {
         'kiwictl alloc -w n03 --start "tomorrow 09:00" -t 3h',
         '# Only if it is free now (else refused, exit 9)',
         'kiwictl alloc -w n01 -t 45m --no-queue',
+        '# When would it start? Nothing is booked',
+        'kiwictl alloc -w n01 -t 2h --dry-run=server',
         '# For another user (admins)',
         'kiwictl alloc -u alice -w n01 -t 1h',
       ),

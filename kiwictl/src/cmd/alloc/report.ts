@@ -1,12 +1,11 @@
 // Pure: what the booking verbs say about a booking. Where it waits and until when, how to log
 // in, one live status line. Times are shown in the local zone ("14:05", "Nov 23 14:05").
 import type { Booking, Node } from '../../../../crds/api/types.js';
-import { shortDuration } from '../../../../crds/api/duration.js';
-import { shortTime } from '../../printers/format.js';
+import { shortRemaining, shortTime } from '../../printers/format.js';
 
 const ref = (b: Booking) => `${b.metadata.namespace}/${b.metadata.name}`;
 const at = (iso: string | undefined, now: Date) => (iso ? shortTime(iso, now) : '?');
-const left = (iso: string | undefined, now: Date) => (iso ? shortDuration((Date.parse(iso) - now.getTime()) / 1000) : '?');
+const left = (iso: string | undefined, now: Date) => (iso ? shortRemaining((Date.parse(iso) - now.getTime()) / 1000) : '?');
 
 /** Has the operator answered the booking's current spec? */
 export function answered(b: Booking | undefined): boolean {
@@ -89,5 +88,27 @@ export function allocReport(b: Booking, nodes: Map<string, Node>, now: Date): Re
       };
     default:
       return { text: `booking ${ref(b)} created; the operator has not planned it yet (is kiwi-operator running?). See: kiwictl get booking ${name}\n` };
+  }
+}
+
+/**
+ * What the operator would do with a booking (a server-side dry run), in one line: when it would
+ * start and after whom, or why it would be refused. `refused` is set for a refusal.
+ */
+export function dryRunReport(b: Booking, now: Date): Report {
+  const st = b.status ?? {};
+  const nodes = (st.nodes ?? []).join(', ');
+  switch (st.phase) {
+    case 'Active':
+      return { text: `booking ${ref(b)} would start now on ${nodes}, until ${at(st.endTime, now)} (${left(st.endTime, now)}) (server dry run: nothing written)\n` };
+    case 'Pending': {
+      if (!st.startTime) return { text: `booking ${ref(b)} would wait with no planned start yet: ${st.message ?? ''} (server dry run: nothing written)\n` };
+      const w = waitingFor(b, now, 10);
+      return { text: `booking ${ref(b)} would start at ${at(st.startTime, now)} (in ${left(st.startTime, now)}) on ${nodes}, until ${at(st.endTime, now)}${w ? `, after ${w}` : ''} (server dry run: nothing written)\n` };
+    }
+    case 'Expired':
+      return { text: '', refused: `booking ${ref(b)} would be refused (${st.reason ?? 'Expired'}): ${st.message ?? 'no reason given'} (server dry run: nothing written)` };
+    default:
+      return { text: `booking ${ref(b)}: the operator would not plan it yet (server dry run: nothing written)\n` };
   }
 }

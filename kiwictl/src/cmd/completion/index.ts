@@ -1,15 +1,15 @@
 // kiwictl completion bash|zsh: print a completion script made from the command tree.
 import type { Command } from 'commander';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { bashScript, treeOf, zshScript } from './script.js';
+import { bashScript, fishScript, treeOf, zshScript } from './script.js';
 
 export class CompletionOptions implements Options {
-  shell: 'bash' | 'zsh' = 'bash';
+  shell: 'bash' | 'zsh' | 'fish' = 'bash';
   constructor(private readonly program: Command) {}
 
   complete(args: string[]): void {
     const s = args[0];
-    if (s !== 'bash' && s !== 'zsh') throw usage(s ? `completion: "${s}" is not a shell kiwictl knows; use bash or zsh` : 'completion needs a shell: bash or zsh');
+    if (s !== 'bash' && s !== 'zsh' && s !== 'fish') throw usage(s ? `completion: "${s}" is not a shell kiwictl knows; use bash, zsh or fish` : 'completion needs a shell: bash, zsh or fish');
     this.shell = s;
   }
 
@@ -17,7 +17,7 @@ export class CompletionOptions implements Options {
 
   async run(ctx: Ctx): Promise<void> {
     const tree = treeOf(this.program);
-    ctx.out(this.shell === 'bash' ? bashScript(tree) : zshScript(tree));
+    ctx.out(this.shell === 'bash' ? bashScript(tree) : this.shell === 'zsh' ? zshScript(tree) : fishScript(tree));
   }
 }
 
@@ -25,7 +25,7 @@ export function registerCompletion(program: Command): Command {
   return program
     .command('completion')
     .description('Print a shell completion script (verbs, flags, kinds, node and booking names)')
-    .argument('[shell]', 'bash or zsh')
-    .addHelpText('after', examples('# Now, in this shell', 'source <(kiwictl completion bash)', '# For good', 'kiwictl completion bash | sudo tee /etc/bash_completion.d/kiwictl', 'echo \'source <(kiwictl completion zsh)\' >> ~/.zshrc'))
+    .argument('[shell]', 'bash, zsh or fish')
+    .addHelpText('after', examples('# Now, in this shell', 'source <(kiwictl completion bash)', '# For good', 'kiwictl completion bash | sudo tee /etc/bash_completion.d/kiwictl', 'echo \'source <(kiwictl completion zsh)\' >> ~/.zshrc', 'kiwictl completion fish > ~/.config/fish/completions/kiwictl.fish'))
     .action(verbAction(() => new CompletionOptions(program)));
 }

@@ -3,17 +3,17 @@
 // the fast reader (nodes and bookings in two calls), so it answers in a blink.
 import type { Command } from 'commander';
 import { parseSelector, matches, type Requirement } from '../../../../crds/api/selector.js';
-import { shortDuration } from '../../../../crds/api/duration.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { renderTable } from '../../printers/table.js';
-import { shortTime } from '../../printers/format.js';
+import { shortRemaining, shortTime } from '../../printers/format.js';
 import { formatLabels, infoRows, type InfoRow } from './rows.js';
+import { readLeader, stalenessHint } from '../../client/staleness.js';
 
 export function infoTable(rows: InfoRow[], now: Date): string {
   const t = (iso?: string) => (iso ? shortTime(iso, now) : '-');
   return renderTable(
     ['NODE', 'STATE', 'USER', 'BOOKING', 'SINCE', 'UNTIL', 'REMAINING', 'WAITING', 'LABELS'],
-    rows.map((r) => [r.node, r.state, r.user ?? '-', r.booking ?? '-', t(r.since), t(r.until), r.remainingSeconds !== undefined ? shortDuration(r.remainingSeconds) : '-', String(r.waiting || '-'), formatLabels(r.labels)]),
+    rows.map((r) => [r.node, r.state, r.user ?? '-', r.booking ?? '-', t(r.since), t(r.until), r.remainingSeconds !== undefined ? shortRemaining(r.remainingSeconds) : '-', String(r.waiting || '-'), formatLabels(r.labels)]),
   );
 }
 
@@ -31,7 +31,9 @@ export class InfoOptions implements Options {
 
   async run(ctx: Ctx): Promise<void> {
     const reader = await ctx.client.reader();
-    const [nodes, bookings] = await Promise.all([reader.list('Node'), reader.list('Booking')]);
+    const [nodes, bookings, leader] = await Promise.all([reader.list('Node'), reader.list('Booking'), readLeader(reader).catch(() => undefined)]);
+    const hint = leader && stalenessHint(leader, Date.now());
+    if (hint) ctx.err(hint + '\n');
     const now = new Date();
     const rows = infoRows(nodes.filter((n) => matches(this.selector, n.metadata.labels)), bookings, now);
     if (this.format === 'json') return ctx.out(JSON.stringify(rows, null, 2) + '\n');

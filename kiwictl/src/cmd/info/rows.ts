@@ -22,29 +22,46 @@ export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-export function infoRows(nodes: Node[], bookings: Booking[], now: Date): InfoRow[] {
-  const holder = new Map<string, Booking>();
-  const waiting = new Map<string, number>();
-  for (const b of bookings) {
-    const st = b.status;
-    if (st?.phase === 'Active') for (const n of st.nodes ?? []) holder.set(n, b);
-    if (st?.phase === 'Pending') for (const n of st.nodes ?? []) waiting.set(n, (waiting.get(n) ?? 0) + 1);
+/** Who holds a node: user, booking (NAMESPACE/NAME), since and until. */
+export interface Holder {
+  user?: string;
+  booking: string;
+  since?: string;
+  until?: string;
+}
+
+/**
+ * Who holds each node: its Active booking (the truth), else what the node daemon reports in
+ * status.booking (when the bookings cannot be read, or a daemon saw it first).
+ */
+export function nodeHolders(nodes: Node[], bookings: Booking[]): Map<string, Holder> {
+  const active = new Map<string, Booking>();
+  for (const b of bookings) if (b.status?.phase === 'Active') for (const n of b.status.nodes ?? []) active.set(n, b);
+  const out = new Map<string, Holder>();
+  for (const n of nodes) {
+    const name = n.metadata.name!;
+    const b = active.get(name);
+    const r = n.status?.booking;
+    if (b) out.set(name, { user: b.spec.user ?? b.metadata.namespace, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime });
+    else if (r) out.set(name, { user: r.user, booking: r.namespace ? `${r.namespace}/${r.name}` : (r.name ?? '-'), since: r.since, until: r.until });
   }
+  return out;
+}
+
+export function infoRows(nodes: Node[], bookings: Booking[], now: Date): InfoRow[] {
+  const waiting = new Map<string, number>();
+  for (const b of bookings) if (b.status?.phase === 'Pending') for (const n of b.status.nodes ?? []) waiting.set(n, (waiting.get(n) ?? 0) + 1);
+  const holders = nodeHolders(nodes, bookings);
   const rows = nodes.map((n): InfoRow => {
     const name = n.metadata.name!;
-    const b = holder.get(name);
-    const held = b
-      ? { user: b.spec.user, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime }
-      : n.status?.booking
-        ? { user: n.status.booking.user, booking: n.status.booking.namespace ? `${n.status.booking.namespace}/${n.status.booking.name}` : n.status.booking.name, since: n.status.booking.since, until: n.status.booking.until }
-        : undefined;
+    const held = holders.get(name);
     const phase = n.status?.phase;
     let state = phase === 'NotReady' ? 'down' : phase === 'Drained' ? 'drained' : phase === 'Draining' ? 'draining' : held ? 'booked' : 'free';
     if (n.spec?.unschedulable) state = state === 'free' ? 'cordoned' : `${state},cordoned`;
     const row: InfoRow = { node: name, state, waiting: waiting.get(name) ?? 0, labels: { ...(n.metadata.labels ?? {}) } };
     if (held) {
       Object.assign(row, held);
-      if (held.until) row.remainingSeconds = Math.max(0, Math.floor((Date.parse(held.until) - now.getTime()) / 1000));
+      if (held.until) row.remainingSeconds = Math.max(0, Math.ceil((Date.parse(held.until) - now.getTime()) / 1000));
     }
     return row;
   });

@@ -10,6 +10,8 @@ import type { Reader } from '../../client/reader.js';
 import { RefusedError } from '../../errors.js';
 
 interface KillFlags {
+  user?: string;
+  all?: boolean;
   nodelist?: string;
   namespace?: string;
   wait?: boolean;
@@ -21,8 +23,14 @@ export function holdersOf(bookings: Booking[], node: string): Booking[] {
   return bookings.filter((b) => b.status?.phase === 'Active' && (b.status.nodes ?? []).includes(node));
 }
 
+/** Pure: the bookings `kill -u USER` ends: the user's that are not over (scancel -u). */
+export function liveBookingsOf(bookings: Booking[], user: string): Booking[] {
+  return bookings.filter((b) => b.metadata.namespace === user && b.status?.phase !== 'Expired' && !b.spec.cancelled);
+}
+
 export class KillOptions implements Options {
   names: string[] = [];
+  user?: string;
   nodes: string[] = [];
   namespace?: string;
   wait = true;
@@ -30,6 +38,8 @@ export class KillOptions implements Options {
 
   complete(args: string[], flags: KillFlags): void {
     this.names = args;
+    if (flags.user !== undefined && flags.all) throw usage('give -u USER or --all (all of yours), not both');
+    this.user = flags.all ? callerName() : flags.user;
     this.nodes = flags.nodelist ? flags.nodelist.split(',').map((s) => s.trim()).filter(Boolean) : [];
     this.namespace = flags.namespace;
     this.wait = flags.wait !== false;
@@ -37,13 +47,19 @@ export class KillOptions implements Options {
   }
 
   validate(): void {
-    if (this.names.length && this.nodes.length) throw usage('give BOOKING names or -w NODE, not both');
-    if (!this.names.length && !this.nodes.length) throw usage('kill needs a BOOKING name (see `kiwictl get bookings`) or -w NODE');
+    const ways = [this.names.length > 0, this.nodes.length > 0, this.user !== undefined].filter(Boolean).length;
+    if (ways > 1) throw usage('give BOOKING names, -w NODE, or -u USER / --all, not two of them');
+    if (!ways) throw usage('kill needs a BOOKING name (see `kiwictl get bookings`), -w NODE, or -u USER / --all');
   }
 
   async run(ctx: Ctx): Promise<void> {
     const reader = await ctx.client.reader();
-    const targets = this.names.length ? await Promise.all(this.names.map((n) => findBooking(reader, n, this.namespace))) : await this.onNodes(reader);
+    const targets = this.user !== undefined
+      ? liveBookingsOf(await reader.list('Booking', { namespace: this.user }), this.user)
+      : this.names.length
+        ? await Promise.all(this.names.map((n) => findBooking(reader, n, this.namespace)))
+        : await this.onNodes(reader);
+    if (this.user !== undefined && !targets.length) return ctx.out(`no bookings of ${this.user} to end (none is Pending or Active)\n`);
     for (const b of targets) {
       await requireOwnerOrAdmin(reader, b, 'kill');
       if (b.status?.phase === 'Expired')
@@ -87,9 +103,11 @@ export function registerKill(program: Command): Command {
     .description('End bookings now (they become Expired, reason Cancelled, and stay for the record); the user\'s processes on the nodes are cleaned up')
     .argument('[bookings...]', 'booking names (NAME, or NAMESPACE/NAME)')
     .option('-w, --nodelist <nodes>', 'end the Active booking(s) holding these nodes instead (yours; an admin\'s: anybody\'s)')
+    .option('-u, --user <user>', 'end every Pending or Active booking of this user (yours; an admin: anybody\'s), as scancel -u')
+    .option('--all', 'end every Pending or Active booking of yours')
     .option('-n, --namespace <namespace>', 'namespace (user) of the bookings (default: yours, else the only booking of that name)')
     .option('--no-wait', 'do not wait for the operator to confirm')
     .option('--timeout <duration>', 'how long to wait for the operator (exit 8 after)', '30s')
-    .addHelpText('after', examples('kiwictl kill bk-x7k2q', '# Whatever of yours holds n01', 'kiwictl kill -w n01', '# An admin ending a user\'s booking', 'kiwictl kill alice/bk-x7k2q'))
+    .addHelpText('after', examples('kiwictl kill bk-x7k2q', '# Whatever of yours holds n01', 'kiwictl kill -w n01', '# An admin ending a user\'s booking', 'kiwictl kill alice/bk-x7k2q', '# Everything of yours; everything of alice\'s (admins)', 'kiwictl kill --all', 'kiwictl kill -u alice'))
     .action(verbAction(() => new KillOptions()));
 }

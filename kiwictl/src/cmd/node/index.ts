@@ -10,7 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { DAEMON_UNIT, ENV_FILE, LIB_DIR, MANIFEST, PROGRAMS, envFile, wrapper, type NodeInstallSettings } from './layout.js';
+import { DAEMON_UNIT, ENV_FILE, LIB_DIR, MANIFEST, PROGRAMS, envFile, nodeCredentialFile, wrapper, type NodeInstallSettings } from './layout.js';
+import { hostname } from 'node:os';
 
 /** The dist/ folder this kiwictl runs from (the bundle is dist/kiwictl.js or a chunk under it). */
 function distRoot(): string {
@@ -75,8 +76,10 @@ export class NodeInstallOptions implements Options {
   pam = false;
   session = false;
   start = true;
+  insecureNoAuth = false;
 
-  complete(_args: string[], f: { root?: string; endpoints?: string; nodeName?: string; address?: string; pam?: boolean; pamSession?: boolean; start?: boolean }, ctx: Ctx): void {
+  complete(_args: string[], f: { root?: string; endpoints?: string; nodeName?: string; address?: string; pam?: boolean; pamSession?: boolean; start?: boolean; insecureNoAuth?: boolean }, ctx: Ctx): void {
+    this.insecureNoAuth = Boolean(f.insecureNoAuth);
     this.root = f.root ?? '/';
     // The node's endpoints: as given, else the ones this kiwictl uses (global --endpoints or KIWI_ENDPOINTS).
     this.settings = { endpoints: f.endpoints ?? ctx.globals.endpoints ?? process.env.KIWI_ENDPOINTS, nodeName: f.nodeName, address: f.address };
@@ -96,6 +99,7 @@ export class NodeInstallOptions implements Options {
     const written = new Set<string>(readManifest(root).files);
     const changed: string[] = [];
     const note = (path: string, c: boolean) => c && changed.push(path);
+    await etcdAccess(this, ctx, written, note);
 
     // The bundled programs: the whole dist/ (entry points and their chunks), replaced as one.
     const src = distRoot();
@@ -139,6 +143,54 @@ export class NodeInstallOptions implements Options {
       ctx.out(`next: systemctl daemon-reload && systemctl enable --now kiwi-node-daemon${this.pam ? '' : '; then let the PAM check in: kiwictl node install-pam'}\n`);
     }
   }
+}
+
+/**
+ * Secure by default: asks etcd whether its authentication is on. On: the node daemon gets its
+ * own etcd user (kiwi-node-<node>, its role only: kiwictl/src/cmd/admin/roles.ts), made with
+ * this kiwictl's credentials (etcd's root), its file 0600 in /etc/kiwi/credentials, named in
+ * kiwi.env. Off, on a non-loopback address: refused unless --insecure-no-auth.
+ */
+async function etcdAccess(o: NodeInstallOptions, ctx: Ctx, written: Set<string>, note: (p: string, c: boolean) => void): Promise<void> {
+  const [{ parseEndpoints, authVerdict }, { probeAuthOff }] = await Promise.all([import('../../../../crds/api/endpoints.js'), import('../../../../crds/api/etcd.js')]);
+  const endpoints = parseEndpoints(o.settings.endpoints!, '--endpoints');
+  const tls = ctx.client.credentials().tls;
+  const off = await probeAuthOff(endpoints, tls);
+  if (off === undefined) {
+    ctx.err(`warning: etcd at ${endpoints.join(',')} did not answer: cannot tell whether its authentication is on; the node daemon checks again when it starts\n`);
+    return;
+  }
+  if (off) {
+    const v = authVerdict({ endpoints, authOff: true, insecureNoAuth: o.insecureNoAuth });
+    if (v.action === 'refuse') throw new ForbiddenError(`node install: ${v.message}`);
+    if (v.action === 'warn') {
+      ctx.err(`warning: ${v.message}\n`);
+      o.settings.insecureNoAuth = true;
+    }
+    return;
+  }
+  const node = o.settings.nodeName ?? hostname().split('.')[0];
+  const rel = nodeCredentialFile(node);
+  const full = join(o.root, rel);
+  o.settings.passwordFile = rel;
+  written.add(rel);
+  if (existsSync(full)) return; // made by an earlier install: kept
+  const admin = await import('../admin/index.js');
+  const { checkName } = await import('../admin/roles.js');
+  const bad = checkName(node, 'node');
+  if (bad) throw new InvalidError(bad);
+  // The install's own endpoints (they may differ from this kiwictl's), with this kiwictl's credentials.
+  const { Client } = await import('../../client/index.js');
+  const client = new Client({ ...ctx.globals, endpoints: o.settings.endpoints });
+  const store = await client.store();
+  const pw = admin.newPassword();
+  await admin.ensureIdentity(store.etcd, { kind: 'node', node }, pw).finally(() => client.close()).catch((e) => {
+    const raw = String((e as Error)?.message ?? e);
+    const why = /user name is empty|authentication failed|invalid auth token|Unauthenticated/i.test(raw) ? 'this kiwictl has no etcd credentials that etcd accepts' : raw;
+    throw new ForbiddenError(`etcd has authentication on: node install creates the node daemon's etcd user kiwi-node-${node}, which needs etcd's root user (run it with root's credential file: --credentials /etc/kiwi/credentials/root.yaml, written by \`kiwictl admin enable-auth\`); ${why}`);
+  });
+  admin.writeCredentialFile(`kiwi-node-${node}`, `kiwi-node-${node}`, pw, undefined, full);
+  note(rel, true);
 }
 
 export class NodeUninstallOptions implements Options {
@@ -226,6 +278,7 @@ export function registerNode(program: Command): Command {
     .option('--pam', 'also put the Kiwi account check into /etc/pam.d/sshd')
     .option('--pam-session', 'with --pam, also adopt ssh logins into the booking\'s cgroup')
     .option('--no-start', 'do not enable and start the systemd unit')
+    .option('--insecure-no-auth', 'install against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite this node\'s calendar)')
     .addHelpText('after', examples('sudo kiwictl node install --endpoints http://etcd1:2379,http://etcd2:2379 --pam', '# prepare an image', 'kiwictl node install --root /srv/image --endpoints http://etcd1:2379'))
     .action(verbAction(() => new NodeInstallOptions()));
   node

@@ -13,7 +13,14 @@ export interface NodeInstallSettings {
   endpoints?: string;
   nodeName?: string;
   address?: string;
+  /** The node daemon's etcd credential file (auth on). */
+  passwordFile?: string;
+  /** etcd without auth on a non-loopback address, accepted with --insecure-no-auth. */
+  insecureNoAuth?: boolean;
 }
+
+/** Where node install keeps the node daemon's etcd credentials (root's, 0600). */
+export const nodeCredentialFile = (node: string) => `/etc/kiwi/credentials/kiwi-node-${node}.yaml`;
 
 /** The wrapper in /usr/bin that runs a bundled program with the node's Node.js. */
 export function wrapper(program: string): string {
@@ -30,5 +37,7 @@ export function envFile(s: NodeInstallSettings): string {
   if (s.endpoints) lines.push(`KIWI_ENDPOINTS=${q(s.endpoints)}`);
   if (s.nodeName) lines.push(`KIWI_NODE_NAME=${q(s.nodeName)}`);
   if (s.address) lines.push(`KIWI_NODE_ADDRESS=${q(s.address)}`);
+  if (s.passwordFile) lines.push(`KIWI_ETCD_PASSWORD_FILE=${q(s.passwordFile)}`);
+  if (s.insecureNoAuth) lines.push('# etcd has authentication off: anyone who reaches it can rewrite this node\'s calendar (docs/security.md)', 'KIWI_INSECURE_NO_AUTH=1');
   return lines.join('\n') + '\n';
 }

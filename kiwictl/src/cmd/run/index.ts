@@ -64,7 +64,7 @@ export class RunOptions implements Options {
         ref,
         (b) => {
           if (!b) throw new NotFoundError(`booking ${name} was deleted while waiting`);
-          line.show(statusLine(b, new Date()));
+          line.follow(() => statusLine(b, new Date()));
           if (!answered(b) || b.status!.phase === 'Pending') return undefined;
           return b;
         },

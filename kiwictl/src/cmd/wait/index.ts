@@ -39,7 +39,7 @@ export class WaitOptions implements Options {
         ctx,
         ref,
         (x) => {
-          if (!this.quiet) line.show(statusLine(x, new Date()));
+          if (!this.quiet) line.follow(() => statusLine(x, new Date()));
           const v = evaluate(this.for, x);
           if (v.met) return true;
           if (v.never) throw new RefusedError(`booking ${name} will never reach ${describeFor(this.for)}: ${v.never}`);

@@ -1,0 +1,135 @@
+// The system's user database through NSS (getent), cached; the rules are crds/api/users.ts.
+//
+// `getent passwd` lists every source that enumerates (files, extrausers, LDAP/SSSD when they
+// enumerate), in nsswitch.conf order: that table answers most lookups with no process spawned,
+// and it is read again when older than ttlMs or at once when /etc/passwd changes (one stat per
+// lookup: the PAM path stays fast). A name not in it (LDAP/SSSD without enumeration) is asked
+// alone (`getent passwd NAME`) and the answer, found or not, kept for missTtlMs.
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { parseGroup, parsePasswd, UserTable, type GroupEntry, type SystemUser, type UserLookup } from './users.js';
+
+/** Runs getent; the output, or undefined when the key is not found (exit 2). Throws on other failures. */
+export type Getent = (args: string[]) => string | undefined;
+
+export const getent: Getent = (args) => {
+  try {
+    // A fixed PATH and nothing else of our environment: getent runs as whoever we are (root on a node).
+    return execFileSync('getent', args, { encoding: 'utf8', timeout: 5000, maxBuffer: 256 << 20, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (err) {
+    if ((err as { status?: number }).status === 2) return undefined;
+    throw err;
+  }
+};
+
+/** Names getent may be asked about: Unix-like user and group names, nothing an option could hide in. */
+const NAME = /^[a-z_][a-z0-9_.-]{0,62}\$?$/i;
+
+export interface NssOptions {
+  /** The enumerated table is re-read when older than this (default 30 s). */
+  ttlMs?: number;
+  /** A name asked alone is asked again after this (default 5 s). */
+  missTtlMs?: number;
+  /** Its change triggers a re-read at once (default /etc/passwd). */
+  passwdFile?: string;
+  getent?: Getent;
+  now?: () => number;
+}
+
+export class NssUsers {
+  private table = new UserTable();
+  private loadedAt = -Infinity;
+  private stamp = '';
+  private readonly asked = new Map<string, { user: SystemUser | undefined; at: number }>();
+  private readonly names = new Map<number, { name: string | undefined; at: number }>();
+  private readonly groups = new Map<string, { group: GroupEntry | undefined; at: number }>();
+  private readonly ttlMs: number;
+  private readonly missTtlMs: number;
+  private readonly run: Getent;
+  private readonly now: () => number;
+
+  constructor(private readonly o: NssOptions = {}) {
+    this.ttlMs = o.ttlMs ?? 30_000;
+    this.missTtlMs = o.missTtlMs ?? 5_000;
+    this.run = o.getent ?? getent;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The user of this name, with the duplicate rule applied; undefined when the database has none. */
+  readonly lookup: UserLookup = (name) => {
+    if (typeof name !== 'string' || !NAME.test(name)) return undefined;
+    this.refresh();
+    if (this.table.has(name)) return this.table.get(name);
+    const c = this.asked.get(name);
+    if (c && this.now() - c.at < this.missTtlMs) return c.user;
+    let user: SystemUser | undefined;
+    try {
+      const found = parsePasswd(this.run(['passwd', name]) ?? '');
+      for (const e of found) if (e.name === name) this.table.add(e);
+      user = this.table.get(name);
+    } catch {
+      user = c?.user; // getent failed: keep what we knew
+    }
+    this.asked.set(name, { user, at: this.now() });
+    return user;
+  };
+
+  /** The uid's first name, or undefined when unknown. */
+  nameOf(uid: number): string | undefined {
+    this.refresh();
+    const n = this.table.nameOf(uid);
+    if (n !== undefined) return n;
+    const c = this.names.get(uid);
+    if (c && this.now() - c.at < this.missTtlMs) return c.name;
+    let name: string | undefined;
+    try {
+      name = parsePasswd(this.run(['passwd', String(uid)]) ?? '')[0]?.name;
+    } catch {
+      name = c?.name;
+    }
+    this.names.set(uid, { name, at: this.now() });
+    return name;
+  }
+
+  /** A group by name (getent group NAME), kept for missTtlMs. */
+  group(name: string): GroupEntry | undefined {
+    if (typeof name !== 'string' || !NAME.test(name)) return undefined;
+    const c = this.groups.get(name);
+    if (c && this.now() - c.at < this.missTtlMs) return c.group;
+    let group: GroupEntry | undefined;
+    try {
+      group = parseGroup(this.run(['group', name]) ?? '').find((g) => g.name === name);
+    } catch {
+      group = c?.group;
+    }
+    this.groups.set(name, { group, at: this.now() });
+    return group;
+  }
+
+  private refresh(): void {
+    let stamp: string;
+    try {
+      const st = statSync(this.o.passwdFile ?? '/etc/passwd');
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      stamp = 'missing';
+    }
+    if (stamp === this.stamp && this.now() - this.loadedAt < this.ttlMs) return;
+    try {
+      this.table = new UserTable(parsePasswd(this.run(['passwd']) ?? ''));
+      this.asked.clear();
+      this.names.clear();
+    } catch {
+      /* getent failed: keep the last table, try again at the next lookup after the TTL */
+    }
+    this.stamp = stamp;
+    this.loadedAt = this.now();
+  }
+}
+
+let shared: NssUsers | undefined;
+
+/** The process's one cached view of the user database. */
+export function systemUsers(): NssUsers {
+  return (shared ??= new NssUsers());
+}

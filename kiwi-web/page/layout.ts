@@ -1,0 +1,180 @@
+// Pure: what the calendar shows, computed from the objects and a time. The page's DOM code
+// (app.ts) only draws what these functions return, so each rule is unit-tested here.
+import type { Booking, Node } from '../../crds/api/types.js';
+import { zonedDate, zonedTime } from '../../crds/api/time.js';
+import { DRAIN_ANNOTATION } from '../../crds/api/types.js';
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+export const POOL_LABEL = 'kiwi.dev/pool';
+
+export type BarKind = 'active' | 'planned' | 'expired';
+
+export interface Bar {
+  /** namespace/name of the booking */
+  key: string;
+  node: string;
+  user: string;
+  kind: BarKind;
+  /** a fixed reservation (spec.start or spec.end given) */
+  fixed: boolean;
+  start: number;
+  end: number;
+}
+
+/** The bars of one booking, one per node it holds or is planned on; none if it has no slot yet. */
+export function barsOf(b: Booking, now: number): Bar[] {
+  const st = b.status;
+  if (!st?.phase || !st.nodes?.length) return [];
+  const key = `${b.metadata.namespace}/${b.metadata.name}`;
+  const start = st.startTime ? Date.parse(st.startTime) : undefined;
+  let end = st.endTime ? Date.parse(st.endTime) : undefined;
+  if (start === undefined) return [];
+  if (st.phase === 'Expired') {
+    // Ended early (cancelled, node lost): the bar stops when it ended, as far as the record says.
+    if (end === undefined || end > now) end = Math.min(end ?? now, now);
+    if (st.reason === 'Rejected' || st.reason === 'Busy') return [];
+  }
+  if (end === undefined || end <= start) return [];
+  const kind: BarKind = st.phase === 'Active' ? 'active' : st.phase === 'Pending' ? 'planned' : 'expired';
+  const fixed = b.spec.start !== undefined || b.spec.end !== undefined;
+  return st.nodes.map((node) => ({ key, node, user: b.spec.user, kind, fixed, start, end: end! }));
+}
+
+export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained';
+
+export function nodeState(n: Node): NodeState {
+  const ph = n.status?.phase;
+  if (ph === 'Drained') return 'drained';
+  if (ph === 'Draining' || n.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined) return 'draining';
+  if (n.spec?.unschedulable) return 'cordoned';
+  if (ph !== 'Ready') return 'notready';
+  return 'ready';
+}
+
+export interface Filter {
+  /** "key=value" (one label), empty for any */
+  label: string;
+  pool: string;
+  user: string;
+}
+
+/** The nodes shown, in name order. `usersOn` tells which users have bars on a node (for the user filter). */
+export function visibleNodes(nodes: Node[], f: Filter, usersOn: (node: string) => Set<string>): Node[] {
+  const [lk, lv] = f.label.includes('=') ? f.label.split('=', 2).map((s) => s.trim()) : [f.label.trim(), undefined];
+  return nodes
+    .filter((n) => {
+      const labels = n.metadata.labels ?? {};
+      if (lk && (lv === undefined ? !(lk in labels) : labels[lk] !== lv)) return false;
+      if (f.pool && labels[POOL_LABEL] !== f.pool) return false;
+      if (f.user && !usersOn(n.metadata.name!).has(f.user.trim())) return false;
+      return true;
+    })
+    .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!, undefined, { numeric: true }));
+}
+
+export type View = 'day' | 'week';
+
+/** The first instant of the day (or the Monday of the week) holding `t`, in `zone`. */
+export function viewStart(t: number, view: View, zone: string): number {
+  const d = zonedDate(t, zone);
+  const back = view === 'week' ? (d.weekday + 6) % 7 : 0;
+  const base = new Date(Date.UTC(d.y, d.mo - 1, d.d - back));
+  return zonedTime(base.getUTCFullYear(), base.getUTCMonth() + 1, base.getUTCDate(), 0, 0, zone);
+}
+
+export const spanOf = (view: View) => (view === 'week' ? 7 * DAY : DAY);
+
+/** Ticks along the time axis: every hour in a day view (labels each 2 h), every 6 h in a week. */
+export function ticks(from: number, to: number, view: View, zone: string, pxPerMs: number): { t: number; label: string; major: boolean }[] {
+  const step = view === 'week' ? (pxPerMs * HOUR * 6 > 60 ? 6 * HOUR : 12 * HOUR) : pxPerMs * HOUR > 40 ? HOUR : 2 * HOUR;
+  const out: { t: number; label: string; major: boolean }[] = [];
+  const fmtDay = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short' });
+  const fmtHour = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  for (let t = from; t < to; t += step) {
+    const d = zonedDate(t, zone);
+    const major = d.h === 0 && d.mi === 0;
+    out.push({ t, major, label: major && view === 'week' ? fmtDay.format(t) : fmtHour.format(t) });
+  }
+  return out;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+type Window = NonNullable<NonNullable<Node['spec']>['reservableWindows']>[number];
+
+/** A node's reservable windows that touch [from, to), as [start, end) intervals (empty list: always reservable). */
+export function windowIntervals(windows: Window[] | undefined, from: number, to: number): [number, number][] {
+  if (!windows?.length) return [];
+  const out: [number, number][] = [];
+  for (const w of windows) {
+    const zone = w.timeZone ?? 'UTC';
+    const [sh, sm] = w.start.split(':').map(Number);
+    const [eh, em] = w.end.split(':').map(Number);
+    // from one day before (a window spanning midnight) to the end of the range
+    for (let day = from - DAY; day < to + DAY; day += DAY) {
+      const d = zonedDate(day, zone);
+      if (w.days?.length && !w.days.includes(DAYS[d.weekday] as never)) continue;
+      const s = zonedTime(d.y, d.mo, d.d, sh, sm, zone);
+      let e = eh === 24 ? zonedTime(d.y, d.mo, d.d, 0, 0, zone) + DAY : zonedTime(d.y, d.mo, d.d, eh, em, zone);
+      if (e <= s) e += DAY;
+      if (e > from && s < to) out.push([Math.max(s, from), Math.min(e, to)]);
+    }
+  }
+  out.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const iv of out) {
+    const last = merged[merged.length - 1];
+    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+    else merged.push([...iv]);
+  }
+  return merged;
+}
+
+/** Snap a time to the grid of the view (5 min in a day, 15 min in a week). */
+export function snap(t: number, view: View): number {
+  const g = view === 'week' ? 15 * 60_000 : 5 * 60_000;
+  return Math.round(t / g) * g;
+}
+
+/**
+ * A selection on the calendar as a booking request. A selection that starts in the past or within
+ * a minute from now is "as soon as possible" (no fixed start; it may be planned later, after
+ * whoever holds the nodes); one further ahead is a reservation with a fixed start.
+ */
+export function selectionToSpec(nodes: string[], a: number, b: number, now: number): { nodes: string[]; duration: number; start?: string } {
+  let start = Math.min(a, b);
+  const end = Math.max(a, b);
+  const asap = start <= now + 60_000;
+  if (asap) start = now;
+  const duration = Math.max(60, Math.round((end - start) / 60_000) * 60);
+  return { nodes, duration, ...(asap ? {} : { start: new Date(start).toISOString().replace(/\.\d+Z$/, 'Z') }) };
+}
+
+/** What the tooltip of a bar says: who, until when, why it waits and after whom. */
+export function describe(b: Booking, now: number, fmt: (t: number) => string): string[] {
+  const st = b.status ?? {};
+  const lines = [`${b.metadata.namespace}/${b.metadata.name} (${b.spec.user})`];
+  const from = st.startTime ? fmt(Date.parse(st.startTime)) : '?';
+  const until = st.endTime ? fmt(Date.parse(st.endTime)) : '?';
+  if (st.phase === 'Active') lines.push(`Active on ${(st.nodes ?? []).join(', ')} until ${until}`);
+  else if (st.phase === 'Pending') lines.push(`planned: ${from} to ${until} on ${(st.nodes ?? []).join(', ')}`);
+  else if (st.phase === 'Expired') lines.push(`Expired (${st.reason ?? ''}): ${from} to ${until}`);
+  else lines.push('not planned yet');
+  if (b.spec.start || b.spec.end) lines.push('fixed reservation');
+  if (st.phase === 'Pending' && st.message) lines.push(`why it waits: ${st.message.replace(/^waits: /, '')}`);
+  if (st.phase === 'Pending' && st.waitingFor?.length)
+    lines.push(`after: ${[...new Set(st.waitingFor.map((w) => `${w.booking}${w.user ? ` (${w.user})` : ''}${w.until ? ` until ${fmt(Date.parse(w.until))}` : ''}`))].join(', ')}`);
+  if (st.phase === 'Active' && st.endTime) lines.push(`${Math.max(0, Math.round((Date.parse(st.endTime) - now) / 60_000))} min left`);
+  return lines;
+}
+
+/**
+ * The merge patch that makes a booking end at `end`: spec.end for a booking with a fixed end,
+ * else spec.duration from its (held or planned) start. undefined while it has no slot yet.
+ */
+export function endPatch(b: Booking, end: number): { spec: { end: string } | { duration: number } } | undefined {
+  const st = b.status ?? {};
+  if (b.spec.end !== undefined) return { spec: { end: new Date(end).toISOString().replace(/\.\d+Z$/, 'Z') } };
+  if (!st.startTime) return undefined;
+  return { spec: { duration: Math.max(60, Math.round((end - Date.parse(st.startTime)) / 1000)) } };
+}

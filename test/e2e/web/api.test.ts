@@ -1,0 +1,210 @@
+// kiwi-web's HTTP API against a real cluster (etcd, operator, simulated node daemon): the paths,
+// tokens, CSRF, validation with kiwictl's messages, the watch stream, the OpenAPI document, and
+// 100 open pages held on the server's one watch.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../../helpers/wait.js';
+import { API, booking, kiwictl, startCluster, token, type Cluster } from './harness.js';
+
+const ALICE = 'kiwitest-alice';
+const BOB = 'kiwitest-bob';
+
+describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function () {
+  this.timeout(90_000);
+  let c: Cluster;
+  let url: string;
+  before(async () => {
+    c = await startCluster(4);
+    url = c.web.url;
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  it('lists nodes and bookings at Kubernetes-style paths, and 404s with a Status', async () => {
+    const nodes = (await (await fetch(`${url}${API}/nodes`)).json()) as any;
+    assert.equal(nodes.kind, 'NodeList');
+    assert.deepEqual(nodes.items.map((n: any) => n.metadata.name), ['n-0', 'n-1', 'n-2', 'n-3']);
+    const one = (await (await fetch(`${url}${API}/nodes/n-2`)).json()) as any;
+    assert.equal(one.status.phase, 'Ready');
+    const r = await fetch(`${url}${API}/namespaces/${ALICE}/bookings/nope`);
+    assert.equal(r.status, 404);
+    const st = (await r.json()) as any;
+    assert.equal(st.kind, 'Status');
+    assert.equal(st.reason, 'NotFound');
+    assert.match(st.message, /Booking kiwitest-alice\/nope not found/);
+  });
+
+  it('writes nothing without a login, or with a bad token', async () => {
+    const r1 = await post(`${API}/namespaces/${ALICE}/bookings`, booking(ALICE, { nodes: ['n-0'] }));
+    assert.equal(r1.status, 401);
+    assert.match(((await r1.json()) as any).message, /log in first/);
+    const r2 = await post(`${API}/namespaces/${ALICE}/bookings`, booking(ALICE, { nodes: ['n-0'] }), { authorization: 'Bearer not-a-token' });
+    assert.equal(r2.status, 401);
+    assert.equal((await c.etcd.store().list('Booking')).length, 0);
+  });
+
+  it('books with a bearer token, forecasts with dryRun, and refuses another user\'s namespace', async () => {
+    const t = await token(url, ALICE);
+    const auth = { authorization: `Bearer ${t}` };
+    const dry = await post(`${API}/namespaces/${ALICE}/bookings?dryRun=All`, booking(ALICE, { nodes: ['n-0'], duration: '10m' }), auth);
+    assert.equal(dry.status, 200);
+    const pv = (await dry.json()) as any;
+    assert.equal(pv.status.phase, 'Pending');
+    assert.match(pv.status.message, /starts now/);
+    assert.equal((await c.etcd.store().list('Booking')).length, 0, 'a dry run writes nothing');
+    const r = await post(`${API}/namespaces/${ALICE}/bookings`, booking(ALICE, { nodes: ['n-0'], duration: '10m' }, 'a1'), auth);
+    assert.equal(r.status, 201);
+    await waitFor(async () => ((await (await fetch(`${url}${API}/namespaces/${ALICE}/bookings/a1`)).json()) as any).status?.phase === 'Active', { what: 'a1 Active' });
+    // the next one on the same node is planned after a1, naming it
+    const next = (await (await post(`${API}/namespaces/${ALICE}/bookings?dryRun=All`, booking(ALICE, { nodes: ['n-0'], duration: '5m' }), auth)).json()) as any;
+    assert.equal(next.status.reason, 'Queued');
+    assert.match(next.status.message, /after kiwitest-alice\/a1/);
+    assert.equal(next.status.waitingFor[0].booking, `${ALICE}/a1`);
+    const bobs = await post(`${API}/namespaces/${BOB}/bookings`, booking(BOB, { nodes: ['n-1'] }), auth);
+    assert.equal(bobs.status, 403);
+    assert.match(((await bobs.json()) as any).message, /may write only their own bookings/);
+  });
+
+  it('refuses invalid bookings with kiwictl\'s own messages, writing nothing', async () => {
+    const t = await token(url, ALICE);
+    const bad = booking(ALICE, { nodes: ['n-1'], duration: '10x', colour: 'red' }, 'bad1');
+    const r = await post(`${API}/namespaces/${ALICE}/bookings`, bad, { authorization: `Bearer ${t}` });
+    assert.equal(r.status, 422);
+    const st = (await r.json()) as any;
+    assert.equal(st.reason, 'Invalid');
+    const dir = mkdtempSync(join(tmpdir(), 'kiwitest-web-'));
+    try {
+      const f = join(dir, 'bad.json');
+      writeFileSync(f, JSON.stringify(bad));
+      const cli = kiwictl(c.etcd.endpoint, ['apply', '-f', f]);
+      assert.equal(cli.code, 2, cli.stderr);
+      // the same problems, word for word, after each tool's name for the object
+      const problems = (s: string) => [...s.matchAll(/(spec\.[a-z]+: [^;\n]+)/g)].map((m) => m[1]).sort();
+      assert.deepEqual(problems(st.message), problems(cli.stderr));
+      assert.equal(problems(st.message).length, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(await c.etcd.store().get({ kind: 'Booking', namespace: ALICE, name: 'bad1' }), undefined);
+  });
+
+  it('needs the CSRF token and the same origin for cookie writes', async () => {
+    const login = await post('/web/login', { user: ALICE });
+    assert.equal(login.status, 200);
+    const cookie = login.headers.get('set-cookie')!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    const { csrf } = (await login.json()) as any;
+    const jar = { cookie: cookie.split(';')[0] };
+    const body = booking(ALICE, { nodes: ['n-2'], duration: '5m' });
+    const noToken = await post(`${API}/namespaces/${ALICE}/bookings`, body, jar);
+    assert.equal(noToken.status, 403);
+    assert.match(((await noToken.json()) as any).message, /x-csrf-token/);
+    const crossSite = await post(`${API}/namespaces/${ALICE}/bookings`, body, { ...jar, 'x-csrf-token': csrf, origin: 'http://evil.example' });
+    assert.equal(crossSite.status, 403);
+    assert.match(((await crossSite.json()) as any).message, /cross-site/);
+    const form = await fetch(`${url}${API}/namespaces/${ALICE}/bookings`, { method: 'POST', headers: { ...jar, 'x-csrf-token': csrf, 'content-type': 'text/plain' }, body: JSON.stringify(body) });
+    assert.equal(form.status, 415, 'a body a cross-site form could send is refused');
+    const ok = await post(`${API}/namespaces/${ALICE}/bookings`, body, { ...jar, 'x-csrf-token': csrf, origin: url });
+    assert.equal(ok.status, 201, await ok.clone().text());
+  });
+
+  it('extends, shortens and ends a booking with merge patches', async () => {
+    const t = await token(url, ALICE);
+    const auth = { authorization: `Bearer ${t}` };
+    assert.equal((await post(`${API}/namespaces/${ALICE}/bookings`, booking(ALICE, { nodes: ['n-3'], duration: '20m' }, 'p1'), auth)).status, 201);
+    const get = async () => (await (await fetch(`${url}${API}/namespaces/${ALICE}/bookings/p1`)).json()) as any;
+    await waitFor(async () => (await get()).status?.phase === 'Active', { what: 'p1 Active' });
+    const patch = (b: unknown) => fetch(`${url}${API}/namespaces/${ALICE}/bookings/p1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json', ...auth }, body: JSON.stringify(b) });
+    const start = Date.parse((await get()).status.startTime);
+    assert.equal((await patch({ spec: { duration: 1800 } })).status, 200);
+    await waitFor(async () => Date.parse((await get()).status.endTime) === start + 1800_000, { what: 'p1 extended to 30m' });
+    const refused = await patch({ spec: { duration: 'soon' } });
+    assert.equal(refused.status, 422);
+    assert.match(((await refused.json()) as any).message, /spec\.duration/);
+    assert.equal((await patch({ status: { phase: 'Active' } })).status, 422);
+    assert.equal((await patch({ spec: { cancelled: true } })).status, 200);
+    await waitFor(async () => (await get()).status?.reason === 'Cancelled', { what: 'p1 cancelled' });
+    const again = await patch({ spec: { duration: 600 } });
+    assert.equal(again.status, 409);
+    assert.match(((await again.json()) as any).message, /already ended/);
+  });
+
+  it('streams a watch: the current objects, a bookmark, then changes', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${url}${API}/namespaces/${BOB}/bookings?watch=true`, { signal: ac.signal });
+    const reader = r.body!.getReader();
+    const events: any[] = [];
+    let buf = '';
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        buf += Buffer.from(value!).toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i).trim();
+          buf = buf.slice(i + 1);
+          if (line) events.push(JSON.parse(line));
+        }
+      }
+    })();
+    await waitFor(() => events.some((e) => e.type === 'BOOKMARK'), { what: 'the initial bookmark' });
+    assert.equal(events.filter((e) => e.type === 'ADDED').length, 0);
+    const cli = kiwictl(c.etcd.endpoint, ['alloc', '-u', BOB, '--no-user-check', '-w', 'n-1', '-t', '10m', '--name', 'w1']);
+    assert.equal(cli.code, 0, cli.stderr);
+    await waitFor(() => events.some((e) => e.object.metadata.name === 'w1' && e.object.status?.phase === 'Active'), { what: 'w1 Active on the watch' });
+    ac.abort();
+    await pump;
+  });
+
+  it('serves an OpenAPI document generated from the CRDs', async () => {
+    const doc = (await (await fetch(`${url}/openapi/v3`)).json()) as any;
+    assert.equal(doc.openapi, '3.0.3');
+    assert.ok(doc.paths[`${API}/namespaces/{namespace}/bookings`].post);
+    assert.ok(doc.paths[`${API}/nodes`].get);
+    const spec = doc.components.schemas.Booking.properties.spec;
+    assert.equal(spec.properties.count.maximum, 1000);
+    assert.ok(spec.properties.endSignal.properties.signal.enum.includes('SIGUSR1'));
+  });
+
+  it('holds 100 open pages on the one watch it has', async () => {
+    const watchers = async () => {
+      const text = await (await fetch(`${c.etcd.endpoint}/metrics`)).text();
+      const get = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+      return { streams: get('etcd_debugging_mvcc_watch_stream_total'), watchers: get('etcd_debugging_mvcc_watcher_total') };
+    };
+    const before = await watchers();
+    const acs = Array.from({ length: 100 }, () => new AbortController());
+    const seen = new Array(100).fill(false);
+    const streams = await Promise.all(acs.map(async (ac, i) => {
+      const r = await fetch(`${url}${API}/bookings?watch=true`, { signal: ac.signal, headers: { accept: 'text/event-stream' } });
+      assert.equal(r.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const reader = r.body!.getReader();
+      // wrapped: an async function returning the pump's promise would wait for it to end
+      return { done: (async () => {
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+          if (done) return;
+          buf += Buffer.from(value!).toString();
+          if (buf.includes('"name":"many1"')) seen[i] = true;
+        }
+      })() };
+    }));
+    const during = await watchers();
+    const cli = kiwictl(c.etcd.endpoint, ['alloc', '-u', BOB, '--no-user-check', '-w', 'n-2', '-t', '5m', '--name', 'many1']);
+    assert.equal(cli.code, 0, cli.stderr);
+    await waitFor(() => seen.every(Boolean), { what: 'the booking on all 100 streams' });
+    console.log(`      etcd watch streams ${before.streams} -> ${during.streams}, watchers ${before.watchers} -> ${during.watchers} with 100 pages open`);
+    assert.deepEqual(during, before, 'opening 100 pages opened no etcd watch');
+    for (const ac of acs) ac.abort();
+    await Promise.all(streams.map((s) => s.done));
+  });
+});

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import type { Booking, Node } from '../../../crds/api/types.js';
+import { barsOf, describe as describeBooking, endPatch, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, windowIntervals, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
+
+const T = Date.parse('2026-12-01T12:00:00Z'); // a Tuesday
+const iso = (t: number) => new Date(t).toISOString();
+const bk = (name: string, status: Booking['status'], spec: Partial<Booking['spec']> = {}): Booking => ({
+  apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name, namespace: 'alice' }, spec: { user: 'alice', nodes: ['n1'], ...spec }, status,
+});
+const node = (name: string, extra: Partial<Node> = {}): Node => ({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name }, spec: {}, status: { phase: 'Ready' }, ...extra });
+
+describe('web page layout (pure)', () => {
+  it('draws Active as active, Pending with a slot as planned, and marks fixed reservations', () => {
+    const a = barsOf(bk('a', { phase: 'Active', nodes: ['n1', 'n2'], startTime: iso(T), endTime: iso(T + HOUR) }), T);
+    assert.deepEqual(a.map((b) => [b.node, b.kind, b.fixed]), [['n1', 'active', false], ['n2', 'active', false]]);
+    const p = barsOf(bk('p', { phase: 'Pending', nodes: ['n1'], startTime: iso(T + HOUR), endTime: iso(T + 2 * HOUR) }, { start: iso(T + HOUR) }), T);
+    assert.deepEqual(p.map((b) => [b.kind, b.fixed]), [['planned', true]]);
+  });
+
+  it('draws nothing for a booking without a slot or one that was refused', () => {
+    assert.deepEqual(barsOf(bk('q', { phase: 'Pending', reason: 'Queued', nodes: ['n1'] }), T), []);
+    assert.deepEqual(barsOf(bk('r', { phase: 'Expired', reason: 'Rejected', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }), T), []);
+    assert.deepEqual(barsOf(bk('n', undefined), T), []);
+  });
+
+  it('stops an ended booking\'s bar at its end or now, whichever is first', () => {
+    const [e] = barsOf(bk('e', { phase: 'Expired', reason: 'Cancelled', nodes: ['n1'], startTime: iso(T - HOUR), endTime: iso(T + HOUR) }), T);
+    assert.equal(e.kind, 'expired');
+    assert.equal(e.end, T);
+  });
+
+  it('tells cordoned, draining, drained and not-ready nodes apart', () => {
+    assert.equal(nodeState(node('a')), 'ready');
+    assert.equal(nodeState(node('a', { spec: { unschedulable: true } })), 'cordoned');
+    assert.equal(nodeState(node('a', { metadata: { name: 'a', annotations: { 'kiwi.dev/drain': 'disk' } } })), 'draining');
+    assert.equal(nodeState(node('a', { status: { phase: 'Drained' } })), 'drained');
+    assert.equal(nodeState(node('a', { status: { phase: 'NotReady' } })), 'notready');
+  });
+
+  it('filters nodes by label, bare label key, pool and user, in natural name order', () => {
+    const ns = [node('n10', { metadata: { name: 'n10', labels: { gpu: 'a100', 'kiwi.dev/pool': 'p1' } } }), node('n2', { metadata: { name: 'n2', labels: { gpu: 'v100' } } }), node('n1')];
+    const none = () => new Set<string>();
+    assert.deepEqual(visibleNodes(ns, { label: '', pool: '', user: '' }, none).map((n) => n.metadata.name), ['n1', 'n2', 'n10']);
+    assert.deepEqual(visibleNodes(ns, { label: 'gpu=a100', pool: '', user: '' }, none).map((n) => n.metadata.name), ['n10']);
+    assert.deepEqual(visibleNodes(ns, { label: 'gpu', pool: '', user: '' }, none).map((n) => n.metadata.name), ['n2', 'n10']);
+    assert.deepEqual(visibleNodes(ns, { label: '', pool: 'p1', user: '' }, none).map((n) => n.metadata.name), ['n10']);
+    assert.deepEqual(visibleNodes(ns, { label: '', pool: '', user: 'bob' }, (n) => new Set(n === 'n2' ? ['bob'] : [])).map((n) => n.metadata.name), ['n2']);
+  });
+
+  it('starts a day at midnight and a week on Monday, in the viewer\'s zone', () => {
+    assert.equal(iso(viewStart(T, 'day', 'UTC')), '2026-12-01T00:00:00.000Z');
+    assert.equal(iso(viewStart(T, 'week', 'UTC')), '2026-11-30T00:00:00.000Z');
+    assert.equal(iso(viewStart(T, 'day', 'Europe/Paris')), '2026-11-30T23:00:00.000Z');
+    const t = ticks(viewStart(T, 'week', 'UTC'), viewStart(T, 'week', 'UTC') + 7 * DAY, 'week', 'UTC', 20 / HOUR);
+    assert.equal(t.filter((x) => x.major).length, 7);
+    assert.equal(t[0].label, 'Mon 30 Nov');
+  });
+
+  it('turns daily reservable windows into intervals, across midnight and on given days', () => {
+    const from = Date.parse('2026-12-01T00:00:00Z');
+    assert.deepEqual(windowIntervals([{ start: '08:00', end: '18:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T08:00:00.000Z', '2026-12-01T18:00:00.000Z']]);
+    assert.deepEqual(windowIntervals([{ start: '22:00', end: '02:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T00:00:00.000Z', '2026-12-01T02:00:00.000Z'], ['2026-12-01T22:00:00.000Z', '2026-12-02T00:00:00.000Z']]);
+    assert.deepEqual(windowIntervals([{ start: '08:00', end: '24:00', days: ['Wed'] }], from, from + DAY), []);
+    assert.deepEqual(windowIntervals(undefined, from, from + DAY), []);
+  });
+
+  it('makes a selection near now "as soon as possible" and a later one a fixed reservation', () => {
+    assert.deepEqual(selectionToSpec(['n1'], T - 10 * 60_000, T + HOUR, T), { nodes: ['n1'], duration: 3600 });
+    assert.deepEqual(selectionToSpec(['n1', 'n2'], T + 2 * HOUR, T + HOUR, T), { nodes: ['n1', 'n2'], duration: 3600, start: '2026-12-01T13:00:00Z' });
+    assert.equal(snap(T + 7 * 60_000, 'day'), T + 5 * 60_000);
+    assert.equal(snap(T + 8 * 60_000, 'week'), T + 15 * 60_000);
+  });
+
+  it('says in the tooltip who, until when, why it waits and after whom', () => {
+    const b = bk('w', { phase: 'Pending', reason: 'Queued', message: 'waits: n1 is held by bob/b1', nodes: ['n1'], startTime: iso(T + HOUR), endTime: iso(T + 2 * HOUR), waitingFor: [{ node: 'n1', booking: 'bob/b1', user: 'bob', until: iso(T + HOUR) }] });
+    const lines = describeBooking(b, T, (t) => iso(t).slice(11, 16));
+    assert.deepEqual(lines, ['alice/w (alice)', 'planned: 13:00 to 14:00 on n1', 'why it waits: n1 is held by bob/b1', 'after: bob/b1 (bob) until 13:00']);
+  });
+
+  it('changes the end through spec.end for a fixed end, else through the duration from the start', () => {
+    const active = bk('a', { phase: 'Active', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }, { duration: 3600 });
+    assert.deepEqual(endPatch(active, T + 90 * 60_000), { spec: { duration: 5400 } });
+    const fixed = bk('f', { phase: 'Active', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }, { end: iso(T + HOUR) });
+    assert.deepEqual(endPatch(fixed, T + 2 * HOUR), { spec: { end: '2026-12-01T14:00:00Z' } });
+    assert.equal(endPatch(bk('q', { phase: 'Pending' }), T), undefined);
+    assert.deepEqual(endPatch(active, T + 1000), { spec: { duration: 60 } });
+  });
+});
