@@ -54,7 +54,7 @@ describe('security: the fast read path with etcd auth and TLS', function () {
   });
 
   it('kiwictl reads through wire.ts, not etcd3, when auth and TLS are configured', async () => {
-    const c = new Client({ endpoints: tls.endpoint, etcdCa: tls.env.KIWI_ETCD_CA, etcdCert: tls.env.KIWI_ETCD_CERT, etcdKey: tls.env.KIWI_ETCD_KEY, etcdUser: 'root', etcdPassword: rootPw });
+    const c = new Client({ endpoints: tls.endpoint, etcdCa: tls.env.KIWI_ETCD_CA, etcdCert: tls.env.KIWI_ETCD_CERT, etcdKey: tls.env.KIWI_ETCD_KEY, credentials: join(credsDir, 'root.yaml') });
     try {
       assert.ok((await c.reader()) instanceof EtcdReader);
     } finally {
