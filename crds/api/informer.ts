@@ -6,6 +6,7 @@ import type { Watcher, IKeyValue } from 'etcd3';
 import type { KindName, ObjectOfKind } from './types.js';
 import { ROOT, keys, prefixEnd, refFromKey } from './keys.js';
 import type { Store, Stored } from './store.js';
+import { decodeObject, rawKv, type DecodeProblem } from './decode.js';
 
 export type InformerEvent<T> =
   | { type: 'ADDED' | 'MODIFIED'; object: T; old?: T }
@@ -17,6 +18,8 @@ export interface InformerOptions<T> {
   /** Called after every (re-)list with the whole cache. */
   onSync?: (items: T[], revision: number) => void;
   onError?: (err: Error) => void;
+  /** A key whose value is not a valid object (left out of the cache). */
+  onInvalid?: (p: DecodeProblem) => void;
 }
 
 export class Informer<K extends KindName> {
@@ -130,16 +133,17 @@ export class Informer<K extends KindName> {
   private rebuild(p: string, emit: boolean): void {
     const old = this.cache.get(p);
     const spec = this.specs.get(p);
-    if (!spec) {
+    const st = this.statuses.get(p);
+    // Each key decoded on its own: one that is not a valid object is as if absent (and reported).
+    const d = spec ? decodeObject(this.kind, rawKv(spec), st ? rawKv(st) : undefined) : undefined;
+    if (d && !d.ok) this.opts.onInvalid?.(d);
+    if (!d || !d.ok) {
       this.cache.delete(p);
       if (emit && old) this.opts.onEvent({ type: 'DELETED', object: old.object });
       return;
     }
-    const obj = JSON.parse(spec.value.toString()) as ObjectOfKind<K>;
-    obj.metadata.resourceVersion = spec.mod_revision;
-    const st = this.statuses.get(p);
-    if (st) (obj as any).status = JSON.parse(st.value.toString());
-    const stored = { object: obj, specRevision: Number(spec.mod_revision), statusRevision: st ? Number(st.mod_revision) : 0 };
+    const obj = d.object;
+    const stored = { object: obj, specRevision: d.specRevision, statusRevision: d.statusRevision };
     this.cache.set(p, stored);
     if (emit) this.opts.onEvent(old ? { type: 'MODIFIED', object: obj, old: old.object } : { type: 'ADDED', object: obj });
   }

@@ -1,4 +1,6 @@
-// The key layout in etcd (DESIGN.md, "Keys in etcd"). Every key Kiwi reads or writes is made here.
+// The key layout in etcd (DESIGN.md, "Keys in etcd"). Every key Kiwi reads or writes is made here,
+// and so is the one identity derived from a key: the entry uid calendars and daemons go by.
+import { createHash } from 'node:crypto';
 import type { KindName } from './types.js';
 import { kindInfo } from './kinds.js';
 
@@ -58,6 +60,16 @@ export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' 
   return { part: part as 'spec' | 'status', kind, name: segs[0] };
 }
 
+/** An object's name (a Node's, a Booking's, the ClusterConfig's): a DNS-1123 subdomain. */
+export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** A Unix user name, as a Booking's namespace and spec.user. */
+export const USER_PATTERN = /^[a-z_][a-z0-9_.-]*[$]?$/;
+
+/** Can this be one segment of an object's key (a name, or a Booking's namespace)? */
+export function isKeySegment(s: string, what: 'name' | 'user'): boolean {
+  return what === 'name' ? s.length <= 253 && NAME_PATTERN.test(s) : s.length <= 32 && USER_PATTERN.test(s);
+}
+
 export function refString(r: ObjectRef): string {
   return r.namespace ? `${r.namespace}/${r.name}` : r.name;
 }
@@ -70,4 +82,25 @@ export function prefixEnd(prefix: string): Buffer {
   const end = Buffer.from(b.subarray(0, i + 1));
   end[i]++;
   return end;
+}
+
+/**
+ * What an entry uid (the id calendars, the daemons and cgroup names use for one booking's life)
+ * looks like: lower-case letters, digits and "-", at most 63, nothing that could name a path
+ * ("." or "..", "/"). Never taken from a stored value: see entryUid().
+ */
+export const ENTRY_UID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function isEntryUid(s: unknown): s is string {
+  return typeof s === 'string' && ENTRY_UID_PATTERN.test(s);
+}
+
+/**
+ * The uid of the object stored under `specKey` since etcd created that key at `createRevision`:
+ * derived from etcd, never from the value (a user could copy an older booking's uid into theirs).
+ * The create revision alone is not enough (one transaction creates many keys at one revision),
+ * so a hash of the key goes with it. A booking deleted and created again gets a new one.
+ */
+export function entryUid(specKey: string, createRevision: number | string): string {
+  return `${Number(createRevision)}-${createHash('sha256').update(specKey).digest('hex').slice(0, 16)}`;
 }

@@ -33,7 +33,7 @@ export const crds: Crd[] = [
             {
               "name": "User",
               "type": "string",
-              "jsonPath": ".spec.user"
+              "jsonPath": ".metadata.namespace"
             },
             {
               "name": "Phase",
@@ -101,9 +101,6 @@ export const crds: Crd[] = [
                 "spec": {
                   "type": "object",
                   "description": "What the user asks for. Give either nodes, or nodeSelector with count.",
-                  "required": [
-                    "user"
-                  ],
                   "oneOf": [
                     {
                       "required": [
@@ -119,7 +116,7 @@ export const crds: Crd[] = [
                   "properties": {
                     "user": {
                       "type": "string",
-                      "description": "The Linux user the nodes are booked for; only this user (and the always-allowed users) may log in while the booking is Active.",
+                      "description": "The Linux user the nodes are booked for, which is always the booking's namespace (the user is taken from where the booking is stored, never from this field). May be left out; if given it must equal the namespace. Only this user (and the always-allowed users) may log in while the booking is Active; admins book for others by writing in the other user's namespace.",
                       "minLength": 1,
                       "maxLength": 32,
                       "pattern": "^[a-z_][a-z0-9_.-]*[$]?$"
@@ -735,8 +732,8 @@ export const crds: Crd[] = [
                     },
                     "minUid": {
                       "type": "integer",
-                      "description": "Users with a uid below this are system users, never killed and always let in.",
-                      "minimum": 1,
+                      "description": "Users with a uid below this are system users, never killed and always let in. At least 500, since uids below 500 are system accounts on every distribution, while some labs (Red Hat before 7, old LDAP directories) number their users from 500; the default 1000 fits Debian and current Red Hat, whose system accounts go up to 999.",
+                      "minimum": 500,
                       "maximum": 4294967294,
                       "default": 1000
                     },
@@ -804,6 +801,26 @@ export const crds: Crd[] = [
                       "minimum": 1,
                       "maximum": 3600,
                       "default": 2
+                    },
+                    "userLimits": {
+                      "type": "object",
+                      "description": "What one user may keep in their namespace, so that one user cannot stop the cluster for others. Beyond either limit the user's new bookings are Rejected, naming the limit.",
+                      "properties": {
+                        "bookings": {
+                          "type": "integer",
+                          "description": "Bookings (keys under the user's namespace, valid or not) one user may hold.",
+                          "minimum": 1,
+                          "maximum": 1000000,
+                          "default": 1000
+                        },
+                        "bytes": {
+                          "type": "integer",
+                          "description": "Bytes of booking values one user may hold.",
+                          "minimum": 1024,
+                          "maximum": 1073741824,
+                          "default": 10485760
+                        }
+                      }
                     },
                     "retention": {
                       "type": "object",

@@ -8,10 +8,11 @@ import type { Etcd3, IKeyValue, IRequestOp, IResponseOp } from 'etcd3';
 import type { IPolicy } from 'cockatiel';
 import type { KiwiObject, KindName, ObjectOfKind, KiwiEvent } from './types.js';
 import { kindInfo } from './kinds.js';
-import { keys, prefixEnd, refString, type ObjectRef } from './keys.js';
+import { entryUid, keys, prefixEnd, refString, type ObjectRef } from './keys.js';
 import { AlreadyExistsError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
 import { isTransient, retryPolicy } from './etcd.js';
 import { rfc3339 } from './time.js';
+import { decodeObject, parseValue, rawKv, unreadableError, type DecodeProblem } from './decode.js';
 import type { Requirement } from './selector.js';
 import { matches } from './selector.js';
 
@@ -44,15 +45,19 @@ export function compare(key: string, target: Compare['target'], result: Compare[
   return { key, target, result, value };
 }
 
-/** What is stored under a spec key: the object without status and without resourceVersion. */
+/** What is stored under a spec key: the object without status and resourceVersion. */
 function specValue(obj: KiwiObject): unknown {
   const { resourceVersion: _rv, ...meta } = obj.metadata;
   const { status: _status, ...rest } = obj as KiwiObject & { status?: unknown };
   return { ...rest, metadata: meta };
 }
 
-function decode<T>(kv: IKeyValue | undefined): T | undefined {
-  return kv ? (JSON.parse(kv.value.toString()) as T) : undefined;
+/** Options of a listing: one namespace, a label selector, and what to do with a key that is not a valid object. */
+export interface ListOptions {
+  namespace?: string;
+  selector?: Requirement[];
+  /** Called for each key skipped because its value is not a valid object (see decode.ts). */
+  onInvalid?: (p: DecodeProblem) => void;
 }
 
 export class Store {
@@ -103,18 +108,15 @@ export class Store {
     );
   }
 
-  private assemble<T extends KiwiObject>(spec: IKeyValue | undefined, status: IKeyValue | undefined): Stored<T> | undefined {
-    const obj = decode<T>(spec);
-    if (!obj) return undefined;
-    obj.metadata.resourceVersion = spec!.mod_revision;
-    const st = decode<unknown>(status);
-    if (st !== undefined) (obj as any).status = st;
-    return { object: obj, specRevision: Number(spec!.mod_revision), statusRevision: status ? Number(status.mod_revision) : 0 };
-  }
-
+  /** One object with its revisions; an InvalidError naming the key when its stored value is not a valid object. */
   async getStored<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<Stored<ObjectOfKind<K>> | undefined> {
     const r = await this.txn(`get ${ref.kind} ${refString(ref)}`, [], [rangeOp(keys.spec(ref)), rangeOp(keys.status(ref))]);
-    return this.assemble(r.responses[0].response_range.kvs[0], r.responses[1].response_range.kvs[0]);
+    const spec = r.responses[0].response_range.kvs[0];
+    if (!spec) return undefined;
+    const status = r.responses[1].response_range.kvs[0];
+    const d = decodeObject(ref.kind, rawKv(spec), status ? rawKv(status) : undefined);
+    if (!d.ok) throw unreadableError(ref, d);
+    return { object: d.object, specRevision: d.specRevision, statusRevision: d.statusRevision };
   }
 
   async get<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<ObjectOfKind<K> | undefined> {
@@ -127,11 +129,12 @@ export class Store {
     return o;
   }
 
-  /** Lists a kind (one namespace, or all), spec and status read at one revision. */
-  async listStored<K extends KindName>(
-    kind: K,
-    opts: { namespace?: string; selector?: Requirement[] } = {},
-  ): Promise<{ items: Stored<ObjectOfKind<K>>[]; revision: number }> {
+  /**
+   * Lists a kind (one namespace, or all), spec and status read at one revision. Each key is
+   * decoded on its own: one whose value is not a valid object is left out (`invalid`, and
+   * opts.onInvalid), never failing the listing.
+   */
+  async listStored<K extends KindName>(kind: K, opts: ListOptions = {}): Promise<{ items: Stored<ObjectOfKind<K>>[]; invalid: DecodeProblem[]; revision: number }> {
     const r = await this.txn(`list ${kindInfo(kind).plural}`, [], [
       rangeOp(keys.specPrefix(kind, opts.namespace), true),
       rangeOp(keys.statusPrefix(kind, opts.namespace), true),
@@ -141,15 +144,22 @@ export class Store {
     for (const kv of r.responses[1].response_range.kvs) statuses.set(kv.key.toString().slice(sp), kv);
     const specLen = keys.specPrefix(kind).length;
     const items: Stored<ObjectOfKind<K>>[] = [];
+    const invalid: DecodeProblem[] = [];
     for (const kv of r.responses[0].response_range.kvs) {
-      const s = this.assemble<ObjectOfKind<K>>(kv, statuses.get(kv.key.toString().slice(specLen)))!;
-      if (opts.selector && !matches(opts.selector, s.object.metadata.labels)) continue;
-      items.push(s);
+      const st = statuses.get(kv.key.toString().slice(specLen));
+      const d = decodeObject(kind, rawKv(kv), st ? rawKv(st) : undefined);
+      if (!d.ok) {
+        invalid.push(d);
+        opts.onInvalid?.(d);
+        continue;
+      }
+      if (opts.selector && !matches(opts.selector, d.object.metadata.labels)) continue;
+      items.push({ object: d.object, specRevision: d.specRevision, statusRevision: d.statusRevision });
     }
-    return { items, revision: Number(r.header.revision) };
+    return { items, invalid, revision: Number(r.header.revision) };
   }
 
-  async list<K extends KindName>(kind: K, opts: { namespace?: string; selector?: Requirement[] } = {}): Promise<ObjectOfKind<K>[]> {
+  async list<K extends KindName>(kind: K, opts: ListOptions = {}): Promise<ObjectOfKind<K>[]> {
     return (await this.listStored(kind, opts)).items.map((s) => s.object);
   }
 
@@ -165,14 +175,12 @@ export class Store {
     const what = `create ${stored.kind} ${refString(refOf(stored))}`;
     const r = await this.txn(what, [compare(key, 'Create', 'Equal', 0)], ops, [rangeOp(key)]);
     if (!r.succeeded) {
-      // A retried call whose first attempt did commit finds its own uid: that is success.
-      const existing = decode<KiwiObject>(r.responses[0].response_range.kvs[0]);
-      if (existing?.metadata.uid !== stored.metadata.uid) throw new AlreadyExistsError(`${stored.kind} ${refString(refOf(stored))} already exists`);
-      stored.metadata.resourceVersion = r.responses[0].response_range.kvs[0].mod_revision;
-      return stored;
+      // A retried call whose first attempt did commit finds exactly its own value: that is success.
+      const existing = r.responses[0].response_range.kvs[0];
+      if (existing?.value.toString() !== ops[0].request_put!.value!.toString()) throw new AlreadyExistsError(`${stored.kind} ${refString(refOf(stored))} already exists`);
+      return withIdentity(stored, key, existing.create_revision, existing.mod_revision);
     }
-    stored.metadata.resourceVersion = String(r.header.revision);
-    return stored;
+    return withIdentity(stored, key, r.header.revision, r.header.revision);
   }
 
   /**
@@ -240,9 +248,17 @@ export class Store {
         writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(created)), compare: compare(specKeys[i], 'Create', 'Equal', 0) });
         return;
       }
-      const cur = JSON.parse(kv.value.toString()) as KiwiObject;
-      cur.metadata.resourceVersion = kv.mod_revision;
+      const d = decodeObject(obj.kind, rawKv(kv));
       const curRev = Number(kv.mod_revision);
+      if (!d.ok) {
+        // What is stored is no valid object (written past kiwictl): applying over it repairs it, still compare-and-swapped.
+        if (obj.metadata.resourceVersion && Number(obj.metadata.resourceVersion) !== curRev) throw conflict(ref, Number(obj.metadata.resourceVersion), curRev);
+        const repaired = stampNew(withoutStatus(structuredClone(obj)), now);
+        results.push({ object: repaired, action: 'configured' });
+        writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(repaired)), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
+        return;
+      }
+      const cur = d.object as KiwiObject;
       const rv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : curRev;
       if (rv !== curRev) throw conflict(ref, rv, curRev);
       const next = merged(cur, obj);
@@ -258,6 +274,7 @@ export class Store {
       const what = chunk.length === 1 ? `apply ${objs[chunk[0].i].kind} ${refString(refs[chunk[0].i])}` : `apply ${chunk.length} objects`;
       const r = await this.txn(what, chunk.map((w) => w.compare), chunk.map((w) => ({ request_put: { key: enc(w.key), value: enc(w.value) } })), chunk.map((w) => rangeOp(w.key)));
       let revision = Number(r.header.revision);
+      let created: number[] | undefined;
       if (!r.succeeded) {
         // A retried call whose first attempt committed finds exactly its own values: success.
         const now = r.responses.map((x) => x.response_range.kvs[0]);
@@ -266,8 +283,12 @@ export class Store {
           throw new ConflictError(`${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed while being applied; nothing of this apply was written${c > 0 ? ` after the first ${c} changes` : ''}: apply again`);
         }
         revision = Math.max(...now.map((kv) => Number(kv!.mod_revision)));
+        created = now.map((kv) => Number(kv!.create_revision));
       }
-      for (const w of chunk) results[w.i].object.metadata.resourceVersion = String(revision);
+      chunk.forEach((w, j) => {
+        const had = current[w.i];
+        withIdentity(results[w.i].object, w.key, had ? had.create_revision : (created?.[j] ?? revision), revision);
+      });
     }
     return results;
   }
@@ -289,13 +310,17 @@ export class Store {
     return Number(r.header.revision);
   }
 
-  /** Deletes spec and status together. With resourceVersion, only if the spec is unchanged. */
+  /**
+   * Deletes the object's spec key; with resourceVersion, only if the spec is unchanged. Its
+   * status key is left to its writer (the operator, a node): only they may write statuses, and
+   * decodeObject never joins a status older than the spec key's creation to an object.
+   */
   async delete(ref: ObjectRef, opts: { resourceVersion?: string } = {}): Promise<void> {
     const key = keys.spec(ref);
     const compares = opts.resourceVersion
       ? [compare(key, 'Mod', 'Equal', Number(opts.resourceVersion))]
       : [compare(key, 'Create', 'Greater', 0)];
-    const r = await this.txn(`delete ${ref.kind} ${refString(ref)}`, compares, [deleteOp(key), deleteOp(keys.status(ref))], [rangeOp(key)]);
+    const r = await this.txn(`delete ${ref.kind} ${refString(ref)}`, compares, [deleteOp(key)], [rangeOp(key)]);
     if (!r.succeeded) {
       const now = r.responses[0].response_range.kvs[0];
       if (!now) throw notFound(ref);
@@ -315,7 +340,11 @@ export class Store {
 
   async listEvents(ref: ObjectRef): Promise<KiwiEvent[]> {
     const r = await this.call(`list events of ${ref.kind} ${refString(ref)}`, () => this.etcd.getAll().prefix(keys.eventPrefix(ref)).exec());
-    return r.kvs.map((kv) => JSON.parse(kv.value.toString()) as KiwiEvent);
+    // A node writes its own events: one that does not parse is left out, not a failed listing.
+    return r.kvs.flatMap((kv) => {
+      const p = parseValue(kv.value);
+      return 'value' in p && p.value !== null && typeof p.value === 'object' ? [p.value as KiwiEvent] : [];
+    });
   }
 
   /** Reads raw keys under a prefix (calendars, heartbeats). */
@@ -339,12 +368,24 @@ function conflict(ref: ObjectRef, expected: number, actual: number): ConflictErr
   );
 }
 
-/** What the store sets on an object it creates: a new uid, generation 1, the creation time. */
+/**
+ * What the store sets on an object it creates: generation 1, the creation time, and a random
+ * metadata.uid that is only create()'s nonce (a retried create knows its own write by it):
+ * every reader replaces it with etcd's (decode.ts), so nothing goes by a uid from a value.
+ */
 function stampNew<T extends KiwiObject>(obj: T, now: Date): T {
   obj.metadata = { ...obj.metadata, uid: randomUUID(), generation: 1, creationTimestamp: rfc3339(now) };
   delete obj.metadata.resourceVersion;
   return obj;
 }
+
+/** The identity etcd gave an object it stored: uid from the key's create revision, resourceVersion its mod revision. */
+function withIdentity<T extends KiwiObject>(obj: T, specKey: string, createRevision: number | string, modRevision: number | string): T {
+  obj.metadata.uid = entryUid(specKey, createRevision);
+  obj.metadata.resourceVersion = String(modRevision);
+  return obj;
+}
+
 
 function withoutStatus<T extends KiwiObject>(obj: T): T {
   const { status: _s, ...rest } = obj as T & { status?: unknown };

@@ -16,9 +16,9 @@ export interface Booking {
  */
 export interface BookingSpec {
   /**
-   * The Linux user the nodes are booked for; only this user (and the always-allowed users) may log in while the booking is Active.
+   * The Linux user the nodes are booked for, which is always the booking's namespace (the user is taken from where the booking is stored, never from this field). May be left out; if given it must equal the namespace. Only this user (and the always-allowed users) may log in while the booking is Active; admins book for others by writing in the other user's namespace.
    */
-  user: string;
+  user?: string;
   /**
    * The names of the nodes to book, all at once or none.
    *
@@ -260,7 +260,7 @@ export interface ClusterConfigSpec {
    */
   sshBypassUsers?: string[];
   /**
-   * Users with a uid below this are system users, never killed and always let in.
+   * Users with a uid below this are system users, never killed and always let in. At least 500, since uids below 500 are system accounts on every distribution, while some labs (Red Hat before 7, old LDAP directories) number their users from 500; the default 1000 fits Debian and current Red Hat, whose system accounts go up to 999.
    */
   minUid?: number;
   /**
@@ -289,6 +289,19 @@ export interface ClusterConfigSpec {
    * A node whose clock is off from the operator's by more than this gets condition ClockSkew.
    */
   clockSkewSeconds?: number;
+  /**
+   * What one user may keep in their namespace, so that one user cannot stop the cluster for others. Beyond either limit the user's new bookings are Rejected, naming the limit.
+   */
+  userLimits?: {
+    /**
+     * Bookings (keys under the user's namespace, valid or not) one user may hold.
+     */
+    bookings?: number;
+    /**
+     * Bytes of booking values one user may hold.
+     */
+    bytes?: number;
+  };
   /**
    * How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.
    */

@@ -10,11 +10,12 @@ import { InvalidError } from './errors.js';
 import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.js';
 import { RETENTION_DURATIONS } from './config.js';
 import { isLabelKey, isLabelValue } from './selector.js';
+import { NAME_PATTERN, USER_PATTERN } from './keys.js';
 
 /** The largest object Kiwi stores; etcd's own request limit is 1.5 MiB. */
 export const MAX_OBJECT_BYTES = 256 * 1024;
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const USER = /^[a-z_][a-z0-9_.-]*[$]?$/;
+const NAME = NAME_PATTERN;
+const USER = USER_PATTERN;
 const METADATA_FIELDS = new Set(['name', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'generation', 'creationTimestamp']);
 
 type Json = Record<string, any>;
@@ -159,6 +160,18 @@ function validateMetadata(kind: KindName, meta: unknown, problems: string[]): vo
 }
 
 /**
+ * A Booking is for the user whose namespace it is in: identity comes from where it is stored
+ * (the namespace of its etcd key), never from the value. spec.user may be left out; if given it
+ * must say the same. '' when it holds, else the problem and the fix.
+ */
+export function bookingUserProblem(b: { metadata?: { namespace?: unknown }; spec?: { user?: unknown } }): string {
+  const user = b.spec?.user;
+  const ns = b.metadata?.namespace;
+  if (user === undefined || user === ns) return '';
+  return `spec.user: ${JSON.stringify(user)} is not the booking's namespace ${JSON.stringify(ns)}; a booking is always for the user whose namespace it is in: drop spec.user, or write the booking in namespace ${JSON.stringify(user)} (-n ${typeof user === 'string' ? user : 'USER'}; admins only)`;
+}
+
+/**
  * Validates one object and returns it normalized: defaults filled in, durations as seconds,
  * times as UTC. `what` names the object in messages (e.g. `booking.yaml document 2`).
  * Throws InvalidError listing every problem, each with its field path and rule.
@@ -208,6 +221,8 @@ export function validateObject(input: unknown, what: string): KiwiObject {
     if (s.start !== undefined && s.end !== undefined && Date.parse(s.end) <= Date.parse(s.start)) problems.push(`spec.end: ${s.end} is not after spec.start ${s.start}`);
     if (s.nodeSelector !== undefined && s.count === undefined) problems.push('spec.count: required with nodeSelector');
     if (s.nodes !== undefined && new Set(s.nodes).size !== s.nodes.length) problems.push('spec.nodes: names a node twice');
+    const who = bookingUserProblem(obj as any);
+    if (who) problems.push(who);
   }
   if (kind === 'ClusterConfig' && obj.spec?.defaultDuration && obj.spec?.maxDuration && obj.spec.defaultDuration > obj.spec.maxDuration)
     problems.push('spec.defaultDuration: is longer than spec.maxDuration');

@@ -140,7 +140,7 @@ function drawBooking(b: Booking, layer: HTMLElement = $('bars')): void {
   const key = `${b.metadata.namespace}/${b.metadata.name}`;
   for (const e of state.bars.get(key) ?? []) e.remove();
   state.bars.delete(key);
-  if (state.filter.user && b.spec.user !== state.filter.user.trim()) return;
+  if (state.filter.user && b.metadata.namespace !== state.filter.user.trim()) return;
   const from = state.from;
   const to = from + span();
   const els: HTMLElement[] = [];
@@ -474,7 +474,7 @@ function showBooking(key: string): void {
   for (const e of state.bars.get(key) ?? []) e.classList.add('selected');
   const body = panel(key);
   for (const line of describe(b, Date.now(), fmtTime)) body.appendChild(el('p', '', line));
-  const mine = state.session?.user === b.spec.user;
+  const mine = state.session?.user === b.metadata.namespace;
   const live = b.status?.phase === 'Pending' || b.status?.phase === 'Active';
   if (!mine || !live || b.spec.cancelled) return;
   const msg = el('p', 'preview');

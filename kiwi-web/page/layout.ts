@@ -38,7 +38,7 @@ export function barsOf(b: Booking, now: number): Bar[] {
   if (end === undefined || end <= start) return [];
   const kind: BarKind = st.phase === 'Active' ? 'active' : st.phase === 'Pending' ? 'planned' : 'expired';
   const fixed = b.spec.start !== undefined || b.spec.end !== undefined;
-  return st.nodes.map((node) => ({ key, node, user: b.spec.user, kind, fixed, start, end: end! }));
+  return st.nodes.map((node) => ({ key, node, user: b.metadata.namespace!, kind, fixed, start, end: end! }));
 }
 
 export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained';
@@ -153,7 +153,7 @@ export function selectionToSpec(nodes: string[], a: number, b: number, now: numb
 /** What the tooltip of a bar says: who, until when, why it waits and after whom. */
 export function describe(b: Booking, now: number, fmt: (t: number) => string): string[] {
   const st = b.status ?? {};
-  const lines = [`${b.metadata.namespace}/${b.metadata.name} (${b.spec.user})`];
+  const lines = [`${b.metadata.namespace}/${b.metadata.name} (${b.metadata.namespace})`];
   const from = st.startTime ? fmt(Date.parse(st.startTime)) : '?';
   const until = st.endTime ? fmt(Date.parse(st.endTime)) : '?';
   if (st.phase === 'Active') lines.push(`Active on ${(st.nodes ?? []).join(', ')} until ${until}`);

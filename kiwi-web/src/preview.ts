@@ -28,7 +28,7 @@ export function slotsByNode(bookings: Booking[], exclude?: string): Map<string, 
     const st = b.status;
     const key = `${b.metadata.namespace}/${b.metadata.name}`;
     if (key === exclude || !st || (st.phase !== 'Active' && st.phase !== 'Pending') || !st.startTime || !st.endTime || !st.nodes) continue;
-    const slot = { booking: key, user: b.spec.user, start: Date.parse(st.startTime), end: Date.parse(st.endTime) };
+    const slot = { booking: key, user: b.metadata.namespace!, start: Date.parse(st.startTime), end: Date.parse(st.endTime) };
     for (const n of st.nodes) {
       let l = out.get(n);
       if (!l) out.set(n, (l = []));

@@ -12,6 +12,8 @@ import { currentBooking, estimateSkew, type ClockSample, type OwnedStatus } from
 import { BookingCgroups } from './enforce/cgroup.js';
 import { adoptUser, signalUser, sweepUser, warnUser, type Guard } from './enforce/sweep.js';
 import { cmdline, listProcs, uidOf } from './enforce/procs.js';
+import { removeIpcOf } from './enforce/ipc.js';
+import { ownerOf } from './enforce/owner.js';
 import { OwnKeysWatch } from './watch/ownkeys.js';
 import { loadState, saveState, type DaemonState } from './watch/state.js';
 import { ensureNode, writeOwnedStatus } from './register/node.js';
@@ -72,7 +74,9 @@ export class Daemon {
   private store: Store | undefined;
   private watch: OwnKeysWatch | undefined;
   private heartbeat: Heartbeat | undefined;
-  private readonly cgroups: BookingCgroups | undefined;
+  /** The booking cgroups (enforce/cgroup.ts), shared with the PAM session adoption. */
+  readonly cgroups: BookingCgroups | undefined;
+  private readonly cgroupProblem: string | undefined;
   private readonly configHooks: ConfigHook[] = [];
   private readonly viewHooks: ViewHook[] = [];
   private readonly sweeping = new Map<string, Promise<void>>();
@@ -105,7 +109,9 @@ export class Daemon {
     if (problem) this.log.warn({ stateDir: opts.stateDir, node: opts.node }, problem);
     this.state = state;
     if (state.drain) this.failure = { message: state.drain, at: this.now() };
-    this.cgroups = opts.cgroups === false ? undefined : BookingCgroups.open();
+    const cg = opts.cgroups === false ? { problem: '--no-cgroups' } : BookingCgroups.open();
+    this.cgroups = cg.cgroups;
+    this.cgroupProblem = cg.problem;
   }
 
   // ---- for the other parts of the daemon (PAM server, bypass file) ----
@@ -147,7 +153,7 @@ export class Daemon {
   /** Starts enforcing at once from the state file, then connects to etcd in the background. */
   async start(): Promise<void> {
     this.log.info(
-      { node: this.opts.node, stateDir: this.opts.stateDir, entries: this.state.view.entries.length, owed: this.state.known.length, cgroup: this.cgroups?.root ?? null, cgroupKill: this.cgroups?.kill ?? false, onlyUsers: this.opts.onlyUsers?.source ?? null, version: DAEMON_VERSION },
+      { node: this.opts.node, stateDir: this.opts.stateDir, entries: this.state.view.entries.length, owed: this.state.known.length, cgroup: this.cgroups?.root ?? null, cgroupWhy: this.cgroups?.why ?? this.cgroupProblem, cgroupKill: this.cgroups?.kill ?? false, onlyUsers: this.opts.onlyUsers?.source ?? null, version: DAEMON_VERSION },
       'kiwi-node-daemon starting',
     );
     await this.runConfigHooks();
@@ -376,10 +382,13 @@ export class Daemon {
       if (!r.ok) m.cleanupFailures.inc();
     }
     if (r.ok) {
+      this.removeIpc(user, uid, entryUids);
       this.log.info({ user, bookings, processes: r.seen, durationMs: r.durationMs, cgroupKill: r.usedCgroupKill, afterEndMs: this.now() - end }, 'cleaned up');
       this.cleaned = { status: 'True', reason: 'CleanedUp', message: `${bookings.join(', ')}: ${r.seen} processes of ${user} ended` };
     } else {
-      const msg = `cleanup of ${user} after ${bookings.join(', ')} failed: pids ${r.leftover.join(',')} still alive ${Math.round(r.durationMs / 1000)}s after the first signal`;
+      const survivors = r.leftover.slice(0, 10).map((pid) => `${pid} (${cmdline(pid).slice(0, 40) || '?'})`);
+      const more = r.leftover.length > 10 ? ` and ${r.leftover.length - 10} more` : '';
+      const msg = `cleanup of ${user} after ${bookings.join(', ')} failed: pids ${survivors.join(', ')}${more} still alive ${Math.round(r.durationMs / 1000)}s after the first signal`;
       this.log.error({ user, bookings, leftover: r.leftover, durationMs: r.durationMs }, `${msg}; draining the node`);
       this.cleaned = { status: 'False', reason: 'CleanupFailed', message: msg };
       this.failure = { message: msg, at: this.now() };
@@ -388,6 +397,19 @@ export class Daemon {
     this.statusDirty = true;
     this.persist();
     void this.flushStatus();
+  }
+
+  /** After a cleanup: the user's SysV IPC and POSIX shm/mqueue objects (logind's RemoveIPC), unless they hold a booking again. */
+  private removeIpc(user: string, uid: number, entryUids: string[]): void {
+    const now = this.now();
+    const again = this.state.view.entries.find((e) => e.user === user && isActive(e, now) && !entryUids.includes(e.uid));
+    if (again) return void this.log.info({ user, booking: again.booking }, 'not removing IPC objects: the user holds another active booking');
+    try {
+      const r = removeIpcOf(ownerOf(user, uid));
+      if (r.sysv.length || r.files.length || r.failed.length) this.log.info({ user, sysv: r.sysv.map((o) => `${o.kind} ${o.id}`), files: r.files, failed: r.failed }, 'removed the user\'s IPC objects');
+    } catch (err) {
+      this.log.warn({ err, user }, 'cannot remove the user\'s IPC objects');
+    }
   }
 
   /** Marks cleanups finished (or not needed): they are not tracked again. */
@@ -439,10 +461,9 @@ export class Daemon {
   /** Removes empty booking cgroups of bookings no longer tracked (left by a crash, say). */
   private removeStaleCgroups(): void {
     if (!this.cgroups) return;
-    const keep = new Set([...this.state.known, ...this.state.view.entries].map((e) => this.cgroups!.path(e.uid)));
+    const keep = new Set([...this.state.known, ...this.state.view.entries].map((e) => e.uid));
     for (const name of this.cgroups.list()) {
-      const p = `${this.cgroups.root}/${name}`;
-      if (!keep.has(p) && this.cgroups.remove(name)) this.log.debug({ cgroup: p }, 'removed a stale booking cgroup');
+      if (!keep.has(name) && this.cgroups.remove(name)) this.log.debug({ cgroup: `${this.cgroups.root}/${name}` }, 'removed a stale booking cgroup');
     }
   }
 

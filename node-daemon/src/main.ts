@@ -24,7 +24,6 @@ import { join } from 'node:path';
 import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
 import { writeBypassFile, BYPASS_FILE_NAME } from './pam/bypass-file.js';
 import { cgroupAdopter } from './pam/adopt.js';
-import { BookingCgroups } from './enforce/cgroup.js';
 import { DbSizeMonitor } from '../../crds/api/etcd-db-size.js';
 import { ETCD_QUOTA_BACKEND_BYTES } from '../../crds/api/etcd-server.js';
 
@@ -77,8 +76,8 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     .addOption(new Option('--status-interval <seconds>', 'period of heartbeatTime and clock-skew updates in the Node status').env('KIWI_STATUS_INTERVAL').default(30).argParser(int))
     .option('--no-cgroups', 'do not use per-booking cgroups even where cgroup v2 is available')
     // [pam]
-    .addOption(new Option('--pam-socket <path>', 'Unix socket (0600) where kiwi-pam-check asks who may log in').env('KIWI_PAM_SOCKET').default(DEFAULT_PAM_SOCKET))
-    .addOption(new Option('--pam-bypass-file <path>', 'the always-allowed list kiwi-pam-check reads first (default: <state-dir>/pam-bypass)').env('KIWI_PAM_BYPASS_FILE'))
+    .addOption(new Option('--pam-socket <path>', 'Unix socket (0600, root) where the PAM module pam_kiwi.so asks who may log in').env('KIWI_PAM_SOCKET').default(DEFAULT_PAM_SOCKET))
+    .addOption(new Option('--pam-bypass-file <path>', 'the always-allowed list pam_kiwi.so reads first (default: <state-dir>/pam-bypass)').env('KIWI_PAM_BYPASS_FILE'))
     .option('--no-pam', 'do not serve PAM checks nor write the bypass file')
     // [security] etcd user and TLS (docs/security.md)
     .addOption(new Option('--etcd-user <name>', 'etcd user (auth on: kiwi-node-<node>)').env('KIWI_ETCD_USER'))
@@ -169,7 +168,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
   // [metrics] end
 
   // [pam] begin: the PAM login gate (node-daemon/src/pam/). Failures here are logged, never
-  // fatal: without the socket kiwi-pam-check falls back to the bypass file and pamFailMode.
+  // fatal: without the socket pam_kiwi.so falls back to the bypass file and pamFailMode.
   if (o.pam) {
     const bypassFile = o.pamBypassFile ?? join(o.stateDir, BYPASS_FILE_NAME);
     daemon.onConfig((cfg) => {
@@ -178,7 +177,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
     try {
       const getView = () => daemon.view();
       const now = () => daemon.now();
-      const adopt = cgroupAdopter({ getView, now, cgroups: o.cgroups ? BookingCgroups.open() : undefined, onlyUsers });
+      const adopt = cgroupAdopter({ getView, now, cgroups: daemon.cgroups, onlyUsers });
       const onDecision = (d: { allow: boolean; outcome: string }) => metrics.pamDecisions.inc({ outcome: d.outcome, allow: String(d.allow) }); // [metrics]
       const pam = await startPamServer({ socketPath: o.pamSocket, getView, now, log, adopt, onDecision });
       pamUp = true;

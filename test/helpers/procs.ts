@@ -1,6 +1,6 @@
 // Real processes of test users, started through setpriv, and /proc helpers to see them.
 // SAFETY: everything here refuses users whose name does not start with kiwitest.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { TestUser } from './users.js';
 
@@ -55,15 +55,20 @@ export function manySleepers(u: TestUser, n: number): ChildProcess {
 
 /** Live (non-zombie) pids whose real or effective uid is the user's. */
 export function livePids(u: TestUser): number[] {
+  return livePidsOfIds(u.uid);
+}
+
+/** Live (non-zombie) pids whose real or effective uid is `uid` or in one of `ranges` (subordinate ids). */
+export function livePidsOfIds(uid: number, ranges: { start: number; count: number }[] = []): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const s = readFileSync(`/proc/${name}/status`, 'utf8');
-      const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(s);
+      const ids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(s);
       const st = /^State:\s+(\S)/m.exec(s);
-      if (!uid || !st || st[1] === 'Z') continue;
-      if (Number(uid[1]) === u.uid || Number(uid[2]) === u.uid) out.push(Number(name));
+      if (!ids || !st || st[1] === 'Z') continue;
+      if ([Number(ids[1]), Number(ids[2])].some((id) => id === uid || ranges.some((r) => id >= r.start && id < r.start + r.count))) out.push(Number(name));
     } catch {
       /* gone */
     }
@@ -71,9 +76,16 @@ export function livePids(u: TestUser): number[] {
   return out;
 }
 
-/** SIGKILLs, by pid, every live process of a test user (after a test, whatever it left). */
+/** kill(-1) with SIGKILL as the user: ends even what /proc scans miss (a fork chain). */
+export function killAsUser(uid: number): void {
+  if (uid < 1000) throw new Error(`refusing kill(-1) as uid ${uid}`);
+  spawnSync('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/bin/kill', '-KILL', '-1'], { env: {}, stdio: 'ignore' });
+}
+
+/** SIGKILLs every live process of a test user (after a test, whatever it left): kill(-1) as them, then by pid. */
 export async function killAllOf(u: TestUser): Promise<void> {
   assertTestUser(u);
+  for (let i = 0; i < 3; i++) killAsUser(u.uid);
   for (let i = 0; i < 50; i++) {
     const pids = livePids(u);
     if (!pids.length) return;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/wait.js';
-import { ConflictError, AlreadyExistsError, NotFoundError, Informer, keys, parseSelector, type Booking, type Node, type InformerEvent, type Store } from '../../crds/api/index.js';
+import { ConflictError, AlreadyExistsError, NotFoundError, Informer, entryUid, keys, parseSelector, type Booking, type Node, type InformerEvent, type Store } from '../../crds/api/index.js';
 
 const node = (name: string, labels?: Record<string, string>): Node => ({
   apiVersion: 'kiwi.dev/v1alpha1',
@@ -26,9 +26,12 @@ describe('store (real etcd)', () => {
   });
   after(async () => etcd?.stop());
 
-  it('creates with uid, generation 1, creationTimestamp and resourceVersion = mod_revision', async () => {
+  it('creates with uid (etcd\'s: from the key\'s create revision), generation 1, creationTimestamp and resourceVersion = mod_revision', async () => {
     const created = await store.create(node('n1'));
-    assert.match(created.metadata.uid!, /^[0-9a-f-]{36}$/);
+    const kv = (await etcd.client().get(keys.spec({ kind: 'Node', name: 'n1' })).exec()).kvs[0];
+    assert.equal(created.metadata.uid, entryUid(keys.spec({ kind: 'Node', name: 'n1' }), kv.create_revision));
+    assert.equal((await store.get({ kind: 'Node', name: 'n1' }))!.metadata.uid, created.metadata.uid, 'every read derives the same');
+    assert.notEqual(JSON.parse(kv.value.toString()).metadata.uid, created.metadata.uid, 'what is stored is only create()\'s nonce');
     assert.equal(created.metadata.generation, 1);
     const raw = await etcd.client().get(keys.spec({ kind: 'Node', name: 'n1' })).exec();
     assert.equal(created.metadata.resourceVersion, raw.kvs[0].mod_revision);
@@ -82,14 +85,17 @@ describe('store (real etcd)', () => {
     assert.equal((await store.list('Booking')).length, 2);
   });
 
-  it('deletes spec and status together, with an optional resourceVersion precondition', async () => {
+  it('deletes the spec (the status is its writer\'s, and never joins an object created again), with an optional resourceVersion precondition', async () => {
     const n = await store.create(node('n3'));
     await store.updateStatus({ kind: 'Node', name: 'n3' }, { phase: 'Ready' });
     await assert.rejects(store.delete({ kind: 'Node', name: 'n3' }, { resourceVersion: '1' }), ConflictError);
     await store.delete({ kind: 'Node', name: 'n3' }, { resourceVersion: n.metadata.resourceVersion });
-    const raw = await etcd.client().getAll().prefix('/kiwi/status/nodes/n3').keys();
-    assert.deepEqual(raw, []);
+    assert.equal(await store.get({ kind: 'Node', name: 'n3' }), undefined);
     await assert.rejects(store.delete({ kind: 'Node', name: 'n3' }), NotFoundError);
+    const again = await store.create(node('n3'));
+    assert.equal((await store.get({ kind: 'Node', name: 'n3' }))!.status, undefined, 'the old status is an earlier object\'s');
+    assert.notEqual(again.metadata.uid, n.metadata.uid);
+    await store.delete({ kind: 'Node', name: 'n3' });
   });
 
   it('informer: lists, then sees every later change with spec and status merged', async () => {

@@ -145,8 +145,6 @@ export function refusal(msg: string, user: string | undefined): string {
   const who = user ?? 'you';
   const what = msg.replace(/: permission denied by etcd[\s\S]*$/, '');
   let m = /^(create|update|delete|apply) Booking ([^/\s]+)\/(\S+)/.exec(what);
-  if (m && m[1] === 'delete' && m[2] === user)
-    return `${what}: refused by etcd: deleting a booking also removes its status, which only the operator writes; end it with \`kiwictl kill ${m[3]}\`, or ask an admin to delete it`;
   if (m) return `${what}: refused by etcd: ${who} may only write their own bookings (namespace ${user ?? 'of your user name'}); bookings of ${m[2]} are theirs or an admin's to change`;
   m = /^(create|update|delete|apply) (Node|ClusterConfig) (\S+)/.exec(what);
   if (m) return `${what}: refused by etcd: ${who} may not ${m[1] === 'delete' ? 'delete' : 'change'} ${m[2] === 'Node' ? 'nodes' : 'the cluster config'}; that is for admins (kiwictl admin add-user NAME --admin)`;

@@ -6,14 +6,17 @@
 import type { KindName, ObjectOfKind, KiwiEvent } from '../../../crds/api/types.js';
 import { keys, prefixEnd, refString, type ObjectRef } from '../../../crds/api/keys.js';
 import { kindInfo } from '../../../crds/api/kinds.js';
-import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
-import { matches, type Requirement } from '../../../crds/api/selector.js';
+import { ForbiddenError, InvalidError, UnavailableError } from '../../../crds/api/errors.js';
+import { matches } from '../../../crds/api/selector.js';
+import { decodeObject, parseValue, unreadableError } from '../../../crds/api/decode.js';
+import type { ListOptions } from '../../../crds/api/store.js';
 import { decodeTxnRanges, encodeTxnRanges, Sessions, unaryCall, WireError, type WireKv, type WireSecurity } from './wire.js';
 
 /** What get and describe need; the Store has the same methods, so either can serve them. */
 export interface Reader {
   get<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<ObjectOfKind<K> | undefined>;
-  list<K extends KindName>(kind: K, opts?: { namespace?: string; selector?: Requirement[] }): Promise<ObjectOfKind<K>[]>;
+  /** Each key decoded on its own: one that is not a valid object is left out (opts.onInvalid). */
+  list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ObjectOfKind<K>[]>;
   listEvents(ref: ObjectRef): Promise<KiwiEvent[]>;
 }
 
@@ -49,10 +52,13 @@ export class EtcdReader implements Reader {
 
   async get<K extends KindName>(ref: ObjectRef & { kind: K }): Promise<ObjectOfKind<K> | undefined> {
     const [spec, status] = await this.ranges(`get ${ref.kind} ${refString(ref)}`, [{ key: keys.spec(ref) }, { key: keys.status(ref) }]);
-    return assemble<ObjectOfKind<K>>(spec[0], status[0]);
+    if (!spec[0]) return undefined;
+    const d = decodeObject(ref.kind, spec[0], status[0]);
+    if (!d.ok) throw unreadableError(ref, d);
+    return d.object;
   }
 
-  async list<K extends KindName>(kind: K, opts: { namespace?: string; selector?: Requirement[] } = {}): Promise<ObjectOfKind<K>[]> {
+  async list<K extends KindName>(kind: K, opts: ListOptions = {}): Promise<ObjectOfKind<K>[]> {
     const [spec, status] = await this.ranges(`list ${kindInfo(kind).plural}`, [
       { key: keys.specPrefix(kind, opts.namespace), prefix: true },
       { key: keys.statusPrefix(kind, opts.namespace), prefix: true },
@@ -63,24 +69,31 @@ export class EtcdReader implements Reader {
     const specAt = keys.specPrefix(kind).length;
     const out: ObjectOfKind<K>[] = [];
     for (const kv of spec) {
-      const obj = assemble<ObjectOfKind<K>>(kv, statuses.get(kv.key.slice(specAt)))!;
-      if (!opts.selector || matches(opts.selector, obj.metadata.labels)) out.push(obj);
+      const d = decodeObject(kind, kv, statuses.get(kv.key.slice(specAt)));
+      if (!d.ok) opts.onInvalid?.(d);
+      else if (!opts.selector || matches(opts.selector, d.object.metadata.labels)) out.push(d.object);
     }
     return out;
   }
 
   async listEvents(ref: ObjectRef): Promise<KiwiEvent[]> {
     const [r] = await this.ranges(`list events of ${ref.kind} ${refString(ref)}`, [{ key: keys.eventPrefix(ref), prefix: true }]);
-    return r.map((kv) => JSON.parse(kv.value) as KiwiEvent);
+    // A node writes its own events: one that does not parse is left out, not a failed listing.
+    return r.flatMap((kv) => {
+      const p = parseValue(kv.value);
+      return 'value' in p && p.value !== null && typeof p.value === 'object' ? [p.value as KiwiEvent] : [];
+    });
   }
 }
 
-function assemble<T>(spec: WireKv | undefined, status: WireKv | undefined): T | undefined {
+/**
+ * One object from its spec and status keys, decoded as every reader does (crds/api/decode.ts);
+ * a stored value that is not a valid object counts as none here: applying over it repairs it.
+ */
+function assemble(ref: ObjectRef, spec: WireKv | undefined, status: WireKv | undefined): KiwiObjectAny | undefined {
   if (!spec) return undefined;
-  const obj = JSON.parse(spec.value);
-  obj.metadata.resourceVersion = String(spec.modRevision);
-  if (status) obj.status = JSON.parse(status.value);
-  return obj as T;
+  const d = decodeObject(ref.kind, spec, status);
+  return d.ok ? d.object : undefined;
 }
 
 /** Refs read per transaction (two ranges each: etcd's default --max-txn-ops is 128). */
@@ -100,10 +113,10 @@ export async function getMany(reader: Reader, refs: ObjectRef[]): Promise<(KiwiO
     const part = refs.slice(from, from + MANY_PER_TXN);
     if (reader instanceof EtcdReader) {
       const rs = await reader.ranges(`read ${part.length} objects`, part.flatMap((r) => [{ key: keys.spec(r) }, { key: keys.status(r) }]));
-      part.forEach((_, j) => (out[from + j] = assemble(rs[2 * j][0], rs[2 * j + 1][0])));
+      part.forEach((r, j) => (out[from + j] = assemble(r, rs[2 * j][0], rs[2 * j + 1][0])));
     } else {
       // The Store (credentials or TLS): one get each, in parallel within the chunk.
-      const got = await Promise.all(part.map((r) => reader.get(r as ObjectRef & { kind: KindName })));
+      const got = await Promise.all(part.map((r) => reader.get(r as ObjectRef & { kind: KindName }).catch((e) => (e instanceof InvalidError ? undefined : Promise.reject(e)))));
       got.forEach((o, j) => (out[from + j] = o as KiwiObjectAny | undefined));
     }
   };

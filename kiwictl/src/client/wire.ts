@@ -15,6 +15,7 @@ export interface WireKv {
   key: string;
   value: string;
   modRevision: number;
+  createRevision: number;
 }
 export interface TxnRangesResult {
   revision: number;
@@ -120,7 +121,7 @@ function decodeHeaderRevision(d: Decoder, [s, e]: [number, number]): number {
 
 function decodeKv(buf: Buffer, [s, e]: [number, number]): WireKv {
   const d = new Decoder(buf, s, e);
-  const kv: WireKv = { key: '', value: '', modRevision: 0 };
+  const kv: WireKv = { key: '', value: '', modRevision: 0, createRevision: 0 };
   while (d.more()) {
     const t = d.varint();
     const f = t >>> 3;
@@ -132,6 +133,7 @@ function decodeKv(buf: Buffer, [s, e]: [number, number]): WireKv {
       if (f === 1) kv.key = text;
       else kv.value = text;
     } else if (f === 3 && w === 0) kv.modRevision = d.varint();
+    else if (f === 2 && w === 0) kv.createRevision = d.varint();
     else d.skip(w);
   }
   return kv;

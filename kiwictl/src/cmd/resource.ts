@@ -3,6 +3,7 @@
 import { resolveKind as apiResolveKind, type KindInfo } from '../../../crds/api/kinds.js';
 import type { ObjectRef } from '../../../crds/api/keys.js';
 import { KiwiError } from '../../../crds/api/errors.js';
+import type { DecodeProblem } from '../../../crds/api/decode.js';
 import { callerNamespace } from '../client/paths.js';
 import { usage } from './verb.js';
 
@@ -57,4 +58,20 @@ export function splitKindName(arg: string): { kind?: string; name: string } {
 export function refOf(obj: { kind: string; metadata: { name?: string; namespace?: string } }): ObjectRef {
   const info = apiResolveKind(obj.kind);
   return { kind: info.kind, name: obj.metadata.name!, namespace: info.namespaced ? obj.metadata.namespace : undefined };
+}
+
+/**
+ * Collects the keys a listing skipped (values that are not valid objects, see decode.ts) and
+ * warns about them once, on stderr: the listing itself still shows everything else.
+ */
+export function skippedKeys(err: (s: string) => void): { onInvalid: (p: DecodeProblem) => void; warn: () => void } {
+  const seen: DecodeProblem[] = [];
+  return {
+    onInvalid: (p) => void seen.push(p),
+    warn: () => {
+      if (!seen.length) return;
+      const shown = seen.slice(0, 3).map((p) => p.problem).join('; ');
+      err(`warning: ${seen.length} stored value${seen.length > 1 ? 's are' : ' is'} not a valid object and ${seen.length > 1 ? 'are' : 'is'} not shown: ${shown}${seen.length > 3 ? ` and ${seen.length - 3} more` : ''}\n`);
+    },
+  };
 }

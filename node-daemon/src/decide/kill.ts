@@ -10,6 +10,9 @@ export interface Proc {
   ruid: number;
   /** Effective uid. */
   euid: number;
+  /** Real and effective gid (subordinate gid ranges count as the user's: enforce/owner.ts). */
+  rgid?: number;
+  egid?: number;
   /** State letter (R, S, D, T, Z, ...). */
   state: string;
 }

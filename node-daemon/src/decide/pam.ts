@@ -21,7 +21,7 @@
 //
 // When the daemon cannot be asked at all (down, hung, socket missing) the helper script decides
 // alone from the bypass file: the always-allowed users get in, everyone else follows
-// pamFailMode (closed by default). See node-daemon/pam/kiwi-pam-check.
+// pamFailMode (closed by default). See node-daemon/pam/pam_kiwi.c.
 import type { CalendarEntry } from '../../../crds/api/index.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/config.js';
 import { protectedUser, type ProtectedReason } from '../../../crds/api/users.js';
@@ -49,7 +49,7 @@ export interface PamDecision {
 
 /** The hint every denial ends with; one place, so that kiwictl's spelling can change here. */
 export function bookHint(node: string): string {
-  return `book it with: kiwictl alloc --nodes ${node}`;
+  return `book it with: kiwictl alloc -w ${node}`;
 }
 
 export function pamDecision(user: PamUser, view: LocalView | undefined, now: number): PamDecision {

@@ -6,9 +6,10 @@ import type { Proc } from '../decide/kill.js';
 /** Parses /proc/<pid>/status text into a Proc (undefined if malformed). */
 export function parseStatus(pid: number, text: string): Proc | undefined {
   const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(text);
+  const gid = /^Gid:\s+(\d+)\s+(\d+)/m.exec(text);
   const state = /^State:\s+(\S)/m.exec(text);
   if (!uid || !state) return undefined;
-  return { pid, ruid: Number(uid[1]), euid: Number(uid[2]), state: state[1] };
+  return { pid, ruid: Number(uid[1]), euid: Number(uid[2]), ...(gid ? { rgid: Number(gid[1]), egid: Number(gid[2]) } : {}), state: state[1] };
 }
 
 export function readProc(pid: number, procRoot = '/proc'): Proc | undefined {

@@ -1,5 +1,5 @@
-// The always-allowed list, on local disk, for kiwi-pam-check to read FIRST with shell builtins
-// only: the users in it get in even when the daemon, etcd or the network is down.
+// The always-allowed list, on local disk, for the PAM module (pam_kiwi.so) to read FIRST, before
+// asking the daemon: the users in it get in even when the daemon, etcd or the network is down.
 //
 // Format (one record a line, space-separated, written only by the daemon):
 //   # comment
@@ -24,7 +24,7 @@ export function bypassFileContent(config: Pick<EffectiveConfig, 'admins' | 'sshB
   for (const u of [...config.sshBypassUsers, ...config.admins]) if (USER_NAME_RE.test(u)) users.add(u);
   const minUid = Number.isSafeInteger(config.minUid) && config.minUid >= 0 ? config.minUid : 1000;
   const lines = [
-    '# Written by kiwi-node-daemon from the ClusterConfig; read by kiwi-pam-check. Do not edit: it is rewritten.',
+    '# Written by kiwi-node-daemon from the ClusterConfig; read by pam_kiwi.so. Do not edit: it is rewritten.',
     `failmode ${config.pamFailMode === 'open' ? 'open' : 'closed'}`,
     `minuid ${minUid}`,
     ...[...users].map((u) => `allow ${u}`),

@@ -1,26 +1,31 @@
-// Installing the PAM account check into a service's PAM stack, and removing it again: the logic
+// Installing Kiwi's PAM module into a service's PAM stack, and removing it again: the logic
 // behind `kiwictl node install-pam` / `kiwictl node uninstall-pam`. Every function takes the
 // root directory to work under ("/" on a node, a temporary folder in tests).
 //
+// The module, pam_kiwi.so, is built on the node from node-daemon/pam/pam_kiwi.c by
+// installHelper() (gcc and libpam0g-dev): a PAM module runs inside the PAM-using program and
+// execs nothing, so no environment a user controls (pam_env user_readenv=1 reads
+// ~/.pam_environment, LD_PRELOAD included) reaches anything Kiwi runs as root, which a pam_exec
+// helper could not promise.
+//
 // What install does to ROOT/etc/pam.d/SERVICE (sshd by default):
-//   - refuses unless /usr/bin/socat and /usr/bin/timeout exist (the helper's only programs), and
-//     unless the helper exists there as a root-owned executable that nobody else may
-//     write (a missing helper would make pam_exec fail every login, root's included);
+//   - refuses unless the module exists there as a root-owned regular file that nobody else may
+//     write (a PAM line naming a missing module would make every login fail, root's included);
 //   - inserts this block before the first line of the account stack (an `account` line or
 //     `@include common-account`), or replaces an older Kiwi block in place:
 //
 //       # BEGIN kiwi (kiwictl node install-pam; remove with kiwictl node uninstall-pam)
 //       account [success=1 default=ignore] pam_succeed_if.so quiet uid eq 0
-//       account required pam_exec.so stdout quiet /usr/lib/kiwi/kiwi-pam-check
+//       account required /usr/lib/kiwi/pam_kiwi.so
 //       # END kiwi
 //
 //     The first line lets uid 0 skip the Kiwi check (and only that line: the rest of the
-//     account stack still runs), so that not even a broken helper can lock root out.
+//     account stack still runs), so that not even a broken module can lock root out.
 //   - with `session: true`, also appends, at the very end of the file (last in the session
 //     stack, after pam_systemd, which would otherwise move the login into its own scope):
 //
 //       # BEGIN kiwi-session (kiwictl node install-pam; remove with kiwictl node uninstall-pam)
-//       session optional pam_exec.so quiet /usr/lib/kiwi/kiwi-pam-check
+//       session optional /usr/lib/kiwi/pam_kiwi.so
 //       # END kiwi-session
 //
 //     which moves each login of the booked user into the booking's cgroup (pam_slurm_adopt's
@@ -29,7 +34,9 @@
 //   - copies the file as it was to SERVICE.kiwi-backup before changing it, writes the new one
 //     atomically (temporary file, fsync, rename) with the old mode and owner;
 //   - does nothing when the block is already there as it would write it (idempotent).
-import { chownSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, fchmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, fchmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,7 +46,9 @@ export const SESSION_BEGIN = '# BEGIN kiwi-session (kiwictl node install-pam; re
 export const SESSION_END = '# END kiwi-session';
 const ACCOUNT_MARKS = { begin: '# BEGIN kiwi (', end: END };
 const SESSION_MARKS = { begin: '# BEGIN kiwi-session (', end: SESSION_END };
-export const DEFAULT_HELPER_PATH = '/usr/lib/kiwi/kiwi-pam-check';
+/** Where the PAM module goes (the PAM lines name it by this absolute path). */
+export const DEFAULT_HELPER_PATH = '/usr/lib/kiwi/pam_kiwi.so';
+export const MODULE_SOURCE = 'pam_kiwi.c';
 const SERVICE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const ARG_RE = /^--(socket|bypass-file)=\/[A-Za-z0-9/._-]+$|^--timeout=\d+(\.\d+)?$/;
 
@@ -48,9 +57,9 @@ export interface PamInstallOptions {
   root: string;
   /** The PAM service, i.e. the file name under etc/pam.d. Default sshd. */
   service?: string;
-  /** Where the helper is, as seen from the node (inside root). Default /usr/lib/kiwi/kiwi-pam-check. */
+  /** Where the module is, as seen from the node (inside root). Default /usr/lib/kiwi/pam_kiwi.so. */
   helperPath?: string;
-  /** Extra helper arguments: --socket=PATH, --bypass-file=PATH, --timeout=SECONDS. */
+  /** Module arguments: --socket=PATH, --bypass-file=PATH, --timeout=SECONDS. */
   helperArgs?: string[];
   /** Also add the session hook (adopt logins into the booking's cgroup). Default false. */
   session?: boolean;
@@ -69,7 +78,7 @@ export function pamBlock(helperPath = DEFAULT_HELPER_PATH, helperArgs: string[] 
   return [
     BEGIN,
     'account [success=1 default=ignore] pam_succeed_if.so quiet uid eq 0',
-    ['account required pam_exec.so stdout quiet', helperPath, ...helperArgs].join(' '),
+    ['account required', helperPath, ...helperArgs].join(' '),
     END,
   ];
 }
@@ -77,7 +86,7 @@ export function pamBlock(helperPath = DEFAULT_HELPER_PATH, helperArgs: string[] 
 /** The session hook's lines (appended last in the file by installPam with `session: true`). */
 export function sessionBlock(helperPath = DEFAULT_HELPER_PATH, helperArgs: string[] = []): string[] {
   checkHelperPathAndArgs(helperPath, helperArgs);
-  return [SESSION_BEGIN, ['session optional pam_exec.so quiet', helperPath, ...helperArgs].join(' '), SESSION_END];
+  return [SESSION_BEGIN, ['session optional', helperPath, ...helperArgs].join(' '), SESSION_END];
 }
 
 export function installPam(opts: PamInstallOptions): PamInstallResult {
@@ -86,11 +95,6 @@ export function installPam(opts: PamInstallOptions): PamInstallResult {
   const sBlock = opts.session ? sessionBlock(helperPath, opts.helperArgs ?? []) : [];
   const file = serviceFile(opts);
   checkHelper(join(opts.root, helperPath));
-  for (const prog of ['/usr/bin/socat', '/usr/bin/timeout']) {
-    if (!existsSync(join(opts.root, prog))) {
-      throw new Error(`${join(opts.root, prog)} is missing: kiwi-pam-check asks the daemon through it, and without it every booked user would be refused; apt-get install -y socat coreutils`);
-    }
-  }
   const text = readPamFile(file);
   const lines = splitLines(text);
   let next: string[];
@@ -130,33 +134,52 @@ function writeIfChanged(file: string, text: string, next: string[], warnings: st
   return { file, changed: true, backup, warnings };
 }
 
-/** Copies the helper script to ROOT/DEST (default /usr/lib/kiwi/kiwi-pam-check), 0755, atomically. */
+/** The compiler command that builds the module (hardened: stack protector, fortify, full RELRO). */
+export const CC_ARGS = ['-O2', '-fPIC', '-shared', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-Wl,-z,relro,-z,now'];
+
+/**
+ * Builds pam_kiwi.so from its C source (default: the one shipped beside this program) and puts
+ * it at ROOT/DEST (default /usr/lib/kiwi/pam_kiwi.so), 0644 root, atomically; unchanged when the
+ * build gives the same bytes. gcc runs by absolute path with a fixed environment.
+ */
 export function installHelper(opts: { root: string; source?: string; dest?: string }): { path: string; changed: boolean } {
   const source = opts.source ?? defaultHelperSource();
   const dest = join(opts.root, opts.dest ?? DEFAULT_HELPER_PATH);
-  const content = readFileSync(source, 'utf8');
-  if (!content.startsWith('#!/bin/sh')) throw new Error(`${source} is not the kiwi-pam-check script`);
+  const code = readFileSync(source, 'utf8');
+  if (!code.includes('pam_sm_acct_mgmt')) throw new Error(`${source} is not the pam_kiwi module's source`);
+  const gcc = ['/usr/bin/gcc', '/usr/bin/cc'].find((p) => existsSync(p));
+  if (!gcc) throw new Error('gcc is missing: the PAM module pam_kiwi.so is built on the node; apt-get install -y gcc libpam0g-dev');
+  if (!existsSync('/usr/include/security/pam_modules.h')) throw new Error('the PAM headers are missing (/usr/include/security/pam_modules.h): apt-get install -y libpam0g-dev');
+  const work = mkdtempSync(join(tmpdir(), 'kiwi-pam-build-'));
   try {
-    const st = statSync(dest);
-    if (readFileSync(dest, 'utf8') === content && (st.mode & 0o7777) === 0o755) return { path: dest, changed: false };
-  } catch {
-    /* absent */
+    const out = join(work, 'pam_kiwi.so');
+    const r = spawnSync(gcc, [...CC_ARGS, '-o', out, source, '-lpam'], { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`building ${source} failed (${gcc}): ${(r.stderr || r.error?.message || '').trim().slice(0, 2000)}`);
+    const built = readFileSync(out);
+    try {
+      const st = statSync(dest);
+      if (readFileSync(dest).equals(built) && (st.mode & 0o7777) === 0o644) return { path: dest, changed: false };
+    } catch {
+      /* absent */
+    }
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    writeAtomically(dest, built, 0o644);
+    return { path: dest, changed: true };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-  writeAtomically(dest, content, 0o755);
-  return { path: dest, changed: true };
 }
 
-/** Where the helper script ships: beside the sources, or beside the bundle in dist/. */
+/** Where the module's source ships: beside the sources, or beside the bundle in dist/. */
 export function defaultHelperSource(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
-    join(here, '../../pam/kiwi-pam-check'), // node-daemon/src/pam/ -> node-daemon/pam/
-    join(here, '../node-daemon/pam/kiwi-pam-check'), // dist/
-    join(here, '../../node-daemon/pam/kiwi-pam-check'), // dist/chunks/
+    join(here, '../../pam', MODULE_SOURCE), // node-daemon/src/pam/ -> node-daemon/pam/
+    join(here, '../node-daemon/pam', MODULE_SOURCE), // dist/
+    join(here, '../../node-daemon/pam', MODULE_SOURCE), // dist/chunks/
   ];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`kiwi-pam-check not found beside this program (looked in ${candidates.join(', ')})`);
+  if (!found) throw new Error(`${MODULE_SOURCE} not found beside this program (looked in ${candidates.join(', ')})`);
   return found;
 }
 
@@ -168,10 +191,10 @@ function serviceFile(opts: Pick<PamInstallOptions, 'root' | 'service'>): string 
 
 function checkHelperPathAndArgs(helperPath: string, args: string[]): void {
   if (!/^\/[A-Za-z0-9/._-]+$/.test(helperPath) || helperPath.includes('..')) {
-    throw new Error(`the helper path must be absolute and plain (A-Za-z0-9/._-): ${JSON.stringify(helperPath)}`);
+    throw new Error(`the module path must be absolute and plain (A-Za-z0-9/._-): ${JSON.stringify(helperPath)}`);
   }
   for (const a of args) {
-    if (!ARG_RE.test(a) || a.includes('..')) throw new Error(`invalid helper argument ${JSON.stringify(a)}; allowed: --socket=/PATH, --bypass-file=/PATH, --timeout=SECONDS`);
+    if (!ARG_RE.test(a) || a.includes('..')) throw new Error(`invalid module argument ${JSON.stringify(a)}; allowed: --socket=/PATH, --bypass-file=/PATH, --timeout=SECONDS`);
   }
 }
 
@@ -180,12 +203,11 @@ function checkHelper(path: string): void {
   try {
     st = statSync(path);
   } catch {
-    throw new Error(`the helper ${path} does not exist; install it first (a PAM line naming a missing program would refuse every login)`);
+    throw new Error(`the PAM module ${path} does not exist; install it first (kiwictl node install-pam builds it; a PAM line naming a missing module would refuse every login)`);
   }
-  if (!st.isFile()) throw new Error(`the helper ${path} is not a regular file`);
-  if ((st.mode & 0o111) !== 0o111) throw new Error(`the helper ${path} is not executable; chmod 755 it`);
-  if (st.mode & 0o022) throw new Error(`the helper ${path} is writable by group or others; chmod 755 it`);
-  if (st.uid !== 0) throw new Error(`the helper ${path} is not owned by root; chown root: it`);
+  if (!st.isFile()) throw new Error(`the PAM module ${path} is not a regular file`);
+  if (st.mode & 0o022) throw new Error(`the PAM module ${path} is writable by group or others; chmod 644 it`);
+  if (st.uid !== 0) throw new Error(`the PAM module ${path} is not owned by root; chown root: it`);
 }
 
 function readPamFile(file: string): string {
@@ -231,7 +253,7 @@ function joinLines(lines: string[], original: string): string {
   return lines.join('\n') + (original.endsWith('\n') || original === '' ? '\n' : '');
 }
 
-function writeAtomically(file: string, content: string, mode?: number): void {
+function writeAtomically(file: string, content: string | Buffer, mode?: number): void {
   let owner: { uid: number; gid: number; mode: number } | undefined;
   try {
     const st = statSync(file);
@@ -243,7 +265,7 @@ function writeAtomically(file: string, content: string, mode?: number): void {
   const fd = openSync(tmp, 'w', 0o600);
   try {
     fchmodSync(fd, mode ?? owner?.mode ?? 0o644);
-    writeSync(fd, content);
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -47,6 +47,13 @@ export interface AdmissionRule {
 }
 
 /**
+/**
+ * The user a booking is for: its namespace, from its etcd key (crds/api/decode.ts), never spec.user
+ * (which validateObject refuses unless it says the same, so a mismatch is Rejected before these rules).
+ */
+export const userOf = (b: Booking): string => b.metadata.namespace!;
+
+/**
  * The user database's two rules (crds/api/users.ts): protected users (root, below minUid,
  * nobody, sshBypassUsers) never book, and a name that is not one user (duplicate entries, a
  * shared uid) may not book. A name the operator's host does not know is judged by name only.
@@ -54,7 +61,7 @@ export interface AdmissionRule {
 export const BookableUser: AdmissionRule = {
   name: 'BookableUser',
   check: (b, _t, { config, users }) => {
-    const name = b.spec.user;
+    const name = userOf(b);
     const u = users?.(name);
     const p = protectedUser(name, u?.uid, config);
     if (p) return `user ${name} may not book nodes: ${p.message}`;

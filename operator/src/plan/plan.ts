@@ -15,7 +15,7 @@ import type { Booking, BookingStatus, CalendarEntry, KiwiEvent, NodeStatus, Cond
 import { parseDuration, DRAIN_ANNOTATION, rfc3339, setCondition } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import type { Action, BookingAction, BookingView, CalendarChange, NodeAction, PlanInput, PlanResult } from './types.js';
-import { admit, timingOf } from './admission.js';
+import { admit, timingOf, userOf } from './admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, insertEntry, predecessor, type SlotNode } from './calendar.js';
 import { filterNode, NodeSelectorMatch, rankNodes, type FilterRequest } from './filters.js';
 import { EarliestFree } from './earliest.js';
@@ -156,9 +156,8 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
   });
   const gen = (b: Booking) => b.metadata.generation ?? 1;
   const entryFor = (v: BookingView, start: number, end: number): CalendarEntry => {
-    // An Active booking stays with the user it was admitted for, whatever its spec says now.
-    const admitted = v.booking.status?.phase === 'Active' ? held.get(v.key)?.values().next().value?.[0]?.user : undefined;
-    const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: admitted ?? v.booking.spec.user, start, end };
+    // The user is the namespace of the booking's key and the uid etcd's (the cache decoded both from the key).
+    const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: userOf(v.booking), start, end };
     const es = v.booking.spec.endSignal;
     if (es) e.endSignal = { signal: es.signal, before: safeSeconds(es.before, 300) };
     return e;
@@ -209,10 +208,11 @@ export function* planSteps(input: PlanInput): Generator<void, PlanResult, void> 
       keep(v);
       continue;
     }
-    if (!b.spec || typeof b.spec !== 'object' || typeof b.spec.user !== 'string') {
-      // Written past kiwictl's validation: refuse rather than guess (and never throw).
-      if (!st.phase) expire(v, 'Rejected', 'spec is missing or names no user', 'Warning');
-      else keep(v);
+    if (v.invalid || !b.spec || typeof b.spec !== 'object') {
+      // Written past kiwictl's validation: refuse rather than guess (and never throw); one that ran ends.
+      const why = v.invalid ?? 'spec is missing';
+      if (st.phase === 'Active') expire(v, 'Cancelled', `ended: the stored booking is not valid any more: ${why}`, 'Warning');
+      else expire(v, 'Rejected', why, 'Warning');
       continue;
     }
     if (b.spec.cancelled) {
@@ -702,7 +702,7 @@ export function warmUp(): void {
     booking: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'up', namespace: 'warm', uid: 'u', generation: 1 }, spec: { user: 'warm', nodes: ['n'], duration: 60 } },
   };
   plan({
-    now, config: { admins: [], sshBypassUsers: [], minUid: 1000, defaultDuration: 3600, maxDuration: 86400, killWaitSeconds: 10, pamFailMode: 'closed', warnBefore: [], clockSkewSeconds: 2 },
+    now, config: { admins: [], sshBypassUsers: [], minUid: 1000, defaultDuration: 3600, maxDuration: 86400, killWaitSeconds: 10, pamFailMode: 'closed', warnBefore: [], clockSkewSeconds: 2, userLimits: { bookings: 1000, bytes: 1 << 20 } },
     bookings: [booking], nodes: new Map([['n', { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n' } }, statusRevision: 0, heartbeat: false }]]), calendars: new Map(),
   });
 }

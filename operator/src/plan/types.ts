@@ -13,6 +13,8 @@ export interface BookingView {
   statusRevision: number;
   /** create_revision of the spec key: the arrival order. */
   createRevision: number;
+  /** Why the stored value is not a valid booking (crds/api/decode.ts): it is refused under its key's name. */
+  invalid?: string;
 }
 
 export interface NodeView {

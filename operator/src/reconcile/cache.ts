@@ -2,15 +2,21 @@
 // status, calendars and heartbeats, so every part is read at one revision), then watches from
 // the revision after it. Its own writes are applied at once (by revision), so the next pass
 // does not redo them while the watch catches up. A watch etcd cancels (compaction) re-snapshots.
+// Every value is untrusted (users write their bookings, nodes their Node, straight into etcd if
+// they like): each object is decoded on its own (crds/api/decode.ts, with the schema). A booking
+// that does not decode is handed to the planner as invalid, which refuses it under its key's name;
+// a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
 import type { IKeyValue, Watcher } from 'etcd3';
-import type { Booking, Calendar, ClusterConfig, Node } from '../../../crds/api/index.js';
-import { CLUSTER_CONFIG_NAME, ROOT, cancelWatchers, keys, rangeOp, refFromKey, type Logger, type Store } from '../../../crds/api/index.js';
+import type { Booking, Calendar, ClusterConfig, KindName } from '../../../crds/api/index.js';
+import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
+import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
-interface Rec<T> {
-  value: T;
+/** One key as held: its raw value, decoded when the object is rebuilt (touch). */
+interface Rec {
+  raw: RawKv;
   mod: number;
   create: number;
 }
@@ -20,8 +26,8 @@ export type ChangeKey = string; // booking:ns/name, node:name, calendar:name, he
 const PREFIXES = [ROOT + 'spec/', ROOT + 'status/', keys.calendarPrefix(), keys.heartbeatPrefix()];
 
 export class ClusterCache {
-  private readonly specs = new Map<string, Rec<any>>(); // by full key
-  private readonly statuses = new Map<string, Rec<any>>();
+  private readonly specs = new Map<string, Rec>(); // by full key
+  private readonly statuses = new Map<string, Rec>();
   readonly calendars = new Map<string, CalendarView>();
   /**
    * Node heartbeats: alive while the daemon keeps rewriting the value, judged by this cache's
@@ -35,6 +41,11 @@ export class ClusterCache {
   /** Views for the planner, rebuilt per object when it changes (not per pass). */
   private readonly bookingViews = new Map<string, BookingView>();
   private readonly nodeViews = new Map<string, NodeView>();
+  private clusterConfig?: ClusterConfig;
+  /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
+  private readonly usage = new Map<string, { keys: number; bytes: number }>();
+  /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
+  private readonly reported = new Map<string, number>();
   /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
   index = new RefIndex();
   private watchers: Watcher[] = [];
@@ -46,6 +57,8 @@ export class ClusterCache {
     private readonly onChange: (keys: ChangeKey[]) => void,
     private readonly log: Logger,
     private readonly clock = observationClock,
+    /** A Node, ClusterConfig or status that is not valid was ignored (an event naming the key is the caller's). */
+    private readonly onInvalid: (p: DecodeProblem) => void = () => undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -111,12 +124,15 @@ export class ClusterCache {
     this.beatTtl.clear();
     this.tombstones.clear();
     const [spec, status, cal, hb] = r.responses.map((x) => x.response_range.kvs);
-    for (const kv of spec) this.specs.set(kv.key.toString(), rec(kv));
+    this.usage.clear();
+    for (const kv of spec) this.setSpec(kv.key.toString(), rec(kv));
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
     for (const kv of cal) this.calendars.set(calName(kv.key.toString()), calView(kv));
     for (const kv of hb) this.beat(hbName(kv.key.toString()), kv, false); // each gets a full TTL from now
     this.bookingViews.clear();
     this.nodeViews.clear();
+    this.clusterConfig = undefined;
+    this.reported.clear();
     this.index = new RefIndex();
     for (const [n, c] of this.calendars) this.index.setCalendar(n, c.entries);
     for (const k of this.specs.keys()) this.touch(k);
@@ -173,9 +189,11 @@ export class ClusterCache {
     if (cur && cur.mod >= mod) return undefined;
     if ((this.tombstones.get(key) ?? 0) >= mod) return undefined;
     if (deleted) {
-      map.delete(key);
+      if (map === this.specs) this.setSpec(key, undefined);
+      else map.delete(key);
       this.tombstones.set(key, mod);
-    } else map.set(key, rec(kv));
+    } else if (map === this.specs) this.setSpec(key, rec(kv));
+    else map.set(key, rec(kv));
     this.touch(key);
     return changeKey(key);
   }
@@ -204,36 +222,80 @@ export class ClusterCache {
     }
   }
 
+  /** Puts or removes a spec key, keeping each user's usage in step. */
+  private setSpec(key: string, r: Rec | undefined): void {
+    const bp = keys.specPrefix('Booking');
+    if (key.startsWith(bp)) {
+      const ns = key.slice(bp.length).split('/')[0];
+      const u = this.usage.get(ns) ?? { keys: 0, bytes: 0 };
+      const old = this.specs.get(key);
+      if (old) (u.keys--, (u.bytes -= old.raw.value.length));
+      if (r) (u.keys++, (u.bytes += r.raw.value.length));
+      if (u.keys > 0) this.usage.set(ns, u);
+      else this.usage.delete(ns);
+    }
+    if (r) this.specs.set(key, r);
+    else this.specs.delete(key);
+  }
+
+  /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
+  private overLimit(user: string): string {
+    const u = this.usage.get(user);
+    if (!u) return '';
+    const lim = effectiveConfig(this.clusterConfig).userLimits;
+    if (u.keys > lim.bookings) return `user ${user} holds ${u.keys} bookings, more than the ${lim.bookings} one user may (ClusterConfig spec.userLimits.bookings): delete some (kiwictl delete booking NAME) before booking again`;
+    if (u.bytes > lim.bytes) return `user ${user} holds ${u.bytes} bytes of bookings, more than the ${lim.bytes} one user may (ClusterConfig spec.userLimits.bytes): delete some (kiwictl delete booking NAME) before booking again`;
+    return '';
+  }
+
   /** Rebuilds the planner's view of the object a spec or status key belongs to. */
   private touch(key: string): void {
     const ref = refFromKey(key);
     if (!ref) return;
+    const s = this.specs.get(keys.spec(ref));
+    const st = this.statuses.get(keys.status(ref));
+    const decode = <K extends KindName>(kind: K) => {
+      const d = s ? decodeObject(kind, s.raw, st?.raw, schemaCheck) : undefined;
+      if (d?.ok && d.statusProblem) this.report(d.statusProblem, st!.mod);
+      return d;
+    };
     if (ref.kind === 'Booking') {
+      const d = decode('Booking');
       const path = `${ref.namespace}/${ref.name}`;
-      const s = this.specs.get(keys.spec(ref));
-      if (!s) {
+      if (!s || !d) {
         this.bookingViews.delete(path);
         this.index.setBooking(path, undefined);
         return;
       }
-      const st = this.statuses.get(keys.status(ref));
-      const b = { ...(s.value as Booking), metadata: { ...(s.value as Booking).metadata, resourceVersion: String(s.mod) } };
-      if (st) b.status = st.value;
-      this.bookingViews.set(path, { key: path, booking: b, specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create });
-      this.index.setBooking(path, b);
+      // A new booking of a user beyond their limits is refused; what they hold already goes on.
+      const over = d.ok && !d.object.status?.phase ? this.overLimit(ref.namespace!) : '';
+      const view: BookingView = d.ok && !over
+        ? { key: path, booking: d.object, specRevision: s.mod, statusRevision: d.statusRevision, createRevision: s.create }
+        : { key: path, booking: refusedBooking(key, ref.name, ref.namespace!, s, st), specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create, invalid: d.ok ? over : d.problem };
+      this.bookingViews.set(path, view);
+      this.index.setBooking(path, d.ok && !over ? d.object : undefined);
     } else if (ref.kind === 'Node') {
-      const s = this.specs.get(keys.spec(ref));
-      if (!s) {
+      const d = decode('Node');
+      if (d && !d.ok) this.report(d, s!.mod);
+      if (!d || !d.ok) {
         this.nodeViews.delete(ref.name);
         this.index.setNode(ref.name, undefined, false);
         return;
       }
-      const st = this.statuses.get(keys.status(ref));
-      const n = { ...(s.value as Node) };
-      if (st) n.status = st.value;
-      this.nodeViews.set(ref.name, { node: n, statusRevision: st?.mod ?? 0, heartbeat: this.heartbeatAlive(ref.name) });
-      this.index.setNode(ref.name, n.metadata?.labels);
+      this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
+      this.index.setNode(ref.name, d.object.metadata?.labels);
+    } else if (ref.name === CLUSTER_CONFIG_NAME) {
+      const d = decode('ClusterConfig');
+      if (d && !d.ok) this.report(d, s!.mod);
+      this.clusterConfig = d?.ok ? d.object : undefined;
     }
+  }
+
+  private report(p: DecodeProblem, mod: number): void {
+    if (this.reported.get(p.key) === mod) return;
+    this.reported.set(p.key, mod);
+    this.log.warn({ key: p.key, problem: p.problem }, 'ignoring a stored value that is not valid');
+    this.onInvalid(p);
   }
 
   bookings(): BookingView[] {
@@ -276,18 +338,39 @@ export class ClusterCache {
     return this.nodeViews;
   }
 
+  /** The ClusterConfig, when it is there and valid (else the defaults apply). */
   config(): ClusterConfig | undefined {
-    return this.specs.get(keys.spec({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }))?.value;
+    return this.clusterConfig;
   }
 }
 
-function rec(kv: IKeyValue): Rec<any> {
-  return { value: JSON.parse(kv.value.toString()), mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
+function rec(kv: IKeyValue): Rec {
+  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
 }
 
+/** The schema, for decodeObject: '' when the object fits. */
+function schemaCheck(obj: unknown): string {
+  try {
+    validateObject(obj, 'schema');
+    return '';
+  } catch (e) {
+    return (e as Error).message.replace(/^schema: /, 'does not fit the schema: ');
+  }
+}
+
+/** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
+function refusedBooking(key: string, name: string, namespace: string, s: Rec, st: Rec | undefined): Booking {
+  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
+  const status = st && st.mod >= s.create ? parseValue(st.raw.value) : undefined; // an older status is an earlier object's
+  if (status && 'value' in status && status.value !== null && typeof status.value === 'object' && !Array.isArray(status.value)) b.status = status.value as Booking['status'];
+  return b;
+}
+
+/** Only the operator writes calendars; still, one that does not parse is empty (the planner rewrites it), not a crash. */
 function calView(kv: IKeyValue): CalendarView {
-  const c = JSON.parse(kv.value.toString()) as Calendar;
-  return { entries: c.entries ?? [], modRevision: Number(kv.mod_revision) };
+  const p = parseValue(kv.value);
+  const entries = 'value' in p && p.value !== null && typeof p.value === 'object' && Array.isArray((p.value as Calendar).entries) ? (p.value as Calendar).entries : [];
+  return { entries, modRevision: Number(kv.mod_revision) };
 }
 
 const calName = (k: string) => k.slice(keys.calendarPrefix().length);

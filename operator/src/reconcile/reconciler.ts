@@ -5,7 +5,7 @@
 // compare-and-swapped on every calendar, spec and status it relies on.
 import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
-import type { Calendar } from '../../../crds/api/index.js';
+import type { Calendar, DecodeProblem, KiwiEvent } from '../../../crds/api/index.js';
 import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
 import { chunkGroup, groupActions, packChunks, planSteps, type Action, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
@@ -86,7 +86,7 @@ export class Reconciler {
   constructor(private readonly opts: ReconcilerOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
-    this.cache = new ClusterCache(opts.store, (ks) => ks.forEach((k) => this.queue.add(k)), opts.log);
+    this.cache = new ClusterCache(opts.store, (ks) => ks.forEach((k) => this.queue.add(k)), opts.log, undefined, (p) => this.reportInvalid(p));
   }
 
   async start(): Promise<void> {
@@ -103,6 +103,13 @@ export class Reconciler {
     this.queue.shutDown();
     await this.loop?.catch(() => undefined);
     await this.cache.stop();
+  }
+
+  /** An ignored stored value (a Node, the ClusterConfig, a status): an event on the object its key names. */
+  private reportInvalid(p: DecodeProblem): void {
+    if (!p.ref || this.deposed) return; // a key that names no object: the cache's log line is all
+    const ev: KiwiEvent = { time: new Date(this.clock.now()).toISOString(), kind: p.ref.kind, name: p.ref.name, ...(p.ref.namespace ? { namespace: p.ref.namespace } : {}), type: 'Warning', reason: 'Invalid', message: `ignored: ${p.problem}`, source: 'kiwi-operator' };
+    this.opts.store.recordEvent(ev).catch((err) => this.log.warn({ err, key: p.key }, 'could not record the event of an invalid value'));
   }
 
   private async run(): Promise<void> {

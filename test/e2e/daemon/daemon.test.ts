@@ -3,14 +3,13 @@
 // in these tests, so every cleanup here is the daemon's alone, by its own clock.
 import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { keys, type Node, type Store } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ensureUser, type TestUser } from '../../helpers/users.js';
 import { forker, killAllOf, livePids, marked, onTerminal, signalPrinter, sleeper, stopAll, termIgnorer } from '../../helpers/procs.js';
-import { dumpOnFailure, entry, putCalendar, putConfig, removeDir, startDaemon, startOperator, tempStateDir, type RunningDaemon } from './harness.js';
+import { dumpOnFailure, entry, putCalendar, putConfig, removeDir, removeTestCgroups, startDaemon, startOperator, tempStateDir, type RunningDaemon } from './harness.js';
 
 const KILL_WAIT = 1;
 const UNKILLABLE = 'kiwitest-unkillable';
@@ -70,12 +69,9 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
 
   after(async () => {
     await etcd?.stop();
-    // booking cgroups of a drained cleanup stay behind on purpose; remove the empty ones of these tests
-    for (const base of ['/sys/fs/cgroup/unified/kiwi', '/sys/fs/cgroup/kiwi']) {
-      if (!existsSync(base)) continue;
-      for (const d of readdirSync(base)) if (d.startsWith(`e2e-${process.pid}-`)) try { rmdirSync(`${base}/${d}`); } catch { /* not empty */ }
-    }
+    removeTestCgroups(); // booking cgroups of a drained cleanup stay behind on purpose; the empty ones of these tests go
   });
+
 
   it('registers its Node with capacity and version, and heartbeats under a lease', async () => {
     const d = await run({ node: 'n-reg' });

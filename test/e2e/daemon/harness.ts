@@ -4,7 +4,8 @@
 // KIWI_TEST_VERBOSE=1 echoes the daemon's log; KIWI_TEST_LOG_LEVEL sets its level;
 // KIWI_TEST_NODE_ARGS adds node flags (e.g. "--prof --logfile=/tmp/v8.log").
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { parseCgroup2Mount } from '../../../node-daemon/src/enforce/cgroup.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, distScript } from '../../helpers/build.js';
@@ -43,6 +44,8 @@ export interface DaemonArgs {
   statusInterval?: number;
   env?: Record<string, string>;
   extra?: string[];
+  /** Start the daemon inside this cgroup v2 directory (as systemd starts a unit in its own). */
+  cgroup?: string;
 }
 
 export async function startDaemon(a: DaemonArgs): Promise<RunningDaemon> {
@@ -62,7 +65,10 @@ export async function startDaemon(a: DaemonArgs): Promise<RunningDaemon> {
     '--no-pam', // the PAM socket has its own tests; these are about enforcement
     ...(a.extra ?? []),
   ];
-  const proc = spawn(process.execPath, [...(process.env.KIWI_TEST_NODE_ARGS ? process.env.KIWI_TEST_NODE_ARGS.split(' ') : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1', ...(a.env ?? {}) } });
+  const argv = [process.execPath, ...(process.env.KIWI_TEST_NODE_ARGS ? process.env.KIWI_TEST_NODE_ARGS.split(' ') : []), ...args];
+  // in a cgroup: a shell moves itself there, then becomes the daemon (same pid)
+  const [cmd, ...rest] = a.cgroup ? ['/bin/sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', a.cgroup, ...argv] : argv;
+  const proc = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH!, KIWI_TEST: '1', ...(a.env ?? {}) } });
   return track(proc, a.node);
 }
 
@@ -115,6 +121,21 @@ export async function putConfig(store: Store, spec: ClusterConfig['spec']): Prom
   const cur = await store.get(ref);
   if (!cur) await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'default' }, spec });
   else await store.update({ ...cur, spec });
+}
+
+/** Removes the empty booking cgroups of this test process's entries (entry(): e2e-<pid>-<n>) under <cgroup2 mount>/kiwi. */
+export function removeTestCgroups(): void {
+  const mount = parseCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const base = mount && join(mount, 'kiwi');
+  if (!base || !existsSync(base)) return;
+  for (const d of readdirSync(base)) {
+    if (!d.startsWith(`e2e-${process.pid}-`)) continue;
+    try {
+      rmdirSync(join(base, d));
+    } catch {
+      /* not empty */
+    }
+  }
 }
 
 let n = 0;

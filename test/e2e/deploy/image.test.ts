@@ -47,13 +47,13 @@ describe('the Kiwi image (Containerfile, scripts/build-image.sh)', function () {
     const c = buildah('from', tag);
     try {
       const out = buildah('run', '--isolation', 'chroot', c, '--', 'sh', '-c',
-        'node --version; kiwictl --version; kiwi-operator --help | head -1; kiwi-node-daemon --help | head -1; test -x /usr/lib/kiwi/kiwi-pam-check && echo pam-helper; ls /usr/lib/x86_64-linux-gnu/ | grep -E "^libnss_(sss|ldap)\\.so"');
+        'node --version; kiwictl --version; kiwi-operator --help | head -1; kiwi-node-daemon --help | head -1; test -f /usr/lib/kiwi/pam_kiwi.so && echo pam-module; ls /usr/lib/x86_64-linux-gnu/ | grep -E "^libnss_(sss|ldap)\\.so"');
       const lines = out.split('\n');
       assert.match(lines[0], /^v2[2-9]\./);
       assert.equal(lines[1], JSON.parse(readFileSync('package.json', 'utf8')).version);
       assert.match(lines[2], /^Usage: kiwi-operator/);
       assert.match(lines[3], /^Usage: kiwi-node-daemon/);
-      assert.equal(lines[4], 'pam-helper');
+      assert.equal(lines[4], 'pam-module');
       assert.deepEqual(lines.slice(5).sort(), ['libnss_ldap.so.2', 'libnss_sss.so.2']);
     } finally {
       buildah('rm', c);

@@ -77,8 +77,8 @@ describe('users from NSS: a user only a second source (extrausers) knows', funct
     await putConfig(store, { killWaitSeconds: 1, minUid: 1000 });
     await store.create(mkNode(NODE, { address: '127.0.0.1' }));
 
-    // The PAM helper as installed on a node, on a pamtester service whose account stack is Kiwi's.
-    const helper = join(dir, 'kiwi-pam-check');
+    // The PAM module as installed on a node, on a pamtester service whose account stack is Kiwi's.
+    const helper = join(dir, 'pam_kiwi.so');
     const sock = join(dir, 'run', 'pam.sock');
     const bypass = join(dir, 'state', 'pam-bypass');
     installHelper({ root: '/', dest: helper });

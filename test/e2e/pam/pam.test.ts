@@ -3,8 +3,8 @@
 // (/etc/pam.d/kiwitest-sshd, stack edited by installPam), key authentication, pamtester on
 // /etc/pam.d/kiwitest-pam, and real kiwitest-pam-* users.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +20,26 @@ const SSHD_SERVICE = 'kiwitest-sshd';
 const PAMTESTER_SERVICE = 'kiwitest-pam';
 const HELPER_TIMEOUT_S = 1;
 
-// Debian's /etc/pam.d/sshd account and session parts; installPam puts Kiwi's lines in front of
-// the account stack, as it does on a node.
+// Debian bookworm's stock /etc/pam.d/sshd (comments taken out): note `pam_env user_readenv=1`
+// in the session stack, which puts the user's ~/.pam_environment into the PAM environment before
+// Kiwi's session hook (appended last by installPam) runs. installPam puts Kiwi's account lines in
+// front of the account stack, as it does on a node.
 const BASE = `# Kiwi e2e test service (removed by the test)
 @include common-auth
 account    required     pam_nologin.so
 @include common-account
+session [success=ok ignore=ignore module_unknown=ignore default=bad]        pam_selinux.so close
+session    required     pam_loginuid.so
+session    optional     pam_keyinit.so force revoke
 @include common-session
+session    optional     pam_motd.so  motd=/run/motd.dynamic
+session    optional     pam_motd.so noupdate
+session    optional     pam_mail.so standard noenv # [1]
+session    required     pam_limits.so
+session    required     pam_env.so # [1]
+session    required     pam_env.so user_readenv=1 envfile=/etc/default/locale
+session [success=ok ignore=ignore module_unknown=ignore default=bad]        pam_selinux.so open
+@include common-password
 `;
 
 /** Writes the node's calendar as the operator does: {node, entries} at keys.calendar(node). */
@@ -57,6 +70,7 @@ describe('PAM login gate (e2e: real sshd, pamtester, etcd, daemon)', function ()
   let key: string;
   let alice: TestUser, bob: TestUser, admin: TestUser;
   let daemon: { proc: ChildProcess; logs: string[] } | undefined;
+  let modulePath: string;
   const sock = () => join(dir, 'run', 'pam.sock');
   const stateDir = () => join(dir, 'state');
   const bypassFile = () => join(stateDir(), 'pam-bypass');
@@ -93,7 +107,7 @@ describe('PAM login gate (e2e: real sshd, pamtester, etcd, daemon)', function ()
   const daemonSays = (user: string, allowed: boolean) => waitFor(async () => ((await acct(user)).code === 0) === allowed, { timeoutMs: 15_000, what: `pamtester ${user} ${allowed ? 'allowed' : 'denied'}` });
 
   before(async function () {
-    const missing = sshdAvailable() ?? (existsSync('/usr/bin/pamtester') && existsSync('/usr/bin/socat') ? undefined : 'pamtester or socat missing');
+    const missing = sshdAvailable() ?? (existsSync('/usr/bin/pamtester') ? undefined : 'pamtester missing') ?? (existsSync('/usr/include/security/pam_modules.h') ? undefined : 'gcc or libpam0g-dev missing (apt-get install -y gcc libpam0g-dev)');
     if (missing) {
       console.error(`skipping the PAM e2e tests: ${missing}`);
       this.skip();
@@ -108,9 +122,10 @@ describe('PAM login gate (e2e: real sshd, pamtester, etcd, daemon)', function ()
     const pub = readFileSync(key + '.pub', 'utf8');
     for (const u of [alice, bob, admin]) authorize(u, pub);
 
-    // The helper as installed on a node (root-owned, 0755), and the PAM stacks through the installer.
-    const helper = join(dir, 'kiwi-pam-check');
+    // The module as installed on a node (built here, root-owned, 0644), and the PAM stacks through the installer.
+    const helper = join(dir, 'pam_kiwi.so');
     installHelper({ root: '/', dest: helper });
+    modulePath = helper;
     const helperArgs = [`--socket=${sock()}`, `--bypass-file=${bypassFile()}`, `--timeout=${HELPER_TIMEOUT_S}`];
     for (const service of [SSHD_SERVICE, PAMTESTER_SERVICE]) {
       writePamService(service, BASE);
@@ -187,10 +202,78 @@ describe('PAM login gate (e2e: real sshd, pamtester, etcd, daemon)', function ()
     assert.ok(rows.some((row) => row[1] === '0' && inBooking(row)), `no root-owned sshd ancestor in the booking's cgroup:\n${r.stdout}`);
   });
 
+  it('LD_PRELOAD from ~/.pam_environment (pam_env user_readenv=1) never loads as root; the login works and is adopted', async function () {
+    // A library that leaves a marker named by the effective uid of every process that loads it.
+    const lib = mkdtempSync(join(tmpdir(), 'kiwitest-preload-')); // outside the test's 0700 dir: the user must reach it
+    const marks = join(lib, 'marks');
+    mkdirSync(marks, { recursive: true, mode: 0o777 });
+    chmodSync(lib, 0o755);
+    chmodSync(marks, 0o1777);
+    writeFileSync(join(lib, 'mark.c'), `#include <fcntl.h>\n#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void mark(void) { char p[512]; snprintf(p, sizeof p, "${marks}/euid-%d-pid-%d", (int)geteuid(), (int)getpid()); int fd = open(p, O_CREAT | O_WRONLY, 0644); if (fd >= 0) close(fd); }\n`);
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', join(lib, 'mark.so'), join(lib, 'mark.c')]);
+    chmodSync(join(lib, 'mark.so'), 0o755);
+    const home = execFileSync('getent', ['passwd', alice.name], { encoding: 'utf8' }).split(':')[5];
+    const envFile = join(home, '.pam_environment');
+    writeFileSync(envFile, `LD_PRELOAD DEFAULT=${join(lib, 'mark.so')}\n`);
+    chownSync(envFile, alice.uid, alice.uid);
+    try {
+      const r = await ssh(sshd.port, key, alice.name, 'echo "preload=$LD_PRELOAD"; grep "^0::" /proc/self/cgroup');
+      assert.equal(r.code, 0, r.stderr);
+      const byUid = readdirSync(marks).map((m) => Number(/^euid-(\d+)-/.exec(m)![1]));
+      // the control: pam_env did pass the variable on, and the user's own shell loaded the library
+      assert.match(r.stdout, new RegExp(`preload=${join(lib, 'mark.so')}`), 'pam_env put LD_PRELOAD into the session');
+      assert.ok(byUid.includes(alice.uid), `the user's own processes loaded it (markers: ${readdirSync(marks).join(', ')})`);
+      assert.ok(!byUid.includes(0), `a root process loaded the user's library: ${readdirSync(marks).join(', ')}`);
+      const cal = JSON.parse(String(await store.etcd.get(keys.calendar(NODE)))) as { entries: { uid: string; user: string }[] };
+      const entryUid = cal.entries.find((e) => e.user === alice.name)!.uid;
+      if (/^0::/m.test(r.stdout)) assert.match(r.stdout, new RegExp(`^0::.*/${entryUid}$`, 'm'), 'the login is in the booking\'s cgroup');
+    } finally {
+      rmSync(envFile, { force: true });
+      rmSync(lib, { recursive: true, force: true });
+    }
+  });
+
+  it('never asks a socket that is not root\'s in a root-only directory (a fake socket answering "allow")', async () => {
+    const fake = mkdtempSync(join(tmpdir(), 'kiwitest-fakesock-'));
+    const asked: string[] = [];
+    const serve = async (path: string) => {
+      const srv = createServer((c) => c.on('data', (d) => (asked.push(`${path}: ${String(d).trim()}`), c.end('allow booked\n'))));
+      await new Promise<void>((r) => srv.listen(path, r));
+      return srv;
+    };
+    const service = 'kiwitest-pam-fake';
+    const servers: Server[] = [];
+    try {
+      chmodSync(fake, 0o755);
+      const cases: [string, (sock: string, d: string) => void, boolean][] = [
+        ['a socket owned by the user', (sock) => chownSync(sock, bob.uid, bob.uid), false],
+        ['a root socket in a directory the user owns', (_s, d) => chownSync(d, bob.uid, bob.uid), false],
+        ['a root socket in a directory others may write', (_s, d) => chmodSync(d, 0o777), false],
+        ['a root socket in a root-only directory (the control)', () => undefined, true],
+      ];
+      for (const [what, spoil, trusted] of cases) {
+        const d = mkdtempSync(join(fake, 'd-'));
+        chmodSync(d, 0o755);
+        const sock = join(d, 'pam.sock');
+        servers.push(await serve(sock));
+        spoil(sock, d);
+        writePamService(service, `account required ${modulePath} --socket=${sock} --bypass-file=${join(fake, 'none')} --timeout=1\n`);
+        asked.length = 0;
+        const r = await pamtester(service, bob.name);
+        assert.equal(r.code === 0, trusted, `${what}: pamtester exit ${r.code} ${r.stderr}`);
+        assert.equal(asked.length, trusted ? 1 : 0, `${what}: asked ${JSON.stringify(asked)}`);
+      }
+    } finally {
+      for (const srv of servers) await new Promise<void>((r) => srv.close(() => r()));
+      removePamService(service);
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
   it('refuses another user, who sees who holds the node until when and how to book it', async () => {
     const r = await login(bob);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, new RegExp(`kiwi: node ${NODE} is booked by ${alice.name} until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d(:\\d\\d)? UTC; book it with: kiwictl alloc --nodes ${NODE}`));
+    assert.match(r.stderr, new RegExp(`kiwi: node ${NODE} is booked by ${alice.name} until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d(:\\d\\d)? UTC; book it with: kiwictl alloc -w ${NODE}`));
     const p = await acct(bob.name);
     assert.notEqual(p.code, 0);
     assert.match(p.stdout + p.stderr, /kiwi: node .* is booked by/);

@@ -20,7 +20,7 @@ describe('kiwictl node install (into a temporary root)', function () {
   let user: TestUser;
   before(async function () {
     if (process.getuid?.() !== 0) {
-      console.log('    (skipped: installing the PAM helper needs root-owned files)');
+      console.log('    (skipped: installing the PAM module needs root-owned files)');
       this.skip();
     }
     await ensureBuilt();
@@ -36,14 +36,14 @@ describe('kiwictl node install (into a temporary root)', function () {
   it('installs the daemon, its unit, settings, the PAM helper and the PAM check', async () => {
     const r = await kiwictl(['node', 'install', '--root', root, '--endpoints', etcd.endpoint, '--node-name', 'inst1', '--pam']);
     assert.equal(r.code, 0, r.stderr);
-    for (const f of ['usr/bin/kiwi-node-daemon', 'usr/bin/kiwictl', 'usr/lib/kiwi/dist/kiwi-node-daemon.js', 'usr/lib/kiwi/kiwi-pam-check', 'etc/systemd/system/kiwi-node-daemon.service', 'etc/kiwi/kiwi.env', 'var/lib/kiwi/installed-files.json'])
+    for (const f of ['usr/bin/kiwi-node-daemon', 'usr/bin/kiwictl', 'usr/lib/kiwi/dist/kiwi-node-daemon.js', 'usr/lib/kiwi/pam_kiwi.so', 'usr/lib/kiwi/share/node-daemon/pam/pam_kiwi.c', 'etc/systemd/system/kiwi-node-daemon.service', 'etc/kiwi/kiwi.env', 'var/lib/kiwi/installed-files.json'])
       assert.ok(existsSync(join(root, f)), `${f} missing`);
-    assert.equal(statSync(join(root, 'usr/lib/kiwi/kiwi-pam-check')).mode & 0o777, 0o755);
+    assert.equal(statSync(join(root, 'usr/lib/kiwi/pam_kiwi.so')).mode & 0o777, 0o644);
     assert.match(readFileSync(join(root, 'etc/kiwi/kiwi.env'), 'utf8'), new RegExp(`^KIWI_ENDPOINTS=${etcd.endpoint}$`, 'm'));
     assert.match(readFileSync(join(root, 'etc/kiwi/kiwi.env'), 'utf8'), /^KIWI_NODE_NAME=inst1$/m);
     assert.match(readFileSync(join(root, 'etc/systemd/system/kiwi-node-daemon.service'), 'utf8'), /ExecStart=\/usr\/bin\/kiwi-node-daemon/);
     const pam = readFileSync(join(root, 'etc/pam.d/sshd'), 'utf8');
-    assert.match(pam, /# BEGIN kiwi[^\n]*\naccount \[success=1 default=ignore\] pam_succeed_if.so quiet uid eq 0\naccount required pam_exec.so stdout quiet \/usr\/lib\/kiwi\/kiwi-pam-check\n# END kiwi\naccount {4}required {5}pam_nologin.so\n/);
+    assert.match(pam, /# BEGIN kiwi[^\n]*\naccount \[success=1 default=ignore\] pam_succeed_if.so quiet uid eq 0\naccount required \/usr\/lib\/kiwi\/pam_kiwi.so\n# END kiwi\naccount {4}required {5}pam_nologin.so\n/);
     assert.equal(readFileSync(join(root, 'etc/pam.d/sshd.kiwi-backup'), 'utf8'), PAM_SSHD);
     assert.match(r.stdout, /next: systemctl daemon-reload/);
   });

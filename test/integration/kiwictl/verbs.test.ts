@@ -289,7 +289,7 @@ spec: {nodes: [n01], duration: 90m}
       assert.match(r.stdout, /^FIELD:\s+duration <integer or string>$/m);
       assert.match(r.stdout, /How long the booking lasts/);
       const spec = await kiwictl(['explain', 'bk.spec'], { env });
-      assert.match(spec.stdout, /^ {2}user\t<string> -required-$/m);
+      assert.match(spec.stdout, /^ {2}user\t<string>$/m);
       assert.match(spec.stdout, /^ {2}queue\t<boolean> \(default true\)$/m);
       const sig = await kiwictl(['explain', 'booking.spec.endSignal.signal'], { env });
       assert.match(sig.stdout, /ENUM:\n\s+SIGHUP/);

@@ -55,7 +55,7 @@ export async function startAuthCluster(seed: (k: AuthCluster['k']) => Promise<vo
       return new Store(client, { endpoints: [etcd.endpoint], retries: 0 });
     },
     startOperator() {
-      const p = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--id', 'sec-op', '--lease-ttl', '1', '--log-level', 'warn'], {
+      const p = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--id', 'sec-op', '--lease-ttl', '1', '--log-level', process.env.KIWITEST_OPERATOR_LOG ?? 'warn'], {
         env: { PATH: process.env.PATH!, KIWI_ENDPOINTS: etcd.endpoint, KIWI_ETCD_PASSWORD_FILE: join(credsDir, 'kiwi-operator.yaml') },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -69,6 +69,21 @@ export async function startAuthCluster(seed: (k: AuthCluster['k']) => Promise<vo
       rmSync(credsDir, { recursive: true, force: true });
     },
   };
+  return c;
+}
+
+/** A cluster with the default ClusterConfig, these nodes (no daemons) and these users' credentials, auth on. */
+export async function startUsersCluster(nodes: string[], users: TestUser[]): Promise<AuthCluster> {
+  const c = await startAuthCluster(async (k) => {
+    for (const args of [['init'], ...nodes.map((n) => ['add-node', n, '--host', '127.0.0.1'])]) {
+      const r = await k(args);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+  for (const u of users) {
+    const r = await c.k(['admin', 'add-user', u.name]);
+    if (r.code !== 0) throw new Error(`add-user ${u.name}: ${r.stderr}`);
+  }
   return c;
 }
 

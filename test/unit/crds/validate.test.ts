@@ -44,7 +44,8 @@ describe('validateObject', () => {
     ['unknown kind', { ...bk({}), kind: 'Job' }, /kind: must be one of Booking, Node, ClusterConfig/],
     ['unknown spec field', bk({ colour: 'red' }), /spec\.colour: unknown field/],
     ['unknown metadata field', bk({}, { owner: 'x' }), /metadata\.owner: unknown field/],
-    ['missing user', { ...bk({}), spec: { nodes: ['n1'] } }, /spec\.user: required field is missing/],
+    ['a spec.user other than the namespace', bk({ user: 'bob' }), /spec\.user: "bob" is not the booking's namespace "alice"; .*drop spec\.user, or write the booking in namespace "bob" \(-n bob; admins only\)/],
+    ['a spec.user of the wrong type', bk({ user: 7 }), /spec\.user: must be a string/],
     ['count of wrong type', { ...bk({}), spec: { user: 'alice', count: 'two' } }, /spec\.count: must be an integer/],
     ['negative duration', bk({ duration: -5 }), /spec\.duration: .*positive/],
     ['negative duration text', bk({ duration: '-5' }), /spec\.duration: .*negative/],
@@ -60,8 +61,14 @@ describe('validateObject', () => {
     ['node name in list', bk({ nodes: ['Node_1'] }), /spec\.nodes\[0\]: does not match the pattern/],
     ['duplicate node', bk({ nodes: ['n1', 'n1'] }), /spec\.nodes: names a node twice/],
     ['not an object', 'hello', /must be an object/],
+    ['a minUid below the floor of 500', { apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'default' }, spec: { minUid: 1 } }, /spec\.minUid: must be at least 500/],
   ];
   for (const [what, obj, re] of refusals) it(`refuses ${what}`, () => assert.match(problems(obj), re));
+
+  it('accepts a Booking without spec.user: its user is its namespace', () => {
+    const o = validateObject({ ...bk({}), spec: { nodes: ['n1'] } }, 'doc') as any;
+    assert.equal(o.spec.user, undefined);
+  });
 
   it('lists every problem at once, each with its path', () => {
     const msg = problems({ ...bk({ colour: 'red', duration: 'soon' }, { name: 'Bad' }) });

@@ -12,7 +12,7 @@ const view = (entries: CalendarEntry[], cfg: Partial<LocalView['config']> = {}):
   config: { ...DEFAULT_CONFIG, sshBypassUsers: ['ops'], admins: ['boss'], ...cfg },
   syncedAt: T - 1000,
 });
-const hint = 'book it with: kiwictl alloc --nodes n1';
+const hint = 'book it with: kiwictl alloc -w n1';
 
 describe('pamDecision', () => {
   const aliceNow = view([entry('alice', T - 10 * min, T + 50 * min)]);

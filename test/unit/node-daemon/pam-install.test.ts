@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { installPam, uninstallPam, installHelper, pamBlock, sessionBlock, BEGIN, END, SESSION_BEGIN } from '../../../node-daemon/src/pam/install.js';
+
+const MODULE = 'usr/lib/kiwi/pam_kiwi.so';
 
 // Debian bookworm's /etc/pam.d/sshd, shortened.
 const SSHD = `# PAM configuration for the Secure Shell service
@@ -21,8 +24,19 @@ session [success=ok ignore=ignore module_unknown=ignore default=bad]        pam_
 @include common-password
 `;
 
-describe('installPam / uninstallPam (against a temporary root)', () => {
+describe('installPam / uninstallPam (against a temporary root)', function () {
+  this.timeout(30_000);
   let root: string;
+  let built: string; // one build of the module for every test (gcc takes a fraction of a second)
+  before(function () {
+    if (!existsSync('/usr/include/security/pam_modules.h')) {
+      console.log('    (skipped: the PAM headers are missing: apt-get install -y gcc libpam0g-dev)');
+      this.skip();
+    }
+    built = mkdtempSync(join(tmpdir(), 'kiwitest-pambuild-'));
+    installHelper({ root: built });
+  });
+  after(() => built && rmSync(built, { recursive: true, force: true }));
   const pamFile = () => join(root, 'etc/pam.d/sshd');
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'kiwitest-pamroot-'));
@@ -30,17 +44,19 @@ describe('installPam / uninstallPam (against a temporary root)', () => {
     mkdirSync(join(root, 'etc/ssh'), { recursive: true });
     writeFileSync(pamFile(), SSHD, { mode: 0o640 });
     writeFileSync(join(root, 'etc/ssh/sshd_config'), 'Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n');
-    installHelper({ root });
-    mkdirSync(join(root, 'usr/bin'), { recursive: true });
-    for (const p of ['usr/bin/socat', 'usr/bin/timeout']) writeFileSync(join(root, p), '', { mode: 0o755 });
+    mkdirSync(join(root, 'usr/lib/kiwi'), { recursive: true });
+    copyFileSync(join(built, MODULE), join(root, MODULE));
+    chmodSync(join(root, MODULE), 0o644);
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('installs the helper 0755 and only once', () => {
-    const p = join(root, 'usr/lib/kiwi/kiwi-pam-check');
-    assert.equal(statSync(p).mode & 0o7777, 0o755);
-    assert.match(readFileSync(p, 'utf8'), /^#!\/bin\/sh -\n/);
-    assert.equal(installHelper({ root }).changed, false);
+  it('builds the module 0644 (a shared object exporting the account and session hooks) and only once', () => {
+    const p = join(built, MODULE);
+    assert.equal(statSync(p).mode & 0o7777, 0o644);
+    assert.equal(readFileSync(p).subarray(0, 4).toString('latin1'), '\x7fELF');
+    const syms = execFileSync('nm', ['-D', '--defined-only', p], { encoding: 'utf8' });
+    for (const f of ['pam_sm_acct_mgmt', 'pam_sm_open_session', 'pam_sm_authenticate']) assert.match(syms, new RegExp(`\\b${f}\\b`));
+    assert.equal(installHelper({ root: built }).changed, false);
   });
 
   it('inserts the block before the first account line, keeps mode, makes a backup', () => {
@@ -50,7 +66,7 @@ describe('installPam / uninstallPam (against a temporary root)', () => {
     const text = readFileSync(pamFile(), 'utf8');
     const expected = SSHD.replace(
       '# Disallow non-root logins when /etc/nologin exists.\naccount',
-      `# Disallow non-root logins when /etc/nologin exists.\n${BEGIN}\naccount [success=1 default=ignore] pam_succeed_if.so quiet uid eq 0\naccount required pam_exec.so stdout quiet /usr/lib/kiwi/kiwi-pam-check\n${END}\naccount`,
+      `# Disallow non-root logins when /etc/nologin exists.\n${BEGIN}\naccount [success=1 default=ignore] pam_succeed_if.so quiet uid eq 0\naccount required /usr/lib/kiwi/pam_kiwi.so\n${END}\naccount`,
     );
     assert.equal(text, expected);
     assert.equal(statSync(pamFile()).mode & 0o777, 0o640);
@@ -66,7 +82,7 @@ describe('installPam / uninstallPam (against a temporary root)', () => {
     assert.equal(r.changed, true);
     const text = readFileSync(pamFile(), 'utf8');
     assert.equal(text.split(BEGIN).length, 2);
-    assert.match(text, /pam_exec\.so stdout quiet \/usr\/lib\/kiwi\/kiwi-pam-check --timeout=1\.5 --socket=\/run\/kiwi\/pam\.sock\n/);
+    assert.match(text, /\naccount required \/usr\/lib\/kiwi\/pam_kiwi\.so --timeout=1\.5 --socket=\/run\/kiwi\/pam\.sock\n/);
   });
 
   it('uninstall restores the original text exactly, and is idempotent', () => {
@@ -82,19 +98,21 @@ describe('installPam / uninstallPam (against a temporary root)', () => {
     assert.equal(readFileSync(join(root, 'etc/pam.d/login2'), 'utf8'), ['@include common-auth', ...pamBlock(), '@include common-account', ''].join('\n'));
   });
 
+  it('refuses a source that is not the module, naming it', () => {
+    writeFileSync(join(root, 'x.c'), 'int main(void) { return 0; }\n');
+    assert.throws(() => installHelper({ root, source: join(root, 'x.c') }), /is not the pam_kiwi module's source/);
+  });
+
   it('refuses what could lock everyone out or inject PAM arguments', () => {
     assert.throws(() => installPam({ root, helperPath: '/usr/lib/kiwi/missing' }), /does not exist/);
-    rmSync(join(root, 'usr/bin/socat'));
-    assert.throws(() => installPam({ root }), /usr\/bin\/socat is missing/);
-    writeFileSync(join(root, 'usr/bin/socat'), '', { mode: 0o755 });
-    chmodSync(join(root, 'usr/lib/kiwi/kiwi-pam-check'), 0o644);
-    assert.throws(() => installPam({ root }), /not executable/);
-    chmodSync(join(root, 'usr/lib/kiwi/kiwi-pam-check'), 0o777);
+    chmodSync(join(root, MODULE), 0o664);
     assert.throws(() => installPam({ root }), /writable by group or others/);
-    chmodSync(join(root, 'usr/lib/kiwi/kiwi-pam-check'), 0o755);
-    assert.throws(() => installPam({ root, helperPath: 'kiwi-pam-check' }), /must be absolute/);
-    assert.throws(() => installPam({ root, helperArgs: ['--socket=/x y'] }), /invalid helper argument/);
-    assert.throws(() => installPam({ root, helperArgs: ['--socket=/run/../etc'] }), /invalid helper argument/);
+    chmodSync(join(root, MODULE), 0o644);
+    mkdirSync(join(root, 'usr/lib/kiwi/dir.so'));
+    assert.throws(() => installPam({ root, helperPath: '/usr/lib/kiwi/dir.so' }), /not a regular file/);
+    assert.throws(() => installPam({ root, helperPath: 'pam_kiwi.so' }), /must be absolute/);
+    assert.throws(() => installPam({ root, helperArgs: ['--socket=/x y'] }), /invalid module argument/);
+    assert.throws(() => installPam({ root, helperArgs: ['--socket=/run/../etc'] }), /invalid module argument/);
     assert.throws(() => installPam({ root, service: '../passwd' }), /invalid PAM service name/);
     assert.throws(() => installPam({ root, service: 'nosuch' }), /cannot read/);
     writeFileSync(join(root, 'etc/pam.d/noacct'), '@include common-auth\n');
@@ -110,8 +128,8 @@ describe('installPam / uninstallPam (against a temporary root)', () => {
     const r = installPam({ root, session: true, helperArgs: ['--timeout=1'] });
     assert.equal(r.changed, true);
     const text = readFileSync(pamFile(), 'utf8');
-    assert.ok(text.endsWith(`@include common-password\n${SESSION_BEGIN}\nsession optional pam_exec.so quiet /usr/lib/kiwi/kiwi-pam-check --timeout=1\n# END kiwi-session\n`), text);
-    assert.deepEqual(sessionBlock('/x/h', ['--timeout=1'])[1], 'session optional pam_exec.so quiet /x/h --timeout=1');
+    assert.ok(text.endsWith(`@include common-password\n${SESSION_BEGIN}\nsession optional /usr/lib/kiwi/pam_kiwi.so --timeout=1\n# END kiwi-session\n`), text);
+    assert.deepEqual(sessionBlock('/x/h', ['--timeout=1'])[1], 'session optional /x/h --timeout=1');
     assert.equal(installPam({ root, session: true, helperArgs: ['--timeout=1'] }).changed, false);
     assert.equal(readFileSync(pamFile(), 'utf8'), text);
     assert.equal(installPam({ root, helperArgs: ['--timeout=1'] }).changed, true);

@@ -74,7 +74,7 @@ describe('pam socket server', () => {
     assert.equal(await ask(sock(), 'alice\n'), 'allow booked\n');
     assert.equal(await ask(sock(), 'ops\n'), 'allow bypass\n');
     assert.equal(await ask(sock(), 'daemon\n'), 'allow systemUser\n');
-    assert.equal(await ask(sock(), 'bob\n'), 'deny kiwi: node n1 is booked by alice until 2026-11-22 23:00 UTC; book it with: kiwictl alloc --nodes n1\n');
+    assert.equal(await ask(sock(), 'bob\n'), 'deny kiwi: node n1 is booked by alice until 2026-11-22 23:00 UTC; book it with: kiwictl alloc -w n1\n');
   });
 
   it('answers without waiting for the client to half-close, and takes CRLF', async () => {

@@ -37,11 +37,35 @@ describe('operator plan: admission', () => {
       assert.deepEqual(a.calendar, []);
     });
   }
-  it('refuses a spec without a user instead of failing the pass', () => {
-    const v = booking('alice/bk', { nodes: ['n1'] });
+  it('a spec without spec.user is for the user of its namespace: entries name the namespace', () => {
+    const v = booking('alice/bk', { nodes: ['n1'], duration: 60 });
     delete (v.booking.spec as any).user;
-    const { b } = run({ bookings: [v, booking('bob/ok', { nodes: ['n2'], duration: 60 })] });
-    assert.equal(b.get('alice/bk')!.status!.message, 'spec is missing or names no user');
+    const { b } = run({ bookings: [v] });
+    assert.equal(b.get('alice/bk')!.status!.phase, 'Active');
+    assert.equal(b.get('alice/bk')!.calendar[0].entries[0].user, 'alice');
+  });
+  it('refuses a spec.user other than its namespace, naming the rule and the fix; other bookings go on', () => {
+    const { b } = run({ bookings: [booking('alice/bk', { nodes: ['n1'], duration: 60, user: 'bob' }), booking('bob/ok', { nodes: ['n2'], duration: 60 })] });
+    const a = b.get('alice/bk')!;
+    assert.equal(a.status!.reason, 'Rejected');
+    assert.match(a.status!.message!, /spec\.user: "bob" is not the booking's namespace "alice".*write the booking in namespace "bob"/);
+    assert.deepEqual(a.calendar, []);
+    assert.equal(b.get('bob/ok')!.status!.phase, 'Active');
+  });
+  it('a booking the cache could not decode is Rejected under its key with the problem; an Active one ends', () => {
+    const bad = booking('alice/bad', {});
+    bad.invalid = '/kiwi/spec/bookings/alice/bad: is not JSON (Unexpected token)';
+    const ran = active('alice/ran', ['n1'], T0 - H, T0 + H);
+    ran.view.invalid = '/kiwi/spec/bookings/alice/ran: does not fit the schema: spec.nodes: must be an array';
+    const { b } = run({ bookings: [bad, ran.view, booking('bob/ok', { nodes: ['n2'], duration: 60 })], entries: ran.entries });
+    assert.equal(b.get('alice/bad')!.status!.reason, 'Rejected');
+    assert.match(b.get('alice/bad')!.status!.message!, /alice\/bad: is not JSON/);
+    assert.equal(b.get('alice/bad')!.events[0].name, 'bad');
+    const r = b.get('alice/ran')!;
+    assert.equal(r.status!.phase, 'Expired');
+    assert.equal(r.status!.reason, 'Cancelled');
+    assert.match(r.status!.message!, /not valid any more: .*spec\.nodes: must be an array/);
+    assert.deepEqual(r.calendar, [{ node: 'n1', entries: [] }], 'its entries go, so the daemon cleans up');
     assert.equal(b.get('bob/ok')!.status!.phase, 'Active');
   });
   it('admits a user whose uid it cannot resolve', () => {

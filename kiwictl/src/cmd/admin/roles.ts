@@ -1,15 +1,19 @@
 // Who may touch which keys once etcd auth is on (docs/security.md). etcd's permissions are
 // per key or per key prefix, read, write or readwrite; each Kiwi identity gets one role:
 //   kiwi-operator        readwrite /kiwi/ (everything)
-//   kiwi-admin           read /kiwi/; readwrite /kiwi/spec/ (bookings of anyone, nodes, config)
-//                        and /kiwi/status/bookings/ (deleting a booking removes its status too)
+//   kiwi-admin           read /kiwi/; readwrite /kiwi/spec/ (bookings of anyone, nodes, config);
+//                        no status: statuses are what the operator and the daemons decided, and a
+//                        written one (a 30-day Active booking) would bypass admission. Deleting an
+//                        object deletes only its spec key (Store.delete) for that reason.
 //   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
-//                        /kiwi/spec/bookings/<user>/
+//                        /kiwi/spec/bookings/<user>/ and its server dry-run requests under
+//                        /kiwi/dryrun/<user>/ (each under a short lease; the operator answers)
 //   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
 //                        keys, its events; read its calendar and the ClusterConfig
 // Pure: the admin verb turns these into etcd grants.
 import { keys, ROOT } from '../../../../crds/api/keys.js';
 import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
+import { DRYRUN_PREFIX } from '../../../../crds/api/dryrun.js';
 
 export type Perm = 'Read' | 'Write' | 'Readwrite';
 export interface Grant {
@@ -45,12 +49,13 @@ export function grantsOf(id: Identity): Grant[] {
       return [
         { permission: 'Read', key: ROOT, prefix: true },
         { permission: 'Readwrite', key: ROOT + 'spec/', prefix: true },
-        { permission: 'Readwrite', key: keys.statusPrefix('Booking'), prefix: true },
+        { permission: 'Readwrite', key: DRYRUN_PREFIX, prefix: true },
       ];
     case 'user':
       return [
         { permission: 'Read', key: ROOT, prefix: true },
         { permission: 'Readwrite', key: keys.specPrefix('Booking', id.user), prefix: true },
+        { permission: 'Readwrite', key: `${DRYRUN_PREFIX}${id.user}/`, prefix: true },
       ];
     case 'node': {
       const ref = { kind: 'Node' as const, name: id.node };

@@ -43,7 +43,7 @@ export function loginCommands(b: Booking, nodes: Map<string, Node>): string[] {
   return (b.status?.nodes ?? b.spec.nodes ?? []).map((n) => {
     const node = nodes.get(n);
     const port = node?.spec?.sshPort ?? 22;
-    return `ssh ${b.spec.user}@${node?.spec?.address ?? n}${port !== 22 ? ` -p ${port}` : ''}`;
+    return `ssh ${b.metadata.namespace}@${node?.spec?.address ?? n}${port !== 22 ? ` -p ${port}` : ''}`;
   });
 }
 

@@ -8,7 +8,7 @@ import type { InformerEvent } from '../../../../crds/api/informer.js';
 import type { Node } from '../../../../crds/api/types.js';
 import { refString } from '../../../../crds/api/keys.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { namespaceFor, refForArg, resolveKind, splitKindName } from '../resource.js';
+import { namespaceFor, refForArg, resolveKind, skippedKeys, splitKindName } from '../resource.js';
 import { parseOutput, printObjects, WatchPrinter, type OutputSpec, type PrintOptions } from '../../printers/index.js';
 import type { TableContext } from '../../printers/columns.js';
 import { sortBy } from '../../printers/custom-columns.js';
@@ -107,7 +107,9 @@ export class GetOptions implements Options {
       }
       return;
     }
-    const items = (await reader.list(this.kind.kind, { namespace: this.namespace, selector: this.selector })).filter((o) => matchesFields(this.fields, o));
+    const skipped = skippedKeys(ctx.err);
+    const items = (await reader.list(this.kind.kind, { namespace: this.namespace, selector: this.selector, onInvalid: skipped.onInvalid })).filter((o) => matchesFields(this.fields, o));
+    skipped.warn();
     await hint();
     if (items.length === 0 && this.output.format !== 'json' && this.output.format !== 'yaml' && this.output.format !== 'jsonpath') {
       ctx.err(`No ${this.kind.plural} found${this.where()}.\n`);
@@ -155,6 +157,7 @@ export class GetOptions implements Options {
         if (!synced || !wanted(ev.object)) return;
         emit(() => printer.change(ev.object, ev.type === 'DELETED'));
       },
+      onInvalid: (p) => ctx.err(`warning: not shown: ${p.problem}\n`),
       onError: (err) => ctx.err(`warning: watch interrupted (${err.message.split('\n')[0]}); resuming\n`),
     });
     const aborted = new Promise<void>((resolve) => {

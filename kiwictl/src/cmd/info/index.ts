@@ -7,6 +7,7 @@ import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js'
 import { renderTable } from '../../printers/table.js';
 import { shortRemaining, shortTime } from '../../printers/format.js';
 import { formatLabels, infoRows, type InfoRow } from './rows.js';
+import { skippedKeys } from '../resource.js';
 import { readLeader, stalenessHint } from '../../client/staleness.js';
 
 export function infoTable(rows: InfoRow[], now: Date): string {
@@ -31,7 +32,9 @@ export class InfoOptions implements Options {
 
   async run(ctx: Ctx): Promise<void> {
     const reader = await ctx.client.reader();
-    const [nodes, bookings, leader] = await Promise.all([reader.list('Node'), reader.list('Booking'), readLeader(reader).catch(() => undefined)]);
+    const skipped = skippedKeys(ctx.err);
+    const [nodes, bookings, leader] = await Promise.all([reader.list('Node', skipped), reader.list('Booking', skipped), readLeader(reader).catch(() => undefined)]);
+    skipped.warn();
     const hint = leader && stalenessHint(leader, Date.now());
     if (hint) ctx.err(hint + '\n');
     const now = new Date();

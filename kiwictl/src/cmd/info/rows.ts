@@ -42,7 +42,7 @@ export function nodeHolders(nodes: Node[], bookings: Booking[]): Map<string, Hol
     const name = n.metadata.name!;
     const b = active.get(name);
     const r = n.status?.booking;
-    if (b) out.set(name, { user: b.spec.user ?? b.metadata.namespace, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime });
+    if (b) out.set(name, { user: b.metadata.namespace, booking: `${b.metadata.namespace}/${b.metadata.name}`, since: b.status?.startTime, until: b.status?.endTime });
     else if (r) out.set(name, { user: r.user, booking: r.namespace ? `${r.namespace}/${r.name}` : (r.name ?? '-'), since: r.since, until: r.until });
   }
   return out;

@@ -89,7 +89,7 @@ export class KillOptions implements Options {
     const all = await reader.list('Booking', { namespace: admin ? this.namespace : this.namespace ?? caller });
     const out = new Map<string, Booking>();
     for (const n of this.nodes) {
-      const hs = holdersOf(all, n).filter((b) => admin || b.spec.user === caller);
+      const hs = holdersOf(all, n).filter((b) => admin || b.metadata.namespace === caller);
       if (!hs.length) throw new NotFoundError(`no Active booking${admin ? '' : ' of yours'} holds node ${n}; see \`kiwictl info\``);
       for (const b of hs) out.set(`${b.metadata.namespace}/${b.metadata.name}`, b);
     }

@@ -118,10 +118,10 @@ export class NodeInstallOptions implements Options {
     note(ENV_FILE, put(root, ENV_FILE, envFile(this.settings), 0o644, written));
     // What a later install from the installed copy needs (the unit and the PAM helper's source).
     note(`${LIB_DIR}/share/manifests/systemd/kiwi-node-daemon.service`, put(root, `${LIB_DIR}/share/manifests/systemd/kiwi-node-daemon.service`, readFileSync(shipped('manifests/systemd/kiwi-node-daemon.service')), 0o644, written));
-    note(`${LIB_DIR}/share/node-daemon/pam/kiwi-pam-check`, put(root, `${LIB_DIR}/share/node-daemon/pam/kiwi-pam-check`, readFileSync(shipped('node-daemon/pam/kiwi-pam-check')), 0o755, written));
+    note(`${LIB_DIR}/share/node-daemon/pam/pam_kiwi.c`, put(root, `${LIB_DIR}/share/node-daemon/pam/pam_kiwi.c`, readFileSync(shipped('node-daemon/pam/pam_kiwi.c')), 0o644, written));
 
     const { installHelper, installPam, DEFAULT_HELPER_PATH } = await import('../../../../node-daemon/src/pam/install.js');
-    const helper = installHelper({ root, source: shipped('node-daemon/pam/kiwi-pam-check') });
+    const helper = installHelper({ root, source: shipped('node-daemon/pam/pam_kiwi.c') });
     written.add(DEFAULT_HELPER_PATH);
     note(DEFAULT_HELPER_PATH, helper.changed);
     put(root, MANIFEST, JSON.stringify({ files: [...written].sort() }, null, 2) + '\n', 0o644, new Set());
@@ -249,7 +249,7 @@ export class PamOptions implements Options {
     const pam = await import('../../../../node-daemon/src/pam/install.js');
     try {
       if (this.install) {
-        const h = pam.installHelper({ root: this.root, source: shipped('node-daemon/pam/kiwi-pam-check') });
+        const h = pam.installHelper({ root: this.root, source: shipped('node-daemon/pam/pam_kiwi.c') });
         if (h.changed) ctx.out(`installed ${h.path}\n`);
         const r = pam.installPam({ root: this.root, service: this.service, session: this.session, helperArgs: this.helperArgs });
         ctx.out(r.changed ? `added the Kiwi check to ${r.file} (backup: ${r.file}.kiwi-backup); keep a root shell open and try a login before you close it\n` : `${r.file} has the Kiwi check already\n`);
@@ -259,7 +259,7 @@ export class PamOptions implements Options {
         ctx.out(r.changed ? `took the Kiwi check out of ${r.file}\n` : `${r.file} has no Kiwi check; nothing changed\n`);
       }
     } catch (e) {
-      // The installer's refusals (no account stack, missing socat, a bad argument) are the user's to fix.
+      // The installer's refusals (no account stack, no compiler for the PAM module, a bad argument) are the user's to fix.
       if (e instanceof Error && !(e instanceof ForbiddenError)) throw new InvalidError(e.message);
       throw e;
     }

@@ -81,7 +81,7 @@ export class RunOptions implements Options {
     if (r.refused) throw new RefusedError(r.refused);
     const first = active.status!.nodes![0];
     const args = sshArgs({
-      user: active.spec.user,
+      user: active.metadata.namespace!,
       node: nodes.get(first),
       nodeName: first,
       command: this.command,
