@@ -41,7 +41,7 @@ find "$ctx/dist" -name '*.map' -delete
 # the PAM module, built here as `kiwictl node install-pam` builds it on a node (gcc, libpam0g-dev)
 node --import tsx -e "const m = await import('./node-daemon/src/pam/install.ts'); m.installHelper({ root: process.argv[1], dest: 'pam_kiwi.so' })" "$ctx"
 mkdir "$ctx/bin"
-for p in kiwictl kiwi-operator kiwi-node-daemon; do
+for p in kiwictl kiwi-operator kiwi-node-daemon kiwi-web; do
   printf '#!/bin/sh\nexec node /usr/lib/kiwi/dist/%s.js "$@"\n' "$p" > "$ctx/bin/$p"
   chmod 755 "$ctx/bin/$p"
 done

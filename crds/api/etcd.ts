@@ -19,6 +19,20 @@ export interface EtcdConfig {
   tls?: { caFile: string; certFile?: string; keyFile?: string };
 }
 
+/**
+ * gRPC keepalives on every connection: a member that stops answering (paused, a half-open
+ * link) is noticed in about 2 s and its calls fail over to another member, instead of hanging
+ * until something times out. Without them a lease keepalive stream to a paused raft leader
+ * stalled for the whole lease TTL, and the heartbeat lease expired. etcd answers pings at once
+ * while a stream is open; its --grpc-keepalive-min-time (default 5 s) only limits pings without
+ * streams, which we do not send (permit_without_calls 0).
+ */
+export const KEEPALIVE = {
+  'grpc.keepalive_time_ms': 1_000,
+  'grpc.keepalive_timeout_ms': 1_000,
+  'grpc.keepalive_permit_without_calls': 0,
+} as const;
+
 export function connect(cfg: EtcdConfig): Etcd3 {
   const timeout = cfg.callTimeoutMs ?? 5000;
   // A write sent to a follower while the raft leader dies is never answered: etcd gives up on it
@@ -31,7 +45,7 @@ export function connect(cfg: EtcdConfig): Etcd3 {
     dialTimeout: cfg.dialTimeoutMs ?? timeout,
     // gRPC's default 4 MiB receive limit is hit by listing ~10,000 nodes with status; etcd itself
     // sends up to its own limits, so accept what it sends.
-    grpcOptions: { 'grpc.max_receive_message_length': 1 << 30 },
+    grpcOptions: { 'grpc.max_receive_message_length': 1 << 30, ...KEEPALIVE },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (writes(ctx.method, (ctx as { params?: unknown }).params) ? writeTimeout : timeout) }),
     // etcd3 1.1.2 types these with its own cockatiel 3; it only calls execute() on the policies and
     // next()/duration on the backoff, which cockatiel 4 keeps (test/integration/store.test.ts and
@@ -52,7 +66,42 @@ export function connect(cfg: EtcdConfig): Etcd3 {
       ...(cfg.tls.keyFile ? { privateKey: readFileSync(cfg.tls.keyFile) } : {}),
     };
   }
-  return new Etcd3(opts);
+  return preferLiveMembers(new Etcd3(opts));
+}
+
+/** How long a member whose connection failed is tried after the others. */
+export const SUSPECT_MS = 10_000;
+
+/**
+ * etcd3 picks a member at random for every call and stream, also one whose connection just
+ * failed: a stream to a paused member is created at once and then waits for an HTTP/2
+ * handshake that never comes (grpc-js has no connect timeout). A lease keepalive stream that
+ * lands there stalls for the whole TTL and the lease expires. etcd's Go client avoids this by
+ * picking only connected members; this does the same in etcd3's pool: members that failed in
+ * the last SUSPECT_MS come last in its order (still tried when nothing else answers). Only the
+ * order changes; etcd3 1.1.2's ConnectionPool (shuffledHosts, markFailed) is what it relies on.
+ */
+function preferLiveMembers(client: Etcd3): Etcd3 {
+  type Host = object;
+  const pool = (client as unknown as { pool?: { hosts?: Host[]; shuffledHosts?: () => Generator<Host>; markFailed?: (h: Host, e: unknown) => void } }).pool;
+  if (!pool?.shuffledHosts || !pool.markFailed || !pool.hosts || pool.hosts.length < 2) return client;
+  const failedAt = new WeakMap<Host, number>();
+  const markFailed = pool.markFailed.bind(pool);
+  pool.markFailed = (h, e) => {
+    failedAt.set(h, Date.now());
+    markFailed(h, e);
+  };
+  const shuffled = pool.shuffledHosts.bind(pool);
+  pool.shuffledHosts = function* () {
+    const g = shuffled();
+    for (;;) {
+      const round = Array.from({ length: pool.hosts!.length }, () => g.next().value as Host);
+      const now = Date.now();
+      const suspect = (h: Host) => now - (failedAt.get(h) ?? -Infinity) < SUSPECT_MS;
+      yield* [...round.filter((h) => !suspect(h)), ...round.filter(suspect)];
+    }
+  };
+  return client;
 }
 
 /** Does this call write? (a txn writes when one of its operations puts or deletes) */

@@ -14,4 +14,6 @@ export * from './config.js';
 export * from './time.js';
 export * from './conditions.js';
 export * from './endpoints.js';
+export * from './update.js';
+export * from './immutable.js';
 export * from './usage.js';

@@ -93,9 +93,10 @@ export class Store {
   }
 
   /** One transaction: all compares hold, then `success` runs; otherwise `failure`. */
-  async txn(what: string, compares: Compare[], success: IRequestOp[], failure: IRequestOp[] = []) {
-    return this.call(what, () =>
-      this.etcd.kv.txn({
+  async txn(what: string, compares: Compare[], success: IRequestOp[], failure: IRequestOp[] = [], attempts?: { n: number }) {
+    return this.call(what, () => {
+      if (attempts) attempts.n++;
+      return this.etcd.kv.txn({
         compare: compares.map((c) => ({
           key: enc(c.key),
           target: c.target,
@@ -104,8 +105,8 @@ export class Store {
         })) as any,
         success,
         failure,
-      }),
-    );
+      });
+    });
   }
 
   /** One object with its revisions; an InvalidError naming the key when its stored value is not a valid object. */
@@ -197,10 +198,14 @@ export class Store {
     if (current.specRevision !== rv) throw conflict(ref, rv, current.specRevision);
     const next = merged(current.object, obj);
     if (isDeepStrictEqual(specValue(next), specValue(current.object))) return current.object as T;
-    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, specValue(next))], [rangeOp(key)]);
+    const attempts = { n: 0 };
+    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, specValue(next))], [rangeOp(key)], attempts);
     if (!r.succeeded) {
       const now = r.responses[0].response_range.kvs[0];
-      if (now && now.value.toString() === JSON.stringify(specValue(next))) next.metadata.resourceVersion = now.mod_revision;
+      // A retried call whose first attempt committed finds its own value: success. Without a
+      // retry the same value is somebody else's identical write (two `extend +10m` from one
+      // state): a conflict, so that the caller re-reads and both changes count.
+      if (attempts.n > 1 && now && now.value.toString() === JSON.stringify(specValue(next))) next.metadata.resourceVersion = now.mod_revision;
       else throw conflict(ref, rv, now ? Number(now.mod_revision) : 0);
       return next as T;
     }

@@ -417,13 +417,17 @@ function bookingForm(nodes: string[], a: number, b: number): void {
     confirm.disabled = true;
     const r = await call('POST', `${API}/namespaces/${encodeURIComponent(state.session!.user!)}/bookings?dryRun=All`, obj());
     if (mine !== seq) return;
+    // The leading operator's own answer (its planner); a forecast only when none answered in time.
+    const forecast = r.ok ? r.data.metadata?.annotations?.['kiwi.dev/dry-run-source'] === 'forecast' : /\(a forecast from the planned slots: /.test(r.data.message ?? '');
+    out.dataset.source = forecast ? 'forecast' : 'operator';
     if (r.ok) {
-      const st = r.data.status;
-      out.textContent = `Planned start: ${fmtTime(Date.parse(st.startTime))}, until ${fmtTime(Date.parse(st.endTime))}. ${st.message}`;
+      const st = r.data.status ?? {};
+      const when = st.startTime ? `Planned start: ${fmtTime(Date.parse(st.startTime))}${st.endTime ? `, until ${fmtTime(Date.parse(st.endTime))}` : ''}.` : 'Not planned yet.';
+      out.textContent = `${forecast ? 'Forecast (no operator answered): ' : 'The operator plans: '}${when} ${st.message ?? ''}`;
       out.className = 'preview ok';
       confirm.disabled = false;
     } else {
-      out.textContent = `Refused: ${r.data.message}`;
+      out.textContent = `Refused${forecast ? ' (forecast)' : ' by the operator'}: ${r.data.message}`;
       out.className = 'preview refused';
     }
   };

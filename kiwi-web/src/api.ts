@@ -5,10 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { effectiveConfig, type EffectiveConfig } from '../../crds/api/config.js';
 import { validateObject } from '../../crds/api/validate.js';
+import { rfc3339 } from '../../crds/api/time.js';
 import { matches, parseSelector } from '../../crds/api/selector.js';
 import { API_VERSION, type Booking, type ClusterConfig, type KiwiObject, type Node } from '../../crds/api/types.js';
 import type { Store } from '../../crds/api/store.js';
-import { NotFoundError } from '../../crds/api/errors.js';
+import { ForbiddenError, NotFoundError, TimeoutError } from '../../crds/api/errors.js';
+import { askDryRun } from '../../crds/api/dryrun.js';
 import type { Logger } from '../../crds/api/log.js';
 import type { Hub, WatchedKind, WatchEvent } from './hub.js';
 import type { Session, Sessions } from './auth.js';
@@ -25,7 +27,14 @@ export interface ApiDeps {
   log: Logger;
   /** May a visitor who has not logged in read? */
   anonymousRead: boolean;
+  /** How long a dry run waits for the leading operator before it answers with the forecast. */
+  dryRunTimeoutMs?: number;
 }
+
+/** Short: the page asks on every change of the form; past this the forecast is the answer. */
+export const DRY_RUN_TIMEOUT_MS = 2000;
+/** On a dry run's answer: who answered, "operator" (its planner) or "forecast" (preview.ts). */
+export const DRY_RUN_SOURCE = 'kiwi.dev/dry-run-source';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const HEARTBEAT_MS = 15_000;
@@ -96,25 +105,49 @@ async function create(d: ApiDeps, s: Session, req: IncomingMessage, res: ServerR
   const b = validateObject(obj, `booking ${namespace}/${name}`) as Booking;
   if (b.kind !== 'Booking') throw new HttpError(400, 'BadRequest', `kind: this path takes a Booking, not a ${b.kind}`);
   if (b.spec.user !== namespace) throw new HttpError(422, 'Invalid', `booking ${namespace}/${name}: spec.user: "${b.spec.user}" must be the namespace's user ${namespace}`);
-  if (dryRun) {
-    const config = await clusterConfig(d.store);
-    const pv = previewBooking(b, d.hub.list('Booking') as Booking[], d.hub.list('Node') as Node[], config, Date.now());
-    if (!pv.ok) throw new RefusedError(`booking ${namespace}/${name} would be refused (${pv.reason}): ${pv.message}`);
-    const planned = pv.start > Date.now() + 1000;
-    const preview: Booking = {
-      ...b,
-      status: {
-        phase: 'Pending', reason: planned ? 'Queued' : 'Scheduled', message: pv.message, nodes: pv.nodes,
-        startTime: new Date(pv.start).toISOString().replace(/\.\d+Z$/, 'Z'), endTime: new Date(pv.end).toISOString().replace(/\.\d+Z$/, 'Z'),
-        ...(pv.waitingFor.length ? { waitingFor: pv.waitingFor } : {}),
-      },
-    };
-    return sendJson(res, 200, preview);
-  }
+  if (dryRun) return sendJson(res, 200, await dryRunBooking(d, s, b));
   const created = await s.store.create(b);
   d.log.info({ booking: `${namespace}/${created.metadata.name}`, by: s.user }, 'booking created');
   sendJson(res, 201, created);
 }
+
+/**
+ * dryRun=All: the leading operator's own answer (crds/api's server-side dry run: its planner,
+ * windows, queue and count bookings included), asked as the logged-in user so that etcd decides
+ * whether they may. Only when no operator answers within the bound (or etcd's roles do not let the
+ * user ask) the forecast from the decided slots, labelled as one in the annotation and message.
+ */
+async function dryRunBooking(d: ApiDeps, s: Session, b: Booking): Promise<Booking> {
+  const ref = `${b.metadata.namespace}/${b.metadata.name}`;
+  const timeoutMs = d.dryRunTimeoutMs ?? DRY_RUN_TIMEOUT_MS;
+  let why: string;
+  try {
+    const a = await askDryRun(s.store, b, timeoutMs);
+    if (a.error) throw new HttpError(422, 'Invalid', `booking ${ref}: the operator refused the dry run: ${a.error}`);
+    const st = a.status;
+    if (st?.phase === 'Expired') throw new RefusedError(`booking ${ref} would be refused (${st.reason ?? 'Expired'}): ${st.message ?? 'no reason given'}`);
+    return labelled({ ...b, ...(st ? { status: st } : {}) }, 'operator');
+  } catch (err) {
+    if (err instanceof TimeoutError) why = `no kiwi-operator answered within ${timeoutMs / 1000} s`;
+    else if (err instanceof ForbiddenError) why = `etcd does not let ${s.user} ask the operator (${err.message})`;
+    else throw err;
+  }
+  d.log.warn({ booking: ref, why }, 'dry run: the operator did not answer; forecasting');
+  const note = `(a forecast from the planned slots: ${why})`;
+  const pv = previewBooking(b, d.hub.list('Booking') as Booking[], d.hub.list('Node') as Node[], await clusterConfig(d.store), Date.now());
+  if (!pv.ok) throw new RefusedError(`booking ${ref} would be refused (${pv.reason}): ${pv.message} ${note}`);
+  const planned = pv.start > Date.now() + 1000;
+  return labelled({
+    ...b,
+    status: {
+      phase: 'Pending', reason: planned ? 'Queued' : 'Scheduled', message: `${pv.message} ${note}`, nodes: pv.nodes,
+      startTime: rfc3339(pv.start), endTime: rfc3339(pv.end),
+      ...(pv.waitingFor.length ? { waitingFor: pv.waitingFor } : {}),
+    },
+  }, 'forecast');
+}
+
+const labelled = (b: Booking, source: 'operator' | 'forecast'): Booking => ({ ...b, metadata: { ...b.metadata, annotations: { ...b.metadata.annotations, [DRY_RUN_SOURCE]: source } } });
 
 /** JSON merge patch (RFC 7386) of the user-owned parts; the result is validated as a whole. */
 async function patch(s: Session, namespace: string, name: string, body: unknown): Promise<Booking> {

@@ -1,9 +1,8 @@
-// Pure: what the cluster would answer to a new booking, before it is written (the page's
-// "planned start" and refusal before confirming; POST ...?dryRun=All). Read from what the
-// operator has already decided: every Active booking's held slot and every Pending one's
-// planned slot (status.nodes, startTime, endTime). It is a forecast: the operator's answer
-// after the write is the truth (reservable windows, for one, are its to check), and the page
-// shows that answer too.
+// Pure: a forecast of what the cluster would answer to a new booking, for POST ...?dryRun=All
+// only when no operator answers the server-side dry run in time (api.ts asks it first). Read
+// from what the operator has already decided: every Active booking's held slot and every
+// Pending one's planned slot (status.nodes, startTime, endTime). It knows no reservable windows
+// and plans named nodes only; the answer says it is a forecast.
 import type { Booking, Node } from '../../crds/api/types.js';
 import type { EffectiveConfig } from '../../crds/api/config.js';
 import { formatDuration, parseDuration } from '../../crds/api/duration.js';

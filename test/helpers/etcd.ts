@@ -93,6 +93,9 @@ export interface TestEtcdCluster {
   procs: (ChildProcess | undefined)[];
   /** SIGKILLs member i (its data stays). */
   kill(i: number): Promise<void>;
+  /** SIGSTOPs member i (a paused process: its connections stay open and answer nothing); resume() sends SIGCONT. */
+  pause(i: number): void;
+  resume(i: number): void;
   /** The index of the member that is the raft leader now. */
   leader(): Promise<number>;
   stop(): Promise<void>;
@@ -139,12 +142,19 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
       if (i < 0) throw new Error('no member is the raft leader now');
       return i;
     },
+    pause(i) {
+      procs[i]?.kill('SIGSTOP');
+    },
+    resume(i) {
+      procs[i]?.kill('SIGCONT');
+    },
     async kill(i) {
       const p = procs[i];
       if (p) await stopProc(p, 'SIGKILL');
       procs[i] = undefined;
     },
     async stop() {
+      for (const p of procs) p?.kill('SIGCONT'); // a paused member cannot stop
       await Promise.all(procs.map((p) => (p ? stopProc(p) : undefined)));
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },

@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Booking, ClusterConfig, KindName, ObjectOfKind } from '../../../crds/api/types.js';
-import { ConflictError, ForbiddenError, InvalidError, NotFoundError, TimeoutError } from '../../../crds/api/errors.js';
+import { ForbiddenError, InvalidError, NotFoundError, TimeoutError } from '../../../crds/api/errors.js';
 import type { ObjectRef } from '../../../crds/api/keys.js';
+import { guaranteedUpdate } from '../../../crds/api/update.js';
 import { CLUSTER_CONFIG_NAME } from '../../../crds/api/config.js';
 import { parseDuration } from '../../../crds/api/duration.js';
 import type { Reader } from '../client/reader.js';
@@ -120,20 +121,8 @@ export async function updateSpec<K extends KindName>(
   ctx: Ctx,
   ref: ObjectRef & { kind: K },
   change: (obj: ObjectOfKind<K>) => boolean,
-  tries = 5,
 ): Promise<{ object: ObjectOfKind<K>; changed: boolean }> {
-  const store = await ctx.client.store();
-  for (let i = 0; ; i++) {
-    const cur = await store.get(ref);
-    if (!cur) throw new NotFoundError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`);
-    const next = structuredClone(cur);
-    if (!change(next)) return { object: cur, changed: false };
-    try {
-      return { object: await store.update(next), changed: true };
-    } catch (e) {
-      if (!(e instanceof ConflictError) || i + 1 >= tries) throw e;
-    }
-  }
+  return guaranteedUpdate(await ctx.client.store(), ref, change);
 }
 
 export interface WatchOptions {

@@ -2,6 +2,7 @@
 // No /proc, no signals, no clock: callers pass `now` and what they read.
 import type { CalendarEntry, EffectiveConfig } from '../../../crds/api/index.js';
 import { protectedUser, type ProtectedReason, type UserLookup } from '../../../crds/api/users.js';
+import { begunSlotsMovedLater } from './timers.js';
 
 /** One process as read from /proc/<pid>/status. */
 export interface Proc {
@@ -34,10 +35,13 @@ export const doneKey = (e: CalendarEntry) => `${e.uid}@${e.end}`;
  * gone, if it had begun (its user may have processes left), and forgotten if it had not.
  * Entries already cleaned up after (`done`, by doneKey) are not tracked again while the
  * calendar still lists them (the operator removes them in its own time, or never when it is down).
+ * A begun entry that the calendar now starts after now has ended too (begunSlotsMovedLater): it
+ * is kept, marked gone, and its later copy is tracked once that cleanup is done.
  */
 export function track(known: Tracked[], calendar: CalendarEntry[], now: number, done: ReadonlySet<string> = new Set()): Tracked[] {
-  const inCal = new Set(calendar.map((e) => e.uid));
-  const out: Tracked[] = calendar.filter((e) => !done.has(doneKey(e))).map((e) => ({ ...e }));
+  const moved = begunSlotsMovedLater(known, calendar, now);
+  const inCal = new Set(calendar.filter((e) => !moved.has(e.uid)).map((e) => e.uid));
+  const out: Tracked[] = calendar.filter((e) => !done.has(doneKey(e)) && !moved.has(e.uid)).map((e) => ({ ...e }));
   for (const k of known) {
     if (inCal.has(k.uid) || done.has(doneKey(k))) continue;
     if (k.start > now) continue; // cancelled before it began: nothing to clean

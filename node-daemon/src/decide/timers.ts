@@ -106,3 +106,16 @@ export function pruneSent(sent: Iterable<string>, known: Tracked[]): Set<string>
   const uids = new Set(known.map((k) => k.uid));
   return new Set([...sent].filter((k) => uids.has(k.split(':')[0])));
 }
+
+/**
+ * Entries whose slot had begun by the daemon's clock (the user was let in) and that the calendar
+ * now starts after `now`: the begun slot was taken away (the operator never does this; an older
+ * one, or a hand-written calendar, might). Such a slot has ended: its user's processes are
+ * cleaned up now, as for an entry removed from the calendar. Returns their uids.
+ */
+export function begunSlotsMovedLater(known: readonly CalendarEntry[], calendar: readonly CalendarEntry[], now: number): Set<string> {
+  const later = new Map(calendar.filter((e) => e.start > now).map((e) => [e.uid, e]));
+  const out = new Set<string>();
+  for (const k of known) if (k.start <= now && later.has(k.uid)) out.add(k.uid);
+  return out;
+}

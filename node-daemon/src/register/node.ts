@@ -1,7 +1,7 @@
-// Node registration and the status fields the daemon owns, written read-modify-write with a
+// Node registration and the status fields the daemon owns, written read-modify-write (guaranteedUpdateStatus) with a
 // compare-and-swap on the status revision, so the operator's fields (phase, Ready) survive.
 import { isDeepStrictEqual } from 'node:util';
-import { AlreadyExistsError, ConflictError, API_VERSION, type Node, type NodeStatus, type Store, type Logger } from '../../../crds/api/index.js';
+import { AlreadyExistsError, API_VERSION, guaranteedUpdateStatus, type Node, type NodeStatus, type Store, type Logger } from '../../../crds/api/index.js';
 import { mergeStatus, type OwnedStatus } from '../decide/status.js';
 
 export interface RegisterOptions {
@@ -35,20 +35,12 @@ export async function ensureNode(store: Store, o: RegisterOptions, log: Logger):
  * on a lost compare-and-swap read again. Returns the status written (or found unchanged).
  */
 export async function writeOwnedStatus(store: Store, node: string, want: OwnedStatus, now: () => number, opts: { force?: boolean } = {}): Promise<NodeStatus | undefined> {
-  const ref = { kind: 'Node' as const, name: node };
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const cur = await store.getStored(ref);
-    if (!cur) return undefined;
-    const next = mergeStatus(cur.object.status, want, now());
-    if (!opts.force && cur.object.status && isDeepStrictEqual(withoutHeartbeat(next), withoutHeartbeat(cur.object.status))) return cur.object.status;
-    try {
-      await store.updateStatus(ref, next, { expectedStatusRevision: cur.statusRevision });
-      return next;
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-    }
-  }
-  throw new ConflictError(`Node ${node}: status kept changing under the daemon; will try again later`);
+  const r = await guaranteedUpdateStatus(store, { kind: 'Node', name: node }, (cur) => {
+    const next = mergeStatus(cur, want, now());
+    if (!opts.force && cur && isDeepStrictEqual(withoutHeartbeat(next), withoutHeartbeat(cur))) return undefined;
+    return next;
+  });
+  return r?.status;
 }
 
 function withoutHeartbeat(s: NodeStatus): NodeStatus {

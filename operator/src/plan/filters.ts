@@ -1,9 +1,12 @@
 // Filter plugins, in kube-scheduler's manner: each looks at one node for one request and
-// answers "" (fits) or the reason it does not, in words a user can act on.
+// answers undefined (fits) or a status: a code (can waiting help?) and the reason, in words a
+// user can act on. What a booking then does is verdict()'s (status.ts), not the filter's.
+// A new filter is one object here (or its own module) added to PLACEMENT_FILTERS.
 import type { Booking } from '../../../crds/api/index.js';
 import { fromMap, matches, formatDuration } from '../../../crds/api/index.js';
 import type { NodeView } from './types.js';
 import { describeWindows, longestWindow } from './windows.js';
+import { reject, type FilterStatus } from './status.js';
 
 export interface FilterRequest {
   booking: Booking;
@@ -14,17 +17,17 @@ export interface FilterRequest {
 
 export interface NodeFilter {
   name: string;
-  check(req: FilterRequest, name: string, node: NodeView | undefined): string;
+  check(req: FilterRequest, name: string, node: NodeView | undefined): FilterStatus | undefined;
 }
 
 export const NodeExists: NodeFilter = {
   name: 'NodeExists',
-  check: (_r, name, n) => (n ? '' : `node ${name} does not exist`),
+  check: (_r, name, n) => (n ? undefined : reject('NodeExists', `node ${name} does not exist`)),
 };
 
 export const NodeSchedulable: NodeFilter = {
   name: 'NodeSchedulable',
-  check: (_r, name, n) => (n?.node.spec?.unschedulable ? `node ${name} is cordoned (spec.unschedulable)` : ''),
+  check: (_r, name, n) => (n?.node.spec?.unschedulable ? reject('NodeSchedulable', `node ${name} is cordoned (spec.unschedulable)`) : undefined),
 };
 
 export const NodeNotDraining: NodeFilter = {
@@ -32,21 +35,21 @@ export const NodeNotDraining: NodeFilter = {
   check: (_r, name, n) => {
     const p = n?.node.status?.phase;
     // One wording for both: a pass that sees Draining become Drained says the same thing.
-    return p === 'Draining' || p === 'Drained' ? `node ${name} is drained or draining` : '';
+    return p === 'Draining' || p === 'Drained' ? reject('NodeNotDraining', `node ${name} is drained or draining`) : undefined;
   },
 };
 
 export const NodeReady: NodeFilter = {
   name: 'NodeReady',
-  check: (_r, name, n) => (n?.node.status?.phase === 'NotReady' ? `node ${name} is NotReady (its daemon's heartbeat is gone)` : ''),
+  check: (_r, name, n) => (n?.node.status?.phase === 'NotReady' ? reject('NodeReady', `node ${name} is NotReady (its daemon's heartbeat is gone)`) : undefined),
 };
 
 export const NodeSelectorMatch: NodeFilter = {
   name: 'NodeSelectorMatch',
   check: (r, name, n) => {
     const sel = r.booking.spec.nodeSelector;
-    if (!sel || r.booking.spec.nodes) return '';
-    return matches(fromMap(sel), n?.node.metadata.labels) ? '' : `node ${name} does not match nodeSelector`;
+    if (!sel || r.booking.spec.nodes) return undefined;
+    return matches(fromMap(sel), n?.node.metadata.labels) ? undefined : reject('NodeSelectorMatch', `node ${name} does not match nodeSelector`);
   },
 };
 
@@ -55,23 +58,23 @@ export const WindowCanFit: NodeFilter = {
   name: 'WindowCanFit',
   check: (r, name, n) => {
     const ws = n?.node.spec?.reservableWindows;
-    if (!ws || ws.length === 0) return '';
+    if (!ws || ws.length === 0) return undefined;
     return longestWindow(ws, r.now) >= r.durationMs
-      ? ''
-      : `node ${name} is bookable only within ${describeWindows(ws)}; a ${formatDuration(r.durationMs / 1000)} booking never fits inside one window`;
+      ? undefined
+      : reject('WindowCanFit', `node ${name} is bookable only within ${describeWindows(ws)}; a ${formatDuration(r.durationMs / 1000)} booking never fits inside one window`);
   },
 };
 
 /** The filters a node must pass before anything new is planned on it, in order. */
 export const PLACEMENT_FILTERS: NodeFilter[] = [NodeExists, NodeSchedulable, NodeNotDraining, NodeReady, NodeSelectorMatch, WindowCanFit];
 
-/** "" when the node passes every filter, else the first reason. */
-export function filterNode(req: FilterRequest, name: string, node: NodeView | undefined, filters = PLACEMENT_FILTERS): string {
+/** undefined when the node passes every filter, else the first filter's status. */
+export function filterNode(req: FilterRequest, name: string, node: NodeView | undefined, filters = PLACEMENT_FILTERS): FilterStatus | undefined {
   for (const f of filters) {
-    const why = f.check(req, name, node);
-    if (why) return why;
+    const st = f.check(req, name, node);
+    if (st) return st;
   }
-  return '';
+  return undefined;
 }
 
 /** Score plugins rank the nodes that pass; higher first. Ties go by name. */

@@ -2,6 +2,7 @@
 export * from './types.js';
 export * from './calendar.js';
 export * from './windows.js';
+export * from './status.js';
 export * from './filters.js';
 export * from './admission.js';
 export * from './plan.js';

@@ -1,6 +1,9 @@
-// How actions become transactions: pure. Actions that touch a common calendar form one
-// group, written in order (removals first, then by start), so that every calendar value
-// written is valid on its own; a group goes in as few transactions as etcd's op limit allows.
+// How actions become transactions: pure. Actions that touch a common calendar, or whose
+// status says a booking holds or held a node (Active, or Expired from Active), form one group,
+// written in order: what ends first (expiries, removals), then the rest by start. So every
+// calendar value written is valid on its own, and no revision shows two Active bookings on a
+// node (a start whose entry is already in the calendar changes no calendar, yet must come after
+// its predecessor's expiry). A group goes in as few transactions as etcd's op limit allows.
 import type { CalendarEntry } from '../../../crds/api/index.js';
 import type { Action, BookingAction, CalendarView } from './types.js';
 import { isValidCalendar } from './calendar.js';
@@ -30,7 +33,14 @@ function firstStart(a: Action): number {
   return s;
 }
 
-const isRemoval = (a: Action) => a.kind === 'booking' && a.calendar.every((c) => c.entries.length === 0);
+/** Ends something: an expiry, or a removal of entries (orphans). Written before anything else of its group. */
+const ends = (a: Action) => a.kind === 'booking' && (a.status?.phase === 'Expired' || (a.calendar.length > 0 && a.calendar.every((c) => c.entries.length === 0)));
+
+/** The nodes a booking action's status says it holds or held (its status write must be ordered with theirs). */
+function statusNodes(a: BookingAction): string[] {
+  const p = a.status?.phase;
+  return p === 'Active' || p === 'Expired' ? a.status?.nodes ?? [] : [];
+}
 
 /** Success-side ops of an action (status, events), not counting calendars. */
 const opsOf = (a: Action) => (a.kind === 'node' ? 1 : a.status ? 1 : 0) + a.events.length;
@@ -51,8 +61,8 @@ export function groupActions(actions: Action[]): Action[][] {
   actions.forEach((a, i) => {
     parent.set(idOf(a, i), idOf(a, i));
     if (a.kind === 'booking') {
-      for (const c of a.calendar) {
-        const n = `n:${c.node}`;
+      for (const node of [...a.calendar.map((c) => c.node), ...statusNodes(a)]) {
+        const n = `n:${node}`;
         if (!parent.has(n)) parent.set(n, n);
         union(idOf(a, i), n);
       }
@@ -76,7 +86,7 @@ export function groupActions(actions: Action[]): Action[][] {
 
 /** One group in transactions: each chunk leaves every calendar it writes valid. */
 export function chunkGroup(group: Action[], calendars: Map<string, CalendarView>, maxOps = MAX_TXN_OPS): TxnChunk[] {
-  const sorted = [...group].sort((a, b) => Number(isRemoval(b)) - Number(isRemoval(a)) || firstStart(a) - firstStart(b));
+  const sorted = [...group].sort((a, b) => Number(ends(b)) - Number(ends(a)) || firstStart(a) - firstStart(b));
   const state = new Map<string, CalendarEntry[]>();
   const cal = (n: string) => state.get(n) ?? calendars.get(n)?.entries ?? [];
   const chunks: TxnChunk[] = [];

@@ -11,7 +11,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private waiters: (() => void)[] = [];
   private down = false;
   private readonly base: number;
@@ -36,16 +36,24 @@ export class WorkQueue {
     for (const f of w) f();
   }
 
-  /** Adds after a delay; a later call for the same key with an earlier time wins. */
+  /**
+   * Adds after a delay. A key already waiting keeps the earlier of its two deadlines, as
+   * client-go's delaying queue does: a later call asking for a later time changes nothing.
+   */
   addAfter(key: string, ms: number): void {
     if (this.down) return;
     if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
     const t = this.timers.get(key);
-    if (t) clearTimeout(t);
-    this.timers.set(key, setTimeout(() => {
+    if (t) {
+      if (t.at <= at) return;
+      clearTimeout(t.timer);
+    }
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
-    }, Math.min(ms, 2 ** 31 - 1)));
+    }, Math.min(ms, 2 ** 31 - 1));
+    this.timers.set(key, { at, timer });
   }
 
   /** The backoff a failure of `key` now waits: base * 2^(failures), capped. */
@@ -98,7 +106,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.down = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     const w = this.waiters;
     this.waiters = [];

@@ -202,16 +202,18 @@ export class Reconciler {
 
   /** Writes the actions as fenced, compare-and-swapped transactions. */
   private async write(actions: Action[], input: PlanInput, batch: Set<string>): Promise<void> {
-    // A key waiting out its backoff is left for its turn, unless this batch is its turn.
-    const ready = actions.filter((a) => {
+    // A key waiting out its backoff is left for its turn, unless this batch is its turn; and
+    // with it its group (what must be written in order with it: a start after an expiry).
+    const waits = (a: Action) => {
       const k = actionKey(a);
-      return batch.has(k) || batch.has('resync') || !this.queue.isBackingOff(k);
-    });
+      return !batch.has(k) && !batch.has('resync') && this.queue.isBackingOff(k);
+    };
+    const ready = groupActions(actions).filter((g) => !g.some(waits));
     if (!ready.length) return;
-    const groups = groupActions(ready).map((g) => chunkGroup(g, input.calendars));
+    const groups = ready.map((g) => chunkGroup(g, input.calendars));
     // Independent single-transaction groups share transactions; the rest go in order.
     const work = [...packChunks(groups.filter((g) => g.length === 1).map((g) => g[0])).map((c) => [c]), ...groups.filter((g) => g.length > 1)];
-    this.stats.actions += ready.length;
+    this.stats.actions += ready.reduce((n, g) => n + g.length, 0);
     await this.runLimited(work, (chunks) => this.writeGroup(chunks, input));
   }
 

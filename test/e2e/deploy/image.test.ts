@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/wait.js';
+import { startEtcd, stopProc } from '../../helpers/etcd.js';
+import { freePort } from '../../helpers/ports.js';
 
 const have = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
@@ -40,23 +42,49 @@ describe('the Kiwi image (Containerfile, scripts/build-image.sh)', function () {
     assert.match(r.stderr, /build-image: cannot pull the base image docker\.io\/library\/debian:bookworm-slim: /);
   });
 
-  it('builds from a Debian base made with debootstrap, with Node and the three programs in it', () => {
+  it('builds from a Debian base made with debootstrap, with Node and the four programs in it', () => {
     const base = execFileSync('bash', ['scripts/image-base.sh'], { encoding: 'utf8', env }).trim();
     assert.equal(base, 'localhost/kiwi-base:bookworm');
     execFileSync('bash', ['scripts/build-image.sh', '--base', base, '--tag', tag], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const c = buildah('from', tag);
     try {
       const out = buildah('run', '--isolation', 'chroot', c, '--', 'sh', '-c',
-        'node --version; kiwictl --version; kiwi-operator --help | head -1; kiwi-node-daemon --help | head -1; test -f /usr/lib/kiwi/pam_kiwi.so && echo pam-module; ls /usr/lib/x86_64-linux-gnu/ | grep -E "^libnss_(sss|ldap)\\.so"');
+        'node --version; kiwictl --version; kiwi-operator --help | head -1; kiwi-node-daemon --help | head -1; kiwi-web --help | head -1; test -f /usr/lib/kiwi/pam_kiwi.so && echo pam-module; ls /usr/lib/x86_64-linux-gnu/ | grep -E "^libnss_(sss|ldap)\\.so"');
       const lines = out.split('\n');
       assert.match(lines[0], /^v2[2-9]\./);
       assert.equal(lines[1], JSON.parse(readFileSync('package.json', 'utf8')).version);
       assert.match(lines[2], /^Usage: kiwi-operator/);
       assert.match(lines[3], /^Usage: kiwi-node-daemon/);
-      assert.equal(lines[4], 'pam-module');
-      assert.deepEqual(lines.slice(5).sort(), ['libnss_ldap.so.2', 'libnss_sss.so.2']);
+      assert.match(lines[4], /^Usage: kiwi-web/);
+      assert.equal(lines[5], 'pam-module');
+      assert.deepEqual(lines.slice(6).sort(), ['libnss_ldap.so.2', 'libnss_sss.so.2']);
     } finally {
       buildah('rm', c);
+    }
+  });
+
+  it('runs kiwi-web as the chart does (its entry point, the page\'s files), serving the calendar of a real etcd', async () => {
+    const etcd = await startEtcd();
+    const port = await freePort();
+    const c = buildah('from', tag);
+    // buildah's chroot isolation shares the host's network: the container reaches the test's etcd on loopback
+    const p = spawn('buildah', [...flags.split(' '), 'run', '--isolation', 'chroot', '--user', '65532:65532', c, '--', 'kiwi-web', '--endpoints', etcd.endpoint, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => out.includes('kiwi-web: calendar at'), { timeoutMs: 30_000, what: `kiwi-web in the image to serve (output: ${out})` });
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<script[^>]+app\.js/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/app.js`)).status, 200, 'the page\'s bundle is in the image');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'ready: it read the cluster from etcd');
+      const nodes = await (await fetch(`http://127.0.0.1:${port}/apis/kiwi.dev/v1alpha1/nodes`)).json();
+      assert.equal(nodes.kind, 'NodeList');
+    } finally {
+      await stopProc(p);
+      spawnSync('buildah', [...flags.split(' '), 'rm', c]);
+      await etcd.stop();
     }
   });
 

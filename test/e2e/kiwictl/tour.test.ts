@@ -103,6 +103,12 @@ describe('README tour and --help examples, against a real cluster (etcd, operato
         await waitFor(async () => /node3\s+Ready/.test((await c.k(['get', 'nodes', 'node3'])).stdout), { timeoutMs: 20_000, what: 'node3 Ready' });
       }
       if (verb === 'alloc' && !words.some((w) => w.startsWith('--dry-run')) && !booking) booking = bookingName(r.stdout);
+      if (verb === 'kill' && booking) {
+        // The daemon ends every process of the user until its cleanup is confirmed; the next line
+        // of the tour runs as that user, so it waits for node3 to report the cleanup done.
+        const done = (conds: { type: string; status: string; message?: string }[] = []) => conds.some((x) => x.type === 'Cleaned' && x.status === 'True' && x.message?.includes(booking));
+        await waitFor(async () => done((await c.etcd.store().get({ kind: 'Node', name: 'node3' }))?.status?.conditions as never), { timeoutMs: 20_000, what: `node3's cleanup of ${booking}` });
+      }
     }
     // what the tour promised along the way
     assert.match(readFileSync(join(tmp, 'redirected'), 'utf8'), /complete|compdef|kiwictl/);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/wait.js';
 import { API, booking, kiwictl, startCluster, token, type Cluster } from './harness.js';
+import { startOperator } from '../../integration/operator/helpers.js';
 
 const ALICE = 'kiwitest-alice';
 const BOB = 'kiwitest-bob';
@@ -49,26 +50,45 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     assert.equal((await c.etcd.store().list('Booking')).length, 0);
   });
 
-  it('books with a bearer token, forecasts with dryRun, and refuses another user\'s namespace', async () => {
+  const SOURCE = 'kiwi.dev/dry-run-source';
+
+  it('books with a bearer token, asks the operator first with dryRun, and refuses another user\'s namespace', async () => {
     const t = await token(url, ALICE);
     const auth = { authorization: `Bearer ${t}` };
     const dry = await post(`${API}/namespaces/${ALICE}/bookings?dryRun=All`, booking(ALICE, { nodes: ['n-0'], duration: '10m' }), auth);
     assert.equal(dry.status, 200);
     const pv = (await dry.json()) as any;
-    assert.equal(pv.status.phase, 'Pending');
-    assert.match(pv.status.message, /starts now/);
+    assert.equal(pv.metadata.annotations[SOURCE], 'operator', 'the leading operator answered');
+    assert.deepEqual(pv.status.nodes, ['n-0']);
+    assert.ok(Math.abs(Date.parse(pv.status.startTime) - Date.now()) < 10_000, `it would start now, not at ${pv.status.startTime}`);
     assert.equal((await c.etcd.store().list('Booking')).length, 0, 'a dry run writes nothing');
+    assert.deepEqual((await c.etcd.client().getAll().prefix('/kiwi/dryrun/').keys()), [], 'and leaves nothing behind (its lease is revoked)');
     const r = await post(`${API}/namespaces/${ALICE}/bookings`, booking(ALICE, { nodes: ['n-0'], duration: '10m' }, 'a1'), auth);
     assert.equal(r.status, 201);
     await waitFor(async () => ((await (await fetch(`${url}${API}/namespaces/${ALICE}/bookings/a1`)).json()) as any).status?.phase === 'Active', { what: 'a1 Active' });
     // the next one on the same node is planned after a1, naming it
     const next = (await (await post(`${API}/namespaces/${ALICE}/bookings?dryRun=All`, booking(ALICE, { nodes: ['n-0'], duration: '5m' }), auth)).json()) as any;
+    assert.equal(next.metadata.annotations[SOURCE], 'operator');
     assert.equal(next.status.reason, 'Queued');
     assert.match(next.status.message, /after kiwitest-alice\/a1/);
     assert.equal(next.status.waitingFor[0].booking, `${ALICE}/a1`);
+    const a1 = (await (await fetch(`${url}${API}/namespaces/${ALICE}/bookings/a1`)).json()) as any;
+    assert.equal(next.status.startTime, a1.status.endTime, 'planned to start when a1 ends');
     const bobs = await post(`${API}/namespaces/${BOB}/bookings`, booking(BOB, { nodes: ['n-1'] }), auth);
     assert.equal(bobs.status, 403);
     assert.match(((await bobs.json()) as any).message, /may write only their own bookings/);
+  });
+
+  it('dryRun plans what only the operator\'s planner knows: the nodes of a count booking', async () => {
+    const auth = { authorization: `Bearer ${await token(url, ALICE)}` };
+    // the forecast plans named nodes only; the planner picks two free ones (n-0 is a1's)
+    const r = await post(`${API}/namespaces/${ALICE}/bookings?dryRun=All`, booking(ALICE, { count: 2, duration: '10m' }), auth);
+    assert.equal(r.status, 200, await r.clone().text());
+    const pv = (await r.json()) as any;
+    assert.equal(pv.metadata.annotations[SOURCE], 'operator');
+    assert.equal(pv.status.nodes.length, 2);
+    assert.ok(!pv.status.nodes.includes('n-0'), `planned on ${pv.status.nodes}, but n-0 is held by a1`);
+    assert.doesNotMatch(pv.status.message, /forecast/);
   });
 
   it('refuses invalid bookings with kiwictl\'s own messages, writing nothing', async () => {
@@ -206,5 +226,39 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     assert.deepEqual(during, before, 'opening 100 pages opened no etcd watch');
     for (const ac of acs) ac.abort();
     await Promise.all(streams.map((s) => s.done));
+  });
+
+  it('dryRun refuses what only the planner checks (reservable windows), and forecasts, labelled, only when no operator answers', async () => {
+    const auth = { authorization: `Bearer ${await token(url, ALICE)}` };
+    const store = c.etcd.store();
+    const n3 = await store.mustGet({ kind: 'Node', name: 'n-3' });
+    await store.update({ ...n3, spec: { ...n3.spec, reservableWindows: [{ start: '00:00', end: '01:00' }] } });
+    await waitFor(async () => (((await (await fetch(`${url}${API}/nodes/n-3`)).json()) as any).spec.reservableWindows ?? []).length === 1, { what: 'kiwi-web to see the window' });
+    const ask = () => post(`${API}/namespaces/${ALICE}/bookings?dryRun=All`, booking(ALICE, { nodes: ['n-3'], duration: '2h' }), auth);
+    const refused = await ask();
+    assert.equal(refused.status, 409, await refused.clone().text());
+    const st = (await refused.json()) as any;
+    assert.equal(st.reason, 'Refused');
+    assert.match(st.message, /would be refused \(Rejected\): .*node n-3 is bookable only within 00:00-01:00/);
+    assert.doesNotMatch(st.message, /forecast/);
+    // no operator: after the short bound the forecast answers, says it is one, and (knowing no
+    // windows) would book it; the page shows that label
+    await c.op.stop();
+    try {
+      const t0 = Date.now();
+      const r = await ask();
+      const took = Date.now() - t0;
+      assert.equal(r.status, 200, await r.clone().text());
+      const pv = (await r.json()) as any;
+      assert.equal(pv.metadata.annotations[SOURCE], 'forecast');
+      assert.match(pv.status.message, /\(a forecast from the planned slots: no kiwi-operator answered within 2 s\)$/);
+      assert.ok(took >= 2000, `answered in ${took} ms, before the bound`);
+      assert.deepEqual((await c.etcd.client().getAll().prefix('/kiwi/dryrun/').keys()), [], 'the unanswered request is gone too');
+      assert.equal((await store.list('Booking', { namespace: ALICE })).filter((b) => b.spec.nodes?.includes('n-3') && b.spec.duration === 7200).length, 0);
+    } finally {
+      c.op = startOperator(c.etcd.endpoint, { id: 'web-test-2', leaseTtl: 1, logLevel: 'warn' });
+      const cur = await store.mustGet({ kind: 'Node', name: 'n-3' });
+      await store.update({ ...cur, spec: { ...cur.spec, reservableWindows: undefined } });
+    }
   });
 });

@@ -2,6 +2,7 @@
 // their Kiwi etcd user and password, and etcd itself decides their writes: a write kiwi-web's own
 // early check lets through is still refused by etcd when the user's role lacks it.
 import assert from 'node:assert/strict';
+import { waitFor } from '../../helpers/wait.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureUser, type TestUser } from '../../helpers/users.js';
@@ -81,5 +82,18 @@ describe('kiwi-web with etcd authentication on', function () {
     assert.equal(theirs.status, 403);
     assert.match(((await theirs.json()) as any).message, /permission denied by etcd/);
     assert.equal(await c.storeAs('root').get({ kind: 'Booking', namespace: bob.name, name: 'not-carols' }), undefined);
+  });
+
+  it('dryRun with auth on: the leading operator answers the logged-in user\'s own request (etcd lets users write /kiwi/dryrun/<user>/), and nothing stays', async () => {
+    c.startOperator();
+    const at = ((await (await login(alice)).json()) as any).token;
+    // wn1 has no daemon here: whatever the operator decides, the answer must be its own, not the forecast
+    const pv = await waitFor(async () => {
+      const r = await post(`${API}/namespaces/${alice.name}/bookings?dryRun=All`, booking(alice.name, { nodes: ['wn1'], duration: '5m' }), { authorization: `Bearer ${at}` });
+      const body = (await r.json()) as any;
+      return (body.metadata?.annotations?.['kiwi.dev/dry-run-source'] === 'operator' || (r.status === 409 && !/forecast/.test(body.message))) && body;
+    }, { timeoutMs: 20_000, what: 'the operator\'s own dry-run answer' });
+    assert.doesNotMatch(JSON.stringify(pv), /forecast from the planned slots/);
+    await waitFor(async () => (await c.storeAs('root').etcd.getAll().prefix('/kiwi/dryrun/').keys()).length === 0, { timeoutMs: 15_000, what: 'no dry-run keys left' });
   });
 });

@@ -110,7 +110,9 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await dayView();
     await drag('n-2', -10, 40);
     await page.waitForSelector('#preview.ok');
-    assert.match(await page.textContent('#preview') ?? '', /Planned start: .*starts now/);
+    // the leading operator's own answer (its server-side dry run), not the page's forecast
+    assert.equal(await page.getAttribute('#preview', 'data-source'), 'operator');
+    assert.match(await page.textContent('#preview') ?? '', /^The operator plans: Planned start: .* on n-2 /);
     assert.deepEqual(await page.$$eval('#f-nodes option:checked', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['n-2']);
     await page.click('#confirm');
     await page.waitForSelector('#preview[data-phase="Active"]');
@@ -139,9 +141,25 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await drag('n-1', 20, 50); // over carol's fixed reservation at +40m
     await page.waitForSelector('#preview.refused');
     const text = (await page.textContent('#preview')) ?? '';
-    assert.match(text, /Refused: .*overlaps kiwitest-carol\/c3/);
+    assert.match(text, /Refused by the operator: .*node n-1 is booked by kiwitest-carol\/c3/);
     assert.ok(await page.isDisabled('#confirm'));
     await page.screenshot({ path: artifact('3-refused.png') });
+    assert.equal((await c.etcd.store().list('Booking')).length, before);
+    await page.keyboard.press('Escape');
+  });
+
+  it('shows the operator\'s refusal that only its planner knows: a booking longer than the node\'s reservable window', async () => {
+    const before = (await c.etcd.store().list('Booking')).length;
+    await page.click('#new');
+    await page.waitForSelector('#f-nodes');
+    await page.selectOption('#f-nodes', 'n-4'); // bookable 08:00-18:00 only
+    await page.fill('#f-duration', '11h');
+    await page.waitForSelector('#preview.refused');
+    const text = (await page.textContent('#preview')) ?? '';
+    assert.match(text, /Refused by the operator: .*node n-4 is bookable only within 08:00-18:00/);
+    assert.equal(await page.getAttribute('#preview', 'data-source'), 'operator');
+    assert.ok(await page.isDisabled('#confirm'));
+    await page.screenshot({ path: artifact('3b-window-refused.png') });
     assert.equal((await c.etcd.store().list('Booking')).length, before);
     await page.keyboard.press('Escape');
   });

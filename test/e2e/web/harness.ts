@@ -57,15 +57,16 @@ export async function startCluster(nodes: number, webArgs: string[] = []): Promi
   const store = etcd.store();
   await waitFor(async () => (await store.list('Node')).filter((n) => n.status?.phase === 'Ready').length === nodes, { timeoutMs: 20_000, what: `${nodes} simulated nodes Ready` });
   const web = await startWeb(etcd.endpoint, webArgs);
-  return {
+  const cluster: Cluster = {
     etcd, op, sim, web,
     async stop() {
       await web.stop();
       await stopProc(sim);
-      await op.stop();
+      await cluster.op.stop(); // the one running now: a test may have replaced it
       await etcd.stop();
     },
   };
+  return cluster;
 }
 
 /** kiwictl as users run it (root: an admin, so -u books for another user). */

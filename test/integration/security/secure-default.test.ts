@@ -97,7 +97,8 @@ describe('secure by default: a non-loopback etcd without authentication', functi
     assert.equal(warnings.length, 1, r.stderr);
     assert.match(warnings[0], /its authentication is off, and anyone who can reach it can rewrite calendars/);
     const local = await kiwictl(['--endpoints', etcd.endpoint, 'get', 'nodes']);
-    assert.doesNotMatch(local.stderr, /warning/, 'loopback: no warning');
+    // (no operator runs here, so the staleness hint may show; no warning about auth may)
+    assert.doesNotMatch(local.stderr, /etcd credentials|authentication is off/, `loopback: no auth warning, got ${local.stderr}`);
     const pw = await kiwictl(['--endpoints', etcd.endpoint, '--etcd-user', 'alice', '--etcd-password', 'secret', 'get', 'nodes']);
     assert.match(pw.stderr, /--etcd-password on a command line can be read by every local user .* use --etcd-password-file/);
   });

@@ -37,6 +37,8 @@ function files(dir: string): string[] {
 }
 
 const objects = (text: string) => (yaml.loadAll(text) as any[]).filter(Boolean);
+const rendered = (values: Record<string, unknown> = {}) => objects(renderChart(values).map((p) => p.text).join('\n---\n'));
+const find = (objs: any[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
 const daemonSet = () => objects(readFileSync('manifests/base/kiwi.yaml', 'utf8')).find((d) => d.kind === 'DaemonSet');
 
 describe('deployment manifests', function () {
@@ -54,8 +56,9 @@ describe('deployment manifests', function () {
     const { kubectl } = k8sTools();
     const build = (o: string) => objects(execFileSync(kubectl, ['kustomize', `manifests/overlays/${o}`], { encoding: 'utf8' }));
     const bundled = build('bundled-etcd');
-    assert.deepEqual(bundled.map((o) => o.kind).sort(), ['ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment', 'Namespace', 'Service', 'ServiceAccount', 'ServiceAccount', 'StatefulSet']);
+    assert.deepEqual(bundled.map((o) => o.kind).sort(), ['ConfigMap', 'ConfigMap', 'DaemonSet', 'Deployment', 'Deployment', 'Namespace', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceAccount', 'StatefulSet']);
     const external = build('external-etcd');
+    assert.ok(external.some((o) => o.kind === 'Deployment' && o.metadata.name === 'kiwi-web'), 'kiwi-web is in the base');
     assert.ok(!external.some((o) => o.kind === 'StatefulSet'));
     const env = external.find((o) => o.metadata.name === 'kiwi-env');
     assert.match(env.data.KIWI_ENDPOINTS, /^http:\/\/etcd-1\.cluster\.internal:2379,/);
@@ -157,5 +160,76 @@ describe('deployment manifests', function () {
       }
     }
     assert.ok(n >= 4);
+  });
+
+  describe('kiwi-web in the chart', () => {
+    const base = () => objects(readFileSync('manifests/base/kiwi.yaml', 'utf8'));
+    const web = (objs: any[]) => find(objs, 'Deployment', 'kiwi-web');
+
+    it('runs kiwi-web from the same image as the operator, with flags kiwi-web accepts', () => {
+      const objs = base();
+      const c = web(objs).spec.template.spec.containers[0];
+      const op = find(objs, 'Deployment', 'kiwi-operator').spec.template.spec.containers[0];
+      assert.equal(c.image, op.image);
+      assert.deepEqual(c.command, ['kiwi-web']);
+      assert.deepEqual(c.args, ['--listen', '0.0.0.0:8080', '--login', 'auto', '--log-level', 'info']);
+      assert.deepEqual(c.envFrom, op.envFrom, 'the same etcd endpoints, TLS files and no-auth choice as the operator');
+      // the real program's --help (dist/ from `npm run build`, as the image holds it) knows every flag
+      const help = execFileSync('bin/kiwi-web', ['--help'], { encoding: 'utf8' });
+      for (const a of [...c.args, '--no-anonymous-read', '--secure-cookies'].filter((a: string) => a.startsWith('--'))) assert.ok(help.includes(`${a} `) || help.includes(`${a}\n`), `kiwi-web has no ${a}`);
+    });
+
+    it('is reached through a Service on its listen port, probed on /healthz and /readyz there', () => {
+      const objs = base();
+      const d = web(objs);
+      const svc = find(objs, 'Service', 'kiwi-web');
+      const c = d.spec.template.spec.containers[0];
+      for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(d.spec.template.metadata.labels[k], v, `the Service selects ${k}=${v}, which the pods lack`);
+      assert.ok(!find(objs, 'Deployment', 'kiwi-operator').spec.template.metadata.labels['app.kubernetes.io/component'].includes('web'), 'the Service must not select the operator');
+      assert.deepEqual(svc.spec.ports, [{ name: 'http', port: 8080, targetPort: 'http' }]);
+      assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8080 }]);
+      assert.equal(svc.spec.sessionAffinity, 'ClientIP', 'sessions live in one pod');
+      assert.deepEqual([c.livenessProbe.httpGet, c.readinessProbe.httpGet], [{ path: '/healthz', port: 'http' }, { path: '/readyz', port: 'http' }]);
+    });
+
+    it('values set its listen address and port, its login and reading rules, or leave it out', () => {
+      const objs = rendered({ web: { listenAddress: '10.0.0.5', port: 9090, service: { port: 80 }, anonymousRead: false, secureCookies: true, login: 'etcd' } });
+      const c = web(objs).spec.template.spec.containers[0];
+      assert.deepEqual(c.args, ['--listen', '10.0.0.5:9090', '--login', 'etcd', '--log-level', 'info', '--no-anonymous-read', '--secure-cookies']);
+      assert.deepEqual(c.ports, [{ name: 'http', containerPort: 9090 }]);
+      assert.deepEqual(find(objs, 'Service', 'kiwi-web').spec.ports, [{ name: 'http', port: 80, targetPort: 'http' }]);
+      const off = rendered({ web: { enabled: false } });
+      assert.equal(off.filter((o) => o.metadata.name === 'kiwi-web').length, 0);
+      assert.ok(find(off, 'Deployment', 'kiwi-operator'));
+    });
+
+    it('is hardened as the operator is: non-root, no capabilities, read-only root, no service-account token', () => {
+      const objs = base();
+      const d = web(objs);
+      const op = find(objs, 'Deployment', 'kiwi-operator');
+      assert.deepEqual(d.spec.template.spec.securityContext, op.spec.template.spec.securityContext);
+      assert.deepEqual(d.spec.template.spec.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+      assert.deepEqual(d.spec.template.spec.containers[0].securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      assert.equal(find(objs, 'ServiceAccount', d.spec.template.spec.serviceAccountName).automountServiceAccountToken, false);
+    });
+
+    it('with etcd auth reads with its own user\'s credential file from a Secret, and with TLS gets the client certificate', async () => {
+      const objs = rendered({ etcd: { tls: { enabled: true }, auth: { enabled: true } } });
+      const spec = web(objs).spec.template.spec;
+      const c = spec.containers[0];
+      const mountOf = (vol: any) => c.volumeMounts.find((m: any) => m.name === spec.volumes.find((v: any) => v.secret?.secretName === vol).name);
+      const auth = mountOf('kiwi-etcd-web');
+      assert.ok(auth, 'the Secret kiwi-etcd-web is not mounted');
+      assert.equal(auth.readOnly, true);
+      assert.deepEqual(c.env, [{ name: 'KIWI_ETCD_PASSWORD_FILE', value: `${auth.mountPath}/credentials.yaml` }]);
+      // 0400 as the operator's (YAML 1.1 octal for Kubernetes; js-yaml reads the same text either way)
+      const opVols = find(objs, 'Deployment', 'kiwi-operator').spec.template.spec.volumes;
+      assert.equal(spec.volumes.find((v: any) => v.secret?.secretName === 'kiwi-etcd-web').secret.defaultMode, opVols.find((v: any) => v.name === 'etcd-auth').secret.defaultMode);
+      assert.ok(!spec.volumes.some((v: any) => v.secret?.secretName === 'kiwi-etcd-operator'), 'kiwi-web must not get the operator\'s credentials');
+      const tls = mountOf('kiwi-etcd-client-tls');
+      const env = find(objs, 'ConfigMap', 'kiwi-env').data;
+      for (const k of ['KIWI_ETCD_CA', 'KIWI_ETCD_CERT', 'KIWI_ETCD_KEY']) assert.ok(env[k].startsWith(`${tls.mountPath}/`), `${k}=${env[k]} is not under the TLS mount ${tls.mountPath}`);
+      for (const o of objs) await validateK8s(o, 'kiwi-web with tls and auth');
+    });
   });
 });

@@ -135,6 +135,16 @@ describe('kiwictl booking verbs: pure decisions', () => {
       assert.equal(planExtend(b, parseExtend('3h'), NOW, 3600).patch.duration, 10800);
     });
 
+    it('adds to a change the operator has not answered yet, so that concurrent extends add up', () => {
+      const b = active('bk', 'a', ['n1'], -10, 50); // held 60m
+      b.spec.duration = 4200; // another extend +10m a moment ago: generation 2, not yet observed
+      b.metadata.generation = 2;
+      assert.deepEqual(planExtend(b, parseExtend('+10m'), NOW, 3600), { patch: { duration: 4800 }, oldEnd: NOW + 60 * min, newEnd: NOW + 70 * min });
+      b.spec.end = iso(NOW + 60 * min);
+      delete b.spec.duration;
+      assert.deepEqual(planExtend(b, parseExtend('+10m'), NOW, 3600).patch, { end: iso(NOW + 70 * min).replace('.000Z', 'Z') });
+    });
+
     it('a Pending booking without a slot uses the spec, or the default duration', () => {
       assert.equal(planExtend(bk('b', 'u', { nodes: ['n1'], duration: 600 }, { phase: 'Pending' }), parseExtend('+5m'), NOW, 3600).patch.duration, 900);
       assert.equal(planExtend(bk('b', 'u', { nodes: ['n1'] }, { phase: 'Pending' }), parseExtend('+5m'), NOW, 3600).patch.duration, 3900);

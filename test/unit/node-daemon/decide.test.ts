@@ -33,6 +33,8 @@ describe('node-daemon decide: track and dueCleanups', () => {
     { name: 'removed before it began: forgotten, nothing to clean', known: [entry('alice', 'a', T + min, T + 2 * min)], cal: [], now: T, tracked: [], gone: [], due: [] },
     { name: 'a shortened end replaces the tracked one', known: [entry('alice', 'a', T - min, T + 9 * min)], cal: [entry('alice', 'a', T - min, T)], now: T, tracked: ['a'], gone: [], due: ['a'] },
     { name: 'ended while the daemon was down (from the state file)', known: [entry('alice', 'a', T - 9 * min, T - 5 * min)], cal: [entry('alice', 'a', T - 9 * min, T - 5 * min)], now: T, tracked: ['a'], gone: [], due: ['a'] },
+    { name: 'a begun entry whose start the calendar moved past now has ended: due at once', known: [entry('alice', 'a', T - min, T + min)], cal: [entry('alice', 'a', T + 5 * min, T + 7 * min)], now: T, tracked: ['a'], gone: ['a'], due: ['a'] },
+    { name: 'an entry not yet begun may move later: tracked, not due', known: [entry('alice', 'a', T + min, T + 2 * min)], cal: [entry('alice', 'a', T + 5 * min, T + 7 * min)], now: T, tracked: ['a'], gone: [], due: [] },
     { name: 'a future entry is tracked, not due', known: [], cal: [entry('bob', 'b', T + min, T + 2 * min)], now: T, tracked: ['b'], gone: [], due: [] },
   ];
   for (const c of cases) {
@@ -43,6 +45,14 @@ describe('node-daemon decide: track and dueCleanups', () => {
       assert.deepEqual(dueCleanups(k, c.now).map((x) => x.uid), c.due);
     });
   }
+  it('a moved begun slot stays ended across ticks; its later copy is tracked once cleaned up', () => {
+    const moved = entry('alice', 'a', T + 5 * min, T + 7 * min);
+    const k1 = track([entry('alice', 'a', T - min, T + min)], [moved], T);
+    const k2 = track(k1, [moved], T + 5000);
+    assert.deepEqual(k2.map((x) => [x.start, x.goneAt]), [[T - min, T]]);
+    // the daemon's forget(): the old copy is done; the moved one is tracked as a future entry
+    assert.deepEqual(track([], [moved], T + 6000, new Set([`a@${T + min}`])).map((x) => [x.start, x.goneAt]), [[T + 5 * min, undefined]]);
+  });
   it('keeps the first goneAt across ticks', () => {
     const k1 = track([entry('alice', 'a', T - min, T + min)], [], T);
     const k2 = track(k1, [], T + 5000);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { earliestCommonSlot, earliestCountSlot, findOverlap, firstConflict, fitsWindow, nextWindowFit, windowIntervals, chunkGroup, groupActions, isValidCalendar, MAX_TXN_OPS, plan, type BookingAction } from '../../../operator/src/plan/index.js';
 import { WorkQueue } from '../../../operator/src/reconcile/queue.js';
-import { T0, H, MIN, entry, booking, input } from './fixtures.js';
+import { T0, H, MIN, entry, booking, input, active, node, iso } from './fixtures.js';
 
 describe('operator calendar', () => {
   const cal = [entry('a/1', T0, T0 + H), entry('a/2', T0 + 2 * H, T0 + 3 * H)];
@@ -72,6 +72,31 @@ describe('operator transactions', () => {
   });
 });
 
+describe('operator transactions: no revision shows two Active bookings on a node', () => {
+  it('a start whose entry is already in the calendar goes with its predecessor\'s expiry, after it', () => {
+    // 150 nodes, each: an Active booking ending now and the next one, planned for now, starting.
+    const bookings = [];
+    const entries: [string, any][] = [];
+    for (let i = 0; i < 150; i++) {
+      const n = `n${i}`;
+      const a = active(`a${i}/x`, [n], T0 - H, T0);
+      bookings.push(a.view);
+      entries.push(...a.entries);
+      bookings.push(booking(`b${i}/y`, { nodes: [n], duration: 3600 }, { status: { phase: 'Pending', reason: 'Queued', nodes: [n], startTime: iso(T0), endTime: iso(T0 + H), observedGeneration: 1 } }));
+      entries.push([n, entry(`b${i}/y`, T0, T0 + H)]);
+    }
+    const inp = input({ bookings, entries, nodes: Array.from({ length: 150 }, (_, i) => node(`n${i}`)) });
+    const { actions } = plan(inp);
+    assert.equal(actions.length, 300);
+    const groups = groupActions(actions);
+    assert.equal(groups.length, 150, 'one group per node: the expiry and the start');
+    for (const g of groups) {
+      const order = chunkGroup(g, inp.calendars).flatMap((c) => c.actions.map((a: any) => a.status?.phase));
+      assert.deepEqual(order, ['Expired', 'Active']);
+    }
+  });
+});
+
 describe('operator work queue', () => {
   it('deduplicates, holds a key in flight, re-queues it if added meanwhile, backs off exponentially', async () => {
     const q = new WorkQueue({ baseDelayMs: 5, maxDelayMs: 40 });
@@ -91,5 +116,16 @@ describe('operator work queue', () => {
     assert.equal(q.backoff('x'), 5);
     q.shutDown();
     assert.equal(await q.getBatch(), undefined);
+  });
+  it('addAfter keeps the earlier deadline of two (client-go): 1 s then 50 ms comes in 50 ms', async () => {
+    const q = new WorkQueue();
+    const t0 = Date.now();
+    q.addAfter('k', 1000);
+    q.addAfter('k', 50);
+    q.addAfter('k', 2000); // later than what is waiting: no change
+    assert.deepEqual(await q.getBatch(), ['k']);
+    const took = Date.now() - t0;
+    q.shutDown();
+    assert.ok(took < 900, `came after ${took} ms: the later call won`);
   });
 });

@@ -304,12 +304,14 @@ describe('operator plan: nodes', () => {
 });
 
 describe('operator plan: an Active booking keeps its admitted user', () => {
-  it('ignores a changed spec.user (no way around admission)', () => {
+  it('refuses a changed spec.user (no way around admission): the entry stays alice\'s', () => {
     const a = active('alice/a', ['n1'], T0 - H, T0 + H);
     a.view.booking.spec = { ...a.view.booking.spec, user: 'root', duration: 3 * 3600 };
     a.view.booking.metadata.generation = 2;
     const x = run({ bookings: [a.view], entries: a.entries }).b.get('alice/a')!;
-    assert.deepEqual(x.calendar.map((c) => c.entries.map((e) => e.user)), [['alice']]);
+    assert.deepEqual(x.calendar, [], 'the calendar keeps alice\'s entry as it is');
+    assert.equal(x.status!.phase, 'Active');
+    assert.match(x.status!.conditions!.find((c) => c.type === 'SpecRefused')!.message!, /^spec.user: field is immutable/);
   });
 });
 

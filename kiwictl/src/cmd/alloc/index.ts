@@ -10,7 +10,7 @@ import { allocReport, answered, dryRunReport, statusLine } from './report.js';
 import { parseDryRun, type DryRun } from '../apply/index.js';
 import { allocRequest, bookingFor, randomName, type AllocFlags, type AllocRequest } from './spec.js';
 
-/** How long alloc (without --wait) waits for the operator's first answer. */
+/** How long alloc (without --wait) waits for the operator's first answer, by default. */
 export const FIRST_ANSWER_MS = 10_000;
 
 export class AllocOptions implements Options {
@@ -34,7 +34,6 @@ export class AllocOptions implements Options {
   }
 
   validate(): void {
-    if (this.timeoutMs !== undefined && !this.wait) throw usage('--timeout goes with --wait');
     if (this.dryRun !== 'none' && this.wait) throw usage('--dry-run books nothing, so there is nothing to --wait for');
   }
 
@@ -42,7 +41,7 @@ export class AllocOptions implements Options {
   private async runDry(ctx: Ctx): Promise<void> {
     const { booking } = await checkAlloc(ctx, this.req, { userCheck: this.userCheck });
     if (this.dryRun === 'client') return ctx.out(`booking.kiwi.dev/${booking.metadata.name} created (dry run)\n`);
-    const { askDryRun } = await import('../../client/dryrun.js');
+    const { askDryRun } = await import('../../../../crds/api/dryrun.js');
     const a = await askDryRun(await ctx.client.store(), booking);
     if (a.error) throw new RefusedError(`the operator refused the dry run: ${a.error}`);
     const r = dryRunReport({ ...booking, status: a.status }, new Date());
@@ -67,13 +66,15 @@ export class AllocOptions implements Options {
         if (!this.wait || b.status!.phase !== 'Pending') return b;
         return undefined;
       },
-      { timeoutMs: this.wait ? this.timeoutMs : FIRST_ANSWER_MS, signal, what: this.wait ? `booking ${ref.namespace}/${ref.name} to become Active` : 'the operator to plan the booking' },
-    ).catch((e) => {
-      line.done();
-      // Without --wait, an operator that is slow to answer is not an error: the booking exists.
-      if (!this.wait && e?.exitCode === 8) return booking;
-      throw e;
-    });
+      {
+        timeoutMs: this.wait ? this.timeoutMs : this.timeoutMs ?? FIRST_ANSWER_MS,
+        signal,
+        // The booking exists either way: say so, and that an operator will plan it when one runs.
+        what: this.wait
+          ? `booking ${ref.namespace}/${ref.name} to become Active`
+          : `the operator to plan booking ${ref.namespace}/${ref.name} (it is created and will be planned once an operator runs: is kiwi-operator running? see it with kiwictl get booking ${ref.name} -n ${ref.namespace})`,
+      },
+    ).finally(() => line.done());
     line.done();
     const r = allocReport(final, nodes, new Date());
     if (this.output === 'name') ctx.out(`booking.kiwi.dev/${final.metadata.name}\n`);
@@ -142,7 +143,7 @@ export function allocFlags(cmd: Command): Command {
 export function registerAlloc(program: Command): Command {
   return allocFlags(program.command('alloc').description('Book nodes for a time; print how to log in, or where the booking waits in line and until when'))
     .option('--wait', 'wait until the booking is Active (a live status line), then print how to log in')
-    .option('--timeout <duration>', 'with --wait: give up after this long (exit 8)')
+    .option('--timeout <duration>', 'give up after this long (exit 8): with --wait, waiting for Active (default: never); without, for the operator\'s first answer (default 10s)')
     .option('-o, --output <format>', 'name or json instead of the text for people')
     .option('--dry-run [strategy]', 'book nothing: client (check the request) or server (ask the operator when it would start and after whom, as squeue --start)')
     .addHelpText(

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { Booking, KiwiObject } from '../../../../crds/api/types.js';
 import { kindInfo } from '../../../../crds/api/kinds.js';
 import { InvalidError } from '../../../../crds/api/errors.js';
+import { immutableChanges } from '../../../../crds/api/immutable.js';
 import { refOf } from '../resource.js';
 import { collect, examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { loadObjects, readSources, type Source } from '../input.js';
@@ -52,6 +53,11 @@ export class ApplyOptions implements Options {
     const { objects, current } = await loadForApply(ctx, this.sources, this.namespace, 'apply');
     const prepared = prepareApply(objects, current, { force: this.force });
     if (prepared.problems.length) throw refusal(prepared.problems);
+    // A begun booking's admitted fields are immutable (the operator refuses them too, if written raw).
+    const fixed = prepared.objects.flatMap((o, i) =>
+      o.kind === 'Booking' && current[i] ? immutableChanges(current[i] as Booking, o as Booking, Date.now()).map((p) => `${nameOf(kindInfo(o.kind), o.metadata.name!)}: ${p}`) : [],
+    );
+    if (fixed.length) throw new InvalidError(`nothing was applied:\n${fixed.join('\n')}`, fixed);
     if (this.dryRun !== 'none') return this.runDry(ctx, prepared.objects, current);
     // All or nothing: one transaction for the whole batch (see Store.applyAll).
     const store = await ctx.client.store();
@@ -62,7 +68,7 @@ export class ApplyOptions implements Options {
   private async runDry(ctx: Ctx, objects: KiwiObject[], current: (KiwiObject | undefined)[]): Promise<void> {
     const lines = objects.map((obj, i) => `${nameOf(kindInfo(obj.kind), obj.metadata.name!)} ${wouldDo(obj, current[i])} (${this.dryRun === 'client' ? 'dry run' : 'server dry run'})\n`);
     if (this.dryRun === 'client') return ctx.out(lines.join(''));
-    const { askDryRun } = await import('../../client/dryrun.js');
+    const { askDryRun } = await import('../../../../crds/api/dryrun.js');
     const store = await ctx.client.store();
     const refusals: string[] = [];
     const now = () => new Date();

@@ -3,7 +3,7 @@
 // that generation (status.observedGeneration), then reports the new end or the refusal
 // (exit 9, naming the conflict).
 import type { Command } from 'commander';
-import { ConflictError, NotFoundError } from '../../../../crds/api/errors.js';
+import { NotFoundError } from '../../../../crds/api/errors.js';
 import type { Booking } from '../../../../crds/api/types.js';
 import { effectiveConfig } from '../../../../crds/api/config.js';
 import { formatDuration } from '../../../../crds/api/duration.js';
@@ -81,15 +81,13 @@ export class ExtendOptions implements Options {
 async function revertSpec(ctx: Ctx, b: Booking): Promise<void> {
   const st = b.status ?? {};
   if (!st.startTime || !st.endTime) return;
-  const next = structuredClone(b);
-  if (next.spec.end !== undefined) next.spec.end = st.endTime.replace(/\.000Z$/, 'Z');
-  else next.spec.duration = Math.round((Date.parse(st.endTime) - Date.parse(st.startTime)) / 1000);
-  delete (next as { status?: unknown }).status;
-  try {
-    await (await ctx.client.store()).update(next);
-  } catch (e) {
-    if (!(e instanceof ConflictError)) throw e; // changed meanwhile: leave it to whoever did
-  }
+  const ref = bookingRef(b.metadata.namespace!, b.metadata.name!);
+  await updateSpec(ctx, ref, (cur) => {
+    if (cur.metadata.generation !== b.metadata.generation) return false; // changed meanwhile: leave it to whoever did
+    if (cur.spec.end !== undefined) cur.spec.end = st.endTime!.replace(/\.000Z$/, 'Z');
+    else cur.spec.duration = Math.round((Date.parse(st.endTime!) - Date.parse(st.startTime!)) / 1000);
+    return true;
+  });
 }
 
 export function registerExtend(program: Command): Command {

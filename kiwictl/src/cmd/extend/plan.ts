@@ -37,7 +37,11 @@ export function planExtend(b: Booking, change: ExtendChange, now: number, defaul
   if (st.phase === 'Expired') throw new RefusedError(`booking ${name} already ended (${st.reason ?? 'Expired'}); extend works on Pending and Active bookings: book again with kiwictl alloc`);
   if (b.spec.cancelled) throw new RefusedError(`booking ${name} is being cancelled; it cannot be extended`);
   const start = st.startTime ? Date.parse(st.startTime) : b.spec.start ? Date.parse(b.spec.start) : undefined;
-  const oldEnd = st.endTime ? Date.parse(st.endTime) : b.spec.end ? Date.parse(b.spec.end) : undefined;
+  // A change the operator has not answered yet (another extend a moment ago) is in force too:
+  // a delta adds to it, so that concurrent extends add up.
+  const unanswered = (st.observedGeneration ?? 0) < (b.metadata.generation ?? 1);
+  const statusEnd = st.endTime ? Date.parse(st.endTime) : undefined;
+  const oldEnd = unanswered && b.spec.end ? Date.parse(b.spec.end) : statusEnd ?? (b.spec.end ? Date.parse(b.spec.end) : undefined);
   const fail = (why: string) => new InvalidError(`-t: ${why}`);
   if (b.spec.end !== undefined) {
     const end = oldEnd ?? Date.parse(b.spec.end);
@@ -49,11 +53,12 @@ export function planExtend(b: Booking, change: ExtendChange, now: number, defaul
   }
   // What is in force: the planned or held slot (a refused extend leaves the spec longer than
   // the slot), else the spec.
-  const current = start !== undefined && oldEnd !== undefined ? Math.round((oldEnd - start) / 1000) : parseDuration(b.spec.duration ?? defaultDuration);
+  const current = !unanswered && start !== undefined && oldEnd !== undefined ? Math.round((oldEnd - start) / 1000) : parseDuration(b.spec.duration ?? defaultDuration);
   const next = change.kind === 'delta' ? current + change.seconds : change.seconds;
   if (next <= 0) throw fail(`${formatDuration(current)} ${change.seconds < 0 ? '-' : '+'} ${formatDuration(Math.abs(change.seconds))} leaves no time; to end it now use kiwictl kill ${b.metadata.name}`);
   const newEnd = start !== undefined ? start + next * 1000 : undefined;
+  const before = unanswered && start !== undefined ? start + current * 1000 : oldEnd;
   if (st.phase === 'Active' && newEnd !== undefined && newEnd <= now)
     throw fail(`the booking started at ${iso(start!)}; ${formatDuration(next)} would end it in the past; to end it now use kiwictl kill ${b.metadata.name}`);
-  return { patch: { duration: next }, oldEnd, newEnd };
+  return { patch: { duration: next }, oldEnd: before, newEnd };
 }
