@@ -6,9 +6,16 @@ import { cpus, totalmem, release } from 'node:os';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Figure } from './record.js';
+import { pairsTable } from './peers/pairs.js';
 
-const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'etcd-failover.ts', 'web.ts', 'soak.ts', 'flood.ts'];
-const only = process.argv.slice(2);
+// --peers slurm adds the Slurm peer (bench/peers/slurm.ts) and Kiwi's side of its pairs.
+const argv = process.argv.slice(2);
+const peersAt = argv.indexOf('--peers');
+const peers = peersAt >= 0 ? (argv.splice(peersAt, 2)[1] ?? '').split(',').filter(Boolean) : [];
+for (const p of peers) if (p !== 'slurm') throw new Error(`--peers ${p}: the only peer is slurm`);
+const SLURM_BENCHES = ['kiwictl-peer.ts', 'end-to-clean.ts', 'peers/slurm.ts'];
+const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'etcd-failover.ts', 'web.ts', 'soak.ts', 'flood.ts', ...(peers.includes('slurm') ? SLURM_BENCHES : [])];
+const only = argv;
 const out = join('bench', 'results');
 mkdirSync(out, { recursive: true });
 const figuresFile = join(out, 'figures.jsonl');
@@ -30,7 +37,11 @@ const runs: Run[] = [];
 for (const b of selected) {
   console.error(`\n== bench/${b}`);
   const t0 = Date.now();
-  const r = spawnSync('npx', ['tsx', join('bench', b)], { stdio: 'inherit', env: { ...process.env, KIWI_BENCH_OUT: figuresFile } });
+  // KIWI_BENCH_LOCK=FILE holds that flock for each Kiwi bench alone (they use the machine's test
+  // users, PAM services and etcd ports), so a long run does not keep other users of it out.
+  const lock = process.env.KIWI_BENCH_LOCK && !b.startsWith('peers/') ? ['flock', process.env.KIWI_BENCH_LOCK] : [];
+  const cmd = [...lock, 'npx', 'tsx', join('bench', b)];
+  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: 'inherit', env: { ...process.env, KIWI_BENCH_OUT: figuresFile } });
   runs.push({ bench: b, status: r.status, seconds: (Date.now() - t0) / 1000 });
 }
 
@@ -39,13 +50,16 @@ const figures: Figure[] = existsSync(figuresFile)
   : [];
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}, Node ${process.version}`;
 const when = new Date().toISOString();
-const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmt = (n: number | null) => (n === null || !Number.isFinite(n) ? '-' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 let md = `# Kiwi benchmark report\n\n${when}, on ${machine}. Every figure is next to its peer or floor measured in the same run; compare ratios, not absolute figures, across machines.\n\n`;
 md += '| bench | figure | value | peer or floor (same run) | peer | ratio | goal |\n| --- | --- | --- | --- | --- | --- | --- |\n';
-for (const f of figures) {
+// Figures without a peer of their own (Slurm's, and Kiwi's side of a Slurm pair) are in the pairs table.
+for (const f of figures.filter((x) => x.peerValue !== null && Number.isFinite(x.peerValue))) {
   const ratio = f.peerValue ? f.value / f.peerValue : NaN;
   md += `| ${f.bench} | ${f.figure} | ${fmt(f.value)} ${f.unit} | ${f.peer} | ${fmt(f.peerValue)} ${f.unit} | ${Number.isFinite(ratio) ? ratio.toFixed(2) + 'x' : '-'} | ${f.goal ? `${f.goal}: ${f.met ? 'met' : 'MISSED'}` : '-'} |\n`;
 }
+if (figures.some((f) => f.bench === 'slurm'))
+  md += `\n## Kiwi next to Slurm (same run)\n\nSlurm 22.05 on this machine, single node on loopback, via /work/shared/peers/slurm (its README says what each figure means). Kiwi's kiwictl processes run with NODE_EXTRA_CA_CERTS unset. p50 and p99 are nearest-rank on both sides.\n\n${pairsTable(figures)}`;
 const allRuns = [...keptRuns, ...runs].sort((a, b) => BENCHES.indexOf(a.bench) - BENCHES.indexOf(b.bench));
 md += '\n| bench | exit | seconds |\n| --- | --- | --- |\n' + allRuns.map((r) => `| ${r.bench} | ${r.status} | ${r.seconds.toFixed(0)} |`).join('\n') + '\n';
 writeFileSync(join(out, 'report.md'), md);

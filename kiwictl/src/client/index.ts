@@ -3,6 +3,7 @@
 // process exits promptly. etcd3 (and gRPC under it) is imported here lazily, on first use, so
 // that verbs which never touch etcd (explain, dev, --help) start without loading it.
 import type { Etcd3 } from 'etcd3';
+import { readFileSync } from 'node:fs';
 import type { Store } from '../../../crds/api/store.js';
 import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { resolveEndpoints, type EndpointFlags, type ResolvedEndpoints } from './endpoints.js';
@@ -33,16 +34,16 @@ export class Client {
 
   /**
    * A reader for verbs that only read (get, describe): a small gRPC client that starts far
-   * faster than etcd3 (see wire.ts). KIWI_READ_VIA=etcd3 reads through the Store instead, and
-   * so does a client with etcd credentials or TLS (https endpoints): wire.ts has neither.
+   * faster than etcd3 (see wire.ts), with the same etcd user and TLS files as the Store.
+   * KIWI_READ_VIA=etcd3 reads through the Store instead.
    */
   async reader(): Promise<Reader> {
     if (process.env.KIWI_READ_VIA === 'etcd3') return this.store();
     this.resolved ??= await resolveEndpoints(this.opts);
     const c = this.credentials();
     this.warnTransport(this.resolved.endpoints, c);
-    if (c.auth || c.tls || this.resolved.endpoints.some((e) => e.startsWith('https:'))) return this.store();
-    return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000);
+    const tls = c.tls && { ca: readFileSync(c.tls.caFile), ...(c.tls.certFile ? { cert: readFileSync(c.tls.certFile), key: readFileSync(c.tls.keyFile!) } : {}) };
+    return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000, { ...(c.auth ? { auth: c.auth } : {}), ...(tls ? { tls } : {}) });
   }
 
   /** The Store, connected on first use: for writes and watches. */

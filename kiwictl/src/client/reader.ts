@@ -10,7 +10,7 @@ import { ForbiddenError, InvalidError, UnavailableError } from '../../../crds/ap
 import { matches } from '../../../crds/api/selector.js';
 import { decodeObject, parseValue, unreadableError } from '../../../crds/api/decode.js';
 import type { ListOptions } from '../../../crds/api/store.js';
-import { decodeTxnRanges, encodeTxnRanges, Sessions, unaryCall, WireError, type WireKv } from './wire.js';
+import { decodeTxnRanges, encodeTxnRanges, Sessions, unaryCall, WireError, type WireKv, type WireSecurity } from './wire.js';
 
 /** What get and describe need; the Store has the same methods, so either can serve them. */
 export interface Reader {
@@ -22,12 +22,15 @@ export interface Reader {
 
 
 export class EtcdReader implements Reader {
-  /** One connection per endpoint for all calls of this reader. */
-  private readonly sessions = new Sessions();
+  /** One connection per endpoint for all calls of this reader (and one login, with a user). */
+  private readonly sessions: Sessions;
   constructor(
     private readonly endpoints: string[],
     private readonly timeoutMs: number,
-  ) {}
+    security: WireSecurity = {},
+  ) {
+    this.sessions = new Sessions(security);
+  }
 
   /** Reads several ranges in one transaction: one revision for all of them. */
   async ranges(what: string, ranges: { key: string; prefix?: boolean }[]): Promise<WireKv[][]> {

@@ -1,6 +1,8 @@
 // A minimal gRPC client for etcd's one read call kiwictl needs: KV/Txn holding only range
-// requests (several ranges read at one revision). Plain node:http2 and a hand-written protobuf
-// codec for these few messages (field numbers from etcd's rpc.proto and kv.proto).
+// requests (several ranges read at one revision), and, for an etcd with auth on, Auth/Authenticate
+// first (its token goes with the read as the `token` metadata, as etcd's own clients send it).
+// Plain node:http2, over TLS (CA, client certificate) when configured, and a hand-written
+// protobuf codec for these few messages (field numbers from etcd's rpc.proto and kv.proto).
 //
 // Why not etcd3: loading etcd3, @grpc/grpc-js and protobufjs costs ~90 ms, more than the rest of a
 // `kiwictl get`, and protobufjs decodes 10,000 keys several times slower than this does. Why not
@@ -54,6 +56,11 @@ export function encodeTxnRanges(ranges: { key: Buffer; rangeEnd?: Buffer }[]): B
       return bytesField(2, bytesField(1, range));
     }),
   );
+}
+
+/** AuthenticateRequest{name, password} */
+export function encodeAuthenticate(name: string, password: string): Buffer {
+  return Buffer.concat([bytesField(1, Buffer.from(name)), bytesField(2, Buffer.from(password))]);
 }
 
 // ---- protobuf decoding ----
@@ -164,18 +171,45 @@ export function decodeTxnRanges(buf: Buffer): TxnRangesResult {
   return out;
 }
 
+/** AuthenticateResponse{header, token} */
+export function decodeAuthToken(buf: Buffer): string {
+  const d = new Decoder(buf);
+  while (d.more()) {
+    const [f, w] = d.tag();
+    if (f === 2 && w === 2) {
+      const [s, e] = d.span();
+      return buf.toString('utf8', s, e);
+    }
+    d.skip(w);
+  }
+  throw new WireError('etcd answered Authenticate without a token', 13);
+}
+
 // ---- the call ----
+
+/** Who the reader is to etcd, and how it reaches it: what the Store's etcd3 client gets too. */
+export interface WireSecurity {
+  auth?: { username: string; password: string };
+  /** PEM contents (not paths): read once by the caller. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
 
 /**
  * HTTP/2 sessions kept open for many calls (a batch of reads): one connection per endpoint
- * instead of one per call. Unref'd, so they never keep the process alive.
+ * instead of one per call. Unref'd, so they never keep the process alive. Over TLS when
+ * `security.tls` is set (as etcd3 does, whatever the endpoint's scheme); with `security.auth`,
+ * the etcd token of each endpoint, in memory only: one Authenticate per endpoint and process,
+ * never on disk (a token there would be a password-equivalent for its TTL).
  */
 export class Sessions {
   private readonly open = new Map<string, ClientHttp2Session>();
+  private readonly tokens = new Map<string, Promise<string>>();
+  constructor(readonly security: WireSecurity = {}) {}
   get(endpoint: string): ClientHttp2Session {
     let s = this.open.get(endpoint);
     if (!s || s.closed || s.destroyed) {
-      s = connect(endpoint);
+      const tls = this.security.tls;
+      s = tls ? connect(endpoint.replace(/^http:/, 'https:'), { ca: tls.ca, cert: tls.cert, key: tls.key }) : connect(endpoint);
       s.setMaxListeners(0);
       s.unref();
       s.on('error', () => this.drop(endpoint));
@@ -191,10 +225,43 @@ export class Sessions {
     for (const s of this.open.values()) s.close();
     this.open.clear();
   }
+  /** This endpoint's token: the one held, or a new login (Auth/Authenticate on the same session). */
+  token(endpoint: string, timeoutMs: number): Promise<string> {
+    const { username, password } = this.security.auth!;
+    let t = this.tokens.get(endpoint);
+    if (!t) {
+      t = call(endpoint, '/etcdserverpb.Auth/Authenticate', encodeAuthenticate(username, password), timeoutMs, this, {}).then(decodeAuthToken);
+      this.tokens.set(endpoint, t);
+      t.catch(() => this.forgetToken(endpoint));
+    }
+    return t;
+  }
+  forgetToken(endpoint: string): void {
+    this.tokens.delete(endpoint);
+  }
 }
 
-/** One unary gRPC call over HTTP/2; resolves with the response message. */
-export function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number, shared?: Sessions): Promise<Buffer> {
+/**
+ * One unary gRPC call over HTTP/2; resolves with the response message. With a user in
+ * `shared.security`, the call carries its token (`token` metadata, as etcd's clients send it);
+ * a token etcd no longer knows (expired, etcd restarted) is replaced once.
+ */
+export async function unaryCall(endpoint: string, path: string, message: Buffer, timeoutMs: number, shared?: Sessions): Promise<Buffer> {
+  if (!shared?.security.auth) return call(endpoint, path, message, timeoutMs, shared, {});
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const token = await shared.token(endpoint, timeoutMs);
+    try {
+      return await call(endpoint, path, message, Math.max(1, deadline - Date.now()), shared, { token });
+    } catch (e) {
+      if (attempt > 0 || !(e instanceof WireError) || e.code !== 16 || !/invalid auth token/i.test(e.message)) throw e;
+      shared.forgetToken(endpoint);
+    }
+  }
+}
+
+/** One request, with `meta` as extra headers. */
+function call(endpoint: string, path: string, message: Buffer, timeoutMs: number, shared: Sessions | undefined, meta: Record<string, string>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const session = shared ? shared.get(endpoint) : connect(endpoint);
     let done = false;
@@ -224,6 +291,7 @@ export function unaryCall(endpoint: string, path: string, message: Buffer, timeo
       'content-type': 'application/grpc',
       te: 'trailers',
       'grpc-timeout': `${timeoutMs}m`,
+      ...meta,
     });
     const chunks: Buffer[] = [];
     let status: string | undefined;

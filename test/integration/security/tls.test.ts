@@ -2,25 +2,15 @@
 // on https://127.0.0.1:PORT with --client-cert-auth; kiwictl get/apply and the operator (one
 // booking goes Active) connect with --etcd-ca/--etcd-cert/--etcd-key (or KIWI_ETCD_*).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
+import { makeCerts } from '../../helpers/tls.js';
 import { stopProc } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ensureBuilt, kiwictl, ROOT } from '../kiwictl/cli.js';
-
-function makeCerts(dir: string): void {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=kiwitest-ca');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', 'localhost'], ['client', 'kiwitest-client']]) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
-  }
-}
 
 describe('security: TLS with client certificates', function () {
   this.timeout(60_000);
