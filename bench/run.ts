@@ -14,22 +14,24 @@ const peersAt = argv.indexOf('--peers');
 const peers = peersAt >= 0 ? (argv.splice(peersAt, 2)[1] ?? '').split(',').filter(Boolean) : [];
 for (const p of peers) if (p !== 'slurm') throw new Error(`--peers ${p}: the only peer is slurm`);
 const SLURM_BENCHES = ['kiwictl-peer.ts', 'end-to-clean.ts', 'peers/slurm.ts'];
-const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'etcd-failover.ts', 'web.ts', 'soak.ts', 'flood.ts', ...(peers.includes('slurm') ? SLURM_BENCHES : [])];
+const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'etcd-failover.ts', 'web.ts', 'soak.ts', 'flood.ts', 'systemd.ts', ...(peers.includes('slurm') ? SLURM_BENCHES : [])];
 const only = argv;
 const out = join('bench', 'results');
 mkdirSync(out, { recursive: true });
 const figuresFile = join(out, 'figures.jsonl');
 const selected = BENCHES.filter((b) => only.length === 0 || only.some((o) => b.startsWith(o)));
-// With a selection (npm run bench -- pam), the other benches' figures of the last run stay.
-const kept: string[] = only.length && existsSync(figuresFile)
-  ? readFileSync(figuresFile, 'utf8').split('\n').filter((l) => l && !selected.includes(`${JSON.parse(l).bench}.ts`))
+// With a selection (npm run bench -- pam), the other benches' figures stay as the last report
+// has them (report.json is committed; figures.jsonl is only this run's scratch file).
+const reportJson = join(out, 'report.json');
+const rerun = (bench: string) => selected.some((s) => s.replace(/^.*\//, '') === `${bench}.ts`);
+const kept: string[] = only.length && existsSync(reportJson)
+  ? (JSON.parse(readFileSync(reportJson, 'utf8')).figures as Figure[]).filter((f) => !rerun(f.bench)).map((f) => JSON.stringify(f))
   : [];
 rmSync(figuresFile, { force: true });
 if (kept.length) writeFileSync(figuresFile, kept.join('\n') + '\n');
 
 type Run = { bench: string; status: number | null; seconds: number };
-// Likewise their rows in the table of runs, from the last report.
-const reportJson = join(out, 'report.json');
+// Likewise their rows in the table of runs.
 const keptRuns: Run[] = only.length && existsSync(reportJson)
   ? (JSON.parse(readFileSync(reportJson, 'utf8')).runs as Run[]).filter((r) => !selected.includes(r.bench))
   : [];
