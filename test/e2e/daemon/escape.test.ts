@@ -5,9 +5,9 @@
 // "../x") that must not make the daemon kill anything outside the booking.
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Store } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -114,6 +114,7 @@ describe('kiwi-node-daemon: nothing of the user outlives the booking (e2e)', fun
     racer = join(d, 'racer');
     beat = join(d, 'beat');
   });
+  after(() => racer && rmSync(dirname(racer), { recursive: true, force: true }));
 
   const escapes: [string, string, number][] = [
     ['a fast fork racer (C: fork, the parent exits, each pid lives microseconds)', 'RACER', 1],
