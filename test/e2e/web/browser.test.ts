@@ -174,8 +174,12 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await waitFor(async () => Date.parse((await get())!.status!.endTime!) === end0 + 30 * MIN, { what: 'the booking 30 minutes longer' });
     await page.click('#panel button:has-text("Shorten −15m")');
     await waitFor(async () => Date.parse((await get())!.status!.endTime!) === end0 + 15 * MIN, { what: 'the booking 15 minutes shorter' });
-    // drag the right edge of the bar half an hour further
+    // drag the right edge of the bar half an hour further; first close the panel, which is
+    // fixed over the right of the page and, depending on the time of day, over the bar's edge
     const end1 = Date.parse((await get())!.status!.endTime!);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#panel', { state: 'hidden' });
+    await page.locator(`.bar.mine[data-key="${mine}"] .grip`).scrollIntoViewIfNeeded();
     const grip = (await page.locator(`.bar.mine[data-key="${mine}"] .grip`).boundingBox())!;
     const px = Number(await page.getAttribute('body', 'data-px-per-hour'));
     await page.mouse.move(grip.x + 3, grip.y + 5);
@@ -187,6 +191,7 @@ describe('the calendar page in headless chromium (real cluster)', function () {
       const e = Date.parse((await get())!.status!.endTime!);
       return e >= end1 + 20 * MIN && e <= end1 + 40 * MIN;
     }, { what: 'the booking about 30 minutes longer after dragging its edge' });
+    await page.click(`.bar.mine[data-key="${mine}"]`);
     await page.click('#panel button:has-text("End now")');
     await waitFor(async () => (await get())!.status?.reason === 'Cancelled', { what: 'the booking cancelled' });
     await page.waitForSelector(`.bar.expired[data-key="${mine}"]`);
