@@ -100,7 +100,14 @@ describe('operator reconcile and election (real etcd, in-process)', function () 
     for (const n of ['s1', 's2', 's3']) await store.create(mkNode(n));
     const el = new Election(etcd.client(), store, { id: 'scope', ttlSeconds: 2, log });
     const lead = await el.campaign();
-    const rec = new Reconciler({ store, fence: { key: lead.key, createRevision: lead.createRevision }, log });
+    // One instant for every pass: with the wall clock, entries a slow pass wrote start after the
+    // pass began, so the next pass finds their nodes "due" and plans them too (seen under load).
+    const at = Date.now();
+    const rec = new Reconciler({ store, fence: { key: lead.key, createRevision: lead.createRevision }, log, clock: { now: () => at } });
+    // The cache must hold a pass's own writes before the next pass, or that one plans on stale
+    // revisions, loses its compare-and-swap and plans again (counted twice).
+    const settled = (names: string[]) =>
+      waitFor(() => names.every((n) => rec.cache.booking(`sc/${n}`)?.booking.status?.phase), { what: `the cache holds the status of ${names.join(', ')}` });
     try {
       await store.create(mkBooking('sc', 'one', { nodes: ['s1'], duration: 600 }));
       await store.create(mkBooking('sc', 'two', { nodes: ['s1', 's2'], duration: 600 }));
@@ -110,9 +117,11 @@ describe('operator reconcile and election (real etcd, in-process)', function () 
       await rec.pass(new Set(['resync']));
       assert.equal(rec.stats.planned, all, 'the first pass plans everything');
       assert.equal(rec.stats.wholePasses, 1);
+      await settled(['one', 'two', 'three']);
 
       // A new booking on s2 shares s2 with sc/two, which shares s1 with sc/one: those three, not sc/three.
-      await store.create(mkBooking('sc', 'four', { nodes: ['s2'], duration: 600 }));
+      // longer than the gap before sc/two on s2, so it waits (600 s would backfill it exactly)
+      await store.create(mkBooking('sc', 'four', { nodes: ['s2'], duration: 900 }));
       await waitFor(() => rec.cache.booking('sc/four') !== undefined);
       await rec.pass(new Set(['booking:sc/four']));
       assert.equal(rec.stats.planned - all, 3);
@@ -120,6 +129,7 @@ describe('operator reconcile and election (real etcd, in-process)', function () 
       const four = await store.get({ kind: 'Booking', namespace: 'sc', name: 'four' });
       assert.equal(four!.status!.phase, 'Pending');
       assert.match(four!.status!.message!, /after sc\/two/);
+      await settled(['four']);
 
       // Cancelling sc/one frees s1: sc/two starts at once, in the same scoped pass.
       const one = (await store.get({ kind: 'Booking', namespace: 'sc', name: 'one' }))!;
