@@ -896,6 +896,156 @@ export const crds: Crd[] = [
                           "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       }
+                    },
+                    "notifications": {
+                      "type": "object",
+                      "description": "Where the operator sends notifications about bookings (users choose which events reach them with a Subscription in their own namespace). Delivered at least once, from a durable outbox in etcd, by a loop apart from planning; each carries an idempotency key.",
+                      "properties": {
+                        "sinks": {
+                          "type": "array",
+                          "description": "The sinks users may subscribe to, each a webhook, an SMTP relay or the local sendmail.",
+                          "maxItems": 20,
+                          "x-kubernetes-list-type": "map",
+                          "x-kubernetes-list-map-keys": [
+                            "name"
+                          ],
+                          "items": {
+                            "type": "object",
+                            "required": [
+                              "name"
+                            ],
+                            "oneOf": [
+                              {
+                                "required": [
+                                  "webhook"
+                                ]
+                              },
+                              {
+                                "required": [
+                                  "smtp"
+                                ]
+                              },
+                              {
+                                "required": [
+                                  "sendmail"
+                                ]
+                              }
+                            ],
+                            "properties": {
+                              "name": {
+                                "type": "string",
+                                "description": "What a Subscription names this sink by.",
+                                "maxLength": 63,
+                                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                              },
+                              "webhook": {
+                                "type": "object",
+                                "description": "A JSON POST of each event, signed with HMAC-SHA256 (header X-Kiwi-Signature, sha256=HEX over TIMESTAMP.BODY, with X-Kiwi-Timestamp) and carrying Idempotency-Key.",
+                                "required": [
+                                  "url",
+                                  "secretFile"
+                                ],
+                                "properties": {
+                                  "url": {
+                                    "description": "Where to POST (http or https).",
+                                    "type": "string",
+                                    "maxLength": 2048,
+                                    "pattern": "^https?://[^\\s]+$"
+                                  },
+                                  "secretFile": {
+                                    "type": "string",
+                                    "description": "A file on the operator's machine holding the HMAC secret (never in etcd, where users could read it).",
+                                    "maxLength": 4096,
+                                    "pattern": "^/"
+                                  }
+                                }
+                              },
+                              "smtp": {
+                                "type": "object",
+                                "description": "An SMTP relay (plain SMTP, as a local MTA on the operator's machine accepts it). Mail goes to USER@domain, USER being the booking's namespace.",
+                                "required": [
+                                  "host",
+                                  "from",
+                                  "domain"
+                                ],
+                                "properties": {
+                                  "host": {
+                                    "description": "The relay's host name or address.",
+                                    "type": "string",
+                                    "maxLength": 253
+                                  },
+                                  "port": {
+                                    "description": "The relay's port.",
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": 65535,
+                                    "default": 25
+                                  },
+                                  "from": {
+                                    "description": "The From address.",
+                                    "type": "string",
+                                    "maxLength": 254
+                                  },
+                                  "domain": {
+                                    "description": "Mail to a user goes to USER@domain.",
+                                    "type": "string",
+                                    "maxLength": 253,
+                                    "pattern": "^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$"
+                                  }
+                                }
+                              },
+                              "sendmail": {
+                                "type": "object",
+                                "description": "The local sendmail program. Mail goes to USER@domain, or to USER alone (a local mailbox) without a domain.",
+                                "required": [
+                                  "from"
+                                ],
+                                "properties": {
+                                  "path": {
+                                    "description": "The sendmail program (any that reads the message on stdin with -i -f FROM -- TO).",
+                                    "type": "string",
+                                    "maxLength": 4096,
+                                    "pattern": "^/",
+                                    "default": "/usr/sbin/sendmail"
+                                  },
+                                  "from": {
+                                    "description": "The From address.",
+                                    "type": "string",
+                                    "maxLength": 254
+                                  },
+                                  "domain": {
+                                    "description": "Mail to a user goes to USER@domain; without one, to the local user.",
+                                    "type": "string",
+                                    "maxLength": 253,
+                                    "pattern": "^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$"
+                                  }
+                                }
+                              },
+                              "timeoutSeconds": {
+                                "type": "integer",
+                                "description": "How long one delivery attempt may take.",
+                                "minimum": 1,
+                                "maximum": 300,
+                                "default": 10
+                              },
+                              "maxAttempts": {
+                                "type": "integer",
+                                "description": "Attempts (with exponential backoff) before the operator gives up on one notification and counts it failed.",
+                                "minimum": 1,
+                                "maximum": 20,
+                                "default": 5
+                              }
+                            }
+                          }
+                        },
+                        "outboxLimit": {
+                          "type": "integer",
+                          "description": "The most notifications waiting in the outbox; beyond it new ones are dropped (and counted), so a dead sink cannot fill etcd.",
+                          "minimum": 1,
+                          "maximum": 100000,
+                          "default": 10000
+                        }
+                      }
                     }
                   }
                 },
@@ -1100,6 +1250,566 @@ export const crds: Crd[] = [
                 "status": {
                   "type": "object",
                   "description": "Unused; a record never changes once written."
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "subscriptions.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Namespaced",
+      "names": {
+        "plural": "subscriptions",
+        "singular": "subscription",
+        "kind": "Subscription",
+        "listKind": "SubscriptionList",
+        "shortNames": [
+          "sub",
+          "subs"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "User",
+              "type": "string",
+              "jsonPath": ".metadata.namespace"
+            },
+            {
+              "name": "Sinks",
+              "type": "string",
+              "jsonPath": ".spec.sinks"
+            },
+            {
+              "name": "Events",
+              "type": "string",
+              "jsonPath": ".spec.events"
+            },
+            {
+              "name": "BeforeEnd",
+              "type": "string",
+              "jsonPath": ".spec.beforeEnd"
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "A user's choice of the events about their own bookings (those in the Subscription's namespace) that are sent, and to which sinks of the ClusterConfig's spec.notifications. Mail goes to the namespace's user, never to an address the value names.",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata",
+                "spec"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "Subscription"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "description": "Which events, to which sinks.",
+                  "type": "object",
+                  "required": [
+                    "sinks"
+                  ],
+                  "properties": {
+                    "sinks": {
+                      "type": "array",
+                      "description": "Names of sinks in the ClusterConfig's spec.notifications.sinks.",
+                      "minItems": 1,
+                      "maxItems": 20,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "maxLength": 63,
+                        "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+                      }
+                    },
+                    "events": {
+                      "type": "array",
+                      "description": "Which events: Queued (with the planned start), Moved (the planned start moved up or down the queue), Started, EndingSoon (at the beforeEnd thresholds), Ended (and why), Refused (Rejected or Busy). All when left out.",
+                      "maxItems": 6,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "enum": [
+                          "Queued",
+                          "Moved",
+                          "Started",
+                          "EndingSoon",
+                          "Ended",
+                          "Refused"
+                        ]
+                      }
+                    },
+                    "beforeEnd": {
+                      "type": "array",
+                      "description": "Seconds before a booking's end at which EndingSoon is sent (default one hour).",
+                      "maxItems": 10,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "integer",
+                        "minimum": 60,
+                        "maximum": 604800
+                      }
+                    },
+                    "bookings": {
+                      "type": "object",
+                      "description": "Only bookings carrying these labels (all of the user's when left out).",
+                      "maxProperties": 16,
+                      "additionalProperties": {
+                        "type": "string",
+                        "maxLength": 63
+                      }
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Written only by the operator.",
+                  "properties": {
+                    "observedGeneration": {
+                      "description": "The spec generation this status answers.",
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "conditions": {
+                      "description": "SinksKnown: whether every sink named exists in the ClusterConfig.",
+                      "type": "array",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "type"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "type",
+                          "status"
+                        ],
+                        "properties": {
+                          "type": {
+                            "type": "string"
+                          },
+                          "status": {
+                            "type": "string",
+                            "enum": [
+                              "True",
+                              "False",
+                              "Unknown"
+                            ]
+                          },
+                          "reason": {
+                            "type": "string"
+                          },
+                          "message": {
+                            "type": "string"
+                          },
+                          "lastTransitionTime": {
+                            "type": "string",
+                            "format": "date-time"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "bookingschedules.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Namespaced",
+      "names": {
+        "plural": "bookingschedules",
+        "singular": "bookingschedule",
+        "kind": "BookingSchedule",
+        "listKind": "BookingScheduleList",
+        "shortNames": [
+          "bs",
+          "schedule",
+          "schedules"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "User",
+              "type": "string",
+              "jsonPath": ".metadata.namespace"
+            },
+            {
+              "name": "Days",
+              "type": "string",
+              "jsonPath": ".spec.days"
+            },
+            {
+              "name": "At",
+              "type": "string",
+              "jsonPath": ".spec.at"
+            },
+            {
+              "name": "Duration",
+              "type": "integer",
+              "jsonPath": ".spec.duration"
+            },
+            {
+              "name": "Zone",
+              "type": "string",
+              "jsonPath": ".spec.timeZone"
+            },
+            {
+              "name": "Next",
+              "type": "string",
+              "format": "date-time",
+              "jsonPath": ".status.nextStart"
+            },
+            {
+              "name": "Refused",
+              "type": "integer",
+              "jsonPath": ".status.refused"
+            },
+            {
+              "name": "Until",
+              "type": "string",
+              "jsonPath": ".spec.until",
+              "priority": 1
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "A weekly rule (chosen days, a time of day, a duration, in a time zone, until a date, with exceptions) from which the operator makes the next occurrences, a horizon ahead, as Bookings of the schedule's namespace. Editing the rule updates the occurrences not yet begun; deleting it deletes them.",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata",
+                "spec"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "BookingSchedule"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "description": "The rule and what each occurrence books.",
+                  "type": "object",
+                  "required": [
+                    "days",
+                    "at",
+                    "duration",
+                    "template"
+                  ],
+                  "properties": {
+                    "days": {
+                      "type": "array",
+                      "description": "The weekdays the booking recurs on.",
+                      "minItems": 1,
+                      "maxItems": 7,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "enum": [
+                          "Mon",
+                          "Tue",
+                          "Wed",
+                          "Thu",
+                          "Fri",
+                          "Sat",
+                          "Sun"
+                        ]
+                      }
+                    },
+                    "at": {
+                      "type": "string",
+                      "description": "The local start time, HH:MM (24 h) in timeZone. On a day the clock skips that time (spring forward) the occurrence starts when the clock resumes (02:30 becomes 03:30); when the clock shows it twice (fall back), at the first.",
+                      "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+                    },
+                    "duration": {
+                      "x-kubernetes-int-or-string": true,
+                      "description": "How long each occurrence lasts (seconds or text, as a Booking's duration), in real time across a DST change.",
+                      "anyOf": [
+                        {
+                          "type": "integer"
+                        },
+                        {
+                          "type": "string"
+                        }
+                      ],
+                      "minimum": 60,
+                      "maximum": 604800,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                    },
+                    "timeZone": {
+                      "type": "string",
+                      "description": "An IANA time zone (Europe/Berlin, America/New_York). Default UTC.",
+                      "maxLength": 64,
+                      "default": "UTC"
+                    },
+                    "from": {
+                      "type": "string",
+                      "description": "The first local date (YYYY-MM-DD) an occurrence may fall on; default any.",
+                      "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
+                    },
+                    "until": {
+                      "type": "string",
+                      "description": "The last local date (YYYY-MM-DD) an occurrence may fall on; default none.",
+                      "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
+                    },
+                    "exceptions": {
+                      "type": "array",
+                      "description": "Local dates (YYYY-MM-DD) with no occurrence (holidays).",
+                      "maxItems": 366,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^\\d{4}-\\d{2}-\\d{2}$"
+                      }
+                    },
+                    "horizon": {
+                      "x-kubernetes-int-or-string": true,
+                      "description": "How far ahead occurrences are made as Bookings (seconds or text). Default 7d, at most 62d.",
+                      "anyOf": [
+                        {
+                          "type": "integer"
+                        },
+                        {
+                          "type": "string"
+                        }
+                      ],
+                      "minimum": 3600,
+                      "maximum": 5356800,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                    },
+                    "suspend": {
+                      "type": "boolean",
+                      "description": "Make no new occurrences (those made stay)."
+                    },
+                    "template": {
+                      "type": "object",
+                      "description": "What every occurrence books. Give either nodes, or nodeSelector with count.",
+                      "oneOf": [
+                        {
+                          "required": [
+                            "nodes"
+                          ]
+                        },
+                        {
+                          "required": [
+                            "count"
+                          ]
+                        }
+                      ],
+                      "properties": {
+                        "labels": {
+                          "type": "object",
+                          "description": "Labels every occurrence carries (beside kiwi.dev/schedule).",
+                          "maxProperties": 16,
+                          "additionalProperties": {
+                            "type": "string",
+                            "maxLength": 63
+                          }
+                        },
+                        "nodes": {
+                          "description": "The names of the nodes to book, all at once or none.",
+                          "type": "array",
+                          "minItems": 1,
+                          "maxItems": 1000,
+                          "x-kubernetes-list-type": "set",
+                          "items": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 253,
+                            "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+                          }
+                        },
+                        "nodeSelector": {
+                          "description": "Labels a node must carry, when count nodes are asked for instead of named ones.",
+                          "type": "object",
+                          "maxProperties": 32,
+                          "additionalProperties": {
+                            "type": "string",
+                            "maxLength": 63
+                          }
+                        },
+                        "count": {
+                          "description": "How many nodes matching nodeSelector to book.",
+                          "type": "integer",
+                          "minimum": 1,
+                          "maximum": 1000
+                        },
+                        "command": {
+                          "description": "The command kiwictl run would start (copied to each occurrence).",
+                          "type": "string",
+                          "maxLength": 4096
+                        }
+                      }
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Written only by the operator.",
+                  "properties": {
+                    "observedGeneration": {
+                      "description": "The spec generation this status answers.",
+                      "type": "integer",
+                      "format": "int64"
+                    },
+                    "nextStart": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "The start of the next occurrence not yet begun."
+                    },
+                    "refused": {
+                      "type": "integer",
+                      "description": "Occurrences in the list below that were refused (Rejected or Busy)."
+                    },
+                    "message": {
+                      "description": "A human sentence on the schedule's state.",
+                      "type": "string",
+                      "maxLength": 4096
+                    },
+                    "occurrences": {
+                      "type": "array",
+                      "description": "The occurrences made as Bookings, oldest first (the last few begun, and all not yet begun).",
+                      "maxItems": 200,
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "booking",
+                          "start",
+                          "end"
+                        ],
+                        "properties": {
+                          "booking": {
+                            "type": "string",
+                            "description": "The Booking's name (in the schedule's namespace)."
+                          },
+                          "date": {
+                            "type": "string",
+                            "description": "The local date."
+                          },
+                          "start": {
+                            "description": "Its start.",
+                            "type": "string",
+                            "format": "date-time"
+                          },
+                          "end": {
+                            "description": "Its end.",
+                            "type": "string",
+                            "format": "date-time"
+                          },
+                          "phase": {
+                            "description": "The Booking's phase (Pending, Active, Expired; none yet while the operator has not admitted it).",
+                            "type": "string"
+                          },
+                          "reason": {
+                            "description": "The Booking's reason (Rejected or Busy mean refused).",
+                            "type": "string"
+                          },
+                          "message": {
+                            "description": "The Booking's message (why it was refused).",
+                            "type": "string"
+                          }
+                        }
+                      }
+                    },
+                    "conditions": {
+                      "description": "OccurrencesRefused: True while an occurrence in the list was refused.",
+                      "type": "array",
+                      "x-kubernetes-list-type": "map",
+                      "x-kubernetes-list-map-keys": [
+                        "type"
+                      ],
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "type",
+                          "status"
+                        ],
+                        "properties": {
+                          "type": {
+                            "type": "string"
+                          },
+                          "status": {
+                            "type": "string",
+                            "enum": [
+                              "True",
+                              "False",
+                              "Unknown"
+                            ]
+                          },
+                          "reason": {
+                            "type": "string"
+                          },
+                          "message": {
+                            "type": "string"
+                          },
+                          "lastTransitionTime": {
+                            "type": "string",
+                            "format": "date-time"
+                          }
+                        }
+                      }
+                    }
+                  }
                 }
               }
             }

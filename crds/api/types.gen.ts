@@ -327,6 +327,85 @@ export interface ClusterConfigSpec {
      */
     etcdHistory?: number | string;
   };
+  /**
+   * Where the operator sends notifications about bookings (users choose which events reach them with a Subscription in their own namespace). Delivered at least once, from a durable outbox in etcd, by a loop apart from planning; each carries an idempotency key.
+   */
+  notifications?: {
+    /**
+     * The sinks users may subscribe to, each a webhook, an SMTP relay or the local sendmail.
+     *
+     * @maxItems 20
+     */
+    sinks?: {
+      /**
+       * What a Subscription names this sink by.
+       */
+      name: string;
+      /**
+       * A JSON POST of each event, signed with HMAC-SHA256 (header X-Kiwi-Signature, sha256=HEX over TIMESTAMP.BODY, with X-Kiwi-Timestamp) and carrying Idempotency-Key.
+       */
+      webhook?: {
+        /**
+         * Where to POST (http or https).
+         */
+        url: string;
+        /**
+         * A file on the operator's machine holding the HMAC secret (never in etcd, where users could read it).
+         */
+        secretFile: string;
+      };
+      /**
+       * An SMTP relay (plain SMTP, as a local MTA on the operator's machine accepts it). Mail goes to USER@domain, USER being the booking's namespace.
+       */
+      smtp?: {
+        /**
+         * The relay's host name or address.
+         */
+        host: string;
+        /**
+         * The relay's port.
+         */
+        port?: number;
+        /**
+         * The From address.
+         */
+        from: string;
+        /**
+         * Mail to a user goes to USER@domain.
+         */
+        domain: string;
+      };
+      /**
+       * The local sendmail program. Mail goes to USER@domain, or to USER alone (a local mailbox) without a domain.
+       */
+      sendmail?: {
+        /**
+         * The sendmail program (any that reads the message on stdin with -i -f FROM -- TO).
+         */
+        path?: string;
+        /**
+         * The From address.
+         */
+        from: string;
+        /**
+         * Mail to a user goes to USER@domain; without one, to the local user.
+         */
+        domain?: string;
+      };
+      /**
+       * How long one delivery attempt may take.
+       */
+      timeoutSeconds?: number;
+      /**
+       * Attempts (with exponential backoff) before the operator gives up on one notification and counts it failed.
+       */
+      maxAttempts?: number;
+    }[];
+    /**
+     * The most notifications waiting in the outbox; beyond it new ones are dropped (and counted), so a dead sink cannot fill etcd.
+     */
+    outboxLimit?: number;
+  };
 }
 /**
  * Written by the operator.
@@ -406,4 +485,219 @@ export interface UsageRecordSpec {
  * Unused; a record never changes once written.
  */
 export interface UsageRecordStatus {}
+
+/**
+ * A user's choice of the events about their own bookings (those in the Subscription's namespace) that are sent, and to which sinks of the ClusterConfig's spec.notifications. Mail goes to the namespace's user, never to an address the value names.
+ */
+export interface Subscription {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'Subscription';
+  metadata: ObjectMeta;
+  spec: SubscriptionSpec;
+  status?: SubscriptionStatus;
+}
+/**
+ * Which events, to which sinks.
+ */
+export interface SubscriptionSpec {
+  /**
+   * Names of sinks in the ClusterConfig's spec.notifications.sinks.
+   *
+   * @minItems 1
+   * @maxItems 20
+   */
+  sinks: string[];
+  /**
+   * Which events: Queued (with the planned start), Moved (the planned start moved up or down the queue), Started, EndingSoon (at the beforeEnd thresholds), Ended (and why), Refused (Rejected or Busy). All when left out.
+   *
+   * @maxItems 6
+   */
+  events?: ('Queued' | 'Moved' | 'Started' | 'EndingSoon' | 'Ended' | 'Refused')[];
+  /**
+   * Seconds before a booking's end at which EndingSoon is sent (default one hour).
+   *
+   * @maxItems 10
+   */
+  beforeEnd?: number[];
+  /**
+   * Only bookings carrying these labels (all of the user's when left out).
+   */
+  bookings?: {
+    [k: string]: string;
+  };
+}
+/**
+ * Written only by the operator.
+ */
+export interface SubscriptionStatus {
+  /**
+   * The spec generation this status answers.
+   */
+  observedGeneration?: number;
+  /**
+   * SinksKnown: whether every sink named exists in the ClusterConfig.
+   */
+  conditions?: {
+    type: string;
+    status: 'True' | 'False' | 'Unknown';
+    reason?: string;
+    message?: string;
+    lastTransitionTime?: string;
+  }[];
+}
+
+/**
+ * A weekly rule (chosen days, a time of day, a duration, in a time zone, until a date, with exceptions) from which the operator makes the next occurrences, a horizon ahead, as Bookings of the schedule's namespace. Editing the rule updates the occurrences not yet begun; deleting it deletes them.
+ */
+export interface BookingSchedule {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'BookingSchedule';
+  metadata: ObjectMeta;
+  spec: BookingScheduleSpec;
+  status?: BookingScheduleStatus;
+}
+/**
+ * The rule and what each occurrence books.
+ */
+export interface BookingScheduleSpec {
+  /**
+   * The weekdays the booking recurs on.
+   *
+   * @minItems 1
+   * @maxItems 7
+   */
+  days: ('Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat' | 'Sun')[];
+  /**
+   * The local start time, HH:MM (24 h) in timeZone. On a day the clock skips that time (spring forward) the occurrence starts when the clock resumes (02:30 becomes 03:30); when the clock shows it twice (fall back), at the first.
+   */
+  at: string;
+  /**
+   * How long each occurrence lasts (seconds or text, as a Booking's duration), in real time across a DST change.
+   */
+  duration: number | string;
+  /**
+   * An IANA time zone (Europe/Berlin, America/New_York). Default UTC.
+   */
+  timeZone?: string;
+  /**
+   * The first local date (YYYY-MM-DD) an occurrence may fall on; default any.
+   */
+  from?: string;
+  /**
+   * The last local date (YYYY-MM-DD) an occurrence may fall on; default none.
+   */
+  until?: string;
+  /**
+   * Local dates (YYYY-MM-DD) with no occurrence (holidays).
+   *
+   * @maxItems 366
+   */
+  exceptions?: string[];
+  /**
+   * How far ahead occurrences are made as Bookings (seconds or text). Default 7d, at most 62d.
+   */
+  horizon?: number | string;
+  /**
+   * Make no new occurrences (those made stay).
+   */
+  suspend?: boolean;
+  /**
+   * What every occurrence books. Give either nodes, or nodeSelector with count.
+   */
+  template: {
+    /**
+     * Labels every occurrence carries (beside kiwi.dev/schedule).
+     */
+    labels?: {
+      [k: string]: string;
+    };
+    /**
+     * The names of the nodes to book, all at once or none.
+     *
+     * @minItems 1
+     * @maxItems 1000
+     */
+    nodes?: string[];
+    /**
+     * Labels a node must carry, when count nodes are asked for instead of named ones.
+     */
+    nodeSelector?: {
+      [k: string]: string;
+    };
+    /**
+     * How many nodes matching nodeSelector to book.
+     */
+    count?: number;
+    /**
+     * The command kiwictl run would start (copied to each occurrence).
+     */
+    command?: string;
+  };
+}
+/**
+ * Written only by the operator.
+ */
+export interface BookingScheduleStatus {
+  /**
+   * The spec generation this status answers.
+   */
+  observedGeneration?: number;
+  /**
+   * The start of the next occurrence not yet begun.
+   */
+  nextStart?: string;
+  /**
+   * Occurrences in the list below that were refused (Rejected or Busy).
+   */
+  refused?: number;
+  /**
+   * A human sentence on the schedule's state.
+   */
+  message?: string;
+  /**
+   * The occurrences made as Bookings, oldest first (the last few begun, and all not yet begun).
+   *
+   * @maxItems 200
+   */
+  occurrences?: {
+    /**
+     * The Booking's name (in the schedule's namespace).
+     */
+    booking: string;
+    /**
+     * The local date.
+     */
+    date?: string;
+    /**
+     * Its start.
+     */
+    start: string;
+    /**
+     * Its end.
+     */
+    end: string;
+    /**
+     * The Booking's phase (Pending, Active, Expired; none yet while the operator has not admitted it).
+     */
+    phase?: string;
+    /**
+     * The Booking's reason (Rejected or Busy mean refused).
+     */
+    reason?: string;
+    /**
+     * The Booking's message (why it was refused).
+     */
+    message?: string;
+  }[];
+  /**
+   * OccurrencesRefused: True while an occurrence in the list was refused.
+   */
+  conditions?: {
+    type: string;
+    status: 'True' | 'False' | 'Unknown';
+    reason?: string;
+    message?: string;
+    lastTransitionTime?: string;
+  }[];
+}
 

@@ -11,6 +11,7 @@ import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.
 import { RETENTION_DURATIONS } from './config.js';
 import { isLabelKey, isLabelValue } from './selector.js';
 import { NAME_PATTERN, USER_PATTERN } from './keys.js';
+import { isTimeZone } from './time.js';
 
 /** The largest object Kiwi stores; etcd's own request limit is 1.5 MiB. */
 export const MAX_OBJECT_BYTES = 256 * 1024;
@@ -80,8 +81,8 @@ function describeError(e: ErrorObject, kind: KindName): string | undefined {
     case 'required':
       return `${fieldPath(e.instancePath, String(e.params.missingProperty))}: required field is missing`;
     case 'oneOf':
-      return kind === 'Booking' && at === 'spec'
-        ? 'spec: give either nodes, or nodeSelector with count (one of the two, not both)'
+      return (kind === 'Booking' && at === 'spec') || (kind === 'BookingSchedule' && at === 'spec.template')
+        ? `${at}: give either nodes, or nodeSelector with count (one of the two, not both)`
         : `${at}: must match exactly one of its alternatives`;
     case 'anyOf':
       return undefined; // the branches' own errors say more
@@ -113,8 +114,10 @@ const DURATION_FIELDS: Record<KindName, string[][]> = {
   Node: [],
   ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f])],
   UsageRecord: [],
+  Subscription: [],
+  BookingSchedule: [['spec', 'duration'], ['spec', 'horizon']],
 };
-const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [] };
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Subscription: [], BookingSchedule: [] };
 
 function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
   let cur: any = obj;
@@ -132,7 +135,8 @@ function validateMetadata(kind: KindName, meta: unknown, problems: string[]): vo
   }
   const m = meta as Json;
   for (const k of Object.keys(m)) if (!METADATA_FIELDS.has(k)) problems.push(`metadata.${k}: unknown field`);
-  const maxName = kind === 'Booking' ? 63 : 253;
+  // A schedule's occurrences are Bookings named <schedule>-<YYYYMMDD>: 63 less 9.
+  const maxName = kind === 'Booking' ? 63 : kind === 'BookingSchedule' ? 54 : 253;
   if (typeof m.name !== 'string' || m.name === '') problems.push('metadata.name: required field is missing');
   else if (m.name.length > maxName || !NAME.test(m.name))
     problems.push(`metadata.name: "${m.name.slice(0, 80)}" is not a valid name: lower-case letters, digits, "-" and ".", starting and ending with a letter or digit, at most ${maxName} characters`);
@@ -224,8 +228,33 @@ export function validateObject(input: unknown, what: string): KiwiObject {
     const who = bookingUserProblem(obj as any);
     if (who) problems.push(who);
   }
+  if (kind === 'BookingSchedule') problems.push(...scheduleProblems(obj.spec));
   if (kind === 'ClusterConfig' && obj.spec?.defaultDuration && obj.spec?.maxDuration && obj.spec.defaultDuration > obj.spec.maxDuration)
     problems.push('spec.defaultDuration: is longer than spec.maxDuration');
   if (problems.length) throw fail(problems);
   return obj as KiwiObject;
+}
+
+/** A real calendar date written YYYY-MM-DD? */
+export function isLocalDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+/** What the schema cannot say about a BookingSchedule: a known zone, real dates, a template like a Booking's. */
+function scheduleProblems(s: Json): string[] {
+  const out: string[] = [];
+  if (!isTimeZone(s.timeZone)) out.push(`spec.timeZone: "${String(s.timeZone).slice(0, 64)}" is not a time zone this system knows; use an IANA name such as Europe/Berlin or UTC`);
+  for (const f of ['from', 'until'] as const) if (s[f] !== undefined && !isLocalDate(s[f])) out.push(`spec.${f}: ${s[f]} is not a date (YYYY-MM-DD)`);
+  (s.exceptions ?? []).forEach((d: string, i: number) => {
+    if (!isLocalDate(d)) out.push(`spec.exceptions[${i}]: ${d} is not a date (YYYY-MM-DD)`);
+  });
+  if (s.from && s.until && s.until < s.from) out.push(`spec.until: ${s.until} is before spec.from ${s.from}`);
+  const t = s.template ?? {};
+  if (t.nodeSelector !== undefined && t.count === undefined) out.push('spec.template.count: required with nodeSelector');
+  if (t.nodes !== undefined && new Set(t.nodes).size !== t.nodes.length) out.push('spec.template.nodes: names a node twice');
+  for (const k of Object.keys(t.labels ?? {})) if (k === 'kiwi.dev/schedule') out.push('spec.template.labels: kiwi.dev/schedule is set by the operator (the schedule\'s name)');
+  return out;
 }

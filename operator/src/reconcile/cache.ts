@@ -284,7 +284,7 @@ export class ClusterCache {
       }
       this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
       this.index.setNode(ref.name, d.object.metadata?.labels);
-    } else if (ref.name === CLUSTER_CONFIG_NAME) {
+    } else if (ref.kind === 'ClusterConfig' && ref.name === CLUSTER_CONFIG_NAME) {
       const d = decode('ClusterConfig');
       if (d && !d.ok) this.report(d, s!.mod);
       this.clusterConfig = d?.ok ? d.object : undefined;
@@ -381,5 +381,6 @@ function changeKey(key: string): ChangeKey | undefined {
   if (!ref) return undefined;
   if (ref.kind === 'Booking') return `booking:${ref.namespace}/${ref.name}`;
   if (ref.kind === 'Node') return `node:${ref.name}`;
+  if (ref.kind !== 'ClusterConfig') return undefined; // kinds the planner does not read (Subscription, BookingSchedule)
   return 'config';
 }
