@@ -42,6 +42,15 @@ export const keys = {
    */
   usagePrefix: () => ROOT + 'usage/',
   usage: (filedAt: string, namespace: string, name: string) => ROOT + 'usage/' + filedAt + '/' + namespace + '/' + name,
+  /**
+   * Notifications (operator/src/notify): what each booking's user was last told (the cursor), and
+   * the outbox of events not yet delivered, one key per sink and event (the event's idempotency
+   * key). Written only by the leading operator, outside /kiwi/spec/, so no informer loads them.
+   */
+  notifySeenPrefix: () => ROOT + 'notify/seen/',
+  notifySeen: (namespace: string, name: string) => ROOT + 'notify/seen/' + namespace + '/' + name,
+  outboxPrefix: () => ROOT + 'notify/outbox/',
+  outbox: (sink: string, id: string) => ROOT + 'notify/outbox/' + sink + '/' + id,
 };
 
 /** Parses a spec or status key back into the object it names. */

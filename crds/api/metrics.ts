@@ -32,6 +32,14 @@ export interface OperatorMetrics {
   leader: Gauge;
   /** Failed etcd calls by operation. */
   etcdErrors: Counter<'op'>;
+  /** Notifications delivered, by sink and event type (operator/src/notify). */
+  notificationsDelivered: Counter<'sink' | 'type'>;
+  /** Notifications given up on after the sink's attempts, by sink and event type. */
+  notificationsFailed: Counter<'sink' | 'type'>;
+  /** Notifications not queued because the outbox was full. */
+  notificationsDropped: Counter<'sink'>;
+  /** Notifications waiting in the outbox, by sink. */
+  outbox: Gauge<'sink'>;
 }
 
 export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean }): OperatorMetrics {
@@ -93,6 +101,10 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    notificationsDelivered: new Counter({ name: 'kiwi_notifications_delivered_total', help: 'Notifications a sink accepted, by sink and event type', labelNames: ['sink', 'type'], registers: [registry] }),
+    notificationsFailed: new Counter({ name: 'kiwi_notifications_failed_total', help: 'Notifications given up on after the sink\'s attempts (or refused outright), by sink and event type', labelNames: ['sink', 'type'], registers: [registry] }),
+    notificationsDropped: new Counter({ name: 'kiwi_notifications_dropped_total', help: 'Notifications not queued because the outbox held spec.notifications.outboxLimit already', labelNames: ['sink'], registers: [registry] }),
+    outbox: new Gauge({ name: 'kiwi_notifications_outbox', help: 'Notifications waiting in the outbox for delivery, by sink', labelNames: ['sink'], registers: [registry] }),
   };
 }
 

@@ -103,7 +103,7 @@ function describeError(e: ErrorObject, kind: KindName): string | undefined {
     case 'format':
       return `${at}: must be a ${e.params.format}${e.params.format === 'date-time' ? ' (RFC 3339, e.g. 2026-05-01T14:00:00Z)' : ''}`;
     case 'type':
-      return `${at}: must be ${e.params.type === 'integer' ? 'an integer' : `a ${e.params.type}`}`;
+      return `${at}: must be ${/^[aeiou]/.test(String(e.params.type)) ? 'an' : 'a'} ${e.params.type}`;
     default:
       return `${at}: ${e.message}`;
   }

@@ -11,6 +11,8 @@ import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
 import { DryRunServer } from './dryrun/server.js';
+import { NotifyController } from './notify/controller.js';
+import { ScheduleController } from './recurring/controller.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -26,6 +28,11 @@ export interface OperatorOptions {
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
   retentionSweepMs?: number;
+  /** Between notification and schedule passes when nothing pokes, ms (default 30 s). */
+  notifyIntervalMs?: number;
+  scheduleIntervalMs?: number;
+  /** First retry delay of a notification, ms (default 500, doubling). */
+  notifyBackoffMs?: number;
 }
 
 export class Operator {
@@ -33,6 +40,9 @@ export class Operator {
   reconciler?: Reconciler;
   /** Usage records, retention and compaction, beside the planner while leading. */
   retention?: RetentionController;
+  /** Notifications and recurring bookings, beside the planner while leading (operator/src/notify, recurring). */
+  notify?: NotifyController;
+  schedules?: ScheduleController;
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
@@ -88,17 +98,28 @@ export class Operator {
         sweepMs: this.opts.retentionSweepMs,
         onDeposed: () => this.lostWaiter?.(),
       });
+      const notify = new NotifyController({ store: this.opts.store, fence: { key: leader.key, createRevision: leader.createRevision }, cache: rec.cache, log, clock: this.opts.clock, metrics: this.opts.metrics, onDeposed: () => this.lostWaiter?.(), intervalMs: this.opts.notifyIntervalMs, backoffMs: this.opts.notifyBackoffMs });
+      const schedules = new ScheduleController({ store: this.opts.store, cache: rec.cache, log, clock: this.opts.clock, intervalMs: this.opts.scheduleIntervalMs });
       try {
         await rec.start();
         await dryRun.start();
         this.synced = true;
         this.retention = retention;
         retention.start();
+        // Off the planning path: their passes read the cache and never hold a pass up.
+        await notify.start();
+        this.notify = notify;
+        await schedules.start();
+        this.schedules = schedules;
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
       } finally {
         this.synced = false;
+        this.notify = undefined;
+        this.schedules = undefined;
+        await schedules.stop();
+        await notify.stop();
         await dryRun.stop();
         this.retention = undefined;
         await retention.stop();
@@ -134,6 +155,10 @@ export class Operator {
       conflict: () => m?.planningConflicts.inc(),
       committed: (actions) => {
         for (const a of actions) if (a.kind === 'booking' && a.status?.phase === 'Expired') this.retention?.expired(a.key, a.status);
+        if (actions.some((a) => a.kind === 'booking')) {
+          this.notify?.poke();
+          this.schedules?.poke();
+        }
         if (!m) return;
         for (const a of actions) {
           m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });

@@ -128,7 +128,7 @@ export function planSchedule(s: BookingSchedule | undefined, owned: Booking[], n
       if (!s || !s.spec.suspend) out.delete.push(name); // suspended: what was made stays
     } else if (!sameSpec(b, w)) {
       if (refused(b)) out.delete.push(name), out.create.push(w); // an Expired booking is never revived: made anew
-      else out.update.push({ ...b, metadata: { ...b.metadata, labels: w.metadata.labels }, spec: { ...b.spec, ...w.spec } });
+      else out.update.push({ ...b, metadata: { ...b.metadata, labels: w.metadata.labels, annotations: w.metadata.annotations }, spec: w.spec }); // the rule owns the whole spec
     }
   }
   for (const [name, w] of want) if (!have.has(name)) out.create.push(w);
@@ -168,7 +168,7 @@ function scheduleStatus(s: BookingSchedule, owned: Booking[], a: ScheduleActions
     refused: bad.length,
     message,
     occurrences: occ,
-    conditions: setCondition(prev?.conditions, bad.length
+    conditions: setCondition(Array.isArray(prev?.conditions) ? prev.conditions : undefined, bad.length
       ? { type: 'OccurrencesRefused', status: 'True', reason: 'Refused', message: message.slice(0, 1000) }
       : { type: 'OccurrencesRefused', status: 'False', reason: 'AllAdmitted', message: 'no occurrence in the list was refused' }, now),
   };

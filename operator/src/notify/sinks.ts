@@ -1,0 +1,38 @@
+// Sending one notification to one sink: the only I/O of delivery (a POST, an SMTP session, a
+// sendmail process). Throws on failure; a PermanentError is not worth retrying (a 4xx answer).
+import { readFile } from 'node:fs/promises';
+import nodemailer from 'nodemailer';
+import type { NotifyEvent } from './events.js';
+import { mailFor, webhookRequest, type SinkSpec } from './wire.js';
+
+export class PermanentError extends Error {}
+
+export async function send(sink: SinkSpec, e: NotifyEvent, now: number, signal: AbortSignal): Promise<void> {
+  const timeoutMs = (sink.timeoutSeconds ?? 10) * 1000;
+  if (sink.webhook) {
+    // Read per delivery, so that a rotated secret takes effect without a restart.
+    const secret = (await readFile(sink.webhook.secretFile)).toString().trim();
+    const req = webhookRequest(e, secret, now);
+    const res = await fetch(sink.webhook.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'error' });
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.ok) return;
+    const why = `${sink.webhook.url} answered ${res.status} ${res.statusText}`;
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new PermanentError(why);
+    throw new Error(why);
+  }
+  const mail = mailFor(e, sink);
+  const transport = sink.smtp
+    ? nodemailer.createTransport({ host: sink.smtp.host, port: sink.smtp.port ?? 25, secure: false, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })
+    : nodemailer.createTransport({ sendmail: true, path: sink.sendmail!.path ?? '/usr/sbin/sendmail', newline: 'unix' });
+  const abort = () => transport.close();
+  signal.addEventListener('abort', abort, { once: true });
+  try {
+    await Promise.race([
+      transport.sendMail(mail),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer from the mail sink within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+  } finally {
+    signal.removeEventListener('abort', abort);
+    transport.close();
+  }
+}

@@ -1,0 +1,152 @@
+// Recurring bookings, the shell: while leading, watches BookingSchedules (an informer), reads the
+// Bookings each owns from the planner's cache (label kiwi.dev/schedule, same namespace), asks
+// planSchedule (pure) what to change, and writes it through the store: creates are
+// create-if-absent under the occurrence's fixed name (a restart or a second leader cannot make
+// one twice), updates and deletes compare the revision the cache saw, the status compares its own.
+// The planner then admits each occurrence like any Booking; a refusal shows in the schedule's
+// status at the next pass.
+import { isDeepStrictEqual } from 'node:util';
+import type { Booking, BookingSchedule, BookingScheduleStatus, Logger, Store } from '../../../crds/api/index.js';
+import { AlreadyExistsError, ConflictError, Informer, NotFoundError } from '../../../crds/api/index.js';
+import type { ClusterCache } from '../reconcile/cache.js';
+import type { Clock } from '../reconcile/index.js';
+import type { BookingView } from '../plan/index.js';
+import { Checked } from '../reconcile/checked.js';
+import { planSchedule, SCHEDULE_LABEL } from './occurrences.js';
+
+const MIN_PAUSE_MS = 200;
+
+export interface ScheduleOptions {
+  store: Store;
+  cache: ClusterCache;
+  log: Logger;
+  clock?: Clock;
+  /** Between passes when nothing pokes, ms (default 30 s): new occurrences enter the horizon. */
+  intervalMs?: number;
+}
+
+export class ScheduleController {
+  private readonly informer: Informer<'BookingSchedule'>;
+  private readonly checked = new Checked<BookingSchedule>();
+  private readonly clock: Clock;
+  private stopped = false;
+  private dirty = true;
+  private wake?: () => void;
+  private timer?: NodeJS.Timeout;
+  private loop?: Promise<void>;
+  passes = 0;
+
+  constructor(private readonly opts: ScheduleOptions) {
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.informer = new Informer(opts.store, 'BookingSchedule', { onEvent: () => this.poke(), onError: (err) => opts.log.warn({ err }, 'recurring: schedule watch failed; re-listing') });
+  }
+
+  async start(): Promise<void> {
+    await this.informer.start();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.informer.stop();
+  }
+
+  poke(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    const every = this.opts.intervalMs ?? 30_000;
+    while (!this.stopped) {
+      this.dirty = false;
+      await this.pass().catch((err) => this.opts.log.warn({ err }, 'recurring: pass failed; trying again at the next'));
+      // A poke or a raced write comes back soon, never at once: the cache catches up with our own writes meanwhile.
+      await new Promise<void>((r) => {
+        this.wake = r;
+        this.timer = setTimeout(r, this.dirty ? MIN_PAUSE_MS : every);
+      });
+      if (this.dirty && !this.stopped) await new Promise((r) => setTimeout(r, MIN_PAUSE_MS));
+      clearTimeout(this.timer);
+    }
+  }
+
+  /** One pass over every schedule, and over occurrences whose schedule is gone. */
+  async pass(): Promise<void> {
+    this.passes++;
+    const now = this.clock.now();
+    const owned = new Map<string, BookingView[]>();
+    for (const v of this.opts.cache.bookings()) {
+      const m = v.booking.metadata;
+      const rule = m.labels?.[SCHEDULE_LABEL];
+      if (v.invalid || !rule || !m.annotations?.['kiwi.dev/occurrence']) continue;
+      const k = `${m.namespace}/${rule}`;
+      owned.set(k, [...(owned.get(k) ?? []), v]);
+    }
+    const keep = new Set<string>();
+    for (const raw of this.informer.list()) {
+      const path = `${raw.metadata.namespace}/${raw.metadata.name}`;
+      keep.add(path);
+      const c = this.checked.check(raw, (problem) => this.opts.log.warn({ schedule: path, problem }, 'recurring: ignoring a BookingSchedule that is not valid'));
+      if ('problem' in c) {
+        await this.writeStatus(raw, { observedGeneration: raw.metadata.generation ?? 1, message: `not valid, no occurrence is made: ${c.problem}`.slice(0, 4096) });
+        continue;
+      }
+      await this.apply(c.ok, owned.get(path) ?? [], now);
+    }
+    this.checked.forget(keep);
+    // Occurrences of a deleted schedule: those not begun go, the others stay for the record.
+    for (const [path, views] of owned) if (!keep.has(path)) await this.apply(undefined, views, now, path);
+  }
+
+  private async apply(s: BookingSchedule | undefined, views: BookingView[], now: number, path = `${s?.metadata.namespace}/${s?.metadata.name}`): Promise<void> {
+    const { store, log } = this.opts;
+    const a = planSchedule(s, views.map((v) => v.booking), now);
+    const byName = new Map(views.map((v) => [v.booking.metadata.name!, v]));
+    const ns = path.split('/')[0];
+    const tolerate = (what: string, name: string) => (err: unknown) => {
+      if (err instanceof ConflictError || err instanceof NotFoundError || err instanceof AlreadyExistsError) {
+        log.debug({ err, schedule: path, booking: `${ns}/${name}` }, `recurring: ${what} raced another change; next pass`);
+        this.dirty = true;
+        return;
+      }
+      throw err;
+    };
+    for (const name of a.delete) {
+      const v = byName.get(name)!;
+      await store.delete({ kind: 'Booking', namespace: ns, name }, { resourceVersion: String(v.specRevision) }).then(
+        () => log.info({ schedule: path, booking: `${ns}/${name}` }, 'recurring: occurrence deleted (not begun, no longer in the rule)'),
+        tolerate('delete', name),
+      );
+    }
+    for (const b of a.create)
+      await store.create(b).then(
+        () => log.info({ schedule: path, booking: `${ns}/${b.metadata.name}`, start: b.spec.start }, 'recurring: occurrence made'),
+        tolerate('create', b.metadata.name!),
+      );
+    for (const b of a.update) {
+      const v = byName.get(b.metadata.name!)!;
+      const next: Booking = { ...b, metadata: { ...b.metadata, resourceVersion: String(v.specRevision) } };
+      delete (next as { status?: unknown }).status;
+      await store.update(next).then(
+        () => log.info({ schedule: path, booking: `${ns}/${b.metadata.name}`, start: b.spec.start }, 'recurring: occurrence changed with its rule'),
+        tolerate('update', b.metadata.name!),
+      );
+    }
+    if (s && a.status) await this.writeStatus(s, a.status);
+  }
+
+  private async writeStatus(s: BookingSchedule, status: BookingScheduleStatus): Promise<void> {
+    const prev = (s as BookingSchedule & { status?: BookingScheduleStatus }).status;
+    if (isDeepStrictEqual(prev, status)) return;
+    const path = `${s.metadata.namespace}/${s.metadata.name}`;
+    await this.opts.store
+      .updateStatus({ kind: 'BookingSchedule', namespace: s.metadata.namespace!, name: s.metadata.name! }, status, { expectedStatusRevision: this.informer.getStored(path)?.statusRevision ?? 0 })
+      .catch((err) => {
+        this.dirty = true;
+        this.opts.log.debug({ err, schedule: path }, 'recurring: status not written; next pass');
+      });
+  }
+}
