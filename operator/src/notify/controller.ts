@@ -198,7 +198,7 @@ export class NotifyController {
       const c = this.checked.check(raw, (problem) => this.opts.log.warn({ subscription: path, problem }, 'notify: ignoring a Subscription that is not valid'));
       const prev = (raw as Subscription & { status?: Subscription['status'] }).status;
       let conds = Array.isArray(prev?.conditions) ? prev.conditions : undefined; // a status anyone could write without etcd auth
-      if ('problem' in c) conds = setCondition(conds, { type: 'Valid', status: 'False', reason: 'Invalid', message: `${c.problem.slice(0, 900)}; nothing is sent for it until it is fixed (kiwictl apply -f)` }, now);
+      if ('problem' in c) conds = setCondition(conds, { type: 'Valid', status: 'False', reason: 'Invalid', message: `${c.problem.slice(0, 900)}; nothing is sent for it until it is fixed (kiwictl apply -f FILE)` }, now);
       else {
         out.push(c.ok);
         const missing = unknownSinks(c.ok, config);

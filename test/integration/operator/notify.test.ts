@@ -12,6 +12,7 @@ import { freePort } from '../../helpers/ports.js';
 import { smtpSink, webhookReceiver, type SmtpSink, type WebhookReceiver } from '../../helpers/notify-sinks.js';
 import { waitFor } from '../../helpers/wait.js';
 import { buildOperator, mkBooking, mkNode, startOperator, type OperatorProc } from './helpers.js';
+import { kiwictl } from '../kiwictl/cli.js';
 
 const SECRET = 'kiwitest-webhook-secret-0123456789';
 
@@ -170,6 +171,12 @@ describe('notifications end to end (real operator, real etcd, local sinks)', fun
       return x?.status?.conditions?.find((c) => c.type === 'SinksKnown' && c.status === 'False') ? x : undefined;
     }, { what: 'SinksKnown False' });
     assert.match(s.status!.conditions!.find((c) => c.type === 'SinksKnown')!.message!, /no sink "hok"/);
+    // kiwictl shows the settings: the cluster's sinks, the user's subscriptions and the operator's word on them.
+    const shown = await kiwictl(['notifications', '-n', 'kiwitest-carol'], { env: { KIWI_ENDPOINTS: etcd.endpoint } });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^hook\\s+webhook\\s+${hook.url.replaceAll('.', '\\.')}\\s+3\\s+10s\\s*$`, 'm'));
+    assert.match(shown.stdout, /^mail\s+smtp\s+127\.0\.0\.1:\d+ -> USER@lab\.example\s+5\s+10s\s*$/m);
+    assert.match(shown.stdout, /^kiwitest-carol\s+typo\s+hok\s+all\s+1h\s+-\s+SinksKnown=False: the ClusterConfig has no sink "hok"/m);
     // Written raw, past kiwictl: sinks is not a list.
     await etcd.client().put(keys.spec({ kind: 'Subscription', namespace: 'kiwitest-carol', name: 'raw' })).value(JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Subscription', metadata: { name: 'raw', namespace: 'kiwitest-carol' }, spec: { sinks: 'hook' } }));
     const raw = await waitFor(async () => {
