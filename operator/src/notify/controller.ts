@@ -16,6 +16,7 @@ import type { Clock, Fence } from '../reconcile/index.js';
 import { deriveEvents, route, thresholdsOf, unknownSinks, type Seen } from './events.js';
 import { Dispatcher, type OutboxEntry } from './outbox.js';
 import { Checked } from '../reconcile/checked.js';
+import { PassLoop } from '../reconcile/loop.js';
 
 /** Writes per transaction, within etcd's 128 operations. */
 const OPS_PER_TXN = 100;
@@ -41,12 +42,9 @@ export class NotifyController {
   private readonly seen = new Map<string, Seen>();
   private readonly checked = new Checked<Subscription>();
   private readonly clock: Clock;
-  private stopped = false;
-  private dirty = true;
+  private readonly loop: PassLoop;
+  /** The next EndingSoon threshold of any booking. */
   private wakeAt = Infinity;
-  private wake?: () => void;
-  private timer?: NodeJS.Timeout;
-  private loop?: Promise<void>;
   passes = 0;
 
   constructor(private readonly opts: NotifyOptions) {
@@ -56,6 +54,7 @@ export class NotifyController {
       store: opts.store, log: opts.log, clock: this.clock, metrics: opts.metrics, backoffMs: opts.backoffMs,
       sinks: () => opts.cache.config()?.spec?.notifications?.sinks ?? [],
     });
+    this.loop = new PassLoop(() => this.pass(), { name: 'notify', log: opts.log, clock: this.clock, intervalMs: opts.intervalMs ?? 30_000, dueAt: () => this.wakeAt });
   }
 
   async start(): Promise<void> {
@@ -70,44 +69,22 @@ export class NotifyController {
     }
     await this.subs.start();
     await this.dispatcher.load(this.limit());
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
     await this.subs.stop();
     await this.dispatcher.stop();
   }
 
   /** Something changed (a committed plan, a config): look again soon. */
   poke(): void {
-    this.dirty = true;
-    this.wake?.();
+    this.loop.poke();
   }
 
   private limit(): number {
     return this.opts.cache.config()?.spec?.notifications?.outboxLimit ?? DEFAULT_OUTBOX_LIMIT;
-  }
-
-  private async run(): Promise<void> {
-    const every = this.opts.intervalMs ?? 30_000;
-    let last = 0;
-    while (!this.stopped) {
-      const now = this.clock.now();
-      if (this.dirty || now >= this.wakeAt || now - last >= every) {
-        this.dirty = false;
-        last = now;
-        await this.pass().catch((err) => this.opts.log.warn({ err }, 'notify: pass failed; trying again at the next'));
-        continue;
-      }
-      await new Promise<void>((r) => {
-        this.wake = r;
-        this.timer = setTimeout(r, Math.max(1, Math.min(this.wakeAt, last + every) - this.clock.now()));
-      });
-      clearTimeout(this.timer);
-    }
   }
 
   /** One pass: events of every subscribed user's bookings into the outbox, cursors forward. */
@@ -128,7 +105,7 @@ export class NotifyController {
       const r = await this.opts.store.txn('notify: outbox and cursors', cmp, ops, [rangeOp(this.opts.fence.key)]);
       if (!r.succeeded) {
         this.opts.log.warn('notify: no longer the leader; writing nothing');
-        this.stopped = true;
+        void this.loop.stop();
         this.opts.onDeposed?.();
         throw new Error('deposed');
       }

@@ -13,8 +13,20 @@ export async function send(sink: SinkSpec, e: NotifyEvent, now: number, signal: 
     // Read per delivery, so that a rotated secret takes effect without a restart.
     const secret = (await readFile(sink.webhook.secretFile)).toString().trim();
     const req = webhookRequest(e, secret, now);
-    const res = await fetch(sink.webhook.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), redirect: 'error' });
-    await res.arrayBuffer().catch(() => undefined);
+    // An AbortController and a timer of our own: a signal from AbortSignal.any/timeout that nothing
+    // references can be garbage-collected before it fires, and the request then hangs for ever.
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => ac.abort(new Error(`no answer from ${sink.webhook!.url} within ${timeoutMs} ms`)), timeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(sink.webhook.url, { method: 'POST', headers: req.headers, body: req.body, signal: ac.signal, redirect: 'error' });
+      await res.arrayBuffer().catch(() => undefined);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
     if (res.ok) return;
     const why = `${sink.webhook.url} answered ${res.status} ${res.statusText}`;
     if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new PermanentError(why);

@@ -12,9 +12,8 @@ import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock } from '../reconcile/index.js';
 import type { BookingView } from '../plan/index.js';
 import { Checked } from '../reconcile/checked.js';
+import { PassLoop } from '../reconcile/loop.js';
 import { planSchedule, SCHEDULE_LABEL } from './occurrences.js';
-
-const MIN_PAUSE_MS = 200;
 
 export interface ScheduleOptions {
   store: Store;
@@ -29,48 +28,28 @@ export class ScheduleController {
   private readonly informer: Informer<'BookingSchedule'>;
   private readonly checked = new Checked<BookingSchedule>();
   private readonly clock: Clock;
-  private stopped = false;
-  private dirty = true;
-  private wake?: () => void;
-  private timer?: NodeJS.Timeout;
-  private loop?: Promise<void>;
+  private readonly loop: PassLoop;
   passes = 0;
 
   constructor(private readonly opts: ScheduleOptions) {
     this.clock = opts.clock ?? { now: () => Date.now() };
     this.informer = new Informer(opts.store, 'BookingSchedule', { onEvent: () => this.poke(), onError: (err) => opts.log.warn({ err }, 'recurring: schedule watch failed; re-listing') });
+    this.loop = new PassLoop(() => this.pass(), { name: 'recurring', log: opts.log, clock: this.clock, intervalMs: opts.intervalMs ?? 30_000 });
   }
 
   async start(): Promise<void> {
     await this.informer.start();
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
     await this.informer.stop();
   }
 
+  /** A schedule or an occurrence changed: pass again soon. */
   poke(): void {
-    this.dirty = true;
-    this.wake?.();
-  }
-
-  private async run(): Promise<void> {
-    const every = this.opts.intervalMs ?? 30_000;
-    while (!this.stopped) {
-      this.dirty = false;
-      await this.pass().catch((err) => this.opts.log.warn({ err }, 'recurring: pass failed; trying again at the next'));
-      // A poke or a raced write comes back soon, never at once: the cache catches up with our own writes meanwhile.
-      await new Promise<void>((r) => {
-        this.wake = r;
-        this.timer = setTimeout(r, this.dirty ? MIN_PAUSE_MS : every);
-      });
-      if (this.dirty && !this.stopped) await new Promise((r) => setTimeout(r, MIN_PAUSE_MS));
-      clearTimeout(this.timer);
-    }
+    this.loop.poke();
   }
 
   /** One pass over every schedule, and over occurrences whose schedule is gone. */
@@ -109,7 +88,7 @@ export class ScheduleController {
     const tolerate = (what: string, name: string) => (err: unknown) => {
       if (err instanceof ConflictError || err instanceof NotFoundError || err instanceof AlreadyExistsError) {
         log.debug({ err, schedule: path, booking: `${ns}/${name}` }, `recurring: ${what} raced another change; next pass`);
-        this.dirty = true;
+        this.poke();
         return;
       }
       throw err;
@@ -145,7 +124,7 @@ export class ScheduleController {
     await this.opts.store
       .updateStatus({ kind: 'BookingSchedule', namespace: s.metadata.namespace!, name: s.metadata.name! }, status, { expectedStatusRevision: this.informer.getStored(path)?.statusRevision ?? 0 })
       .catch((err) => {
-        this.dirty = true;
+        this.poke();
         this.opts.log.debug({ err, schedule: path }, 'recurring: status not written; next pass');
       });
   }
