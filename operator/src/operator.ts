@@ -11,6 +11,8 @@ import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
 import { DryRunServer } from './dryrun/server.js';
+import { PowerActor } from './power/act.js';
+import { effectivePower } from '../../crds/api/index.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -66,7 +68,15 @@ export class Operator {
         this.election.once('lost', () => r());
       });
       const users = this.opts.users ?? systemUsers().lookup;
-      const rec = new Reconciler({
+      let rec: Reconciler | undefined = undefined;
+      // Power saving's shell: what the planner decided to power off or on, once written.
+      const power = new PowerActor({
+        store: this.opts.store, log,
+        settings: () => effectivePower(rec?.cache.config()),
+        node: (n) => rec?.cache.nodes().get(n)?.node,
+        now: () => (this.opts.clock ?? { now: Date.now }).now(),
+      });
+      rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         log,
@@ -75,6 +85,7 @@ export class Operator {
         users,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
+        onPower: (a) => power.act(a.name, a.power),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
@@ -103,6 +114,7 @@ export class Operator {
         this.retention = undefined;
         await retention.stop();
         await rec.stop();
+        await power.idle();
         this.reconciler = undefined;
       }
       if (!this.stopping) log.warn('no longer leader; standing by');

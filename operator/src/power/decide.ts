@@ -50,6 +50,12 @@ export interface PowerDecision {
 const MINUTE = 60_000;
 const t = (iso: string | undefined) => (iso ? Date.parse(iso) : undefined);
 
+/** The message of a power command that failed at or after `since` (act.ts writes the PowerAction condition). */
+function failedSince(st: NodeStatus, since: number): string | undefined {
+  const c = st.conditions?.find((x) => x.type === 'PowerAction');
+  return c && c.status === 'False' && (t(c.lastTransitionTime) ?? 0) >= since - 1000 ? c.message ?? 'the command failed' : undefined;
+}
+
 /** The power phases: the node is (being) off on purpose. */
 export const isPowerPhase = (p: NodeStatus['phase']) => p === 'PoweringOff' || p === 'Off' || p === 'Resuming';
 
@@ -93,6 +99,8 @@ export function observe(ctx: PowerContext, n: PowerNode): PowerDecision {
         const next: NodeStatus = { ...st, phase: 'Off', message: why, conditions: setCondition(st.conditions, { type: 'Ready', status: 'False', reason: 'PoweredOff', message: why }, now) };
         return { name: n.name, status: next, event: { type: 'Normal', reason: 'PoweredOff', message: `node ${n.name} is Off: ${why}` } };
       }
+      const failed = failedSince(st, since);
+      if (failed) return up('PowerOffFailed', `powering it off failed (${failed})`, 'Warning');
       if (now - since >= timeout) return up('PowerOffFailed', `it still heartbeats ${settings.resumeTimeout}s after it was told to power off (see its PowerAction condition)`, 'Warning');
       return { name: n.name, wakeAt: since + timeout };
     }
@@ -101,10 +109,11 @@ export function observe(ctx: PowerContext, n: PowerNode): PowerDecision {
     case 'Resuming': {
       const since = t(st.power?.lastOnTime) ?? now;
       if (n.heartbeat) return up('Resumed', `woken by power saving, up ${Math.round((now - since) / 1000)}s after it was told to power on`);
-      if (now - since < timeout) return { name: n.name, wakeAt: since + timeout };
-      const why = `woken by power saving ${settings.resumeTimeout}s ago and its daemon has not heartbeaten since (resumeTimeout)`;
-      const next: NodeStatus = { ...st, phase: 'NotReady', message: why, conditions: setCondition(st.conditions, { type: 'Ready', status: 'False', reason: 'ResumeTimeout', message: why }, now) };
-      return { name: n.name, status: next, event: { type: 'Warning', reason: 'ResumeTimeout', message: `node ${n.name} is NotReady: ${why}` } };
+      const failed = failedSince(st, since);
+      if (!failed && now - since < timeout) return { name: n.name, wakeAt: since + timeout };
+      const [reason, why] = failed ? ['PowerOnFailed', `powering it on failed (${failed})`] : ['ResumeTimeout', `woken by power saving ${settings.resumeTimeout}s ago and its daemon has not heartbeaten since (resumeTimeout)`];
+      const next: NodeStatus = { ...st, phase: 'NotReady', message: why, conditions: setCondition(st.conditions, { type: 'Ready', status: 'False', reason, message: why }, now) };
+      return { name: n.name, status: next, event: { type: 'Warning', reason, message: `node ${n.name} is NotReady: ${why}` } };
     }
     default:
       return { name: n.name };
