@@ -971,7 +971,7 @@ export const crds: Crd[] = [
                               "type": "string"
                             }
                           ],
-                          "minimum": 60,
+                          "minimum": 1,
                           "maximum": 31622400,
                           "maxLength": 32,
                           "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
@@ -1029,7 +1029,7 @@ export const crds: Crd[] = [
                         },
                         "action": {
                           "type": "string",
-                          "description": "How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan (power off still runs commands.powerOff when given, else the node is not powered off); commands runs commands.powerOff and commands.powerOn.",
+                          "description": "How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan, and powers off with commands.powerOff when given, else the node's daemon powers its machine off itself when its Node goes PoweringOff; commands runs commands.powerOff and commands.powerOn.",
                           "enum": [
                             "wakeOnLan",
                             "commands"

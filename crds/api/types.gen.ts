@@ -398,7 +398,7 @@ export interface ClusterConfigSpec {
      */
     excludeSelector?: string;
     /**
-     * How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan (power off still runs commands.powerOff when given, else the node is not powered off); commands runs commands.powerOff and commands.powerOn.
+     * How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan, and powers off with commands.powerOff when given, else the node's daemon powers its machine off itself when its Node goes PoweringOff; commands runs commands.powerOff and commands.powerOn.
      */
     action?: 'wakeOnLan' | 'commands';
     /**

@@ -104,6 +104,7 @@ export class PowerActor {
         return { ok: false, message: `magic packet for ${w.mac} could not be sent: ${(e as Error).message}` };
       }
     }
+    if (what === 'off' && !argv && s.action === 'wakeOnLan') return { ok: true, message: `left to node ${name}'s daemon, which powers its machine off when its Node is PoweringOff` };
     if (!argv) return { ok: false, message: `spec.power.commands.${what === 'off' ? 'powerOff' : 'powerOn'} is not set` };
     return runCommand(argv, [name, address], s.commands.timeout * 1000);
   }

@@ -46,7 +46,7 @@ function view(s: PassState, name: string, nv: NodeView): PowerNode {
     name, status: st, heartbeat: nv.heartbeat, labels: nv.node.metadata.labels,
     draining: nv.node.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined || st.phase === 'Draining' || st.phase === 'Drained',
     canWake: settings.action === 'commands' ? !!settings.commands.powerOn : !!nv.node.spec?.wakeOnLan?.mac,
-    canPowerOff: !!settings.commands.powerOff,
+    canPowerOff: !!settings.commands.powerOff || settings.action === 'wakeOnLan', // the daemon powers its machine off itself
     entries: s.calendars.get(name) ?? [],
   };
 }
