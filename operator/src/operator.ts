@@ -75,6 +75,7 @@ export class Operator {
         settings: () => effectivePower(rec?.cache.config()),
         node: (n) => rec?.cache.nodes().get(n)?.node,
         now: () => (this.opts.clock ?? { now: Date.now }).now(),
+        observe: (action, ok) => this.opts.metrics?.powerActions.inc({ action, result: ok ? 'ok' : 'failed' }),
       });
       rec = new Reconciler({
         store: this.opts.store,
@@ -132,6 +133,17 @@ export class Operator {
     const m = new Map<string, number>();
     for (const v of this.reconciler.cache.bookings()) {
       const p = v.booking.status?.phase ?? 'New';
+      m.set(p, (m.get(p) ?? 0) + 1);
+    }
+    return m;
+  }
+
+  /** Nodes by status.phase ("None": no daemon reported yet) from the leader's cache; undefined when not leading. */
+  nodePhases(): Map<string, number> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const m = new Map<string, number>();
+    for (const v of this.reconciler.cache.nodes().values()) {
+      const p = v.node.status?.phase ?? 'None';
       m.set(p, (m.get(p) ?? 0) + 1);
     }
     return m;

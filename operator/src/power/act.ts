@@ -59,6 +59,8 @@ export interface PowerActorOptions {
   node: (name: string) => Node | undefined;
   now?: () => number;
   source?: string;
+  /** Counts outcomes (metrics, in the operator's shell). */
+  observe?: (what: PowerCommand, ok: boolean) => void;
 }
 
 export class PowerActor {
@@ -81,6 +83,7 @@ export class PowerActor {
     const { log, store } = this.opts;
     const r = await this.perform(name, what);
     const now = (this.opts.now ?? Date.now)();
+    this.opts.observe?.(what, r.ok);
     log[r.ok ? 'info' : 'warn']({ node: name, power: what, ok: r.ok, message: r.message }, `power ${what} ${name}: ${r.ok ? 'done' : 'failed'}`);
     // lastTransitionTime is the action's time even when the status repeats: the planner
     // compares it with the node's lastOffTime / lastOnTime.
