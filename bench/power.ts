@@ -77,7 +77,7 @@ interface Outcome {
   planMs: number;
 }
 
-function simulate(power: boolean, asks: Ask[]): Outcome {
+function simulate(power: PowerSettings | undefined, asks: Ask[]): Outcome {
   const names = Array.from({ length: NODES }, (_, i) => `n${String(i).padStart(4, '0')}`);
   const nodes = new Map<string, NodeView>(names.map((n) => [n, { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: n }, spec: {}, status: { phase: 'Ready' } }, statusRevision: 1, heartbeat: true }]));
   const calendars = new Map<string, CalendarView>();
@@ -111,7 +111,7 @@ function simulate(power: boolean, asks: Ask[]): Outcome {
     }
     const recent = (f: 'lastOffTime' | 'lastOnTime') => [...nodes.values()].map((v) => Date.parse(v.node.status?.power?.[f] ?? '')).filter((x) => x > now - MIN);
     const t0 = performance.now();
-    const res = plan({ now, config: DEFAULT_CONFIG, bookings: [...bookings.values()], nodes, calendars, power: power ? { settings: SETTINGS, recentOff: recent('lastOffTime'), recentOn: recent('lastOnTime') } : undefined });
+    const res = plan({ now, config: DEFAULT_CONFIG, bookings: [...bookings.values()], nodes, calendars, power: power ? { settings: power, recentOff: recent('lastOffTime'), recentOn: recent('lastOnTime') } : undefined });
     out.planMs += performance.now() - t0;
     out.passes++;
     // Write as the reconciler does: groups, chunks, each calendar's final value.
@@ -174,10 +174,12 @@ function simulate(power: boolean, asks: Ask[]): Outcome {
 const asks = week();
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : 0; };
 const t0 = Date.now();
-const base = simulate(false, asks);
+const base = simulate(undefined, asks);
 const t1 = Date.now();
-const saving = simulate(true, asks);
+const saving = simulate(SETTINGS, asks);
 const t2 = Date.now();
+const KEEP = 32; // two of the largest bookings
+const warm = simulate({ ...SETTINGS, keepIdle: KEEP }, asks);
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const summary = {
   nodes: NODES, days: DAYS, bookings: asks.length, aheadAsked: asks.filter((a) => a.ahead).length,
@@ -188,6 +190,7 @@ const summary = {
     nowWaitP50s: pct(saving.nowWaits, 50), nowWaitP99s: pct(saving.nowWaits, 99), notUpAtStart: saving.notUpAtStart,
     cyclesMean: mean(saving.cycles), cyclesMax: Math.max(...saving.cycles), passes: saving.passes, planMsMean: saving.planMs / saving.passes, seconds: (t2 - t1) / 1000,
   },
+  keepIdle: { keepIdle: KEEP, offNodeHours: Math.round(warm.offNodeHours), lateAhead: warm.lateAhead, late: warm.late.length, notUpAtStart: warm.notUpAtStart, nowWaitP50s: pct(warm.nowWaits, 50), nowWaitP99s: pct(warm.nowWaits, 99), cyclesMean: mean(warm.cycles) },
 };
 console.log(JSON.stringify(summary, null, 2));
 const P = 'power';
@@ -199,6 +202,10 @@ record({ bench: P, figure: 'bookings that started later than shown (all), the la
 record({ bench: P, figure: 'nodes not up at their booking\'s start', value: s.notUpAtStart, unit: 'node-starts', peer: 'the same without power saving', peerValue: base.notUpAtStart, goal: 'value == 0', met: s.notUpAtStart === 0 });
 record({ bench: P, figure: 'wait of bookings that asked for now, p50', value: s.nowWaitP50s, unit: 's', peer: 'without power saving (same bookings)', peerValue: b.nowWaitP50s });
 record({ bench: P, figure: 'wait of bookings that asked for now, p99', value: s.nowWaitP99s, unit: 's', peer: 'without power saving (same bookings)', peerValue: b.nowWaitP99s });
+const k = summary.keepIdle;
+record({ bench: P, figure: `with keepIdle ${KEEP}: wait of bookings that asked for now, p50`, value: k.nowWaitP50s, unit: 's', peer: 'keepIdle 0 (same bookings)', peerValue: s.nowWaitP50s });
+record({ bench: P, figure: `with keepIdle ${KEEP}: node-hours powered off`, value: k.offNodeHours, unit: 'node-h', peer: 'keepIdle 0 (same bookings)', peerValue: s.offNodeHours });
+record({ bench: P, figure: `with keepIdle ${KEEP}: bookings known ahead late, nodes not up at start`, value: k.lateAhead + k.notUpAtStart, unit: 'bookings', peer: 'keepIdle 0', peerValue: s.lateAhead + s.notUpAtStart, goal: 'value == 0', met: k.lateAhead + k.notUpAtStart === 0 });
 record({ bench: P, figure: 'power cycles per node over the week, mean', value: s.cyclesMean, unit: 'cycles', peer: 'the most any node had', peerValue: s.cyclesMax });
 record({ bench: P, figure: 'planning pass with power saving, mean', value: s.planMsMean, unit: 'ms', peer: 'without power saving', peerValue: base.planMs / base.passes });
-if (s.lateAhead !== 0 || s.notUpAtStart !== 0) process.exitCode = 1;
+if (s.lateAhead !== 0 || s.notUpAtStart !== 0 || k.lateAhead + k.notUpAtStart !== 0) process.exitCode = 1;

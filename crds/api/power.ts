@@ -12,6 +12,8 @@ export interface PowerSettings {
   /** Nodes per minute, each way. */
   suspendRate: number;
   resumeRate: number;
+  /** Idle nodes kept on (warm), at least. */
+  keepIdle: number;
   /** Nodes never powered off (an empty selector excludes none). */
   exclude: Requirement[];
   action: 'wakeOnLan' | 'commands';
@@ -26,7 +28,7 @@ export const POWER_DURATIONS = [['idleTime'], ['bootTime'], ['resumeTimeout'], [
  * rates (60 off, 300 on per minute) keep a power feed and the DHCP server from a stampede.
  */
 export const DEFAULT_POWER: PowerSettings = {
-  enabled: false, idleTime: 1800, bootTime: 300, resumeTimeout: 900, suspendRate: 60, resumeRate: 300,
+  enabled: false, idleTime: 1800, bootTime: 300, resumeTimeout: 900, suspendRate: 60, resumeRate: 300, keepIdle: 0,
   exclude: [], action: 'wakeOnLan', commands: { timeout: 60 },
 };
 
@@ -50,6 +52,7 @@ export function effectivePower(cc: ClusterConfig | undefined): PowerSettings {
     resumeTimeout: Math.max(num(p.resumeTimeout, d.resumeTimeout), num(p.bootTime, d.bootTime)),
     suspendRate: num(p.suspendRate, d.suspendRate),
     resumeRate: num(p.resumeRate, d.resumeRate),
+    keepIdle: typeof p.keepIdle === 'number' && p.keepIdle >= 0 ? p.keepIdle : d.keepIdle,
     action: p.action === 'commands' ? 'commands' : 'wakeOnLan',
     commands: { powerOff: argv(p.commands?.powerOff), powerOn: argv(p.commands?.powerOn), timeout: num(p.commands?.timeout, d.commands.timeout) },
   };

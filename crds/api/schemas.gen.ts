@@ -1022,6 +1022,13 @@ export const crds: Crd[] = [
                           "maximum": 100000,
                           "default": 300
                         },
+                        "keepIdle": {
+                          "type": "integer",
+                          "description": "Idle nodes kept on (the ones idle the shortest), so that a booking that wants nodes now need not wait for one to boot. Default 0.",
+                          "minimum": 0,
+                          "maximum": 100000,
+                          "default": 0
+                        },
                         "excludeSelector": {
                           "type": "string",
                           "description": "Nodes whose labels match this selector (kubectl syntax, e.g. role=login,gpu!=none) are never powered off.",

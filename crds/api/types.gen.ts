@@ -394,6 +394,10 @@ export interface ClusterConfigSpec {
      */
     resumeRate?: number;
     /**
+     * Idle nodes kept on (the ones idle the shortest), so that a booking that wants nodes now need not wait for one to boot. Default 0.
+     */
+    keepIdle?: number;
+    /**
      * Nodes whose labels match this selector (kubectl syntax, e.g. role=login,gpu!=none) are never powered off.
      */
     excludeSelector?: string;

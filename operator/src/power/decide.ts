@@ -144,14 +144,21 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
   const out: PowerDecision[] = [];
   const wakes: { n: PowerNode; due: number }[] = [];
   const offs: { n: PowerNode; idleSince: number }[] = [];
+  /** Ready nodes nothing holds now, and nodes coming up (the warm ones keepIdle counts). */
+  let idleOn = 0;
+  const spare: PowerNode[] = [];
   for (const n of nodes) {
     const st = n.status;
     const next = n.entries.find((e) => e.end > now);
+    if (st.phase === 'Resuming') idleOn++;
     if (st.phase === 'Off') {
       const keep = keepOnReason(settings, n);
       // Told to stay on: wake it now, even with nothing booked; else bootTime before its next start.
       const due = keep && keep !== 'no powerOff command' ? now : next ? next.start - boot : undefined;
-      if (due === undefined) continue;
+      if (due === undefined) {
+        spare.push(n);
+        continue;
+      }
       if (due <= now) wakes.push({ n, due });
       else out.push({ name: n.name, wakeAt: due });
       continue;
@@ -164,6 +171,7 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
       if (recorded !== undefined) out.push({ name: n.name, status: withPower(st, { idleSince: undefined }) });
       continue;
     }
+    idleOn++;
     const idleSince = recorded ?? now;
     const upd = recorded === undefined ? withPower(st, { idleSince: new Date(now).toISOString() }) : undefined;
     if (next && next.start - now < idle + boot) {
@@ -176,14 +184,19 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
     }
     offs.push({ n, idleSince });
   }
+  // Keep keepIdle idle nodes on: those idle the shortest stay (the longest idle go first); wake
+  // spare ones (nothing booked) when fewer are warm.
+  offs.sort((a, b) => a.idleSince - b.idleSince || (a.n.name < b.n.name ? -1 : 1));
+  offs.splice(Math.max(0, idleOn - settings.keepIdle));
+  const short = settings.enabled ? settings.keepIdle - (idleOn - offs.length) : 0;
+  for (const n of spare.sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, Math.max(0, short))) wakes.push({ n, due: Infinity });
   wakes.sort((a, b) => a.due - b.due || (a.n.name < b.n.name ? -1 : 1));
   limit(wakes, ctx.recentOn, settings.resumeRate, now, out, ({ n }) => {
     const st = withPower(n.status, { lastOnTime: new Date(now).toISOString() });
     const next = n.entries.find((e) => e.end > now);
-    const why = next ? `its next booking ${next.booking} starts ${new Date(next.start).toISOString()}` : 'power saving may no longer keep it off';
+    const why = next ? `its next booking ${next.booking} starts ${new Date(next.start).toISOString()}` : !settings.enabled || keepOnReason(settings, n) ? 'power saving may no longer keep it off' : `fewer than keepIdle (${settings.keepIdle}) idle nodes are on`;
     out.push({ name: n.name, command: 'on', status: { ...st, phase: 'Resuming', message: `powering on: ${why}` }, event: { type: 'Normal', reason: 'Resuming', message: `node ${n.name} is powering on: ${why}` } });
   });
-  offs.sort((a, b) => a.idleSince - b.idleSince || (a.n.name < b.n.name ? -1 : 1));
   limit(offs, ctx.recentOff, settings.suspendRate, now, out, ({ n, idleSince }) => {
     const st = withPower(n.status, { lastOffTime: new Date(now).toISOString(), cycles: (n.status.power?.cycles ?? 0) + 1, idleSince: undefined });
     const why = `idle since ${new Date(idleSince).toISOString()} and no booking begins within ${settings.idleTime + settings.bootTime}s`;

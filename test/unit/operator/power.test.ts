@@ -85,6 +85,18 @@ describe('power saving decisions', () => {
     assert.deepEqual(ds2.map((d) => [d.name, d.command, d.wakeAt]), [['x', 'off', undefined], ['y', undefined, T0 + MIN]]);
   });
 
+  it('keeps keepIdle idle nodes on (the most recently idle), and wakes spare ones when fewer are warm', () => {
+    const settings = { ...ON, keepIdle: 2 };
+    const idle = [pn('a', idleSince(T0 - 3 * H)), pn('b', idleSince(T0 - 2 * H)), pn('c', idleSince(T0 - H))];
+    assert.deepEqual(decide(ctx({ settings }), idle).filter((d) => d.command).map((d) => [d.name, d.command]), [['a', 'off']]);
+    const fewer = [pn('a', idleSince(T0 - 3 * H)), pn('x', { phase: 'Off' }), pn('y', { phase: 'Off' }), pn('z', { phase: 'Off' })];
+    const ds = decide(ctx({ settings: { ...ON, keepIdle: 3 } }), fewer);
+    assert.deepEqual(ds.filter((d) => d.command).map((d) => [d.name, d.command]), [['x', 'on'], ['y', 'on']]);
+    assert.match(ds.find((d) => d.name === 'x')!.event!.message, /fewer than keepIdle \(3\) idle nodes are on/);
+    const coming = [pn('a', idleSince(T0 - 3 * H)), pn('r', { phase: 'Resuming', power: { lastOnTime: iso(T0) } }), pn('x', { phase: 'Off' })];
+    assert.deepEqual(decide(ctx({ settings: { ...ON, keepIdle: 2 } }), coming).filter((d) => d.command), [], 'a node coming up counts as warm');
+  });
+
   it('follows the heartbeat through the cycle: Off, Ready again, NotReady after the resume timeout', () => {
     const going: NodeStatus = { phase: 'PoweringOff', power: { lastOffTime: iso(T0 - MIN) } };
     assert.equal(observe(ctx(), pn('n1', going, { heartbeat: false })).status?.phase, 'Off');

@@ -29,7 +29,7 @@ export function* power(s: PassState): Generator<void, void, void> {
   const nodes: PowerNode[] = [];
   for (const [name, nv] of s.nodes) {
     const p = nv.node.status?.phase;
-    if (p === 'Ready' || p === 'Off') nodes.push(view(s, name, nv));
+    if (p === 'Ready' || p === 'Off' || p === 'Resuming') nodes.push(view(s, name, nv));
   }
   for (const d of decide(ctx, nodes)) apply(s, d);
 }
