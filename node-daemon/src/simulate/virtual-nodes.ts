@@ -11,6 +11,7 @@ import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { Calendar, Node, NodeStatus, Logger, Store } from '../../../crds/api/index.js';
 import { MAX_TXN_OPS, compare, deleteOp, keys, putOp, rfc3339 } from '../../../crds/api/index.js';
 import { heartbeatPeriodMs, heartbeatValue } from '../../../crds/api/heartbeat.js';
+import { magicPacket } from '../../../crds/api/wol.js';
 
 export interface VirtualNodesOptions {
   count: number;
@@ -136,12 +137,10 @@ async function obeyPower(store: Store, etcd: Etcd3, names: string[], p: NonNulla
   });
   const sock = createSocket('udp4');
   sock.on('message', (msg) => {
-    // 6 x 0xFF, then the MAC 16 times.
-    if (msg.length < 102 || !msg.subarray(0, 6).every((b) => b === 0xff)) return;
+    if (msg.length !== 102) return;
     const mac = [...msg.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-    for (let i = 1; i < 16; i++) if (!msg.subarray(6 + i * 6, 12 + i * 6).equals(msg.subarray(6, 12))) return;
     const name = byMac.get(mac);
-    if (!name || !down.has(name) || booting.has(name)) return;
+    if (!name || !msg.equals(magicPacket(mac)) || !down.has(name) || booting.has(name)) return;
     booting.add(name);
     const t = setTimeout(() => {
       timers.delete(t);

@@ -9,7 +9,7 @@ import { createSocket } from 'node:dgram';
 import type { Condition, Logger, Node, PowerSettings, Store } from '../../../crds/api/index.js';
 import { guaranteedUpdateStatus, rfc3339 } from '../../../crds/api/index.js';
 import type { PowerCommand } from './decide.js';
-import { magicPacket } from './wol.js';
+import { magicPacket } from '../../../crds/api/wol.js';
 
 /** Sends one magic packet for `mac` to broadcast:port over UDP. */
 export async function sendWakeOnLan(mac: string, broadcast = '255.255.255.255', port = 9): Promise<void> {

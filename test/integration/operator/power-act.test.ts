@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_POWER, logger, type PowerSettings, type Store } from '../../../crds/api/index.js';
 import { PowerActor, runCommand, sendWakeOnLan } from '../../../operator/src/power/act.js';
-import { magicPacket } from '../../../operator/src/power/wol.js';
+import { magicPacket } from '../../../crds/api/wol.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { mkNode } from './helpers.js';

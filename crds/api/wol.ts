@@ -1,5 +1,6 @@
 // The wake-on-LAN magic packet: 6 bytes of 0xFF, then the MAC 16 times (102 bytes), sent
-// over UDP to the network's broadcast address. Pure.
+// over UDP to the network's broadcast address. Pure: the operator sends it, simulated nodes
+// recognise it.
 
 /** The six bytes of a MAC written as six hex pairs with ':' or '-' (Node spec.wakeOnLan.mac); throws otherwise. */
 export function parseMac(mac: string): Buffer {
