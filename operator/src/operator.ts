@@ -102,6 +102,7 @@ export class Operator {
       });
       try {
         await rec.start();
+        power.resumeUnfinished(rec.cache.nodes().values());
         await dryRun.start();
         this.synced = true;
         this.retention = retention;

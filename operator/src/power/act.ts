@@ -74,6 +74,23 @@ export class PowerActor {
     void p.finally(() => this.running.delete(p));
   }
 
+  /**
+   * At a new leadership: power commands decided (the phase written) whose outcome was never
+   * recorded, because the last leader stopped in between, are carried out again. Powering on
+   * or off twice is harmless; never doing it would leave the node Resuming until its timeout.
+   */
+  resumeUnfinished(nodes: Iterable<{ node: Node }>): void {
+    for (const { node } of nodes) {
+      const st = node.status;
+      const what: PowerCommand | undefined = st?.phase === 'Resuming' ? 'on' : st?.phase === 'PoweringOff' ? 'off' : undefined;
+      const name = node.metadata.name;
+      if (!what || !st || !name) continue;
+      const decided = Date.parse((what === 'on' ? st.power?.lastOnTime : st.power?.lastOffTime) ?? '');
+      const done = Date.parse(st.conditions?.find((c) => c.type === 'PowerAction')?.lastTransitionTime ?? '');
+      if (!(done >= decided - 1000)) this.act(name, what);
+    }
+  }
+
   /** Waits for the actions under way (at stop). */
   async idle(): Promise<void> {
     await Promise.all([...this.running]);

@@ -120,11 +120,18 @@ export function observe(ctx: PowerContext, n: PowerNode): PowerDecision {
   }
 }
 
-/** Why the node must stay on, or '' when power saving may power it off. */
-export function keepOnReason(s: PowerSettings, n: PowerNode): string {
+/** Why the node may not be off (a node that is off is woken at once), or ''. */
+export function mustBeOnReason(s: PowerSettings, n: PowerNode): string {
   if (!s.enabled) return 'power saving is off';
   if (n.draining) return 'draining';
   if (s.exclude.length && matches(s.exclude, n.labels)) return 'excluded by spec.power.excludeSelector';
+  return '';
+}
+
+/** Why power saving leaves a node that is up on, or '' when it may power it off. */
+export function keepOnReason(s: PowerSettings, n: PowerNode): string {
+  const must = mustBeOnReason(s, n);
+  if (must) return must;
   if (!n.canPowerOff) return 'no powerOff command';
   if (!n.canWake) return 'no way to power it on (spec.wakeOnLan.mac, or commands.powerOn)';
   return '';
@@ -152,9 +159,8 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
     const next = n.entries.find((e) => e.end > now);
     if (st.phase === 'Resuming') idleOn++;
     if (st.phase === 'Off') {
-      const keep = keepOnReason(settings, n);
-      // Told to stay on: wake it now, even with nothing booked; else bootTime before its next start.
-      const due = keep && keep !== 'no powerOff command' ? now : next ? next.start - boot : undefined;
+      // May not be off: wake it now, even with nothing booked; else bootTime before its next start.
+      const due = mustBeOnReason(settings, n) ? now : next ? next.start - boot : undefined;
       if (due === undefined) {
         spare.push(n);
         continue;
@@ -194,7 +200,7 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
   limit(wakes, ctx.recentOn, settings.resumeRate, now, out, ({ n }) => {
     const st = withPower(n.status, { lastOnTime: new Date(now).toISOString() });
     const next = n.entries.find((e) => e.end > now);
-    const why = next ? `its next booking ${next.booking} starts ${new Date(next.start).toISOString()}` : !settings.enabled || keepOnReason(settings, n) ? 'power saving may no longer keep it off' : `fewer than keepIdle (${settings.keepIdle}) idle nodes are on`;
+    const why = next ? `its next booking ${next.booking} starts ${new Date(next.start).toISOString()}` : mustBeOnReason(settings, n) ? `it may not be off (${mustBeOnReason(settings, n)})` : `fewer than keepIdle (${settings.keepIdle}) idle nodes are on`;
     out.push({ name: n.name, command: 'on', status: { ...st, phase: 'Resuming', message: `powering on: ${why}` }, event: { type: 'Normal', reason: 'Resuming', message: `node ${n.name} is powering on: ${why}` } });
   });
   limit(offs, ctx.recentOff, settings.suspendRate, now, out, ({ n, idleSince }) => {

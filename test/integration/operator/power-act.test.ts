@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_POWER, logger, type PowerSettings, type Store } from '../../../crds/api/index.js';
+import { DEFAULT_POWER, guaranteedUpdateStatus, logger, type PowerSettings, type Store } from '../../../crds/api/index.js';
 import { PowerActor, runCommand, sendWakeOnLan } from '../../../operator/src/power/act.js';
 import { magicPacket } from '../../../crds/api/wol.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
@@ -100,6 +100,21 @@ describe('power saving: acting (wake-on-LAN packet, admin commands, failures as 
       await ok.idle();
       await waitFor(async () => (await cond())?.status === 'True', { what: 'PowerAction True' });
       assert.equal((await store.listEvents({ kind: 'Node', name: 'pn1' })).length, before);
+    });
+
+    it('a new leader carries out a decided power-on whose outcome was never recorded, and not one that was', async () => {
+      const lastOnTime = new Date(Date.now() - 5000).toISOString();
+      for (const n of ['pn2', 'pn3']) await store.create(mkNode(n, { address: `${n}.lab` }));
+      await guaranteedUpdateStatus(store, { kind: 'Node', name: 'pn2' }, () => ({ phase: 'Resuming', power: { lastOnTime } }));
+      const doneAt = new Date(Date.now() - 1000).toISOString();
+      await guaranteedUpdateStatus(store, { kind: 'Node', name: 'pn3' }, () => ({ phase: 'Resuming', power: { lastOnTime }, conditions: [{ type: 'PowerAction', status: 'True', reason: 'PoweredOn', message: 'done', lastTransitionTime: doneAt }] }));
+      const ran: string[] = [];
+      const a = new PowerActor({ store, log: logger('test', 'silent'), settings: () => ({ ...DEFAULT_POWER, enabled: true, action: 'commands', commands: { powerOff: ['/bin/true'], powerOn: ['/bin/true'], timeout: 5 } }), node: (n) => mkNode(n), observe: (what) => ran.push(what) });
+      a.resumeUnfinished(await Promise.all(['pn2', 'pn3'].map(async (n) => ({ node: (await store.get({ kind: 'Node', name: n }))! }))));
+      await a.idle();
+      assert.deepEqual(ran, ['on']);
+      assert.equal((await store.get({ kind: 'Node', name: 'pn2' }))?.status?.conditions?.find((c) => c.type === 'PowerAction')?.status, 'True');
+      assert.equal((await store.get({ kind: 'Node', name: 'pn3' }))?.status?.conditions?.find((c) => c.type === 'PowerAction')?.lastTransitionTime, doneAt);
     });
 
     it('wake-on-LAN without a MAC on the node is a failure that says what to set', async () => {

@@ -60,7 +60,8 @@ function apply(s: PassState, d: PowerDecision): void {
   const prev = s.nodeActions.get(d.name);
   const events = [...(prev?.events ?? [])];
   if (d.event) events.push(nodeEvent(s, d.name, d.event.type, d.event.reason, d.event.message));
-  const transition = d.command ? (d.command === 'off' ? 'PoweringOff' : 'Resuming') : d.event ? (status.phase ?? d.event.reason) : (prev?.transition ?? 'Power');
+  // A phase change names the transition; a record alone (idleSince) keeps what readiness named.
+  const transition = d.event ? (status.phase ?? d.event.reason) : (prev?.transition ?? 'Power');
   s.nodeActions.set(d.name, { kind: 'node', name: d.name, statusRevision: nv.statusRevision, status, events, transition, ...(d.command ? { power: d.command } : {}) });
   s.nodes.set(d.name, { ...nv, node: { ...nv.node, status } });
 }
