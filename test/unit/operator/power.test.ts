@@ -166,6 +166,13 @@ describe('the planner with power saving', () => {
     assert.equal(nodeActions(late).get('n1')?.status.phase, 'NotReady');
   });
 
+  it('tells a queued booking planned on a node that did not come up in time: it waits, naming the node NotReady', () => {
+    const v = booking('alice/r1', { nodes: ['n1'], duration: 3600 }, { status: { phase: 'Pending', reason: 'Queued', nodes: ['n1'], startTime: iso(T0 + 20 * MIN), endTime: iso(T0 + 80 * MIN), observedGeneration: 1 } });
+    const r = plan(powered({ now: T0 + 16 * MIN, nodes: [node('n1', { status: { phase: 'Resuming', power: { lastOnTime: iso(T0) } } })], bookings: [v], entries: [['n1', entry('alice/r1', T0 + 20 * MIN, T0 + 80 * MIN)]] }));
+    assert.equal(nodeActions(r).get('n1')?.status.phase, 'NotReady');
+    assert.match(bookingActions(r).get('alice/r1')!.status!.message!, /waits: node n1 is NotReady/);
+  });
+
   it('gives the time of each node-level power look in nodeWakes and nextWake', () => {
     const r = plan(powered({ nodes: [node('n1', { status: { phase: 'Off' } })], bookings: [booking('a/b', { nodes: ['n1'], start: iso(T0 + H), duration: 3600 })] }));
     assert.equal(r.nodeWakes?.get('n1'), T0 + H - 5 * MIN);
