@@ -61,7 +61,8 @@ export const isPowerPhase = (p: NodeStatus['phase']) => p === 'PoweringOff' || p
 
 /**
  * The earliest a booking can start on the node (epoch ms), or undefined when it is up. A node
- * going down is taken to need as long to power off as to boot.
+ * going down is taken to need as long to power off as to boot: a time fixed by when it was told,
+ * so that a booking planned on it keeps its start from pass to pass.
  */
 export function readyAt(settings: PowerSettings, st: NodeStatus | undefined, now: number): number | undefined {
   const boot = settings.bootTime * 1000;
@@ -69,7 +70,7 @@ export function readyAt(settings: PowerSettings, st: NodeStatus | undefined, now
     case 'Off':
       return now + boot;
     case 'PoweringOff':
-      return Math.max(now, (t(st.power?.lastOffTime) ?? now) + boot) + boot;
+      return (t(st.power?.lastOffTime) ?? now) + 2 * boot;
     case 'Resuming':
       return Math.max(now, (t(st.power?.lastOnTime) ?? now) + boot);
     default:
@@ -201,12 +202,12 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
     const st = withPower(n.status, { lastOnTime: new Date(now).toISOString() });
     const next = n.entries.find((e) => e.end > now);
     const why = next ? `its next booking ${next.booking} starts ${new Date(next.start).toISOString()}` : mustBeOnReason(settings, n) ? `it may not be off (${mustBeOnReason(settings, n)})` : `fewer than keepIdle (${settings.keepIdle}) idle nodes are on`;
-    out.push({ name: n.name, command: 'on', status: { ...st, phase: 'Resuming', message: `powering on: ${why}` }, event: { type: 'Normal', reason: 'Resuming', message: `node ${n.name} is powering on: ${why}` } });
+    out.push({ name: n.name, command: 'on', wakeAt: now + settings.resumeTimeout * 1000, status: { ...st, phase: 'Resuming', message: `powering on: ${why}` }, event: { type: 'Normal', reason: 'Resuming', message: `node ${n.name} is powering on: ${why}` } });
   });
   limit(offs, ctx.recentOff, settings.suspendRate, now, out, ({ n, idleSince }) => {
     const st = withPower(n.status, { lastOffTime: new Date(now).toISOString(), cycles: (n.status.power?.cycles ?? 0) + 1, idleSince: undefined });
     const why = `idle since ${new Date(idleSince).toISOString()} and no booking begins within ${settings.idleTime + settings.bootTime}s`;
-    out.push({ name: n.name, command: 'off', status: { ...st, phase: 'PoweringOff', message: `powering off: ${why}` }, event: { type: 'Normal', reason: 'PoweringOff', message: `node ${n.name} is powering off: ${why}` } });
+    out.push({ name: n.name, command: 'off', wakeAt: now + settings.resumeTimeout * 1000, status: { ...st, phase: 'PoweringOff', message: `powering off: ${why}` }, event: { type: 'Normal', reason: 'PoweringOff', message: `node ${n.name} is powering off: ${why}` } });
   });
   return out;
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
 import type { Calendar, DecodeProblem, KiwiEvent } from '../../../crds/api/index.js';
 import { compare, effectiveConfig, effectivePower, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
-import { chunkGroup, groupActions, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
+import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
 import { WorkQueue } from './queue.js';
@@ -80,8 +80,8 @@ export class Reconciler {
   private loop?: Promise<void>;
   private stopped = false;
   private deposed = false;
-  /** node -> when power saving needs a pass over it (a wake, an idle end, a timeout): not a calendar time. */
-  private readonly powerDue = new Map<string, number>();
+  /** When power saving needs a pass over a node (a wake, an idle end, a timeout): not calendar times. */
+  private readonly powerDue = new NodeWakes();
   private eventSeq = 0;
   /** The `now` of the last pass that planned: calendar times after it are still to come. */
   private plannedUpTo?: number;
@@ -180,13 +180,12 @@ export class Reconciler {
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
-      for (const n of input.nodes.keys()) this.powerDue.delete(n);
-      for (const [n, t] of planned.nodeWakes ?? []) this.powerDue.set(n, t);
+      this.powerDue.planned(input.nodes.keys(), planned.nodeWakes);
       await this.write(planned.actions, input, batch);
       await new Promise((r) => setImmediate(r));
     }
     this.plannedUpTo = since;
-    for (const t of this.powerDue.values()) nextWake = min(nextWake, t);
+    nextWake = min(nextWake, this.powerDue.next());
     if (this.timer) clearTimeout(this.timer);
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
@@ -240,7 +239,7 @@ export class Reconciler {
     }
     const bookings: string[] = [];
     const nodes = index.due(this.plannedUpTo, now);
-    for (const [n, t] of this.powerDue) if (t <= now) nodes.push(n);
+    nodes.push(...this.powerDue.due(now));
     for (const k of batch) {
       const i = k.indexOf(':');
       const kind = k.slice(0, i);
