@@ -66,6 +66,7 @@ describe('power saving decisions', () => {
     assert.equal(d.status?.phase, 'Resuming');
     assert.equal(d.status?.power?.lastOnTime, iso(T0 + 5 * MIN));
     assert.match(d.event!.message, /its next booking a\/b starts 2026-03-02T08:10:00.000Z/);
+    assert.equal(d.wakeAt, T0 + 5 * MIN + 15 * MIN, 'looks again at its resume timeout');
   });
 
   it('wakes every Off node at once when power saving is turned off; none with nothing booked otherwise', () => {
@@ -82,7 +83,7 @@ describe('power saving decisions', () => {
     assert.deepEqual(ds.filter((d) => !d.command).map((d) => [d.name, d.wakeAt]), [['b', T0 + 10_000], ['a', T0 + 10_000]]);
     const idle = ['x', 'y'].map((n) => pn(n, idleSince(T0 - H)));
     const ds2 = decide(ctx({ settings }), idle);
-    assert.deepEqual(ds2.map((d) => [d.name, d.command, d.wakeAt]), [['x', 'off', undefined], ['y', undefined, T0 + MIN]]);
+    assert.deepEqual(ds2.map((d) => [d.name, d.command, d.wakeAt]), [['x', 'off', T0 + 15 * MIN], ['y', undefined, T0 + MIN]]);
   });
 
   it('keeps keepIdle idle nodes on (the most recently idle), and wakes spare ones when fewer are warm', () => {
