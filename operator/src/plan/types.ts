@@ -49,6 +49,8 @@ export interface PlanPower {
   /** When nodes were told to power off / on within the last minute, over the whole cluster (the rates). */
   recentOff: number[];
   recentOn: number[];
+  /** Warm nodes over the whole cluster (power/decide.ts isWarm), for keepIdle; absent: counted from the nodes planned. */
+  warm?: number;
 }
 
 /** This booking's entries on one node after the action (empty: none); `uid` limits what is removed. */

@@ -7,8 +7,8 @@
 // calendar ahead, so a node is woken bootTime before its next planned start, and a booking
 // placed on a node that is off starts no earlier than it can be up (readyAt): the start shown
 // stays exact.
-import type { CalendarEntry, KiwiEvent, NodeStatus } from '../../../crds/api/index.js';
-import { matches, setCondition, type PowerSettings } from '../../../crds/api/index.js';
+import type { CalendarEntry, KiwiEvent, Node, NodeStatus } from '../../../crds/api/index.js';
+import { DRAIN_ANNOTATION, matches, setCondition, type PowerSettings } from '../../../crds/api/index.js';
 
 export type PowerCommand = 'off' | 'on';
 
@@ -35,6 +35,27 @@ export interface PowerContext {
   /** When nodes were last told to power off / on, over the whole cluster, within the last minute (the rates). */
   recentOff: number[];
   recentOn: number[];
+  /** Warm nodes (isWarm) over the whole cluster, when the pass sees only part of it; else counted from the nodes given. */
+  warm?: number;
+}
+
+/** A node as power saving sees it, from the Node, its heartbeat and its calendar. */
+export function powerNode(settings: PowerSettings, node: Node, heartbeat: boolean, entries: CalendarEntry[]): PowerNode {
+  const st = node.status ?? {};
+  return {
+    name: node.metadata.name ?? '', status: st, heartbeat, labels: node.metadata.labels,
+    draining: node.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined || st.phase === 'Draining' || st.phase === 'Drained',
+    canWake: settings.action === 'commands' ? !!settings.commands.powerOn : !!node.spec?.wakeOnLan?.mac,
+    canPowerOff: !!settings.commands.powerOff || settings.action === 'wakeOnLan', // the daemon powers its machine off itself
+    entries,
+  };
+}
+
+/** Up (or coming up) with nothing holding it now, and power saving's to cycle: what keepIdle counts. */
+export function isWarm(s: PowerSettings, n: PowerNode, now: number): boolean {
+  if (n.status.phase === 'Resuming') return true;
+  if (n.status.phase !== 'Ready' || !n.heartbeat || keepOnReason(s, n)) return false;
+  return !n.entries.some((e) => e.start <= now && now < e.end);
 }
 
 export interface PowerDecision {
@@ -152,13 +173,10 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
   const out: PowerDecision[] = [];
   const wakes: { n: PowerNode; due: number }[] = [];
   const offs: { n: PowerNode; idleSince: number }[] = [];
-  /** Ready nodes nothing holds now, and nodes coming up (the warm ones keepIdle counts). */
-  let idleOn = 0;
   const spare: PowerNode[] = [];
   for (const n of nodes) {
     const st = n.status;
     const next = n.entries.find((e) => e.end > now);
-    if (st.phase === 'Resuming') idleOn++;
     if (st.phase === 'Off') {
       // May not be off: wake it now, even with nothing booked; else bootTime before its next start.
       const due = mustBeOnReason(settings, n) ? now : next ? next.start - boot : undefined;
@@ -178,7 +196,6 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
       if (recorded !== undefined) out.push({ name: n.name, status: withPower(st, { idleSince: undefined }) });
       continue;
     }
-    idleOn++;
     const idleSince = recorded ?? now;
     const upd = recorded === undefined ? withPower(st, { idleSince: new Date(now).toISOString() }) : undefined;
     if (next && next.start - now < idle + boot) {
@@ -194,8 +211,9 @@ export function decide(ctx: PowerContext, nodes: PowerNode[]): PowerDecision[] {
   // Keep keepIdle idle nodes on: those idle the shortest stay (the longest idle go first); wake
   // spare ones (nothing booked) when fewer are warm.
   offs.sort((a, b) => a.idleSince - b.idleSince || (a.n.name < b.n.name ? -1 : 1));
-  offs.splice(Math.max(0, idleOn - settings.keepIdle));
-  const short = settings.enabled ? settings.keepIdle - (idleOn - offs.length) : 0;
+  const warm = ctx.warm ?? nodes.filter((n) => isWarm(settings, n, now)).length;
+  offs.splice(Math.max(0, warm - settings.keepIdle));
+  const short = settings.enabled ? settings.keepIdle - (warm - offs.length) : 0;
   for (const n of spare.sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, Math.max(0, short))) wakes.push({ n, due: Infinity });
   wakes.sort((a, b) => a.due - b.due || (a.n.name < b.n.name ? -1 : 1));
   limit(wakes, ctx.recentOn, settings.resumeRate, now, out, ({ n }) => {

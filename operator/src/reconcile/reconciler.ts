@@ -10,6 +10,7 @@ import { compare, effectiveConfig, effectivePower, keys, putOp, rangeOp, type Co
 import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
+import { isWarm, powerNode } from '../power/decide.js';
 import { WorkQueue } from './queue.js';
 
 
@@ -259,15 +260,18 @@ export class Reconciler {
     const settings = effectivePower(this.cache.config());
     const recentOff: number[] = [];
     const recentOn: number[] = [];
-    const from = this.clock.now() - 60_000;
-    for (const nv of this.cache.nodes().values()) {
+    const now = this.clock.now();
+    const from = now - 60_000;
+    let warm = 0;
+    for (const [name, nv] of this.cache.nodes()) {
+      if (settings.keepIdle && isWarm(settings, powerNode(settings, nv.node, nv.heartbeat, this.cache.calendars.get(name)?.entries ?? []), now)) warm++;
       const p = nv.node.status?.power;
       const off = p?.lastOffTime ? Date.parse(p.lastOffTime) : NaN;
       const on = p?.lastOnTime ? Date.parse(p.lastOnTime) : NaN;
       if (off > from) recentOff.push(off);
       if (on > from) recentOn.push(on);
     }
-    return { settings, recentOff, recentOn };
+    return settings.keepIdle ? { settings, recentOff, recentOn, warm } : { settings, recentOff, recentOn };
   }
 
   private async runLimited<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {

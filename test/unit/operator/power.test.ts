@@ -96,6 +96,10 @@ describe('power saving decisions', () => {
     assert.match(ds.find((d) => d.name === 'x')!.event!.message, /fewer than keepIdle \(3\) idle nodes are on/);
     const coming = [pn('a', idleSince(T0 - 3 * H)), pn('r', { phase: 'Resuming', power: { lastOnTime: iso(T0) } }), pn('x', { phase: 'Off' })];
     assert.deepEqual(decide(ctx({ settings: { ...ON, keepIdle: 2 } }), coming).filter((d) => d.command), [], 'a node coming up counts as warm');
+    // A scoped pass sees a part: the warm count is the cluster's, from the shell.
+    assert.deepEqual(decide(ctx({ settings, warm: 40 }), [pn('a', idleSince(T0 - 3 * H))]).map((d) => d.command), ['off']);
+    assert.deepEqual(decide(ctx({ settings, warm: 2 }), [pn('a', idleSince(T0 - 3 * H))]).filter((d) => d.command), []);
+    assert.deepEqual(decide(ctx({ settings, warm: 5 }), [pn('x', { phase: 'Off' })]), [], 'no spare woken when the cluster has enough warm');
   });
 
   it('follows the heartbeat through the cycle: Off, Ready again, NotReady after the resume timeout', () => {

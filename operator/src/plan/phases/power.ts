@@ -2,8 +2,8 @@
 // operator/src/power/decide.ts). powerState runs after readiness, before anything is placed, so
 // that placement sees whether a node went Off or came back; power runs once every booking is
 // placed, so that it powers off only what no entry needs soon and wakes what one needs.
-import { DEFAULT_POWER, DRAIN_ANNOTATION, type NodeStatus } from '../../../../crds/api/index.js';
-import { decide, observe, readyAt, type PowerContext, type PowerDecision, type PowerNode } from '../../power/decide.js';
+import { DEFAULT_POWER, type NodeStatus } from '../../../../crds/api/index.js';
+import { decide, observe, powerNode, readyAt, type PowerContext, type PowerDecision, type PowerNode } from '../../power/decide.js';
 import type { NodeView, PlanPower } from '../types.js';
 import { nodeEvent, type PassState } from '../pass.js';
 
@@ -36,19 +36,11 @@ export function* power(s: PassState): Generator<void, void, void> {
 
 function context(s: PassState): PowerContext {
   const p = powerOf(s);
-  return { settings: p.settings, now: s.now, recentOff: p.recentOff, recentOn: p.recentOn };
+  return { settings: p.settings, now: s.now, recentOff: p.recentOff, recentOn: p.recentOn, warm: p.warm };
 }
 
 function view(s: PassState, name: string, nv: NodeView): PowerNode {
-  const settings = powerOf(s).settings;
-  const st = nv.node.status ?? {};
-  return {
-    name, status: st, heartbeat: nv.heartbeat, labels: nv.node.metadata.labels,
-    draining: nv.node.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined || st.phase === 'Draining' || st.phase === 'Drained',
-    canWake: settings.action === 'commands' ? !!settings.commands.powerOn : !!nv.node.spec?.wakeOnLan?.mac,
-    canPowerOff: !!settings.commands.powerOff || settings.action === 'wakeOnLan', // the daemon powers its machine off itself
-    entries: s.calendars.get(name) ?? [],
-  };
+  return powerNode(powerOf(s).settings, nv.node, nv.heartbeat, s.calendars.get(name) ?? []);
 }
 
 /** Merges a decision into the pass: the node's status as later phases see it, and its action. */
