@@ -11,6 +11,7 @@ import { userColor } from './colors.js';
 const API = '/apis/kiwi.dev/v1alpha1';
 const LABEL_W = 150;
 const ROW_H = 26;
+const AXIS_H = 28;
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 interface SessionInfo { user?: string; csrf?: string; loginMode: 'etcd' | 'dev'; note: string; defaultDuration: number }
@@ -48,8 +49,11 @@ const tOf = (x: number) => state.from + x / pxPerMs();
 
 // ---- drawing -------------------------------------------------------------------------------
 
+/** The scale that fits the view's span into the calendar's width without the booking panel: so
+ * opening or closing the panel never rescales the bars under the pointer (it only narrows what
+ * is in view; see keepInView). */
 function defaultZoom(): number {
-  const w = Math.max(600, $('cal').clientWidth - LABEL_W - 20);
+  const w = Math.max(600, $('work').clientWidth - LABEL_W - 20);
   return w / (span() / HOUR);
 }
 
@@ -88,6 +92,7 @@ function drawAll(): void {
   $('count').textContent = `${state.rows.length} of ${state.nodes.size} nodes`;
   document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
   document.body.dataset.pxPerHour = String(state.zoom); // for tests and tools: the scale drawn
+  document.body.dataset.from = String(state.from); // and the instant at the grid's left edge
   const title = state.view === 'week' ? `week of ${new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric' }).format(state.from)}` : new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'long', day: 'numeric', month: 'short', year: 'numeric' }).format(state.from);
   $('range').textContent = title;
 }
@@ -343,6 +348,22 @@ function panel(title: string): HTMLElement {
   return body;
 }
 
+/**
+ * After the panel opened (and narrowed the calendar): scroll what it is about back into view, but
+ * only if too little of it is left in view (a long bar that still shows stays under the pointer).
+ */
+function keepInView(e: HTMLElement): void {
+  const cal = $('cal');
+  const c = cal.getBoundingClientRect();
+  const r = e.getBoundingClientRect();
+  const left = c.left + LABEL_W; // the sticky labels and axis cover the grid's start
+  const top = c.top + AXIS_H;
+  const w = Math.min(r.right, c.left + cal.clientWidth) - Math.max(r.left, left);
+  const h = Math.min(r.bottom, c.top + cal.clientHeight) - Math.max(r.top, top);
+  if (w >= Math.min(24, r.width) && h >= Math.min(ROW_H / 2, r.height)) return;
+  e.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+}
+
 function closePanel(): void {
   $('panel').hidden = true;
   $('sel').hidden = true;
@@ -583,6 +604,7 @@ function setupInput(): void {
     const spec = selectionToSpec(nodes, a, b, Date.now());
     drawSelFor(nodes, spec.start ? Date.parse(spec.start) : Date.now(), (spec.start ? Date.parse(spec.start) : Date.now()) + spec.duration * 1000);
     bookingForm(nodes, a, b);
+    keepInView(sel);
   });
   const drawSelFor = (nodes: string[], a: number, b: number) => {
     drag = { row: state.rowIndex.get(nodes[0])!, row2: state.rowIndex.get(nodes[nodes.length - 1])!, t: a, t2: b };
@@ -590,15 +612,19 @@ function setupInput(): void {
     drag = undefined;
   };
   const bars = (e: Event) => (e.target as HTMLElement).closest<HTMLElement>('.bar');
+  const open = (b: HTMLElement) => {
+    showBooking(b.dataset.key!);
+    keepInView(b);
+  };
   lanes.addEventListener('click', (e) => {
     const b = bars(e);
-    if (b) showBooking(b.dataset.key!);
+    if (b) open(b);
   });
   lanes.addEventListener('keydown', (e) => {
     const b = bars(e);
     if (b && (e.key === 'Enter' || e.key === ' ')) {
       e.preventDefault();
-      showBooking(b.dataset.key!);
+      open(b);
     }
   });
   const tip = $('tip');

@@ -174,11 +174,8 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await waitFor(async () => Date.parse((await get())!.status!.endTime!) === end0 + 30 * MIN, { what: 'the booking 30 minutes longer' });
     await page.click('#panel button:has-text("Shorten −15m")');
     await waitFor(async () => Date.parse((await get())!.status!.endTime!) === end0 + 15 * MIN, { what: 'the booking 15 minutes shorter' });
-    // drag the right edge of the bar half an hour further; first close the panel, which is
-    // fixed over the right of the page and, depending on the time of day, over the bar's edge
+    // drag the right edge of the bar half an hour further, the panel open beside the calendar
     const end1 = Date.parse((await get())!.status!.endTime!);
-    await page.keyboard.press('Escape');
-    await page.waitForSelector('#panel', { state: 'hidden' });
     await page.locator(`.bar.mine[data-key="${mine}"] .grip`).scrollIntoViewIfNeeded();
     const grip = (await page.locator(`.bar.mine[data-key="${mine}"] .grip`).boundingBox())!;
     const px = Number(await page.getAttribute('body', 'data-px-per-hour'));
@@ -191,15 +188,12 @@ describe('the calendar page in headless chromium (real cluster)', function () {
       const e = Date.parse((await get())!.status!.endTime!);
       return e >= end1 + 20 * MIN && e <= end1 + 40 * MIN;
     }, { what: 'the booking about 30 minutes longer after dragging its edge' });
-    // open it from the keyboard: at some times of day the bar lies under the fixed panel
-    await page.focus(`.bar.mine[data-key="${mine}"]`);
-    await page.keyboard.press('Enter');
+    await page.click(`.bar.mine[data-key="${mine}"]`);
     await page.click('#panel button:has-text("End now")');
     await waitFor(async () => (await get())!.status?.reason === 'Cancelled', { what: 'the booking cancelled' });
     await page.waitForSelector(`.bar.expired[data-key="${mine}"]`);
     // someone else's booking offers no such buttons
-    await page.focus(`.bar[data-key="${BOB}/b1"]`);
-    await page.keyboard.press('Enter');
+    await page.click(`.bar[data-key="${BOB}/b1"]`);
     await page.waitForSelector(`#panel:has-text("${BOB}/b1")`);
     assert.equal(await page.$('#panel button:has-text("End now")'), null);
     await page.keyboard.press('Escape');
