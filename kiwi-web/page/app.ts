@@ -5,8 +5,9 @@
 // (or the row of the node) that changed: the world is never redrawn for one event.
 // Everything from etcd is shown with textContent, never as HTML.
 import type { Booking, Node } from '../../crds/api/types.js';
-import { barsOf, describe, endPatch, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, windowIntervals, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
+import { barsOf, describe, endPatch, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
 import { userColor } from './colors.js';
+import { openIntervals } from '../../crds/api/windows.js';
 
 const API = '/apis/kiwi.dev/v1alpha1';
 const LABEL_W = 150;
@@ -129,7 +130,7 @@ function laneOf(n: Node, i: number, width: number): HTMLElement {
   d.style.top = `${i * ROW_H}px`;
   d.style.width = `${width}px`;
   d.dataset.node = n.metadata.name!;
-  for (const [a, b] of windowIntervals(n.spec?.reservableWindows, state.from, state.from + span())) {
+  for (const [a, b] of openIntervals(n.spec?.reservableWindows, state.from, state.from + span())) {
     const w = el('div', 'window');
     w.style.left = `${xOf(a)}px`;
     w.style.width = `${(b - a) * pxPerMs()}px`;
