@@ -2,11 +2,11 @@
 // use it. Reads come from the hub's cache (one watch for the server); writes go through the
 // logged-in user's own store, so etcd authorizes them; validation is crds/api's, as in kiwictl.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { effectiveConfig, type EffectiveConfig } from '../../crds/api/config.js';
 import { validateObject } from '../../crds/api/validate.js';
 import { rfc3339 } from '../../crds/api/time.js';
 import { matches, parseSelector } from '../../crds/api/selector.js';
+import { randomName } from '../../crds/api/keys.js';
 import { API_VERSION, type Booking, type ClusterConfig, type KiwiObject, type Node } from '../../crds/api/types.js';
 import type { Store } from '../../crds/api/store.js';
 import { ForbiddenError, NotFoundError, TimeoutError } from '../../crds/api/errors.js';
@@ -36,7 +36,6 @@ export const DRY_RUN_TIMEOUT_MS = 2000;
 /** On a dry run's answer: who answered, "operator" (its planner) or "forecast" (preview.ts). */
 export const DRY_RUN_SOURCE = 'kiwi.dev/dry-run-source';
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const HEARTBEAT_MS = 15_000;
 
 /** The ClusterConfig in force (admins, durations): read through, it changes rarely. */
@@ -212,12 +211,5 @@ function watch(d: ApiDeps, req: IncomingMessage, res: ServerResponse, kind: Watc
   };
   req.on('close', done);
   res.on('error', done);
-}
-
-function randomName(): string {
-  const bytes = randomBytes(5);
-  let s = 'bk-';
-  for (let i = 0; i < 5; i++) s += ALPHABET[bytes[i] % ALPHABET.length];
-  return s;
 }
 
