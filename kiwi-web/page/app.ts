@@ -5,9 +5,10 @@
 // (or the row of the node) that changed: the world is never redrawn for one event.
 // Everything from etcd is shown with textContent, never as HTML.
 import type { Booking, Node } from '../../crds/api/types.js';
-import { barsOf, describe, endPatch, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
+import { barsOf, describe, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
 import { userColor } from './colors.js';
 import { openIntervals } from '../../crds/api/windows.js';
+import { planExtend } from '../../crds/api/extend.js';
 
 const API = '/apis/kiwi.dev/v1alpha1';
 const LABEL_W = 150;
@@ -506,34 +507,44 @@ function showBooking(key: string): void {
   const msg = el('p', 'preview');
   msg.id = 'change-result';
   msg.setAttribute('role', 'status');
-  const change = (label: string, patch: unknown) => sendChange(key, label, patch);
   const button = (text: string, fn: () => void) => {
     const x = el('button', '', text);
     x.type = 'button';
     x.onclick = fn;
     body.appendChild(x);
   };
-  const resize = (deltaMin: number) => {
-    const cur = state.bookings.get(key)!;
-    const end = cur.status?.endTime ? Date.parse(cur.status.endTime) : undefined;
-    const patch = end === undefined ? undefined : endPatch(cur, end + deltaMin * 60_000);
-    if (patch) return change(deltaMin > 0 ? 'Extend' : 'Shorten', patch);
-  };
-  button('Extend +30m', () => void resize(30));
-  button('Shorten −15m', () => void resize(-15));
-  button('End now', () => void change('End', { spec: { cancelled: true } }));
+  button('Extend +30m', () => void extendBy(key, 'Extend', 30 * 60));
+  button('Shorten −15m', () => void extendBy(key, 'Shorten', -15 * 60));
+  button('End now', () => void sendChange(key, 'End', { spec: { cancelled: true } }));
   body.appendChild(msg);
+}
+
+/** Makes one's booking longer or shorter by kiwictl extend's rules (crds/api/extend.ts), then sends it. */
+async function extendBy(key: string, label: string, seconds: number): Promise<void> {
+  const b = state.bookings.get(key);
+  if (!b) return;
+  let patch: unknown;
+  try {
+    patch = { spec: planExtend(b, { kind: 'delta', seconds: Math.round(seconds) }, Date.now(), state.session?.defaultDuration ?? 3600).patch };
+  } catch (e) {
+    return changeResult(key, false, `Refused: ${(e as Error).message}`);
+  }
+  return sendChange(key, label, patch);
 }
 
 /** Sends a change of one's booking; the panel says whether it was taken or why not. */
 async function sendChange(key: string, label: string, patch: unknown): Promise<void> {
   const [ns, name] = key.split('/');
   const r = await call('PATCH', `${API}/namespaces/${encodeURIComponent(ns)}/bookings/${encodeURIComponent(name)}`, patch);
+  changeResult(key, r.ok, r.ok ? `${label}: sent; the calendar shows the operator's answer` : `Refused: ${r.data.message}`);
+}
+
+function changeResult(key: string, ok: boolean, text: string): void {
   if (state.selected !== key) showBooking(key);
   const msg = document.getElementById('change-result');
   if (!msg) return;
-  msg.textContent = r.ok ? `${label}: sent; the calendar shows the operator's answer` : `Refused: ${r.data.message}`;
-  msg.className = r.ok ? 'preview ok' : 'preview refused';
+  msg.textContent = text;
+  msg.className = ok ? 'preview ok' : 'preview refused';
 }
 
 // ---- mouse and keyboard ----------------------------------------------------------------------
@@ -592,8 +603,8 @@ function setupInput(): void {
       const g = grip;
       grip = undefined;
       const b = state.bookings.get(g.key);
-      const patch = b && endPatch(b, g.end);
-      if (b && patch) void sendChange(g.key, 'Resize', patch).then(() => drawBooking(state.bookings.get(g.key)!));
+      const end = b?.status?.endTime ? Date.parse(b.status.endTime) : undefined;
+      if (b && end !== undefined) void extendBy(g.key, 'Resize', (g.end - end) / 1000).then(() => drawBooking(state.bookings.get(g.key)!));
       return;
     }
     if (!drag) return;

@@ -136,14 +136,3 @@ export function describe(b: Booking, now: number, fmt: (t: number) => string): s
   if (st.phase === 'Active' && st.endTime) lines.push(`${Math.max(0, Math.round((Date.parse(st.endTime) - now) / 60_000))} min left`);
   return lines;
 }
-
-/**
- * The merge patch that makes a booking end at `end`: spec.end for a booking with a fixed end,
- * else spec.duration from its (held or planned) start. undefined while it has no slot yet.
- */
-export function endPatch(b: Booking, end: number): { spec: { end: string } | { duration: number } } | undefined {
-  const st = b.status ?? {};
-  if (b.spec.end !== undefined) return { spec: { end: new Date(end).toISOString().replace(/\.\d+Z$/, 'Z') } };
-  if (!st.startTime) return undefined;
-  return { spec: { duration: Math.max(60, Math.round((end - Date.parse(st.startTime)) / 1000)) } };
-}

@@ -192,6 +192,17 @@ describe('the calendar page in headless chromium (real cluster)', function () {
     await page.click('#panel button:has-text("End now")');
     await waitFor(async () => (await get())!.status?.reason === 'Cancelled', { what: 'the booking cancelled' });
     await page.waitForSelector(`.bar.expired[data-key="${mine}"]`);
+    // kiwictl extend's rules (crds/api/extend.ts) on the page too: a shortening that would end a
+    // booking in the past is refused with kiwictl's words, and nothing is written
+    cli('alloc', '-u', ALICE, '--no-user-check', '-w', 'n-2', '-t', '10m', '--name', 'short');
+    await page.click(`.bar.mine.active[data-key="${ALICE}/short"]`);
+    const gen = (await c.etcd.store().get({ kind: 'Booking', namespace: ALICE, name: 'short' }))!.metadata.generation;
+    await page.click('#panel button:has-text("Shorten −15m")');
+    await page.waitForSelector('#change-result.refused');
+    assert.match(await page.textContent('#change-result') ?? '', /^Refused: -t: 10m - 15m leaves no time; to end it now use kiwictl kill short$/);
+    assert.equal((await c.etcd.store().get({ kind: 'Booking', namespace: ALICE, name: 'short' }))!.metadata.generation, gen, 'nothing written');
+    await page.click('#panel button:has-text("End now")');
+    await waitFor(async () => (await c.etcd.store().get({ kind: 'Booking', namespace: ALICE, name: 'short' }))?.status?.reason === 'Cancelled', { what: 'the short booking cancelled' });
     // someone else's booking offers no such buttons
     await page.click(`.bar[data-key="${BOB}/b1"]`);
     await page.waitForSelector(`#panel:has-text("${BOB}/b1")`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Booking, Node } from '../../../crds/api/types.js';
-import { barsOf, describe as describeBooking, endPatch, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
+import { barsOf, describe as describeBooking, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
 import { openIntervals } from '../../../crds/api/windows.js';
 
 const T = Date.parse('2026-12-01T12:00:00Z'); // a Tuesday
@@ -80,14 +80,5 @@ describe('web page layout (pure)', () => {
     const b = bk('w', { phase: 'Pending', reason: 'Queued', message: 'waits: n1 is held by bob/b1', nodes: ['n1'], startTime: iso(T + HOUR), endTime: iso(T + 2 * HOUR), waitingFor: [{ node: 'n1', booking: 'bob/b1', user: 'bob', until: iso(T + HOUR) }] });
     const lines = describeBooking(b, T, (t) => iso(t).slice(11, 16));
     assert.deepEqual(lines, ['alice/w (alice)', 'planned: 13:00 to 14:00 on n1', 'why it waits: n1 is held by bob/b1', 'after: bob/b1 (bob) until 13:00']);
-  });
-
-  it('changes the end through spec.end for a fixed end, else through the duration from the start', () => {
-    const active = bk('a', { phase: 'Active', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }, { duration: 3600 });
-    assert.deepEqual(endPatch(active, T + 90 * 60_000), { spec: { duration: 5400 } });
-    const fixed = bk('f', { phase: 'Active', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }, { end: iso(T + HOUR) });
-    assert.deepEqual(endPatch(fixed, T + 2 * HOUR), { spec: { end: '2026-12-01T14:00:00Z' } });
-    assert.equal(endPatch(bk('q', { phase: 'Pending' }), T), undefined);
-    assert.deepEqual(endPatch(active, T + 1000), { spec: { duration: 60 } });
   });
 });
