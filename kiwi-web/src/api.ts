@@ -11,6 +11,8 @@ import { API_VERSION, type Booking, type ClusterConfig, type KiwiObject, type No
 import type { Store } from '../../crds/api/store.js';
 import { ForbiddenError, NotFoundError, RefusedError, TimeoutError } from '../../crds/api/errors.js';
 import { askDryRun } from '../../crds/api/dryrun.js';
+import { planExtend, type ExtendChange } from '../../crds/api/extend.js';
+import { parseDuration } from '../../crds/api/duration.js';
 import type { Logger } from '../../crds/api/log.js';
 import type { Hub, WatchedKind, WatchEvent } from './hub.js';
 import type { Session, Sessions } from './auth.js';
@@ -159,13 +161,28 @@ async function patch(s: Session, namespace: string, name: string, body: unknown)
   if (b.metadata) for (const k of Object.keys(b.metadata)) if (k !== 'labels' && k !== 'annotations') throw new HttpError(422, 'Invalid', `metadata.${k}: cannot be patched`);
   const curPhase = cur.status?.phase;
   const cancelling = (b.spec as { cancelled?: unknown } | undefined)?.cancelled === true;
-  if (curPhase === 'Expired') throw new RefusedError(`booking ${namespace}/${name} already ended (${cur.status?.reason ?? 'Expired'}); book again`);
-  if (cur.spec.cancelled && !cancelling) throw new RefusedError(`booking ${namespace}/${name} is being cancelled; it cannot be changed`);
   const next = mergePatch(structuredClone({ apiVersion: cur.apiVersion, kind: cur.kind, metadata: cur.metadata, spec: cur.spec }), body) as Booking;
   const valid = validateObject(next, `booking ${namespace}/${name}`) as Booking;
   if (valid.spec.user !== cur.spec.user) throw new HttpError(422, 'Invalid', `booking ${namespace}/${name}: spec.user cannot change`);
+  // A new length (spec.duration, or spec.end of a booking with a fixed end) is kiwictl extend's
+  // change, refused by its rules and in its words (crds/api/extend.ts), as on the page.
+  const change = cancelling ? undefined : lengthChange(cur, valid);
+  if (change) planExtend(cur, change, Date.now(), (await clusterConfig(s.store)).defaultDuration);
+  if (curPhase === 'Expired') throw new RefusedError(`booking ${namespace}/${name} already ended (${cur.status?.reason ?? 'Expired'}); book again`);
+  if (cur.spec.cancelled && !cancelling) throw new RefusedError(`booking ${namespace}/${name} is being cancelled; it cannot be changed`);
   valid.metadata.resourceVersion = cur.metadata.resourceVersion;
   return s.store.update(valid);
+}
+
+/** The new total a patch gives a booking's length, as `kiwictl extend -t TOTAL`; undefined if it keeps it. */
+function lengthChange(cur: Booking, next: Booking): ExtendChange | undefined {
+  if (cur.spec.end !== undefined && next.spec.end !== undefined && next.spec.end !== cur.spec.end) {
+    const from = cur.status?.startTime ?? cur.spec.start;
+    return { kind: 'total', seconds: Math.round((Date.parse(next.spec.end) - (from ? Date.parse(from) : Date.now())) / 1000) };
+  }
+  if (cur.spec.end === undefined && next.spec.end === undefined && next.spec.duration !== undefined && next.spec.duration !== cur.spec.duration)
+    return { kind: 'total', seconds: parseDuration(next.spec.duration) };
+  return undefined;
 }
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
