@@ -40,9 +40,13 @@ export interface OperatorMetrics {
   notificationsDropped: Counter<'sink'>;
   /** Notifications waiting in the outbox, by sink. */
   outbox: Gauge<'sink'>;
+  /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
+  nodes: Gauge<'phase'>;
+  /** Power commands the operator carried out (action off or on, result ok or failed). */
+  powerActions: Counter<'action' | 'result'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -105,6 +109,23 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
     notificationsFailed: new Counter({ name: 'kiwi_notifications_failed_total', help: 'Notifications given up on after the sink\'s attempts (or refused outright), by sink and event type', labelNames: ['sink', 'type'], registers: [registry] }),
     notificationsDropped: new Counter({ name: 'kiwi_notifications_dropped_total', help: 'Notifications not queued because the outbox held spec.notifications.outboxLimit already', labelNames: ['sink'], registers: [registry] }),
     outbox: new Gauge({ name: 'kiwi_notifications_outbox', help: 'Notifications waiting in the outbox for delivery, by sink', labelNames: ['sink'], registers: [registry] }),
+    nodes: new Gauge({
+      name: 'kiwi_nodes',
+      help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
+      labelNames: ['phase'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const m = src.nodePhases?.();
+        if (m) for (const [p, n] of m) this.set({ phase: p }, n);
+      },
+    }),
+    powerActions: new Counter({
+      name: 'kiwi_power_actions_total',
+      help: 'Power commands carried out by the operator (power saving), by action (off, on) and result (ok, failed)',
+      labelNames: ['action', 'result'],
+      registers: [registry],
+    }),
   };
 }
 
