@@ -7,7 +7,7 @@
 // status at the next pass.
 import { isDeepStrictEqual } from 'node:util';
 import type { Booking, BookingSchedule, BookingScheduleStatus, Logger, Store } from '../../../crds/api/index.js';
-import { AlreadyExistsError, ConflictError, Informer, NotFoundError } from '../../../crds/api/index.js';
+import { AlreadyExistsError, ConflictError, effectiveConfig, Informer, NotFoundError } from '../../../crds/api/index.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock } from '../reconcile/index.js';
 import type { BookingView } from '../plan/index.js';
@@ -57,8 +57,10 @@ export class ScheduleController {
     this.passes++;
     const now = this.clock.now();
     const owned = new Map<string, BookingView[]>();
+    const held = new Map<string, number>(); // bookings per user, against userLimits.bookings
     for (const v of this.opts.cache.bookings()) {
       const m = v.booking.metadata;
+      held.set(m.namespace!, (held.get(m.namespace!) ?? 0) + 1);
       const rule = m.labels?.[SCHEDULE_LABEL];
       if (v.invalid || !rule || !m.annotations?.['kiwi.dev/occurrence']) continue;
       const k = `${m.namespace}/${rule}`;
@@ -73,16 +75,18 @@ export class ScheduleController {
         await this.writeStatus(raw, { observedGeneration: raw.metadata.generation ?? 1, message: `not valid, no occurrence is made: ${c.problem}`.slice(0, 4096) });
         continue;
       }
-      await this.apply(c.ok, owned.get(path) ?? [], now);
+      const room = effectiveConfig(this.opts.cache.config()).userLimits.bookings - (held.get(raw.metadata.namespace!) ?? 0);
+      const made = await this.apply(c.ok, owned.get(path) ?? [], now, room);
+      held.set(raw.metadata.namespace!, (held.get(raw.metadata.namespace!) ?? 0) + made); // the user's next schedule sees these
     }
     this.checked.forget(keep);
     // Occurrences of a deleted schedule: those not begun go, the others stay for the record.
-    for (const [path, views] of owned) if (!keep.has(path)) await this.apply(undefined, views, now, path);
+    for (const [path, views] of owned) if (!keep.has(path)) await this.apply(undefined, views, now, Infinity, path);
   }
 
-  private async apply(s: BookingSchedule | undefined, views: BookingView[], now: number, path = `${s?.metadata.namespace}/${s?.metadata.name}`): Promise<void> {
+  private async apply(s: BookingSchedule | undefined, views: BookingView[], now: number, room = Infinity, path = `${s?.metadata.namespace}/${s?.metadata.name}`): Promise<number> {
     const { store, log } = this.opts;
-    const a = planSchedule(s, views.map((v) => v.booking), now);
+    const a = planSchedule(s, views.map((v) => v.booking), now, room);
     const byName = new Map(views.map((v) => [v.booking.metadata.name!, v]));
     const ns = path.split('/')[0];
     const tolerate = (what: string, name: string) => (err: unknown) => {
@@ -115,6 +119,7 @@ export class ScheduleController {
       );
     }
     if (s && a.status) await this.writeStatus(s, a.status);
+    return a.create.length - a.delete.length;
   }
 
   private async writeStatus(s: BookingSchedule, status: BookingScheduleStatus): Promise<void> {

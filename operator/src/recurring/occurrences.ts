@@ -114,9 +114,11 @@ export interface ScheduleActions {
  * What to do so that the Bookings owned by schedule `s` (undefined: deleted) match it at `now`.
  * `owned`: the Bookings of the schedule's namespace labelled with its name. A refused occurrence
  * stays (reported in the status) unless the rule now says something else for it, then it is made
- * again; one begun is never touched.
+ * again; one begun is never touched. `room`: how many more Bookings the user may hold (the
+ * ClusterConfig's userLimits.bookings less what they hold); occurrences beyond it are not made,
+ * and the status says so.
  */
-export function planSchedule(s: BookingSchedule | undefined, owned: Booking[], now: number): ScheduleActions {
+export function planSchedule(s: BookingSchedule | undefined, owned: Booking[], now: number, room = Infinity): ScheduleActions {
   const out: ScheduleActions = { create: [], update: [], delete: [] };
   const want = new Map<string, Booking>();
   if (s && !s.spec.suspend) for (const o of occurrences(s, now)) want.set(o.name, occurrenceBooking(s, o));
@@ -131,13 +133,19 @@ export function planSchedule(s: BookingSchedule | undefined, owned: Booking[], n
       else out.update.push({ ...b, metadata: { ...b.metadata, labels: w.metadata.labels, annotations: w.metadata.annotations }, spec: w.spec }); // the rule owns the whole spec
     }
   }
-  for (const [name, w] of want) if (!have.has(name)) out.create.push(w);
-  if (s) out.status = scheduleStatus(s, owned, out, now);
+  let left = room + out.delete.length - out.create.length;
+  let held = 0;
+  for (const [name, w] of want) {
+    if (have.has(name)) continue;
+    if (left <= 0) held++;
+    else out.create.push(w), left--;
+  }
+  if (s) out.status = scheduleStatus(s, owned, out, now, held);
   return out;
 }
 
 /** The schedule's status after the actions: its occurrences (the last few begun and all to come), the refused ones named. */
-function scheduleStatus(s: BookingSchedule, owned: Booking[], a: ScheduleActions, now: number): BookingScheduleStatus {
+function scheduleStatus(s: BookingSchedule, owned: Booking[], a: ScheduleActions, now: number, held: number): BookingScheduleStatus {
   const gone = new Set(a.delete);
   const byName = new Map<string, Booking>();
   for (const b of owned) if (!gone.has(b.metadata.name!)) byName.set(b.metadata.name!, b);
@@ -158,6 +166,8 @@ function scheduleStatus(s: BookingSchedule, owned: Booking[], a: ScheduleActions
   const next = all.find((b) => !begun(b, now) && !refused(b));
   const message = s.spec.suspend
     ? 'suspended: no new occurrences are made'
+    : held
+      ? `${held} occurrence${held > 1 ? 's' : ''} within the horizon not made: the user holds as many bookings as the ClusterConfig's spec.userLimits.bookings allows; delete old ones (kiwictl delete booking NAME)`
     : bad.length
       ? `${bad.length} occurrence${bad.length > 1 ? 's' : ''} refused: ${bad.map((o) => `${o.booking} (${o.reason}${o.message ? `: ${o.message.slice(0, 120)}` : ''})`).join('; ')}`
       : next ? `next occurrence ${next.metadata.name} at ${next.spec.start}` : 'no occurrence within the horizon';
