@@ -4,6 +4,7 @@
 // restarted operator derives the same events with the same idempotency keys.
 import type { Booking, ClusterConfig, Subscription } from '../../../crds/api/index.js';
 import { matches, type Requirement } from '../../../crds/api/selector.js';
+import { rfc3339 } from '../../../crds/api/time.js';
 
 export const EVENT_TYPES = ['Queued', 'Moved', 'Started', 'EndingSoon', 'Ended', 'Refused'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -47,7 +48,6 @@ export interface NotifyEvent {
 }
 
 const ms = (t: string | undefined) => (t ? Date.parse(t) : NaN);
-const iso = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
 const isRefusal = (reason: string | undefined) => reason === 'Rejected' || reason === 'Busy';
 
 /**
@@ -61,7 +61,7 @@ export function deriveEvents(seen: Seen | undefined, b: Booking, now: number, th
   const prev = seen && seen.uid === uid ? seen : undefined; // another uid: a new booking of the same name
   const events: NotifyEvent[] = [];
   const base = {
-    time: iso(now), user: b.metadata.namespace!, booking: `${b.metadata.namespace}/${b.metadata.name}`, uid,
+    time: rfc3339(now), user: b.metadata.namespace!, booking: `${b.metadata.namespace}/${b.metadata.name}`, uid,
     ...(st.phase ? { phase: st.phase } : {}), ...(st.reason ? { reason: st.reason } : {}), ...(st.message ? { message: st.message } : {}),
     ...(st.nodes?.length ? { nodes: st.nodes } : {}), ...(st.startTime ? { startTime: st.startTime } : {}), ...(st.endTime ? { endTime: st.endTime } : {}),
   };
@@ -97,7 +97,7 @@ export function deriveEvents(seen: Seen | undefined, b: Booking, now: number, th
   return { events, seen: next, ...(wakeAt !== undefined ? { wakeAt } : {}) };
 }
 
-/** One event for one sink, with the address where the sink needs one. */
+/** One event for one sink. */
 export interface Delivery {
   sink: string;
   event: NotifyEvent;
