@@ -184,6 +184,19 @@ describe('security: etcd authentication and per-user authorization', function ()
     await assert.rejects(c.storeAs(alice.name).etcd.put(`/kiwi/dryrun/${bob.name}/x/request`).value('{}').exec(), /permission denied/i);
   });
 
+  it('a user writes their own Subscriptions and BookingSchedules, never another user\'s, nor their status', async () => {
+    const s = c.storeAs(alice.name);
+    const subOf = (ns: string) => ({ apiVersion: 'kiwi.dev/v1alpha1' as const, kind: 'Subscription' as const, metadata: { name: 'mine', namespace: ns }, spec: { sinks: ['hook'] } });
+    const rule = (ns: string) => ({ apiVersion: 'kiwi.dev/v1alpha1' as const, kind: 'BookingSchedule' as const, metadata: { name: 'lab', namespace: ns }, spec: { days: ['Mon' as const], at: '14:00', duration: 3600, template: { nodes: ['sn3'] } } });
+    await s.create(subOf(alice.name));
+    await s.create(rule(alice.name));
+    await assert.rejects(s.create(subOf(bob.name)), ForbiddenError);
+    await assert.rejects(s.create(rule(bob.name)), ForbiddenError);
+    await assert.rejects(s.etcd.put(keys.status({ kind: 'BookingSchedule', namespace: alice.name, name: 'lab' })).value('{}').exec(), /permission denied/i);
+    await assert.rejects(s.etcd.put(keys.outbox('hook', 'x')).value('{}').exec(), /permission denied/i, 'nor the notification outbox');
+    await s.delete({ kind: 'BookingSchedule', namespace: alice.name, name: 'lab' });
+  });
+
   it('add-user refuses hostile names', async () => {
     for (const bad of ['../etc', 'a/b', 'root', 'x'.repeat(200), 'a b', '-rf', 'kiwi-node-sn1']) {
       const r = await c.k(['admin', 'add-user', '--', bad]);

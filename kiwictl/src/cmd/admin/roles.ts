@@ -6,7 +6,8 @@
 //                        written one (a 30-day Active booking) would bypass admission. Deleting an
 //                        object deletes only its spec key (Store.delete) for that reason.
 //   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
-//                        /kiwi/spec/bookings/<user>/ and its server dry-run requests under
+//                        /kiwi/spec/bookings/<user>/ (and subscriptions/, bookingschedules/ of <user>)
+//                        and its server dry-run requests under
 //                        /kiwi/dryrun/<user>/ (each under a short lease; the operator answers)
 //   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
 //                        keys, its events; read its calendar and the ClusterConfig
@@ -55,6 +56,9 @@ export function grantsOf(id: Identity): Grant[] {
       return [
         { permission: 'Read', key: ROOT, prefix: true },
         { permission: 'Readwrite', key: keys.specPrefix('Booking', id.user), prefix: true },
+        // their notification choices and recurring rules (the operator writes the statuses and the occurrences)
+        { permission: 'Readwrite', key: keys.specPrefix('Subscription', id.user), prefix: true },
+        { permission: 'Readwrite', key: keys.specPrefix('BookingSchedule', id.user), prefix: true },
         { permission: 'Readwrite', key: `${DRYRUN_PREFIX}${id.user}/`, prefix: true },
       ];
     case 'node': {
