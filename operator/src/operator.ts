@@ -10,6 +10,7 @@ import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/ind
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
+import type { GroupLookup } from './reconcile/groups.js';
 import { DryRunServer } from './dryrun/server.js';
 
 export interface OperatorOptions {
@@ -22,6 +23,8 @@ export interface OperatorOptions {
   clock?: Clock;
   /** The user database (default: this host's, through NSS). */
   users?: UserLookup;
+  /** Unix groups by name (default: this host's, through NSS), for the pools' allowGroups. */
+  groups?: GroupLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
@@ -66,6 +69,7 @@ export class Operator {
         this.election.once('lost', () => r());
       });
       const users = this.opts.users ?? systemUsers().lookup;
+      const groups = this.opts.groups ?? ((n: string) => systemUsers().group(n));
       const rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
@@ -73,12 +77,13 @@ export class Operator {
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
         users,
+        groups,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
-      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users, groups });
       const retention = new RetentionController({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },

@@ -10,6 +10,7 @@ import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logg
 import { chunkGroup, groupActions, packChunks, planSteps, type Action, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
+import { poolGroups, type GroupLookup } from './groups.js';
 import { WorkQueue } from './queue.js';
 
 
@@ -41,6 +42,8 @@ export interface ReconcilerOptions {
   parallel?: number;
   /** The user database (crds/api/nss.ts): admission's protected and duplicate rules. */
   users?: UserLookup;
+  /** Unix groups by name (crds/api/nss.ts), for the pools' allowGroups. */
+  groups?: GroupLookup;
   /** Called when a fenced write finds that we are no longer the leader. */
   onDeposed?: () => void;
   /** Metrics hooks (the operator counts there; the reconciler only reports). */
@@ -171,6 +174,8 @@ export class Reconciler {
         calendars: slice?.calendars ?? new Map(this.cache.calendars),
         users: this.opts.users,
       };
+      const pools = this.cache.pools();
+      if (pools.length) Object.assign(input, { pools, groups: poolGroups(pools, input.bookings.map((b) => b.key.split('/')[0]), this.opts.groups, this.opts.users) });
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
@@ -225,6 +230,8 @@ export class Reconciler {
    */
   private partsOf(batch: Set<string>, now: number): { scopes: Scope[]; whole: boolean } | 'all' {
     const index = this.cache.index;
+    // Pool limits and orders tie a user's bookings on any node together: with pools, passes are whole.
+    if (this.cache.pools().length) return 'all';
     if (this.plannedUpTo === undefined || batch.has('resync') || batch.has('config')) {
       const scopes = index.components(this.cache.bookingKeys(), [...this.cache.nodes().keys(), ...this.cache.calendars.keys()]);
       return scopes ? { scopes, whole: true } : 'all';
