@@ -49,7 +49,7 @@ export class PoolBook {
     const known = [...this.byName.keys()].sort().join(', ');
     return name !== undefined
       ? reject('PoolNotFound', `PoolNotFound: pool ${name} does not exist (pools: ${known})`)
-      : reject('PoolNotFound', `PoolNotFound: the booking names no pool and no pool is the default (pools: ${known}); name one (spec.pool, kiwictl alloc --pool)`);
+      : reject('PoolNotFound', `PoolNotFound: the booking names no pool and no pool is the default (pools: ${known}); name one (spec.pool, kiwictl alloc --pool POOL)`);
   }
 
   /** The groups of a user that the pool names (allowGroups): perGroup limits apply to each. */

@@ -51,7 +51,7 @@ describe('operator plan: pools', () => {
     it('refuses an unknown pool, and a booking naming none when no pool is the default', () => {
       const b = go({ pools: [pool('gpu'), pool('cpu')], bookings: [booking('alice/x', { nodes: ['n1'], duration: 60, pool: 'tpu' }), booking('alice/y', { nodes: ['n1'], duration: 60 })] });
       assert.equal(b.get('alice/x')!.status!.message, 'PoolNotFound: pool tpu does not exist (pools: cpu, gpu)');
-      assert.equal(b.get('alice/y')!.status!.message, 'PoolNotFound: the booking names no pool and no pool is the default (pools: cpu, gpu); name one (spec.pool, kiwictl alloc --pool)');
+      assert.equal(b.get('alice/y')!.status!.message, 'PoolNotFound: the booking names no pool and no pool is the default (pools: cpu, gpu); name one (spec.pool, kiwictl alloc --pool POOL)');
     });
     it('an admitted booking whose pool was deleted waits, saying so (never refused after the fact)', () => {
       const v = booking('alice/x', { nodes: ['n1'], duration: 60, pool: 'gone' }, { status: { phase: 'Pending', reason: 'Queued', message: 'x', observedGeneration: 1 } });

@@ -31,7 +31,8 @@ export function statusLine(b: Booking | undefined, now: Date): string {
     case 'Pending': {
       if (!st.startTime) return `${ref(b)}: Pending, ${st.message ?? 'waiting'}`;
       const w = waitingFor(b, now);
-      return `${ref(b)}: Pending, starts ${at(st.startTime, now)} (in ${left(st.startTime, now)})${w ? `, after ${w}` : ''}`;
+      const held = heldBack(b);
+      return `${ref(b)}: Pending, starts ${at(st.startTime, now)} (in ${left(st.startTime, now)})${w ? `, after ${w}` : ''}${held ? `, held back by ${held}` : ''}`;
     }
     default:
       return `${ref(b)}: Expired (${st.reason ?? 'unknown'})${st.message ? `: ${st.message}` : ''}`;
@@ -74,7 +75,9 @@ export function allocReport(b: Booking, nodes: Map<string, Node>, now: Date): Re
         lines.push(`booking ${ref(b)} waits in line: planned start ${at(st.startTime, now)} (in ${left(st.startTime, now)}), until ${at(st.endTime, now)}, on ${(st.nodes ?? []).join(', ')}`);
         const w = waitingFor(b, now, 10);
         if (w) lines.push(`  after ${w}`);
-        else if (st.message) lines.push(`  ${st.message}`);
+        else if (st.message && !heldBack(b)) lines.push(`  ${st.message}`);
+        const held = heldBack(b);
+        if (held) lines.push(`  held back by ${held}`);
       }
       lines.push(`wait for it with: kiwictl wait ${name} --for=phase=Active`);
       return { text: lines.join('\n') + '\n' };
@@ -111,4 +114,9 @@ export function dryRunReport(b: Booking, now: Date): Report {
     default:
       return { text: `booking ${ref(b)}: the operator would not plan it yet (server dry run: nothing written)\n` };
   }
+}
+
+/** A pool limit that pushed a planned start later (the operator's "(held back by REASON: ...)"), or ''. */
+export function heldBack(b: Booking): string {
+  return b.status?.pendingReason ? (/\(held back by (.*)\)$/.exec(b.status.message ?? '')?.[1] ?? b.status.pendingReason) : '';
 }
