@@ -32,9 +32,11 @@ export interface OperatorMetrics {
   leader: Gauge;
   /** Failed etcd calls by operation. */
   etcdErrors: Counter<'op'>;
+  /** Pending bookings by pool and by what they wait for. Reported by the leader. */
+  waiting: Gauge<'pool' | 'reason'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -93,7 +95,24 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    waiting: new Gauge({
+      name: 'kiwi_bookings_waiting',
+      help: 'Pending bookings by pool (none: no Pool objects) and reason (a pool limit such as PoolMaxNodesPerUser, else Queued or Scheduled), from the leader\'s cache; a standby reports none',
+      labelNames: ['pool', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of src.waiting?.() ?? []) this.set({ pool: w.pool, reason: w.reason }, w.count);
+      },
+    }),
   };
+}
+
+/** Pending bookings of one pool waiting for one reason. */
+export interface WaitingCount {
+  pool: string;
+  reason: string;
+  count: number;
 }
 
 export interface DaemonMetrics {

@@ -1,6 +1,6 @@
 // A Pool as the programs read it: which nodes (its selector), and its spec with the defaults
 // filled in. Pure and shared: the operator plans by it, kiwictl shows it (describe, info).
-import type { Pool } from './types.js';
+import type { Booking, Pool } from './types.js';
 import { matches, parseSelector, type Requirement } from './selector.js';
 
 /** The duration fields of spec.limits (validation turns text into seconds). */
@@ -31,4 +31,16 @@ export function poolFor(pools: Pool[], name: string | undefined): Pool | undefin
 
 export function defaultPool(pools: Pool[]): Pool | undefined {
   return [...pools].filter((p) => p.spec?.default).sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))[0];
+}
+
+/** Pending bookings counted by pool ("none" without Pool objects, "unknown" for a pool that is gone) and by reason (status.pendingReason, else status.reason). */
+export function waitingByPool(bookings: Booking[], pools: Pool[]): { pool: string; reason: string; count: number }[] {
+  const m = new Map<string, number>();
+  for (const b of bookings) {
+    if (b.status?.phase !== 'Pending') continue;
+    const pool = pools.length ? poolFor(pools, b.spec?.pool)?.metadata.name ?? 'unknown' : 'none';
+    const k = `${pool}\0${b.status.pendingReason ?? b.status.reason ?? 'Queued'}`;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, count]) => ({ pool: k.split('\0')[0], reason: k.split('\0')[1], count }));
 }

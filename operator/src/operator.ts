@@ -11,6 +11,8 @@ import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
 import type { GroupLookup } from './reconcile/groups.js';
+import type { WaitingCount } from '../../crds/api/metrics.js';
+import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
 
 export interface OperatorOptions {
@@ -128,6 +130,13 @@ export class Operator {
       m.set(p, (m.get(p) ?? 0) + 1);
     }
     return m;
+  }
+
+  /** Pending bookings by pool and reason, from the leader's cache; undefined when not leading. */
+  waiting(): WaitingCount[] | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const c = this.reconciler.cache;
+    return waitingByPool(c.bookings().map((v) => v.booking), c.pools());
   }
 
   /** The reconciler's hooks: metrics (counting only, in the shell), and Expired bookings for their usage records. */
