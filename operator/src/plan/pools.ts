@@ -77,6 +77,11 @@ export class PoolBook {
     }
   }
 
+  /** How many bookings a user holds in a pool now (Active, begun or reserved, as lifecycle left them). */
+  heldBy(p: Pool, user: string): number {
+    return (this.holds.get(`${p.metadata.name}\0u:${user}`) ?? []).filter((x) => x.end > this.now).length;
+  }
+
   /** Counts a booking as waiting (Pending, held or not) in its pool. */
   noteWaiting(v: BookingView): void {
     const p = this.poolOf(v.booking);

@@ -224,6 +224,12 @@ describe('operator plan: pools', () => {
       assert.deepEqual(b.get('alice/2')!.status!.waitingFor, [{ node: 'n1', booking: 'carol/1', user: 'carol', until: iso(T0 + 3 * H) }]);
       assert.equal(b.get('alice/2')!.status!.message, `starts ${iso(T0 + 3 * H).replace('.000Z', 'Z')}, after carol/1 (user carol) on n1 until ${iso(T0 + 3 * H).replace('.000Z', 'Z')}`);
     });
+    it('RoundRobin: what a user holds counts as their turn: a running user\'s next booking waits behind a later user\'s first', () => {
+      const run = active('alice/0', ['n1'], T0 - H, T0 + H);
+      const pending = (k: string, rev: number) => booking(k, { nodes: ['n1'], duration: 3600 }, { createRevision: rev, status: { phase: 'Pending', reason: 'Queued', message: 'x', observedGeneration: 1 } });
+      const b = go({ pools: [pool('p', { default: true, order: 'RoundRobin' })], entries: run.entries, bookings: [run.view, pending('alice/1', 2), pending('alice/2', 3), booking('bob/1', { nodes: ['n1'], duration: 3600 }, { createRevision: 9 })] });
+      assert.deepEqual(starts(b), { 'bob/1': 1, 'alice/1': 2, 'alice/2': 3 });
+    });
     it('FairShare: the user with the least decayed use goes first; an Active booking keeps its slot', () => {
       // carol used 10 node-hours yesterday (half-life 1d: counts 5), bob 1 node-hour; alice runs now.
       const run = active('alice/0', ['n1'], T0 - H, T0 + H);

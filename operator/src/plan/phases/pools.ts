@@ -39,17 +39,21 @@ export function* pools(s: PassState): Generator<void, void, void> {
     const order = p.spec?.order ?? 'FIFO';
     if (order === 'FIFO') continue;
     const mine = idx.map((i) => s.queue[i]);
-    const sorted = order === 'RoundRobin' ? roundRobin(mine) : fairShare(mine, usedNodeMs(s, book, p), s.now, s.config.defaultDuration);
+    const sorted = order === 'RoundRobin' ? roundRobin(mine, (u) => book.heldBy(p, u)) : fairShare(mine, usedNodeMs(s, book, p), s.now, s.config.defaultDuration);
     idx.forEach((i, j) => (s.queue[i] = sorted[j]));
   }
 }
 
-/** Round r holds each user's r-th waiting booking, in arrival order within the round. */
-export function roundRobin(q: BookingView[]): BookingView[] {
+/**
+ * Round r holds each user's r-th booking, in arrival order within the round; what a user holds
+ * already (Active, reserved) are their first turns, so a user whose booking runs waits behind
+ * everyone who holds none, however early their next booking came.
+ */
+export function roundRobin(q: BookingView[], held: (user: string) => number = () => 0): BookingView[] {
   const seen = new Map<string, number>();
   const ranked = q.map((v, i) => {
     const u = userOf(v.booking);
-    const r = seen.get(u) ?? 0;
+    const r = seen.get(u) ?? held(u);
     seen.set(u, r + 1);
     return { v, r, i };
   });
