@@ -69,6 +69,12 @@ describe('kiwictl and pools (real etcd, real operator, real binary)', function (
     ok(b);
     assert.match(b.stdout, /waits in line: planned start/);
     assert.match(b.stdout, /held back by PoolMaxNodesPerUser: pool gpu allows 1 node\(s\) per user; kiwitest-ctl-pool holds 1/);
+    const g = await c.as(alice, ['get', 'bookings']);
+    ok(g);
+    assert.match(g.stdout, /\ntwo\s+kiwitest-ctl-pool\s+Pending\s.*\sPoolMaxNodesPerUser: pool gpu allows 1 node\(s\) per user; /);
+    const d = await c.as(alice, ['describe', 'booking', 'two']);
+    ok(d);
+    assert.match(d.stdout, /PendingReason:\s+PoolMaxNodesPerUser/);
     const bad = await c.as(alice, ['alloc', '--pool', 'Bad_Pool', '-N', '1']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--pool Bad_Pool: not a pool name/);

@@ -1,7 +1,7 @@
 // Pure: what the booking verbs say about a booking. Where it waits and until when, how to log
 // in, one live status line. Times are shown in the local zone ("14:05", "Nov 23 14:05").
 import type { Booking, Node } from '../../../../crds/api/types.js';
-import { shortRemaining, shortTime } from '../../printers/format.js';
+import { heldBack, shortRemaining, shortTime } from '../../printers/format.js';
 
 const ref = (b: Booking) => `${b.metadata.namespace}/${b.metadata.name}`;
 const at = (iso: string | undefined, now: Date) => (iso ? shortTime(iso, now) : '?');
@@ -116,7 +116,3 @@ export function dryRunReport(b: Booking, now: Date): Report {
   }
 }
 
-/** A pool limit that pushed a planned start later (the operator's "(held back by REASON: ...)"), or ''. */
-export function heldBack(b: Booking): string {
-  return b.status?.pendingReason ? (/\(held back by (.*)\)$/.exec(b.status.message ?? '')?.[1] ?? b.status.pendingReason) : '';
-}
