@@ -123,10 +123,9 @@ export class PoolBook {
       const per = h.group ? `group ${h.group}` : 'user';
       const holds = h.group ? `the members of ${h.group}` : user;
       const sched = (l.schedule ?? []).map((w) => (h.group ? w.perGroupNodes : w.perUserNodes)).filter((x): x is number => x !== undefined);
+      // Without perUser.nodes (perGroup.nodes) no limit applies outside the schedule's windows.
       const most = lim.nodes === undefined ? Infinity : Math.max(lim.nodes, ...sched);
-      if (sched.length && lim.nodes === undefined) {
-        /* outside the windows no node limit applies */
-      } else if (count > most) return reject(`PoolMaxNodesPer${h.group ? 'Group' : 'User'}`, `PoolMaxNodesPer${h.group ? 'Group' : 'User'}: pool ${name} allows at most ${most} node(s) per ${per}; this booking alone asks ${count}`);
+      if (count > most) return reject(`PoolMaxNodesPer${h.group ? 'Group' : 'User'}`, `PoolMaxNodesPer${h.group ? 'Group' : 'User'}: pool ${name} allows at most ${most} node(s) per ${per}; this booking alone asks ${count}`);
       if (lim.nodeHours !== undefined && nodeHours > lim.nodeHours)
         return reject(`PoolMaxNodeHoursPer${h.group ? 'Group' : 'User'}`, `PoolMaxNodeHoursPer${h.group ? 'Group' : 'User'}: pool ${name} allows ${lim.nodeHours} node-hours booked ahead per ${per}; this booking alone asks ${round(nodeHours)}`);
       const waiting = this.waiting.get(h.key);
