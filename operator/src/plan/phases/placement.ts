@@ -9,7 +9,7 @@ import { admit, timingOf, type Timing } from '../admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, predecessor, type SlotNode } from '../calendar.js';
 import { filterNode, NodeSelectorMatch, PoolMember, rankNodes, type FilterRequest } from '../filters.js';
 import { EarliestFree } from '../earliest.js';
-import { describeWindows, fitsWindow } from '../windows.js';
+import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { reject as rejectStatus, verdict, worst, type FilterStatus } from '../status.js';
 import { bookingEvent, calendarOf, clip, expire, gen, human, iso, keep, pauseDue, placeAt, type PassState } from '../pass.js';
 
