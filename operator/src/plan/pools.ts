@@ -10,7 +10,7 @@
 // Pool object none of this runs (PassState.pools is undefined).
 import type { Booking, Pool } from '../../../crds/api/index.js';
 import { formatDuration, inPool, poolFor } from '../../../crds/api/index.js';
-import { windowIntervals, type Window } from './windows.js';
+import { windowIntervals, type Window } from '../../../crds/api/windows.js';
 import { reject, wait, type FilterStatus } from './status.js';
 import type { BookingView, PlanInput } from './types.js';
 import { userOf } from './admission.js';
