@@ -34,9 +34,13 @@ export interface OperatorMetrics {
   etcdErrors: Counter<'op'>;
   /** Pending bookings by pool and by what they wait for. Reported by the leader. */
   waiting: Gauge<'pool' | 'reason'>;
+  /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
+  nodes: Gauge<'phase'>;
+  /** Power commands the operator carried out (action off or on, result ok or failed). */
+  powerActions: Counter<'action' | 'result'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -104,6 +108,23 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
         this.reset();
         for (const w of src.waiting?.() ?? []) this.set({ pool: w.pool, reason: w.reason }, w.count);
       },
+    }),
+    nodes: new Gauge({
+      name: 'kiwi_nodes',
+      help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
+      labelNames: ['phase'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const m = src.nodePhases?.();
+        if (m) for (const [p, n] of m) this.set({ phase: p }, n);
+      },
+    }),
+    powerActions: new Counter({
+      name: 'kiwi_power_actions_total',
+      help: 'Power commands carried out by the operator (power saving), by action (off, on) and result (ok, failed)',
+      labelNames: ['action', 'result'],
+      registers: [registry],
     }),
   };
 }
