@@ -40,13 +40,15 @@ export interface OperatorMetrics {
   notificationsDropped: Counter<'sink'>;
   /** Notifications waiting in the outbox, by sink. */
   outbox: Gauge<'sink'>;
+  /** Pending bookings by pool and by what they wait for. Reported by the leader. */
+  waiting: Gauge<'pool' | 'reason'>;
   /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
   nodes: Gauge<'phase'>;
   /** Power commands the operator carried out (action off or on, result ok or failed). */
   powerActions: Counter<'action' | 'result'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -109,6 +111,16 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
     notificationsFailed: new Counter({ name: 'kiwi_notifications_failed_total', help: 'Notifications given up on after the sink\'s attempts (or refused outright), by sink and event type', labelNames: ['sink', 'type'], registers: [registry] }),
     notificationsDropped: new Counter({ name: 'kiwi_notifications_dropped_total', help: 'Notifications not queued because the outbox held spec.notifications.outboxLimit already', labelNames: ['sink'], registers: [registry] }),
     outbox: new Gauge({ name: 'kiwi_notifications_outbox', help: 'Notifications waiting in the outbox for delivery, by sink', labelNames: ['sink'], registers: [registry] }),
+    waiting: new Gauge({
+      name: 'kiwi_bookings_waiting',
+      help: 'Pending bookings by pool (none: no Pool objects) and reason (a pool limit such as PoolMaxNodesPerUser, else Queued or Scheduled), from the leader\'s cache; a standby reports none',
+      labelNames: ['pool', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of src.waiting?.() ?? []) this.set({ pool: w.pool, reason: w.reason }, w.count);
+      },
+    }),
     nodes: new Gauge({
       name: 'kiwi_nodes',
       help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
@@ -127,6 +139,13 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       registers: [registry],
     }),
   };
+}
+
+/** Pending bookings of one pool waiting for one reason. */
+export interface WaitingCount {
+  pool: string;
+  reason: string;
+  count: number;
 }
 
 export interface DaemonMetrics {

@@ -10,7 +10,8 @@ import { InvalidError } from './errors.js';
 import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.js';
 import { RETENTION_DURATIONS } from './config.js';
 import { POWER_DURATIONS, powerProblems } from './power.js';
-import { isLabelKey, isLabelValue } from './selector.js';
+import { isLabelKey, isLabelValue, parseSelector } from './selector.js';
+import { POOL_LIMIT_DURATIONS } from './pool.js';
 import { NAME_PATTERN, USER_PATTERN } from './keys.js';
 import { isTimeZone } from './time.js';
 
@@ -115,10 +116,11 @@ const DURATION_FIELDS: Record<KindName, string[][]> = {
   Node: [],
   ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ...POWER_DURATIONS.map((f) => ['spec', 'power', ...f])],
   UsageRecord: [],
+  Pool: [['spec', 'fairShareHalfLife'], ...POOL_LIMIT_DURATIONS.map((f) => ['spec', 'limits', f])],
   Subscription: [],
   BookingSchedule: [['spec', 'duration'], ['spec', 'horizon']],
 };
-const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Subscription: [], BookingSchedule: [] };
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Pool: [], Subscription: [], BookingSchedule: [] };
 
 function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
   let cur: any = obj;
@@ -229,6 +231,7 @@ export function validateObject(input: unknown, what: string): KiwiObject {
     const who = bookingUserProblem(obj as any);
     if (who) problems.push(who);
   }
+  if (kind === 'Pool') problems.push(...poolProblems(obj.spec ?? {}));
   if (kind === 'BookingSchedule') problems.push(...scheduleProblems(obj.spec));
   if (kind === 'ClusterConfig' && obj.spec?.defaultDuration && obj.spec?.maxDuration && obj.spec.defaultDuration > obj.spec.maxDuration)
     problems.push('spec.defaultDuration: is longer than spec.maxDuration');
@@ -258,5 +261,23 @@ function scheduleProblems(s: Json): string[] {
   if (t.nodeSelector !== undefined && t.count === undefined) out.push('spec.template.count: required with nodeSelector');
   if (t.nodes !== undefined && new Set(t.nodes).size !== t.nodes.length) out.push('spec.template.nodes: names a node twice');
   for (const k of Object.keys(t.labels ?? {})) if (k === 'kiwi.dev/schedule') out.push('spec.template.labels: kiwi.dev/schedule is set by the operator (the schedule\'s name)');
+  return out;
+}
+
+/** What the schema cannot say about a Pool: a selector that parses, a time zone Intl knows, defaults within maxima. */
+function poolProblems(s: Json): string[] {
+  const out: string[] = [];
+  try {
+    parseSelector(s.nodeSelector ?? '');
+  } catch (e) {
+    out.push(`spec.nodeSelector: ${(e as Error).message}`);
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone ?? 'UTC' });
+  } catch {
+    out.push(`spec.timeZone: ${JSON.stringify(s.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
+  }
+  const l = s.limits ?? {};
+  if (l.defaultDuration !== undefined && l.maxDuration !== undefined && l.defaultDuration > l.maxDuration) out.push('spec.limits.defaultDuration: is longer than spec.limits.maxDuration');
   return out;
 }

@@ -14,6 +14,7 @@ import { held } from './phases/held.js';
 import { drained, readiness } from './phases/nodes.js';
 import { lifecycle } from './phases/lifecycle.js';
 import { placement, waitingFor } from './phases/placement.js';
+import { pools } from './phases/pools.js';
 import { diff, wake } from './phases/diff.js';
 import { power, powerState } from './phases/power.js';
 
@@ -30,6 +31,7 @@ export const PHASES: Phase[] = [
   { name: 'readiness', run: readiness }, //     node phases from heartbeats and drain requests
   { name: 'powerState', run: powerState }, //   power saving: off, back up, or not in time
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
+  { name: 'pools', run: pools }, //             what users hold in each pool; each pool's queue in its order
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored
