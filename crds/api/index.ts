@@ -17,3 +17,4 @@ export * from './endpoints.js';
 export * from './update.js';
 export * from './immutable.js';
 export * from './usage.js';
+export * from './ledger.js';

@@ -113,8 +113,9 @@ const DURATION_FIELDS: Record<KindName, string[][]> = {
   Node: [],
   ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f])],
   UsageRecord: [],
+  Account: [],
 };
-const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [] };
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Account: [] };
 
 function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
   let cur: any = obj;

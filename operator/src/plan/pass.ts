@@ -6,6 +6,7 @@ import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
+import { newBudget, type Budget } from './budget.js';
 
 export const SOURCE = 'kiwi-operator';
 
@@ -58,6 +59,8 @@ export interface PassState {
   nextWake?: number;
   /** Steps taken, for pausing every STEP. */
   step: number;
+  /** Accounting: the working ledgers (budget.ts). */
+  readonly budget: Budget;
 }
 
 /** Steps (bookings, actions) between two pauses outside the queue. */
@@ -72,6 +75,7 @@ export function newPass(input: PlanInput): PassState {
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
     queue: [], finalize: [], actions: [], step: 0,
+    budget: newBudget(input),
   };
 }
 

@@ -15,6 +15,7 @@ import { drained, readiness } from './phases/nodes.js';
 import { lifecycle } from './phases/lifecycle.js';
 import { placement, waitingFor } from './phases/placement.js';
 import { diff, wake } from './phases/diff.js';
+import { budget, ledger, settleEnds } from './budget.js';
 
 export { SOURCE, iso, human } from './pass.js';
 export { sameStored } from './phases/diff.js';
@@ -28,9 +29,12 @@ export const PHASES: Phase[] = [
   { name: 'held', run: held }, //               what each booking holds; orphans
   { name: 'readiness', run: readiness }, //     node phases from heartbeats and drain requests
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
+  { name: 'settle', run: settleEnds }, //       accounting: what ended is charged, the rest released
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
+  { name: 'budget', run: budget }, //           accounting: reserves trued down to the slots held
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored
+  { name: 'ledger', run: ledger }, //           accounting: each action's ledger changes
   { name: 'drained', run: drained }, //         node actions: draining nodes nothing holds are Drained
   { name: 'wake', run: wake }, //               when the next start or end comes
 ];

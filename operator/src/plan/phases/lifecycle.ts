@@ -14,6 +14,7 @@ import { firstConflict } from '../calendar.js';
 import { describeWindows, fitsWindow } from '../windows.js';
 import { activeStatus, bookingEvent, entriesOn, expire, gen, human, iso, keep, pauseDue, place, started, type Desired, type PassState } from '../pass.js';
 import { immutableProblems } from '../immutable.js';
+import { extendReserve } from '../budget.js';
 
 export function* lifecycle(s: PassState): Generator<void, void, void> {
   const { now } = s;
@@ -158,6 +159,11 @@ function resize(s: PassState, v: BookingView): void {
         refuse(`node ${n} is booked by ${c.booking} (user ${c.user}) from ${human(c.start)} to ${human(c.end)}, before the asked end ${human(newEnd)}`, 'Conflict');
         return;
       }
+    }
+    const unpaid = extendReserve(s, v, nodes, start, newEnd);
+    if (unpaid) {
+      refuse(unpaid, 'Budget');
+      return;
     }
   }
   const status: BookingStatus = {
