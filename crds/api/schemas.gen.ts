@@ -318,6 +318,11 @@ export const crds: Crd[] = [
                       "type": "number",
                       "description": "Once Expired, the units charged to the account (rates in the ClusterConfig's spec.rates)."
                     },
+                    "period": {
+                      "type": "string",
+                      "maxLength": 16,
+                      "description": "Once Expired, the account's period the units were charged in (Total, 2026-12, 2026)."
+                    },
                     "observedGeneration": {
                       "type": "integer",
                       "format": "int64",
@@ -881,6 +886,7 @@ export const crds: Crd[] = [
                               },
                               "rate": {
                                 "type": "number",
+                                "description": "Units per node-hour of a node that matches.",
                                 "minimum": 0,
                                 "maximum": 1000000
                               }
@@ -1292,6 +1298,7 @@ export const crds: Crd[] = [
                       "properties": {
                         "users": {
                           "type": "array",
+                          "description": "Unix user names.",
                           "maxItems": 10000,
                           "x-kubernetes-list-type": "set",
                           "items": {

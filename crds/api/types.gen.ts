@@ -127,6 +127,10 @@ export interface BookingStatus {
    */
   charged?: number;
   /**
+   * Once Expired, the account's period the units were charged in (Total, 2026-12, 2026).
+   */
+  period?: string;
+  /**
    * The spec generation this status answers.
    */
   observedGeneration?: number;
@@ -340,6 +344,9 @@ export interface ClusterConfigSpec {
       selector: {
         [k: string]: string;
       };
+      /**
+       * Units per node-hour of a node that matches.
+       */
       rate: number;
     }[];
   };
@@ -475,6 +482,8 @@ export interface AccountSpec {
    */
   members?: {
     /**
+     * Unix user names.
+     *
      * @maxItems 10000
      */
     users?: string[];

@@ -73,6 +73,7 @@ export class Operator {
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
         users,
+        groups: this.opts.users ? undefined : (n: string) => systemUsers().group(n),
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
       });

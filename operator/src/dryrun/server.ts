@@ -8,6 +8,7 @@ import { cancelWatchers, effectiveConfig, putOp, type Logger, type Store } from 
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
+import { systemUsers } from '../../../crds/api/nss.js';
 
 export interface DryRunServerOptions {
   store: Store;
@@ -44,7 +45,7 @@ export class DryRunServer {
     try {
       const value = JSON.parse(kv.value.toString());
       const c = this.o.cache;
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users }, req.user, value);
+      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, accounts: new Map(c.accounts()), groups: (n: string) => systemUsers().group(n) }, req.user, value);
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');

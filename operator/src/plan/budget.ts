@@ -186,7 +186,7 @@ function settle(s: PassState, d: Desired): void {
     l.memberCharged.set(e!.user, (l.memberCharged.get(e!.user) ?? 0) + milli);
     bud.charges.set(key, { account: acct, user: e!.user, milli });
   }
-  d.status = { ...st, account: acct, charged: toUnits(milli) };
+  d.status = { ...st, account: acct, charged: toUnits(milli), period: l.period };
 }
 
 /** Phase "settle": what ends this pass is charged and released, so that the queue can use it. */
@@ -227,6 +227,7 @@ export function* ledger(s: PassState): Generator<void, void, void> {
   if (!bud.on) return;
   const changes = new Map<string, LedgerChange[]>();
   for (const [name, l] of bud.ledgers) {
+    if (s.input.accounts?.get(name)?.problem) continue; // never overwrite a ledger that could not be read
     const base = bud.base.get(name)!;
     const keys = new Set([...base.encumbrances.keys(), ...l.encumbrances.keys()]);
     for (const [k, c] of bud.charges) if (c.account === name) keys.add(k);
