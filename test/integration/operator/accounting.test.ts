@@ -143,6 +143,25 @@ describe('accounting through the operator (real etcd)', function () {
     assert.equal(records.length, 1);
   });
 
+  it('kiwictl usage and get accounts report what the ledgers and the records say (table, CSV, JSON)', async () => {
+    const kiwictl = (...args: string[]) => execFileSync(process.execPath, [binPath('kiwictl'), '--endpoints', etcd.endpoint, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const l = await ledger('lab');
+    const j = JSON.parse(kiwictl('usage', '--from', new Date(Date.now() - 3600_000).toISOString(), '--to', new Date(Date.now() + 60_000).toISOString(), '--by', 'account,user', '--utilization', '-o', 'json'));
+    const lab = j.accounts.find((a: { account: string }) => a.account === 'lab');
+    assert.deepEqual([lab.allocation, lab.available, lab.encumbered, lab.charged], [l.allocation, l.available, l.encumbered, l.charged]);
+    const row = j.rows.find((r: { account: string; user: string }) => r.account === 'lab' && r.user === 'pi');
+    assert.equal(row.units, l.charged, 'the records of the period add up to what the ledger charged');
+    assert.equal(row.bookings, 4);
+    assert.ok(j.util.nodes >= 53 && j.util.allocatedNodeHours > 0 && j.util.idleNodeHours > 0);
+    const csv = kiwictl('usage', '--by', 'user,node', '-o', 'csv');
+    assert.match(csv.split('\n')[0], /^user,node,bookings,node-hours,units$/);
+    assert.match(csv, /^pi,e3,1,/m);
+    const table = kiwictl('get', 'accounts');
+    assert.match(table, /^NAME\s+PERIOD\s+ALLOCATION\s+AVAILABLE\s+ENCUMBERED\s+CHARGED/m);
+    assert.match(table, new RegExp(`^race\\s+Total\\s+10\\s+0\\s+10\\s+0`, 'm'));
+    assert.throws(() => kiwictl('usage', '--by', 'colour'), (e: { status: number; stderr: string }) => e.status === 2 && /--by colour: give a comma-separated list of user, account, pool, node/.test(e.stderr));
+  });
+
   it('a restore from a backup (kiwictl admin backup, etcdctl snapshot restore): the ledger holds, and the operator goes on charging', async () => {
     await store.create(mkBooking('pi', 'open', { nodes: ['e2'], duration: 3600 }));
     await until('pi', 'open', (b) => b.status?.phase === 'Active', 'Active');
