@@ -34,6 +34,14 @@ export function accountRows(accounts: Account[], now: number): AccountRow[] {
     .sort((x, y) => (x.account < y.account ? -1 : 1));
 }
 
+/** The account with its ledger as it stands now (rolled to the current period, the spec's allocation), for tables. */
+export function withCurrentLedger(a: Account, now: number): Account {
+  const period = periodOf(a.spec?.allocation?.period, now);
+  const d = decodeLedger(a.status, period);
+  if ('problem' in d) return a;
+  return { ...a, status: encodeLedger(rollLedger(d.ledger, period), allocationMilli(a)) };
+}
+
 export interface UsageRow {
   /** The group's values, by dimension ('-' where a record has none). */
   group: Partial<Record<Dimension, string>>;
