@@ -37,7 +37,9 @@ function firstStart(a: Action): number {
 }
 
 /** Ends something: an expiry, or a removal of entries (orphans). Written before anything else of its group. */
-const ends = (a: Action) => a.kind === 'booking' && (a.status?.phase === 'Expired' || (a.calendar.length > 0 && a.calendar.every((c) => c.entries.length === 0)));
+const ends = (a: Action) => a.kind === 'booking' && (a.status?.phase === 'Expired' || (a.calendar.length > 0 && a.calendar.every((c) => c.entries.length === 0)) || releases(a));
+/** Only gives units back (a deleted booking's reserve): before the reserves its group takes. */
+const releases = (a: BookingAction) => !a.status && a.calendar.length === 0 && (a.ledger?.length ?? 0) > 0 && a.ledger!.every((c) => !c.set && !c.charge);
 
 /** The nodes a booking action's status says it holds or held (its status write must be ordered with theirs). */
 function statusNodes(a: BookingAction): string[] {

@@ -92,7 +92,7 @@ export class UsageOptions implements Options {
     }
     const parts: string[] = [];
     if (r.accounts.length) parts.push(renderTable(aHead, aRows));
-    else parts.push('No accounts: nothing is charged (kiwictl apply -f an Account to start).\n');
+    else parts.push('No accounts: nothing is charged (an admin starts with `kiwictl apply -f account.yaml`).\n');
     if (r.rows) parts.push(`Usage ${iso(this.from)} to ${iso(this.to)}, by ${this.by.join(', ')}:\n` + (uRows.length ? renderTable(uHead, uRows) : 'no usage records in this period\n'));
     if (r.util) parts.push('Cluster utilization:\n' + renderTable(tHead, tRow));
     ctx.out(parts.join('\n'));
