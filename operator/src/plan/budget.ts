@@ -58,6 +58,11 @@ export function newBudget(input: PlanInput): Budget {
 }
 
 const budgetOf = (s: PassState): Budget => s.budget;
+
+/** The rates of these nodes for a booking (its pool), milli-units per hour each. */
+const ratesOn = (s: PassState, b: Booking, nodes: string[]) => nodeRates(s.config.rates, nodes.map((n) => s.nodes.get(n)?.node), poolOf(b));
+/** What a booking costs on these nodes for `ms`. */
+const costOn = (s: PassState, b: Booking, nodes: string[], ms: number) => costMilli(ratesOn(s, b, nodes), ms);
 const accountView = (s: PassState, name: string) => s.input.accounts?.get(name);
 
 function isMember(s: PassState, a: Account, user: string): boolean {
@@ -139,7 +144,7 @@ export function encumber(s: PassState, v: BookingView, admitting: boolean, cands
   const acct = accountFor(s, v, admitting);
   if ('problem' in acct) return reject('Account', acct.problem);
   const b = v.booking;
-  const rates = nodeRates(s.config.rates, cands.map((n) => s.nodes.get(n)?.node), poolOf(b));
+  const rates = ratesOn(s, b, cands);
   const perNode = b.spec.nodes ? rates : Array(b.spec.count ?? 1).fill(Math.max(0, ...rates));
   const need = costMilli(perNode, durationMs);
   const had = bud.accountOf.get(v.key) === acct.name ? reserveOf(s, v.key) : 0;
@@ -155,7 +160,7 @@ export function extendReserve(s: PassState, v: BookingView, nodes: string[], sta
   const bud = budgetOf(s);
   const acct = bud.accountOf.get(v.key);
   if (!bud.on || !acct) return ''; // a booking that never met the accounts is not charged
-  const need = costMilli(nodeRates(s.config.rates, nodes.map((n) => s.nodes.get(n)?.node), poolOf(v.booking)), newEnd - start);
+  const need = costOn(s, v.booking, nodes, newEnd - start);
   const why = shortOf(s, acct, userOf(v.booking), need - reserveOf(s, v.key), `the extension to ${new Date(newEnd).toISOString()}`);
   if (!why) setReserve(s, v, acct, Math.max(need, reserveOf(s, v.key)));
   return why;
@@ -176,7 +181,7 @@ function settle(s: PassState, d: Desired): void {
   let milli = 0;
   if (e && Number.isFinite(start) && Number.isFinite(end) && end > start) {
     const policy = accountView(s, acct)?.account.spec?.charge;
-    const used = costMilli(nodeRates(s.config.rates, (st.nodes ?? []).map((n) => s.nodes.get(n)?.node), poolOf(d.view.booking)), end - start);
+    const used = costOn(s, d.view.booking, st.nodes ?? [], end - start);
     milli = Math.min(e.milli, policy === 'Reserved' ? e.milli : used);
   }
   l.encumbrances.delete(key);
@@ -214,7 +219,7 @@ export function* budget(s: PassState): Generator<void, void, void> {
     if (d.status.phase === 'Active') {
       const start = Date.parse(d.status.startTime!);
       const end = Date.parse(d.status.endTime!);
-      const exact = costMilli(nodeRates(s.config.rates, (d.status.nodes ?? []).map((n) => s.nodes.get(n)?.node), poolOf(d.view.booking)), end - start);
+      const exact = costOn(s, d.view.booking, d.status.nodes ?? [], end - start);
       if (exact < reserveOf(s, d.view.key)) setReserve(s, d.view, acct, exact);
     }
     if (d.status.account !== acct) d.status = { ...d.status, account: acct };
@@ -255,6 +260,6 @@ export function* ledger(s: PassState): Generator<void, void, void> {
 }
 
 /** The ledger after an action's changes (txn.ts and tests). */
-export function applyChanges(ledgers: Map<string, Ledger>, changes: LedgerChange[]): void {
+export function applyLedgerChanges(ledgers: Map<string, Ledger>, changes: LedgerChange[]): void {
   for (const c of changes) ledgers.set(c.account, applyLedgerChange(ledgers.get(c.account) ?? emptyLedger(c.period), c));
 }

@@ -7,7 +7,7 @@
 import type { CalendarEntry, Ledger } from '../../../crds/api/index.js';
 import type { Action, BookingAction, CalendarView } from './types.js';
 import { isValidCalendar } from './calendar.js';
-import { applyChanges as applyLedger } from './budget.js';
+import { applyLedgerChanges } from './budget.js';
 
 /** etcd refuses more than 128 ops on a side of a transaction (--max-txn-ops); stay below. */
 export const MAX_TXN_OPS = 120;
@@ -132,7 +132,7 @@ export function chunkGroup(group: Action[], calendars: Map<string, CalendarView>
     if (a.kind === 'booking' && a.ledger?.length) {
       const view = new Map<string, Ledger>();
       for (const n of accountsOf(a)) { const l = touchedLedgers.get(n) ?? ledgerState.get(n); if (l) view.set(n, l); }
-      applyLedger(view, a.ledger);
+      applyLedgerChanges(view, a.ledger);
       for (const [n, l] of view) touchedLedgers.set(n, l);
     }
   }
