@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Account, AccountSpec } from '../../../crds/api/index.js';
-import { checkLedger, DEFAULT_CONFIG } from '../../../crds/api/index.js';
-import { plan, type BookingAction } from '../../../operator/src/plan/index.js';
+import { checkLedger, DEFAULT_CONFIG, encumbered } from '../../../crds/api/index.js';
+import { chunkGroup, groupActions, plan, type BookingAction } from '../../../operator/src/plan/index.js';
 import { H, MIN } from './fixtures.js';
 import { Sim, opArb, type Op } from './sim.js';
 
@@ -101,6 +101,20 @@ describe('accounting in the planner', () => {
     assert.equal(admitted.length, 10);
     assert.equal(keys.filter((k) => s.status(k).reason === 'Rejected').length, 40);
     assert.deepEqual([s.ledger().available, s.ledger().encumbered], [0, 10]);
+    s.invariant();
+  });
+
+  it('a group too large for one transaction: each chunk writes the ledger as the chunks before it left it', () => {
+    const names = Array.from({ length: 60 }, (_, i) => `n${i}`);
+    const s = new Books([lab(1000)], names);
+    for (const n of names) s.add({ nodes: [n], duration: 3600 });
+    const r = plan(s.input());
+    const ledgers = new Map([...s.accounts].map(([n, av]) => [n, av.ledger!]).filter(([, l]) => l) as [string, never][]);
+    const chunks = chunkGroup(groupActions(r.actions).find((g) => g.some((a) => a.kind === 'booking' && a.ledger))!, s.calendars, undefined, ledgers);
+    assert.ok(chunks.length >= 2, `${chunks.length} chunk(s)`);
+    assert.deepEqual(chunks.map((c) => encumbered(c.ledgers.get('lab')!) / 1000), chunks.map((_, i) => chunks.slice(0, i + 1).reduce((n, c) => n + c.actions.length, 0)));
+    s.write(r.actions);
+    assert.equal(s.ledger().encumbered, 60);
     s.invariant();
   });
 
