@@ -18,7 +18,7 @@ import { DAEMON_VERSION } from './version.js';
 // [metrics] /metrics, /healthz, /readyz and the settings precedence (crds/api/)
 import { daemonMetrics, newRegistry } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
-import { addConfigOption, parseSettings, type Settings } from '../../crds/api/settings.js';
+import { addConfigOption, addEtcdSecurityOptions, parseSettings, type Settings } from '../../crds/api/settings.js';
 // [pam] the PAM socket and bypass file (owner: PAM login gate; see node-daemon/src/pam/)
 import { join } from 'node:path';
 import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
@@ -78,13 +78,9 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     // [pam]
     .addOption(new Option('--pam-socket <path>', 'Unix socket (0600, root) where the PAM module pam_kiwi.so asks who may log in').env('KIWI_PAM_SOCKET').default(DEFAULT_PAM_SOCKET))
     .addOption(new Option('--pam-bypass-file <path>', 'the always-allowed list pam_kiwi.so reads first (default: <state-dir>/pam-bypass)').env('KIWI_PAM_BYPASS_FILE'))
-    .option('--no-pam', 'do not serve PAM checks nor write the bypass file')
-    // [security] etcd user and TLS (docs/security.md)
-    .addOption(new Option('--etcd-user <name>', 'etcd user (auth on: kiwi-node-<node>)').env('KIWI_ETCD_USER'))
-    .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin add-user NODE --node`').env('KIWI_ETCD_PASSWORD_FILE'))
-    .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
-    .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-    .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+    .option('--no-pam', 'do not serve PAM checks nor write the bypass file');
+  // [security] etcd user and TLS (docs/security.md)
+  addEtcdSecurityOptions(cmd, { user: 'etcd user (auth on: kiwi-node-<node>)', passwordFile: 'file with the etcd password, or a credential file from `kiwictl admin add-user NODE --node`' })
     .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite this node\'s calendar, and this daemon ends processes as root by it)').env('KIWI_INSECURE_NO_AUTH'));
   cmd.addOption(new Option('--simulate <count>', 'stand in for COUNT virtual nodes named <node-name>-N that register, heartbeat and watch their calendars but enforce nothing on this host (scale tests, as kubemark\'s hollow nodes)').env('KIWI_SIMULATE').argParser(int));
   // [metrics]

@@ -1,7 +1,7 @@
 // Calendar operations: pure. A calendar's entries are sorted by start and never overlap;
 // every function here keeps it so or says why not.
 import type { CalendarEntry } from '../../../crds/api/index.js';
-import { nextWindowFit, type Window } from './windows.js';
+import { nextWindowFit, type Window } from '../../../crds/api/windows.js';
 
 /** Two half-open ranges [a, b) and [c, d) overlap. */
 export const overlaps = (a: number, b: number, c: number, d: number) => a < d && c < b;

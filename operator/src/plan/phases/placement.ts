@@ -10,7 +10,7 @@ import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, predec
 import { filterNode, NodeSelectorMatch, rankNodes, type FilterRequest } from '../filters.js';
 import { EarliestFree } from '../earliest.js';
 import { encumber } from '../budget.js';
-import { describeWindows, fitsWindow } from '../windows.js';
+import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { reject as rejectStatus, verdict, worst, type FilterStatus } from '../status.js';
 import { bookingEvent, calendarOf, clip, expire, gen, human, iso, keep, pauseDue, placeAt, type PassState } from '../pass.js';
 
