@@ -28,9 +28,11 @@ export interface Budget {
   charges: Map<string, { account: string; user: string; milli: Milli }>;
   /** Bookings already settled (charged or released at their end) this pass. */
   settled: Set<string>;
+  /** Bookings that wait for an account's units (whenShort Queue): key -> account, named in their status so that its ledger's next write wakes them. */
+  waits: Map<string, string>;
 }
 
-const NO_BUDGET: Budget = { on: false, ledgers: new Map(), base: new Map(), accountOf: new Map(), charges: new Map(), settled: new Set() };
+const NO_BUDGET: Budget = { on: false, ledgers: new Map(), base: new Map(), accountOf: new Map(), charges: new Map(), settled: new Set(), waits: new Map() };
 
 /** The pool a booking is in (spec.pool, added by the pools feature): a string or none. */
 export function poolOf(b: Booking): string | undefined {
@@ -40,7 +42,7 @@ export function poolOf(b: Booking): string | undefined {
 
 export function newBudget(input: PlanInput): Budget {
   if (!input.accounts?.size) return NO_BUDGET;
-  const b: Budget = { on: true, ledgers: new Map(), base: new Map(), accountOf: new Map(), charges: new Map(), settled: new Set() };
+  const b: Budget = { on: true, ledgers: new Map(), base: new Map(), accountOf: new Map(), charges: new Map(), settled: new Set(), waits: new Map() };
   const live = input.bookingUid ?? ((k: string) => input.bookings.find((v) => v.key === k)?.booking.metadata.uid);
   for (const [name, av] of input.accounts) {
     const period = periodOf(av.account.spec?.allocation?.period, input.now);
@@ -150,7 +152,11 @@ export function encumber(s: PassState, v: BookingView, admitting: boolean, cands
   const had = bud.accountOf.get(v.key) === acct.name ? reserveOf(s, v.key) : 0;
   const what = `this booking (${perNode.length} node(s) for ${formatDuration(Math.round(durationMs / 1000))}${b.spec.nodes ? '' : ', at the dearest candidate node\'s rate'})`;
   const why = shortOf(s, acct.name, userOf(b), need - had, what);
-  if (why) return accountView(s, acct.name)!.account.spec?.whenShort === 'Queue' ? wait('Budget', `${why}; it waits until units are freed or added`) : reject('Budget', why);
+  if (why && accountView(s, acct.name)!.account.spec?.whenShort === 'Queue') {
+    bud.waits.set(v.key, acct.name);
+    return wait('Budget', `${why}; it waits until units are freed or added`);
+  }
+  if (why) return reject('Budget', why);
   setReserve(s, v, acct.name, need);
   return undefined;
 }
@@ -214,7 +220,7 @@ export function* budget(s: PassState): Generator<void, void, void> {
   const bud = budgetOf(s);
   if (!bud.on) return;
   for (const d of s.desired.values()) {
-    const acct = bud.accountOf.get(d.view.key);
+    const acct = bud.accountOf.get(d.view.key) ?? (d.status.phase === 'Pending' ? bud.waits.get(d.view.key) : undefined);
     if (!acct || d.status.phase === 'Expired') continue;
     if (d.status.phase === 'Active') {
       const start = Date.parse(d.status.startTime!);

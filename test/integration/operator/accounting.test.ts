@@ -143,6 +143,21 @@ describe('accounting through the operator (real etcd)', function () {
     assert.equal(records.length, 1);
   });
 
+  it('with whenShort Queue a booking waits for units and starts when a cancellation frees them (not at the next resync)', async () => {
+    await store.create(mkAccount('queued', { members: { users: ['qu'] }, allocation: { units: 2 }, whenShort: 'Queue' }));
+    await Promise.all(['q1', 'q2'].map((n) => store.create(mkNode(n))));
+    await store.create(mkBooking('qu', 'first', { nodes: ['q1'], duration: 2 * 3600 }));
+    await until('qu', 'first', (b) => b.status?.phase === 'Active', 'Active');
+    await store.create(mkBooking('qu', 'second', { nodes: ['q2'], duration: 3600 }));
+    const w = await until('qu', 'second', (b) => b.status?.phase === 'Pending', 'waiting');
+    assert.match(w.status!.message!, /waits: account queued cannot pay for this booking .*: it costs 1 units, 0 are available .*; it waits until units are freed or added/);
+    await edit('qu', 'first', (b) => (b.spec.cancelled = true));
+    const t0 = Date.now();
+    await until('qu', 'second', (b) => b.status?.phase === 'Active', 'Active once the units were freed');
+    assert.ok(Date.now() - t0 < 10_000, 'woken by the ledger write, not by the 60 s resync');
+    await holds(store, 'after a queued booking started');
+  });
+
   it('kiwictl usage and get accounts report what the ledgers and the records say (table, CSV, JSON)', async () => {
     const kiwictl = (...args: string[]) => execFileSync(process.execPath, [binPath('kiwictl'), '--endpoints', etcd.endpoint, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const l = await ledger('lab');

@@ -168,6 +168,7 @@ describe('accounting in the planner', () => {
     s.settle();
     assert.equal(s.status(c).phase, 'Pending');
     assert.match(s.status(c).message!, /waits: account lab cannot pay .* it waits until units are freed or added/);
+    assert.equal(s.status(c).account, 'lab', 'named, so that the ledger\'s next write wakes it (the cache indexes waiters by it)');
     s.edit(b, (sp) => (sp.cancelled = true));
     s.settle();
     assert.equal(s.status(c).phase, 'Active');
