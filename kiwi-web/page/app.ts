@@ -111,7 +111,7 @@ function drawAxis(width: number): void {
   axis.replaceChildren(f);
 }
 
-const STATE_TEXT = { ready: '', notready: 'not ready', cordoned: 'cordoned', draining: 'draining', drained: 'drained' } as const;
+const STATE_TEXT = { ready: '', notready: 'not ready', cordoned: 'cordoned', draining: 'draining', drained: 'drained', off: 'off', waking: 'waking up' } as const;
 
 function labelOf(n: Node, i: number): HTMLElement {
   const s = nodeState(n);

@@ -41,13 +41,16 @@ export function barsOf(b: Booking, now: number): Bar[] {
   return st.nodes.map((node) => ({ key, node, user: b.metadata.namespace!, kind, fixed, start, end: end! }));
 }
 
-export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained';
+export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained' | 'off' | 'waking';
 
 export function nodeState(n: Node): NodeState {
   const ph = n.status?.phase;
   if (ph === 'Drained') return 'drained';
   if (ph === 'Draining' || n.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined) return 'draining';
   if (n.spec?.unschedulable) return 'cordoned';
+  // Powered off on purpose (power saving): bookable, woken in time for its next booking.
+  if (ph === 'Off' || ph === 'PoweringOff') return 'off';
+  if (ph === 'Resuming') return 'waking';
   if (ph !== 'Ready') return 'notready';
   return 'ready';
 }

@@ -70,12 +70,9 @@ const accountView = (s: PassState, name: string) => s.input.accounts?.get(name);
 function isMember(s: PassState, a: Account, user: string): boolean {
   const m = a.spec?.members;
   if (m?.users?.includes(user)) return true;
-  for (const g of m?.groups ?? []) {
-    const ge = s.input.groups?.(g);
-    if (!ge) continue;
-    if (ge.members.includes(user) || s.input.users?.(user)?.gid === ge.gid) return true;
-  }
-  return false;
+  // The shell resolved each user's groups through NSS (listed members or primary gid): operator/src/reconcile/groups.ts.
+  const mine = s.input.groups?.get(user) ?? [];
+  return (m?.groups ?? []).some((g) => mine.includes(g));
 }
 
 /** The account that pays for a booking: the one holding its reserve, else spec.account, else the user's default. */

@@ -77,6 +77,8 @@ export interface SlotNode {
   name: string;
   entries: CalendarEntry[];
   windows?: Window[];
+  /** Nothing starts before this (epoch ms): the node is off and needs its boot time. */
+  from?: number;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface SlotNode {
  * windows; undefined when no window can hold it within the horizon.
  */
 export function earliestOnNode(n: SlotNode, notBefore: number, dur: number): number | undefined {
-  let s = notBefore;
+  let s = n.from !== undefined && n.from > notBefore ? n.from : notBefore;
   for (let guard = 0; guard < 100_000; guard++) {
     const c = firstConflict(n.entries, s, s + dur);
     if (c) {

@@ -6,6 +6,7 @@ import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
+import type { PoolBook } from './pools.js';
 import { newBudget, type Budget } from './budget.js';
 
 export const SOURCE = 'kiwi-operator';
@@ -57,6 +58,10 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
+  /** With Pool objects: what users and groups hold in each pool (phase pools). */
+  pools?: PoolBook;
+  /** node -> when it needs a pass of its own (power saving). */
+  readonly nodeWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;
   /** Accounting: the working ledgers (budget.ts). */
@@ -74,7 +79,7 @@ export function newPass(input: PlanInput): PassState {
     held: new Map(), orphans: new Map(), staleKeys: new Map(),
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
-    queue: [], finalize: [], actions: [], step: 0,
+    queue: [], finalize: [], actions: [], step: 0, nodeWakes: new Map(),
     budget: newBudget(input),
   };
 }

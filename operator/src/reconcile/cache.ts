@@ -7,7 +7,7 @@
 // that does not decode is handed to the planner as invalid, which refuses it under its key's name;
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
 import type { IKeyValue, Watcher } from 'etcd3';
-import type { Booking, Calendar, ClusterConfig, KindName } from '../../../crds/api/index.js';
+import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
 import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
@@ -42,6 +42,8 @@ export class ClusterCache {
   private readonly bookingViews = new Map<string, BookingView>();
   private readonly nodeViews = new Map<string, NodeView>();
   private clusterConfig?: ClusterConfig;
+  /** The valid Pool objects by name (an invalid one is ignored and reported, as a Node is). */
+  private readonly poolObjects = new Map<string, Pool>();
   /** Accounting: the accounts with their ledgers, and which bookings wait for each one's units. */
   private readonly accountViews = new Map<string, AccountView>();
   private readonly waiting = new Map<string, Set<string>>();
@@ -136,6 +138,7 @@ export class ClusterCache {
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.clusterConfig = undefined;
+    this.poolObjects.clear();
     this.accountViews.clear();
     this.waiting.clear();
     this.waitingOn.clear();
@@ -306,6 +309,11 @@ export class ClusterCache {
       }
       this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
       this.index.setNode(ref.name, d.object.metadata?.labels);
+    } else if (ref.kind === 'Pool') {
+      const d = decode('Pool');
+      if (d && !d.ok) this.report(d, s!.mod);
+      if (d?.ok) this.poolObjects.set(ref.name, d.object);
+      else this.poolObjects.delete(ref.name);
     } else if (ref.name === CLUSTER_CONFIG_NAME) {
       const d = decode('ClusterConfig');
       if (d && !d.ok) this.report(d, s!.mod);
@@ -386,6 +394,11 @@ export class ClusterCache {
   /** The nodes by name; the planner reads it and must not change it. */
   nodes(): Map<string, NodeView> {
     return this.nodeViews;
+  }
+
+  /** The valid Pool objects, by name. */
+  pools(): Pool[] {
+    return [...this.poolObjects.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   }
 
   /** The ClusterConfig, when it is there and valid (else the defaults apply). */

@@ -205,6 +205,8 @@ describe('kiwictl booking verbs: pure decisions', () => {
         node('n3', {}, { phase: 'NotReady' }),
         node('n4', {}, { booking: { name: 'bk-d', namespace: 'dan', user: 'dan', since: iso(NOW - min), until: iso(NOW + 5 * min) } }),
         node('n5', { unschedulable: true }, { phase: 'Drained' }),
+        node('n6', {}, { phase: 'Off' }),
+        node('n7', {}, { phase: 'Resuming' }),
       ];
       const bookings = [
         active('bk-a', 'alice', ['n1', 'n10'], -30, 30),
@@ -218,9 +220,11 @@ describe('kiwictl booking verbs: pure decisions', () => {
         ['n3', 'down', '-', '-', '-', 0],
         ['n4', 'booked', 'dan', 'dan/bk-d', 300, 0],
         ['n5', 'drained,cordoned', '-', '-', '-', 0],
+        ['n6', 'off', '-', '-', '-', 0],
+        ['n7', 'waking', '-', '-', '-', 0],
         ['n10', 'booked', 'alice', 'alice/bk-a', 1800, 0],
       ]);
-      assert.equal(formatLabels(rows[5].labels), 'gpu=a100');
+      assert.equal(formatLabels(rows[7].labels), 'gpu=a100');
       const table = infoTable(rows, now).split('\n');
       assert.match(table[0], /^NODE\s+STATE\s+USER\s+BOOKING\s+SINCE\s+UNTIL\s+REMAINING\s+WAITING\s+LABELS$/);
       assert.match(table[1], /^n1\s+booked\s+alice\s+alice\/bk-a\s+\d\d:\d\d\s+\d\d:\d\d\s+30m\s+1\s+-$/);
@@ -287,7 +291,7 @@ describe('kiwictl booking verbs: pure decisions', () => {
       assert.deepEqual(t.verbs.map((v) => v.name), ['alloc', 'get', 'dev']);
       assert.deepEqual(t.verbs[0].flags[0], { names: ['-w', '--nodelist'], description: '', takesValue: true, values: '@nodes' });
       assert.deepEqual(t.verbs[2].subverbs, ['up', 'down']);
-      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur accounts acct');
+      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur pools pl accounts acct');
     });
 
     it('bash and zsh scripts name every verb and flag', () => {

@@ -9,6 +9,7 @@ import { checkLedger, DEFAULT_CONFIG, encumbered } from '../../../crds/api/index
 import { chunkGroup, groupActions, plan, type BookingAction } from '../../../operator/src/plan/index.js';
 import { H, MIN } from './fixtures.js';
 import { Sim, opArb, type Op } from './sim.js';
+import { accountGroups, poolGroups } from '../../../operator/src/reconcile/groups.js';
 
 function account(name: string, spec: AccountSpec): Account {
   return { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Account', metadata: { name }, spec };
@@ -212,7 +213,10 @@ describe('accounting in the planner', () => {
   it('members by Unix group (NSS: listed members or primary gid); a ledger that cannot be read pays for nothing new and is never overwritten', () => {
     const s = new Books([account('grp', { members: { groups: ['lab'] }, allocation: { units: 10 } })]);
     const base = s.input.bind(s);
-    s.input = () => ({ ...base(), groups: (g) => (g === 'lab' ? { name: 'lab', gid: 500, members: ['u'] } : undefined), users: (n) => (n === 'v' ? { name: 'v', uid: 1001, gid: 500 } : n === 'w' ? { name: 'w', uid: 1002, gid: 1002 } : undefined) });
+    // As the shell resolves it (operator/src/reconcile/groups.ts): u is listed in lab, v has it as primary group.
+    const labGroup = { name: 'lab', gid: 500, members: ['u'] };
+    const users = (n: string) => (n === 'v' ? { name: 'v', uid: 1001, gid: 500 } : n === 'w' ? { name: 'w', uid: 1002, gid: 1002 } : undefined);
+    s.input = () => ({ ...base(), groups: poolGroups([], ['u', 'v', 'w'], (g) => (g === 'lab' ? labGroup : undefined), users, accountGroups(s.accounts)) });
     const a = s.add({ nodes: ['n1'], duration: 3600 });
     const b = s.add({ nodes: ['n2'], duration: 3600 }, 'v');
     const c = s.add({ nodes: ['n3'], duration: 3600 }, 'w');

@@ -35,6 +35,8 @@ describe('web page layout (pure)', () => {
     assert.equal(nodeState(node('a', { spec: { unschedulable: true } })), 'cordoned');
     assert.equal(nodeState(node('a', { metadata: { name: 'a', annotations: { 'kiwi.dev/drain': 'disk' } } })), 'draining');
     assert.equal(nodeState(node('a', { status: { phase: 'Drained' } })), 'drained');
+    assert.equal(nodeState(node('a', { status: { phase: 'Off' } })), 'off'); // power saving: no alarm
+    assert.equal(nodeState(node('a', { status: { phase: 'Resuming' } })), 'waking');
     assert.equal(nodeState(node('a', { status: { phase: 'NotReady' } })), 'notready');
   });
 
