@@ -32,7 +32,7 @@ export function usageRecordOf(b: Booking, createRevision: number): UsageRecord |
       nodeSeconds: held ? Math.round((nodes.length * (end - start)) / 1000) : 0,
       // Accounting: what the booking's account was charged, and the pool it was in.
       ...(typeof st.account === 'string' ? { account: st.account, units: typeof st.charged === 'number' && st.charged >= 0 ? st.charged : 0, ...(typeof st.period === 'string' ? { period: st.period } : {}) } : {}),
-      ...(typeof (b.spec as { pool?: unknown })?.pool === 'string' ? { pool: (b.spec as { pool: string }).pool } : {}),
+      ...(typeof b.spec?.pool === 'string' ? { pool: b.spec.pool } : {}),
       reason: typeof st.reason === 'string' ? st.reason : 'Unknown',
       filedAt: filed,
     },

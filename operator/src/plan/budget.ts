@@ -34,11 +34,8 @@ export interface Budget {
 
 const NO_BUDGET: Budget = { on: false, ledgers: new Map(), base: new Map(), accountOf: new Map(), charges: new Map(), settled: new Set(), waits: new Map() };
 
-/** The pool a booking is in (spec.pool, added by the pools feature): a string or none. */
-export function poolOf(b: Booking): string | undefined {
-  const p = (b.spec as { pool?: unknown } | undefined)?.pool;
-  return typeof p === 'string' ? p : undefined;
-}
+/** The pool a booking is in (spec.pool; absent: none), which picks its rate. */
+export const poolOf = (b: Booking): string | undefined => (typeof b.spec?.pool === 'string' ? b.spec.pool : undefined);
 
 export function newBudget(input: PlanInput): Budget {
   if (!input.accounts?.size) return NO_BUDGET;

@@ -177,7 +177,7 @@ describe('accounting in the planner', () => {
     s.invariant();
   });
 
-  it('rates: a GPU node costs its label rate; a count booking reserves the dearest candidate, trued down at the start', () => {
+  it('rates: a GPU node costs its label rate, a pool its pool rate; a count booking reserves the dearest candidate, trued down at the start', () => {
     const s = new Books([lab(100)], ['cpu1', 'gpu1'], (n) => ({ kind: n.startsWith('gpu') ? 'gpu' : 'cpu' }));
     s.config = { ...DEFAULT_CONFIG, rates: { default: 1, nodeLabels: [{ selector: { kind: 'gpu' }, rate: 4 }], pools: { cheap: 0.5 } } };
     const g = s.add({ nodes: ['gpu1'], duration: 3600 });
@@ -189,6 +189,9 @@ describe('accounting in the planner', () => {
     const any = s.add({ count: 1, nodeSelector: {}, duration: 3600, start: new Date(s.now + H).toISOString() });
     s.settle();
     assert.equal(s.ledger().encumbered, 4, 'the dearest candidate (gpu, 4) is reserved while it waits');
+    const p = s.add({ nodes: ['gpu1'], duration: 3600, pool: 'cheap' });
+    s.settle();
+    assert.equal(s.ledger().encumbrances![p].units, 0.5, 'the pool\'s rate before the label\'s');
     s.now += H;
     s.settle();
     const onCpu = s.status(any).nodes![0] === 'cpu1';
