@@ -19,3 +19,4 @@ export * from './update.js';
 export * from './immutable.js';
 export * from './usage.js';
 export * from './pool.js';
+export * from './ledger.js';
