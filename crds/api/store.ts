@@ -46,7 +46,7 @@ export function compare(key: string, target: Compare['target'], result: Compare[
 }
 
 /** What is stored under a spec key: the object without status and resourceVersion. */
-function specValue(obj: KiwiObject): unknown {
+function specValue(obj: KiwiObject): { metadata: object } {
   const { resourceVersion: _rv, ...meta } = obj.metadata;
   const { status: _status, ...rest } = obj as KiwiObject & { status?: unknown };
   return { ...rest, metadata: meta };
@@ -199,13 +199,14 @@ export class Store {
     const next = merged(current.object, obj);
     if (isDeepStrictEqual(specValue(next), specValue(current.object))) return current.object as T;
     const attempts = { n: 0 };
-    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, specValue(next))], [rangeOp(key)], attempts);
+    const value = nonced(specValue(next));
+    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, value)], [rangeOp(key)], attempts);
     if (!r.succeeded) {
       const now = r.responses[0].response_range.kvs[0];
-      // A retried call whose first attempt committed finds its own value: success. Without a
-      // retry the same value is somebody else's identical write (two `extend +10m` from one
-      // state): a conflict, so that the caller re-reads and both changes count.
-      if (attempts.n > 1 && now && now.value.toString() === JSON.stringify(specValue(next))) next.metadata.resourceVersion = now.mod_revision;
+      // A retried call whose first attempt committed finds its own value (its nonce): success.
+      // Anything else, even somebody's identical change (two `extend +10m` from one state), is
+      // a conflict, so that the caller re-reads and both changes count.
+      if (attempts.n > 1 && now && now.value.toString() === JSON.stringify(value)) next.metadata.resourceVersion = now.mod_revision;
       else throw conflict(ref, rv, now ? Number(now.mod_revision) : 0);
       return next as T;
     }
@@ -272,7 +273,7 @@ export class Store {
         return;
       }
       results.push({ object: next, action: 'configured' });
-      writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(next)), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
+      writes.push({ i, key: specKeys[i], value: JSON.stringify(nonced(specValue(next))), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
     });
     for (let c = 0; c < writes.length; c += MAX_TXN_OPS) {
       const chunk = writes.slice(c, c + MAX_TXN_OPS);
@@ -382,6 +383,15 @@ function stampNew<T extends KiwiObject>(obj: T, now: Date): T {
   obj.metadata = { ...obj.metadata, uid: randomUUID(), generation: 1, creationTimestamp: rfc3339(now) };
   delete obj.metadata.resourceVersion;
   return obj;
+}
+
+/**
+ * The stored value with a fresh metadata.uid: every write's own nonce, as create()'s is, so a
+ * retried write tells its own commit from another writer's identical value (which readers
+ * never see: they take the uid from etcd).
+ */
+function nonced(value: { metadata: object }): { metadata: object } {
+  return { ...value, metadata: { ...value.metadata, uid: randomUUID() } };
 }
 
 /** The identity etcd gave an object it stored: uid from the key's create revision, resourceVersion its mod revision. */
