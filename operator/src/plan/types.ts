@@ -1,7 +1,7 @@
 // What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
 // caches and turns the actions into etcd transactions.
 import type { UserLookup } from '../../../crds/api/users.js';
-import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus } from '../../../crds/api/index.js';
+import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus } from '../../../crds/api/pure.js';
 
 export interface BookingView {
   /** namespace/name */

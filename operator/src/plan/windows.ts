@@ -1,7 +1,7 @@
 // Reservable windows: daily hours in which a node may be booked (Node spec.reservableWindows).
 // Pure: a window and a time range in, intervals in epoch milliseconds out. Time zones through
 // Intl, so DST is the zone's own; an end at or before the start spans midnight.
-import type { NodeSpec } from '../../../crds/api/index.js';
+import type { NodeSpec } from '../../../crds/api/pure.js';
 
 export type Window = NonNullable<NodeSpec['reservableWindows']>[number];
 const DAY = 86_400_000;

@@ -6,8 +6,8 @@
 // A begun slot (a Pending booking whose entry's start has passed by the clock the daemons
 // follow: they let its user in) is an Active booking here, whatever edits came meanwhile: it is
 // never moved to a later start or another node, only ended. What is left goes to the queue.
-import type { BookingStatus, CalendarEntry } from '../../../../crds/api/index.js';
-import { setCondition } from '../../../../crds/api/index.js';
+import type { BookingStatus, CalendarEntry } from '../../../../crds/api/pure.js';
+import { setCondition } from '../../../../crds/api/pure.js';
 import type { BookingView } from '../types.js';
 import { timingOf } from '../admission.js';
 import { firstConflict } from '../calendar.js';
