@@ -6,7 +6,7 @@ import type { Logger, Store } from '../../crds/api/index.js';
 import type { OperatorMetrics } from '../../crds/api/metrics.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
@@ -49,7 +49,7 @@ export class Operator {
   }
 
   start(): void {
-    warmUp(); // compile the schema validator now, not on the first pass after winning
+    warmUp((this.opts.clock ?? systemClock).now()); // compile the schema validator now, not on the first pass after winning
     this.running = this.run().catch((err) => {
       if (!this.stopping) this.opts.log.error({ err }, 'operator loop failed');
     });
