@@ -79,10 +79,11 @@ export class ClusterCache {
 
   /** Records a heartbeat put or delete; returns the change key when the node's readiness input flipped. */
   private beat(node: string, kv: IKeyValue, deleted: boolean): ChangeKey | undefined {
-    if (deleted) {
-      this.beats.forget(node);
-      this.beatTtl.delete(node);
-    } else {
+    // A deleted key (its lease revoked or expired) is one that stopped changing: the node is
+    // NotReady once its last change is a TTL old. etcd 3.4 (before 3.4.28) revokes live leases
+    // when a paused raft leader resumes (etcd-io/etcd#12528); the daemon puts its key again
+    // under a new lease within a beat, and that costs no NotReady.
+    if (!deleted) {
       this.beatTtl.set(node, heartbeatTtlMs(kv.value));
       this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
     }

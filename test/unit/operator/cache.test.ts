@@ -58,4 +58,27 @@ describe('operator cache: node readiness from the heartbeat value', () => {
     beat(13);
     assert.equal(c.nodes().get('n1')!.heartbeat, true, 'back when the value changes');
   });
+
+  it('a deleted heartbeat key (a revoked lease) is stale once its last change is a TTL old; put again in time, the node never turns NotReady', () => {
+    let now = 1_000_000;
+    const changes: string[] = [];
+    const c = new ClusterCache(undefined as unknown as Store, (ks) => changes.push(...ks), logger('test', 'silent'), { now: () => now });
+    c.applyLocal(10, [{ key: keys.spec({ kind: 'Node', name: 'n1' }), value: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n1' }, spec: {} } }]);
+    c.applyLocal(11, [{ key: keys.heartbeat('n1'), value: { time: 'x', daemonVersion: 'v', ttlSeconds: 3 } }]);
+    now += 1000;
+    c.applyLocal(12, [{ key: keys.heartbeat('n1'), value: undefined }]); // revoked (etcd-io/etcd#12528)
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, 'its value changed 1 s ago, TTL 3 s');
+    now += 500;
+    c.applyLocal(13, [{ key: keys.heartbeat('n1'), value: { time: 'y', daemonVersion: 'v', ttlSeconds: 3 } }]); // the daemon's new lease
+    now += 2800;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true);
+    assert.deepEqual(changes, []);
+    c.applyLocal(14, [{ key: keys.heartbeat('n1'), value: undefined }]); // the daemon stopped
+    now += 3100;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, false, 'gone and unchanged for a TTL');
+    assert.deepEqual(changes, ['heartbeat:n1']);
+  });
 });
