@@ -130,6 +130,18 @@ export class ClusterCache {
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
     for (const kv of cal) this.calendars.set(calName(kv.key.toString()), calView(kv));
     for (const kv of hb) this.beat(hbName(kv.key.toString()), kv, false); // each gets a full TTL from now
+    // A node its status calls Ready whose heartbeat key is gone gets one TTL from now as well,
+    // as a deleted key seen by the watch does: a lease revoked by a resumed old raft leader
+    // (etcd-io/etcd#12528) just before this snapshot (a new leader's) costs no NotReady when the
+    // daemon puts its key again under a new lease in time.
+    const nodeStatus = keys.statusPrefix('Node');
+    for (const [k, r] of this.statuses) {
+      const name = k.slice(nodeStatus.length);
+      const v = k.startsWith(nodeStatus) && !this.beats.get(name) ? parseValue(r.raw.value) : undefined;
+      if (!v || !('value' in v) || (v.value as { phase?: unknown } | null)?.phase !== 'Ready') continue;
+      this.beats.observe(name, 0, this.clock.now());
+      this.beatTtl.set(name, heartbeatTtlMs(undefined));
+    }
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.clusterConfig = undefined;

@@ -257,5 +257,18 @@ describe('fault injection: 3-member etcd, 2 operators, 2 daemons, clients, a nem
     assert.deepEqual(during, [], 'nodes went NotReady while only the raft leader was paused');
     assert.equal(afterResume, 0, 'nodes went NotReady just after the paused raft leader resumed');
     rmSync(dump, { force: true });
+    // For bench/fault.ts (which runs this long): takeovers, and the operator's decisions (booking
+    // status writes) per second while a fault lasted, next to those between faults.
+    const decisions = (inFault: boolean) => revs.filter((r) => {
+      const lo = clock.lower(r.revision);
+      const hi = clock.upper(r.revision);
+      const within = faults.some((f) => lo >= f.from && hi <= f.to);
+      return within === inFault && lo >= faults[0].from - 2500 && hi <= faults[faults.length - 1].to;
+    }).reduce((n, r) => n + r.changes.filter((c) => c.key.startsWith(keys.statusPrefix('Booking'))).length, 0);
+    const faultSeconds = faults.reduce((t, f) => t + (f.to - f.from) / 1000, 0);
+    const calmSeconds = (faults[faults.length - 1].to - faults[0].from + 2500) / 1000 - faultSeconds;
+    const summary = { rounds: ROUNDS, seed: SEED, takeoversMs: takeovers, decisionsPerSecondInFaults: decisions(true) / faultSeconds, decisionsPerSecondCalm: decisions(false) / calmSeconds, counts, revisions: h.revisions, begunSeen: h.begunSeen, leasesRevoked: revoked };
+    console.log(`      booking decisions/s during faults ${summary.decisionsPerSecondInFaults.toFixed(1)}, between faults ${summary.decisionsPerSecondCalm.toFixed(1)}`);
+    if (process.env.KIWI_FAULT_SUMMARY) writeFileSync(process.env.KIWI_FAULT_SUMMARY, JSON.stringify(summary));
   });
 });

@@ -1,6 +1,7 @@
 // The operator's cache as the planner sees it: a slice of a scope, and a slice refused when a
 // booking of the scope changed after the scope was computed (it may name nodes outside it now).
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { keys, logger, type Store } from '../../../crds/api/index.js';
 import { ClusterCache } from '../../../operator/src/reconcile/cache.js';
 import { booking } from './fixtures.js';
@@ -80,5 +81,32 @@ describe('operator cache: node readiness from the heartbeat value', () => {
     (c as any).expireHeartbeats();
     assert.equal(c.nodes().get('n1')!.heartbeat, false, 'gone and unchanged for a TTL');
     assert.deepEqual(changes, ['heartbeat:n1']);
+  });
+
+  it('after a snapshot, a node whose status says Ready but whose heartbeat key is gone gets one TTL to put it again', async () => {
+    let now = 1_000_000;
+    const kv = (key: string, value: unknown, rev = 5) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)), mod_revision: String(rev), create_revision: String(rev) });
+    const watcher = () => {
+      const w = new EventEmitter();
+      setImmediate(() => w.emit('connected'));
+      return Object.assign(w, { cancel: async () => undefined });
+    };
+    const store = {
+      txn: async () => ({ header: { revision: '20' }, responses: [
+        [kv(keys.spec({ kind: 'Node', name: 'n1' }), { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n1' }, spec: {} }), kv(keys.spec({ kind: 'Node', name: 'n2' }), { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n2' }, spec: {} })],
+        [kv(keys.status({ kind: 'Node', name: 'n1' }), { phase: 'Ready' }), kv(keys.status({ kind: 'Node', name: 'n2' }), { phase: 'NotReady' })],
+        [], [],
+      ].map((kvs) => ({ response_range: { kvs } })) }),
+      etcd: { watch: () => ({ prefix: () => ({ startRevision: () => ({ watcher }) }) }) },
+    } as unknown as Store;
+    const changes: string[] = [];
+    const c = new ClusterCache(store, (ks) => changes.push(...ks), logger('test', 'silent'), { now: () => now });
+    await (c as any).snapshot();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, 'Ready before, given a TTL');
+    assert.equal(c.nodes().get('n2')!.heartbeat, false, 'NotReady before: no grace');
+    now += 3100;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, false, 'no heartbeat within the TTL');
+    await c.stop();
   });
 });
