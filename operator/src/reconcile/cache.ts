@@ -12,7 +12,7 @@ import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
-import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
+import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
 /** One key as held: its raw value, decoded when the object is rebuilt (touch). */
 interface Rec {
@@ -72,9 +72,15 @@ export class ClusterCache {
     await this.cancelWatchers();
   }
 
-  /** Is the node's heartbeat value still changing (seen to within its TTL by our clock)? */
+  /**
+   * Is the node's heartbeat value still changing (seen to within its TTL, and one beat period
+   * of slack, by our clock)? The slack is for one write stalled by an etcd member that stopped
+   * answering: gRPC keepalives notice it in about 2 s, and with a 3 s TTL a write due just then
+   * came 3.1 s after the one before (the fault suite, raft leader SIGSTOPped).
+   */
   private heartbeatAlive(node: string): boolean {
-    return this.beats.fresh(node, this.clock.now(), this.beatTtl.get(node) ?? 0);
+    const ttl = this.beatTtl.get(node) ?? 0;
+    return this.beats.fresh(node, this.clock.now(), ttl && ttl + heartbeatPeriodMs(ttl / 1000));
   }
 
   /** Records a heartbeat put or delete; returns the change key when the node's readiness input flipped. */

@@ -51,8 +51,11 @@ describe('operator cache: node readiness from the heartbeat value', () => {
     now += 1900;
     (c as any).expireHeartbeats();
     assert.equal(c.nodes().get('n1')!.heartbeat, true, 'refreshed 1.9 s ago, TTL 2 s');
+    now += 600;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, '2.5 s ago: within one beat period (0.67 s) past the TTL');
     beat(12); // the same revision again: what a kept-alive lease looks like
-    now += 200;
+    now += 200; // 2.7 s: past the TTL and one beat period (0.67 s) of slack
     (c as any).expireHeartbeats();
     assert.equal(c.nodes().get('n1')!.heartbeat, false);
     assert.deepEqual(changes.splice(0), ['heartbeat:n1']);
@@ -104,7 +107,7 @@ describe('operator cache: node readiness from the heartbeat value', () => {
     await (c as any).snapshot();
     assert.equal(c.nodes().get('n1')!.heartbeat, true, 'Ready before, given a TTL');
     assert.equal(c.nodes().get('n2')!.heartbeat, false, 'NotReady before: no grace');
-    now += 3100;
+    now += 4100; // the default TTL (3 s) and one beat period
     (c as any).expireHeartbeats();
     assert.equal(c.nodes().get('n1')!.heartbeat, false, 'no heartbeat within the TTL');
     await c.stop();
