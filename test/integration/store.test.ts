@@ -116,6 +116,48 @@ describe('store (real etcd)', () => {
     }
   });
 
+  it('informer: a status seen at start never goes backwards (spec and status listed at one revision)', async () => {
+    await store.create(node('n5'));
+    const ref = { kind: 'Node' as const, name: 'n5' };
+    let n = 0;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) await store.updateStatus(ref, { message: String(++n) });
+    })();
+    const backwards: string[] = [];
+    // A list whose status read comes later than its spec read (a slow member, a busy client),
+    // as a list by two range reads may: the one-transaction list never calls rawRange.
+    const rawRange = store.rawRange.bind(store);
+    store.rawRange = async (prefix: string, isPrefix?: boolean) => {
+      if (prefix.startsWith(keys.statusPrefix('Node'))) await new Promise((r) => setTimeout(r, 30));
+      return rawRange(prefix, isPrefix);
+    };
+    try {
+      for (let i = 0; i < 10; i++) {
+        let last = 0;
+        let listed = 0;
+        const seen = (o?: Node) => {
+          const m = Number(o?.status?.message ?? 0);
+          if (m < last) backwards.push(`informer ${i}: status ${last}, then ${m}`);
+          last = Math.max(last, m);
+        };
+        const inf = new Informer(store, 'Node', { onEvent: (e) => e.object.metadata.name === 'n5' && seen(e.object), onSync: (items) => {
+          seen(items.find((x) => x.metadata.name === 'n5'));
+          listed = last;
+        } });
+        await inf.start();
+        await waitFor(() => last >= listed + 3, { what: 'status writes after the list seen through the watch' });
+        await inf.stop();
+      }
+    } finally {
+      store.rawRange = rawRange;
+      writing = false;
+      await writer;
+      await store.delete(ref);
+    }
+    assert.deepEqual(backwards, []);
+  });
+
   it('informer: resumes after etcd restarts, and re-lists when its revision was compacted', async () => {
     const events: InformerEvent<Node>[] = [];
     let errors = 0;
