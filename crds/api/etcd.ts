@@ -91,6 +91,17 @@ function preferLiveMembers(client: Etcd3): Etcd3 {
     failedAt.set(h, Date.now());
     markFailed(h, e);
   };
+  // A unary call that failed on a member (its deadline passed: a paused member) resets that
+  // member's connection, and then its retry must go elsewhere first: picked at random again, a
+  // heartbeat write went to the paused member twice and landed 4.8 s late (the fault suite).
+  for (const h of pool.hosts as { resetAllServices?: () => void }[]) {
+    const reset = h.resetAllServices?.bind(h);
+    if (!reset) continue;
+    h.resetAllServices = () => {
+      failedAt.set(h, Date.now());
+      reset();
+    };
+  }
   const shuffled = pool.shuffledHosts.bind(pool);
   pool.shuffledHosts = function* () {
     const g = shuffled();
