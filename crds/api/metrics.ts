@@ -32,9 +32,15 @@ export interface OperatorMetrics {
   leader: Gauge;
   /** Failed etcd calls by operation. */
   etcdErrors: Counter<'op'>;
+  /** Pending bookings by pool and by what they wait for. Reported by the leader. */
+  waiting: Gauge<'pool' | 'reason'>;
+  /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
+  nodes: Gauge<'phase'>;
+  /** Power commands the operator carried out (action off or on, result ok or failed). */
+  powerActions: Counter<'action' | 'result'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -93,7 +99,41 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    waiting: new Gauge({
+      name: 'kiwi_bookings_waiting',
+      help: 'Pending bookings by pool (none: no Pool objects) and reason (a pool limit such as PoolMaxNodesPerUser, else Queued or Scheduled), from the leader\'s cache; a standby reports none',
+      labelNames: ['pool', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of src.waiting?.() ?? []) this.set({ pool: w.pool, reason: w.reason }, w.count);
+      },
+    }),
+    nodes: new Gauge({
+      name: 'kiwi_nodes',
+      help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
+      labelNames: ['phase'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const m = src.nodePhases?.();
+        if (m) for (const [p, n] of m) this.set({ phase: p }, n);
+      },
+    }),
+    powerActions: new Counter({
+      name: 'kiwi_power_actions_total',
+      help: 'Power commands carried out by the operator (power saving), by action (off, on) and result (ok, failed)',
+      labelNames: ['action', 'result'],
+      registers: [registry],
+    }),
   };
+}
+
+/** Pending bookings of one pool waiting for one reason. */
+export interface WaitingCount {
+  pool: string;
+  reason: string;
+  count: number;
 }
 
 export interface DaemonMetrics {

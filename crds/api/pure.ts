@@ -15,3 +15,5 @@ export * from './conditions.js';
 export * from './endpoints.js';
 export * from './immutable.js';
 export * from './usage.js';
+export * from './power.js';
+export * from './pool.js';

@@ -53,6 +53,10 @@ export interface BookingSpec {
    */
   queue?: boolean;
   /**
+   * The Pool to book from (its nodes, access and limits). Absent, the default pool; with no Pool objects at all, none applies.
+   */
+  pool?: string;
+  /**
    * Set to true to end the booking now (kiwictl kill does this); it becomes Expired with reason Cancelled and stays for the record. Deleting the booking also ends it, without a record.
    */
   cancelled?: boolean;
@@ -114,6 +118,10 @@ export interface BookingStatus {
     user?: string;
     until?: string;
   }[];
+  /**
+   * While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.
+   */
+  pendingReason?: string;
   /**
    * The spec generation this status answers.
    */
@@ -179,15 +187,32 @@ export interface NodeSpec {
      */
     timeZone?: string;
   }[];
+  /**
+   * Where the operator sends the wake-on-LAN magic packet to power the node on (ClusterConfig spec.power.action wakeOnLan).
+   */
+  wakeOnLan?: {
+    /**
+     * The network card's MAC address, six hex pairs separated by colons or dashes.
+     */
+    mac: string;
+    /**
+     * IPv4 broadcast address of the node's network (default 255.255.255.255).
+     */
+    broadcast?: string;
+    /**
+     * UDP port (default 9, discard).
+     */
+    port?: number;
+  };
 }
 /**
  * Written only by the node daemon and the operator.
  */
 export interface NodeStatus {
   /**
-   * Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out).
+   * Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out); PoweringOff, Off, Resuming (power saving powered it off on purpose, or is waking it; bookable).
    */
-  phase?: 'Ready' | 'NotReady' | 'Draining' | 'Drained';
+  phase?: 'Ready' | 'NotReady' | 'Draining' | 'Drained' | 'PoweringOff' | 'Off' | 'Resuming';
   /**
    * Why the node is in its phase (for example the processes a cleanup could not end).
    */
@@ -211,6 +236,27 @@ export interface NodeStatus {
     until?: string;
   };
   /**
+   * Power saving's record of the node (written by the operator).
+   */
+  power?: {
+    /**
+     * When the operator last told the node to power off.
+     */
+    lastOffTime?: string;
+    /**
+     * When the operator last told the node to power on.
+     */
+    lastOnTime?: string;
+    /**
+     * Power-offs since the node was registered.
+     */
+    cycles?: number;
+    /**
+     * Since when no booking has held the node (power saving powers it off idleTime after).
+     */
+    idleSince?: string;
+  };
+  /**
    * When the node daemon last reported in.
    */
   heartbeatTime?: string;
@@ -223,7 +269,7 @@ export interface NodeStatus {
    */
   conditions?: {
     /**
-     * Ready, Cleaned or ClockSkew.
+     * Ready, Cleaned, ClockSkew, WakeOnLan (the daemon restored it, or why not) or PowerAction (the operator's last power command).
      */
     type: string;
     status: 'True' | 'False' | 'Unknown';
@@ -327,6 +373,68 @@ export interface ClusterConfigSpec {
      */
     etcdHistory?: number | string;
   };
+  /**
+   * Power saving. Nodes with no booking ahead are powered off after idleTime and woken so that they are up at their next booking's planned start (which includes bootTime). Off by default.
+   */
+  power?: {
+    /**
+     * Power idle nodes off and on. Default false.
+     */
+    enabled?: boolean;
+    /**
+     * How long a node stays on with no booking before it is powered off (and no booking may begin within idleTime plus bootTime). Default 30m.
+     */
+    idleTime?: number | string;
+    /**
+     * How long a node takes from power-on to a heartbeating daemon. A booking on a node that is off starts no earlier than this from now, and the node is woken this long before its next planned start. Default 5m.
+     */
+    bootTime?: number | string;
+    /**
+     * A node woken that has not heartbeaten within this is NotReady (an alarm); a node told to power off that still heartbeats after it is Ready again. Default 15m; at least bootTime.
+     */
+    resumeTimeout?: number | string;
+    /**
+     * Nodes powered off per minute at most. Default 60.
+     */
+    suspendRate?: number;
+    /**
+     * Nodes powered on per minute at most. Default 300.
+     */
+    resumeRate?: number;
+    /**
+     * Idle nodes kept on (the ones idle the shortest), so that a booking that wants nodes now need not wait for one to boot. Default 0.
+     */
+    keepIdle?: number;
+    /**
+     * Nodes whose labels match this selector (kubectl syntax, e.g. role=login,gpu!=none) are never powered off.
+     */
+    excludeSelector?: string;
+    /**
+     * How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan, and powers off with commands.powerOff when given, else the node's daemon powers its machine off itself when its Node goes PoweringOff; commands runs commands.powerOff and commands.powerOn.
+     */
+    action?: 'wakeOnLan' | 'commands';
+    /**
+     * Admin commands (IPMI, a PDU, a cloud API), run by the operator without a shell as COMMAND... NODE ADDRESS. The first item is an absolute path.
+     */
+    commands?: {
+      /**
+       * The power-off command and its first arguments; the node's name and address are added last.
+       *
+       * @maxItems 32
+       */
+      powerOff?: string[];
+      /**
+       * The power-on command and its first arguments; the node's name and address are added last.
+       *
+       * @maxItems 32
+       */
+      powerOn?: string[];
+      /**
+       * A command still running after this is killed and counts as failed. Default 60s.
+       */
+      timeout?: number | string;
+    };
+  };
 }
 /**
  * Written by the operator.
@@ -406,4 +514,163 @@ export interface UsageRecordSpec {
  * Unused; a record never changes once written.
  */
 export interface UsageRecordStatus {}
+
+/**
+ * A Pool is a set of nodes with the rules for booking them (Slurm's partition and QOS). A Booking names its pool in spec.pool, or gets the default pool; its nodes must be in it.
+ */
+export interface Pool {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'Pool';
+  metadata: ObjectMeta;
+  spec?: PoolSpec;
+  status?: PoolStatus;
+}
+/**
+ * Which nodes, who, and the limits; every field has a default.
+ */
+export interface PoolSpec {
+  /**
+   * Bookings that name no pool are in this one. With several defaults the first by name is taken.
+   */
+  default?: boolean;
+  /**
+   * The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.
+   */
+  nodeSelector?: string;
+  /**
+   * Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.
+   */
+  state?: 'Open' | 'Closed';
+  /**
+   * Users who may book the pool. With allowGroups, either admits. Neither given, everyone may; admins always may.
+   *
+   * @maxItems 10000
+   */
+  allowUsers?: string[];
+  /**
+   * Unix groups (resolved through NSS by the operator) whose members may book the pool. perGroup limits apply to each of these groups.
+   *
+   * @maxItems 1000
+   */
+  allowGroups?: string[];
+  /**
+   * The order of the pool's queue. FIFO is arrival order; RoundRobin takes each user's first waiting booking before anyone's second; FairShare takes next the booking of the user with the fewest recent node-hours (decayed with fairShareHalfLife), counting what the queue ahead of them already got. Backfill delays no one under any order.
+   */
+  order?: 'FIFO' | 'RoundRobin' | 'FairShare';
+  /**
+   * With order FairShare, node-hours used this long ago count half (seconds or text). Default 7d.
+   */
+  fairShareHalfLife?: number | string;
+  /**
+   * IANA time zone of the schedule's windows (default UTC).
+   */
+  timeZone?: string;
+  /**
+   * Per booking, per user and per group limits. Absent limits do not apply.
+   */
+  limits?: {
+    /**
+     * The longest booking in the pool (seconds or text); beyond it a booking is refused (PoolMaxDuration), and so is an extension past it.
+     */
+    maxDuration?: number | string;
+    /**
+     * Duration of a booking in the pool that names none (instead of the ClusterConfig's).
+     */
+    defaultDuration?: number | string;
+    /**
+     * Nodes one booking may ask for (PoolMaxNodes).
+     */
+    maxNodes?: number;
+    /**
+     * How far ahead of now a fixed start (spec.start) may be (PoolMaxStartAhead), as igor2's maxScheduleDays.
+     */
+    maxStartAhead?: number | string;
+    /**
+     * An Active booking may be extended only this close to its end (PoolExtendWithin), as Chameleon's last 48 h.
+     */
+    extendWithin?: number | string;
+    /**
+     * The most one extension may add (PoolMaxExtend).
+     */
+    maxExtend?: number | string;
+    /**
+     * What one user may hold in the pool.
+     */
+    perUser?: {
+      /**
+       * Nodes one user may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerUser); one that alone asks more is refused.
+       */
+      nodes?: number;
+      /**
+       * Bookings one user may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.
+       */
+      bookings?: number;
+      /**
+       * Bookings one user may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.
+       */
+      waiting?: number;
+      /**
+       * Node-hours one user may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.
+       */
+      nodeHours?: number;
+    };
+    /**
+     * What the members of one of allowGroups may hold in the pool together, for each such group a user is in.
+     */
+    perGroup?: {
+      /**
+       * Nodes the members of one group may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerGroup); one that alone asks more is refused.
+       */
+      nodes?: number;
+      /**
+       * Bookings the members of one group may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.
+       */
+      bookings?: number;
+      /**
+       * Bookings the members of one group may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.
+       */
+      waiting?: number;
+      /**
+       * Node-hours the members of one group may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.
+       */
+      nodeHours?: number;
+    };
+    /**
+     * Limits on nodes held that depend on the time of day or week, in the pool's timeZone (e.g. weekdays 09:00-18:00 at most 2 nodes per user). While a window is open its values replace perUser.nodes and perGroup.nodes; a booking must keep to the limit of every moment it spans.
+     *
+     * @maxItems 32
+     */
+    schedule?: {
+      /**
+       * HH:MM, local to the pool's timeZone.
+       */
+      start: string;
+      /**
+       * HH:MM; 24:00 for midnight. An end before start spans midnight.
+       */
+      end: string;
+      /**
+       * Days on which the window opens (default every day).
+       */
+      days?: ('Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat' | 'Sun')[];
+      /**
+       * Nodes one user may hold while the window is open.
+       */
+      perUserNodes?: number;
+      /**
+       * Nodes the members of one group may hold while the window is open.
+       */
+      perGroupNodes?: number;
+    }[];
+  };
+}
+/**
+ * Written by the operator.
+ */
+export interface PoolStatus {
+  /**
+   * The spec generation the operator has applied.
+   */
+  observedGeneration?: number;
+}
 

@@ -10,7 +10,12 @@ import { Reconciler, systemClock, type Clock, type ReconcilerObserver } from './
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
+import type { GroupLookup } from './reconcile/groups.js';
+import type { WaitingCount } from '../../crds/api/metrics.js';
+import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
+import { PowerActor } from './power/act.js';
+import { effectivePower } from '../../crds/api/index.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -22,6 +27,8 @@ export interface OperatorOptions {
   clock?: Clock;
   /** The user database (default: this host's, through NSS). */
   users?: UserLookup;
+  /** Unix groups by name (default: this host's, through NSS), for the pools' allowGroups. */
+  groups?: GroupLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
@@ -66,19 +73,31 @@ export class Operator {
         this.election.once('lost', () => r());
       });
       const users = this.opts.users ?? systemUsers().lookup;
-      const rec = new Reconciler({
+      const groups = this.opts.groups ?? ((n: string) => systemUsers().group(n));
+      let rec: Reconciler | undefined = undefined;
+      // Power saving's shell: what the planner decided to power off or on, once written.
+      const power = new PowerActor({
+        store: this.opts.store, log,
+        settings: () => effectivePower(rec?.cache.config()),
+        node: (n) => rec?.cache.nodes().get(n)?.node,
+        now: () => (this.opts.clock ?? { now: Date.now }).now(),
+        observe: (action, ok) => this.opts.metrics?.powerActions.inc({ action, result: ok ? 'ok' : 'failed' }),
+      });
+      rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         log,
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
         users,
+        groups,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
+        onPower: (a) => power.act(a.name, a.power),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
-      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users, groups });
       const retention = new RetentionController({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
@@ -90,6 +109,7 @@ export class Operator {
       });
       try {
         await rec.start();
+        power.resumeUnfinished(rec.cache.nodes().values());
         await dryRun.start();
         this.synced = true;
         this.retention = retention;
@@ -103,6 +123,7 @@ export class Operator {
         this.retention = undefined;
         await retention.stop();
         await rec.stop();
+        await power.idle();
         this.reconciler = undefined;
       }
       if (!this.stopping) log.warn('no longer leader; standing by');
@@ -120,6 +141,24 @@ export class Operator {
     const m = new Map<string, number>();
     for (const v of this.reconciler.cache.bookings()) {
       const p = v.booking.status?.phase ?? 'New';
+      m.set(p, (m.get(p) ?? 0) + 1);
+    }
+    return m;
+  }
+
+  /** Pending bookings by pool and reason, from the leader's cache; undefined when not leading. */
+  waiting(): WaitingCount[] | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const c = this.reconciler.cache;
+    return waitingByPool(c.bookings().map((v) => v.booking), c.pools());
+  }
+
+  /** Nodes by status.phase ("None": no daemon reported yet) from the leader's cache; undefined when not leading. */
+  nodePhases(): Map<string, number> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const m = new Map<string, number>();
+    for (const v of this.reconciler.cache.nodes().values()) {
+      const p = v.node.status?.phase ?? 'None';
       m.set(p, (m.get(p) ?? 0) + 1);
     }
     return m;

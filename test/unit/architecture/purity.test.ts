@@ -1,20 +1,18 @@
-// Pure cores, checked: the planner (operator/src/plan), the daemon's decisions
-// (node-daemon/src/decide) and crds/api's pure entry are bundled with esbuild, as the build
-// bundles the programs, and what the bundle reaches must hold no I/O (etcd3, gRPC, the file
+// Pure cores, checked: the planner (operator/src/plan, with the power decisions it calls), the
+// daemon's decisions (node-daemon/src/decide, every module) and crds/api's pure entry are
+// bundled with esbuild, as the build bundles the programs, and what the bundle reaches must hold no I/O (etcd3, gRPC, the file
 // system, processes, sockets, logs, metrics) and no read of the clock: they take `now` from
 // their caller. Type-only imports vanish in the bundle, as at run time.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { ROOT } from '../../helpers/build.js';
 
 const PURE_ENTRIES = [
   'operator/src/plan/index.ts',
-  'node-daemon/src/decide/kill.ts',
-  'node-daemon/src/decide/pam.ts',
-  'node-daemon/src/decide/status.ts',
-  'node-daemon/src/decide/timers.ts',
+  'operator/src/power/decide.ts',
+  ...readdirSync(join(ROOT, 'node-daemon/src/decide')).filter((f) => f.endsWith('.ts')).map((f) => `node-daemon/src/decide/${f}`),
   'crds/api/pure.ts',
 ];
 

@@ -8,7 +8,8 @@ import { bookingRef, callerName, isAdmin, parseTimeout, readConfig, StatusLine, 
 import { RefusedError } from '../../errors.js';
 import { allocReport, answered, dryRunReport, statusLine } from './report.js';
 import { parseDryRun, type DryRun } from '../apply/index.js';
-import { allocRequest, bookingFor, randomName, type AllocFlags, type AllocRequest } from './spec.js';
+import { allocRequest, bookingFor, type AllocFlags, type AllocRequest } from './spec.js';
+import { randomName } from '../../../../crds/api/keys.js';
 
 /** How long alloc (without --wait) waits for the operator's first answer, by default. */
 export const FIRST_ANSWER_MS = 10_000;
@@ -137,6 +138,7 @@ export function allocFlags(cmd: Command): Command {
     .option('--end <time>', 'a fixed end instead of -t')
     .option('--no-queue', 'if the nodes are busy, refuse instead of waiting in line')
     .option('--name <name>', 'the booking\'s name (default bk-<5 random characters>)')
+    .option('--pool <pool>', 'book from this pool (kiwictl get pools; default: the default pool)')
     .option('--no-user-check', 'do not check that the user exists on this machine');
 }
 

@@ -1,6 +1,5 @@
 // Pure: turning alloc's (and run's) flags into a Booking. Names, durations, times and the
 // node selector are checked here, so that a bad flag is refused before anything is read or written.
-import { randomBytes } from 'node:crypto';
 import type { Booking, BookingSpec } from '../../../../crds/api/types.js';
 import { parseDuration } from '../../../../crds/api/duration.js';
 import { parseTime, localZone } from '../../../../crds/api/time.js';
@@ -22,6 +21,7 @@ export interface AllocFlags {
   name?: string;
   userCheck?: boolean;
   output?: string;
+  pool?: string;
 }
 
 export interface AllocRequest {
@@ -34,18 +34,10 @@ export interface AllocRequest {
   end?: number;
   queue: boolean;
   name?: string;
+  pool?: string;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-/** bk-<5 random lower-case letters and digits>. */
-export function randomName(bytes: Buffer = randomBytes(5)): string {
-  let s = 'bk-';
-  for (let i = 0; i < 5; i++) s += ALPHABET[bytes[i] % ALPHABET.length];
-  return s;
-}
-
 /** "gpu=a100,rack=3" -> {gpu: a100, rack: "3"}: a booking's nodeSelector is equality only. */
 export function parseEqualitySelector(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -93,6 +85,10 @@ export function allocRequest(f: AllocFlags, now: number, zone: string = localZon
     if (r.end <= (r.start ?? now)) throw usage(`--end ${f.end}: ${new Date(r.end).toISOString()} is not after the start`);
   }
   if (r.start !== undefined && r.start < now - 5000) throw usage(`--start ${f.start}: ${new Date(r.start).toISOString()} is in the past`);
+  if (f.pool !== undefined) {
+    if (!NAME.test(f.pool) || f.pool.length > 253) throw usage(`--pool ${f.pool}: not a pool name (kiwictl get pools lists them)`);
+    r.pool = f.pool;
+  }
   if (f.name !== undefined) {
     if (!NAME.test(f.name) || f.name.length > 63) throw usage(`--name ${f.name}: use lower-case letters, digits, "-" and "." (at most 63)`);
     r.name = f.name;
@@ -113,5 +109,6 @@ export function bookingFor(r: AllocRequest, user: string, name: string): Booking
   if (r.start !== undefined) spec.start = iso(r.start);
   if (r.end !== undefined) spec.end = iso(r.end);
   if (!r.queue) spec.queue = false;
+  if (r.pool !== undefined) spec.pool = r.pool;
   return { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace: user }, spec };
 }
