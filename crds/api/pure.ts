@@ -17,3 +17,4 @@ export * from './immutable.js';
 export * from './usage.js';
 export * from './power.js';
 export * from './pool.js';
+export * from './ledger.js';

@@ -3,7 +3,8 @@
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import type { Logger, Store } from '../../crds/api/index.js';
-import type { OperatorMetrics } from '../../crds/api/metrics.js';
+import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
+import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
 import { Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
@@ -146,6 +147,19 @@ export class Operator {
     return m;
   }
 
+  /** Each account's ledger as the leader's cache holds it (metrics), rolled to the current period. */
+  accountUnits(): Map<string, AccountUnits> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const now = (this.opts.clock ?? { now: () => Date.now() }).now();
+    const m = new Map<string, AccountUnits>();
+    for (const [name, av] of this.reconciler.cache.accounts()) {
+      if (!av.ledger) continue;
+      const st = encodeLedger(rollLedger(av.ledger, periodOf(av.account.spec?.allocation?.period, now)), allocationMilli(av.account));
+      m.set(name, { encumbered: st.encumbered ?? 0, charged: st.charged ?? 0, ...(st.available !== undefined ? { available: st.available } : {}) });
+    }
+    return m;
+  }
+
   /** Pending bookings by pool and reason, from the leader's cache; undefined when not leading. */
   waiting(): WaitingCount[] | undefined {
     if (!this.leading || !this.reconciler) return undefined;
@@ -176,6 +190,7 @@ export class Operator {
         if (!m) return;
         for (const a of actions) {
           m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
+          if (a.kind === 'booking') for (const c of a.ledger ?? []) if (c.charge) m.unitsCharged.inc({ account: c.account }, toUnits(c.charge.milli));
           if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;
           const b = this.reconciler?.cache.booking(a.key)?.booking;
           const created = Date.parse(b?.metadata.creationTimestamp ?? '');

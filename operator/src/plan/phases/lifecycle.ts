@@ -15,6 +15,7 @@ import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { activeStatus, bookingEvent, entriesOn, expire, gen, human, iso, keep, pauseDue, place, started, type Desired, type PassState } from '../pass.js';
 import { immutableProblems } from '../immutable.js';
 import { PoolBook } from '../pools.js';
+import { extendReserve } from '../budget.js';
 
 export function* lifecycle(s: PassState): Generator<void, void, void> {
   const { now } = s;
@@ -168,6 +169,11 @@ function resize(s: PassState, v: BookingView): void {
         refuse(`node ${n} is booked by ${c.booking} (user ${c.user}) from ${human(c.start)} to ${human(c.end)}, before the asked end ${human(newEnd)}`, 'Conflict');
         return;
       }
+    }
+    const unpaid = extendReserve(s, v, nodes, start, newEnd);
+    if (unpaid) {
+      refuse(unpaid, 'Budget');
+      return;
     }
   }
   const status: BookingStatus = {

@@ -9,6 +9,7 @@ import { admit, timingOf, type Timing } from '../admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, predecessor, type SlotNode } from '../calendar.js';
 import { filterNode, NodeSelectorMatch, PoolMember, rankNodes, type FilterRequest } from '../filters.js';
 import { EarliestFree } from '../earliest.js';
+import { encumber } from '../budget.js';
 import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { reject as rejectStatus, verdict, worst, type FilterStatus } from '../status.js';
 import { nodeReadyAt } from './power.js';
@@ -128,6 +129,12 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
       return sn;
     });
 
+  // Accounting: the booking's maximum cost is encumbered before it gets a slot, or it does not get one.
+  const unpaid = encumber(s, v, admitting, cands, t.durationMs);
+  if (unpaid) {
+    refuseOrWait(unpaid);
+    return;
+  }
   if (t.start !== undefined || t.end !== undefined) return fixedSlot(s, v, t, admitting, cands, ranked, pool);
 
   // Queued: the earliest slot.
