@@ -201,9 +201,9 @@ export class ClusterCache {
   /** Our own committed writes, at revision `rev`: put (value) or delete (undefined). */
   applyLocal(rev: number, writes: { key: string; value: unknown }[]): void {
     for (const w of writes) {
-      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev) } as unknown as IKeyValue;
+      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev), version: '1' } as unknown as IKeyValue;
       const cur = this.specs.get(w.key) ?? this.statuses.get(w.key);
-      if (cur) (kv as any).create_revision = String(cur.create);
+      if (cur) ((kv as any).create_revision = String(cur.create), ((kv as any).version = String(Number(cur.raw.version ?? 0) + 1)));
       this.apply(kv, w.value === undefined);
     }
   }
@@ -345,7 +345,7 @@ export class ClusterCache {
 }
 
 function rec(kv: IKeyValue): Rec {
-  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
+  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
 }
 
 /** The schema, for decodeObject: '' when the object fits. */
@@ -360,7 +360,7 @@ function schemaCheck(obj: unknown): string {
 
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
 function refusedBooking(key: string, name: string, namespace: string, s: Rec, st: Rec | undefined): Booking {
-  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
+  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: Number(s.raw.version) || 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
   const status = st && st.mod >= s.create ? parseValue(st.raw.value) : undefined; // an older status is an earlier object's
   if (status && 'value' in status && status.value !== null && typeof status.value === 'object' && !Array.isArray(status.value)) b.status = status.value as Booking['status'];
   return b;

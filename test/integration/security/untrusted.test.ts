@@ -95,6 +95,28 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
     assert.equal(await revision(c), before, 'nothing was written');
   });
 
+  it('generation is the spec key\'s version: a queued booking rewritten raw with its old metadata.generation is admitted again (maxDuration holds)', async () => {
+    const r = await c.as(bob, ['alloc', '-w', 'un1', '-t', '2m', '--name', 'gen-blocker']);
+    assert.equal(r.code, 0, r.stderr);
+    await until(bob.name, 'gen-blocker', (s) => s?.phase === 'Active', 'gen-blocker Active');
+    const key = keys.spec({ kind: 'Booking', namespace: alice.name, name: 'gen-held' });
+    await put(alice.name, key, JSON.stringify(bk(alice.name, 'gen-held', { nodes: ['un1'], duration: 60 })));
+    const queued = await until(alice.name, 'gen-held', (s) => s?.phase === 'Pending' && s.observedGeneration === 1, 'gen-held Pending, seen at generation 1');
+    assert.ok(queued.startTime, 'planned after the blocker');
+    // The same generation in the value, a 30-day spec: only etcd's version says it changed.
+    await put(alice.name, key, JSON.stringify(bk(alice.name, 'gen-held', { nodes: ['un1'], duration: 30 * 86400 }, { generation: 1 })));
+    const st = await until(alice.name, 'gen-held', (s) => s?.phase === 'Expired' || (s?.observedGeneration ?? 0) >= 2, 'gen-held seen at generation 2');
+    assert.equal(st.phase, 'Expired', `admission ran again: ${JSON.stringify(st)}`);
+    assert.equal(st.reason, 'Rejected');
+    assert.match(st.message!, /duration 30d.* is longer than the cluster's maxDuration/);
+    assert.equal(st.observedGeneration, 2);
+    const kv = (await root().etcd.get(key).exec()).kvs[0];
+    assert.equal((await root().get({ kind: 'Booking', namespace: alice.name, name: 'gen-held' }))!.metadata.generation, Number(kv.version), 'every reader sees etcd\'s version');
+    assert.ok(!(await calendar('un1')).entries.some((e) => e.booking === `${alice.name}/gen-held`), 'nothing of it stays in the calendar');
+    await root().delete({ kind: 'Booking', namespace: alice.name, name: 'gen-held' });
+    assert.equal((await c.as(bob, ['kill', 'gen-blocker'])).code, 0);
+  });
+
   it('entry uids come from etcd: a metadata.uid copied from another booking, ".", or "../x" is not what the calendar carries', async () => {
     const r = await c.as(bob, ['alloc', '-w', 'un2', '-t', '2m', '--name', 'victim']);
     assert.equal(r.code, 0, r.stderr);
