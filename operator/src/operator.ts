@@ -11,6 +11,7 @@ import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
 import { DryRunServer } from './dryrun/server.js';
+import { GrantController } from './grants/index.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -26,6 +27,8 @@ export interface OperatorOptions {
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
   retentionSweepMs?: number;
+  /** Between looks for flooding users, ms (default 500; operator/src/grants). */
+  grantsIntervalMs?: number;
 }
 
 export class Operator {
@@ -33,6 +36,8 @@ export class Operator {
   reconciler?: Reconciler;
   /** Usage records, retention and compaction, beside the planner while leading. */
   retention?: RetentionController;
+  /** Revokes a flooding user's write grants, beside the planner while leading. */
+  grants?: GrantController;
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
@@ -88,12 +93,24 @@ export class Operator {
         sweepMs: this.opts.retentionSweepMs,
         onDeposed: () => this.lostWaiter?.(),
       });
+      const grants = new GrantController({
+        client: this.opts.client,
+        store: this.opts.store,
+        fence: { key: leader.key, createRevision: leader.createRevision },
+        cache: rec.cache,
+        log,
+        clock: this.opts.clock,
+        intervalMs: this.opts.grantsIntervalMs,
+        onDeposed: () => this.lostWaiter?.(),
+      });
       try {
         await rec.start();
         await dryRun.start();
         this.synced = true;
         this.retention = retention;
         retention.start();
+        this.grants = grants;
+        grants.start();
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
@@ -102,6 +119,8 @@ export class Operator {
         await dryRun.stop();
         this.retention = undefined;
         await retention.stop();
+        this.grants = undefined;
+        await grants.stop();
         await rec.stop();
         this.reconciler = undefined;
       }

@@ -238,6 +238,11 @@ export class ClusterCache {
     else this.specs.delete(key);
   }
 
+  /** Per user: booking keys held (valid or not) and the bytes of their values; read only. */
+  usageByUser(): ReadonlyMap<string, { readonly keys: number; readonly bytes: number }> {
+    return this.usage;
+  }
+
   /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
   private overLimit(user: string): string {
     const u = this.usage.get(user);

@@ -147,7 +147,7 @@ export class NodeInstallOptions implements Options {
 
 /**
  * Secure by default: asks etcd whether its authentication is on. On: the node daemon gets its
- * own etcd user (kiwi-node-<node>, its role only: kiwictl/src/cmd/admin/roles.ts), made with
+ * own etcd user (kiwi-node-<node>, its role only: crds/api/roles.ts), made with
  * this kiwictl's credentials (etcd's root), its file 0600 in /etc/kiwi/credentials, named in
  * kiwi.env. Off, on a non-loopback address: refused unless --insecure-no-auth.
  */
@@ -176,7 +176,7 @@ async function etcdAccess(o: NodeInstallOptions, ctx: Ctx, written: Set<string>,
   written.add(rel);
   if (existsSync(full)) return; // made by an earlier install: kept
   const admin = await import('../admin/index.js');
-  const { checkName } = await import('../admin/roles.js');
+  const { checkName } = await import('../../../../crds/api/roles.js');
   const bad = checkName(node, 'node');
   if (bad) throw new InvalidError(bad);
   // The install's own endpoints (they may differ from this kiwictl's), with this kiwictl's credentials.
