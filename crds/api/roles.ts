@@ -8,8 +8,11 @@
 //   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
 //                        /kiwi/spec/bookings/<user>/ and its server dry-run requests under
 //                        /kiwi/dryrun/<user>/ (each under a short lease; the operator answers)
-//   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
-//                        keys, its events; read its calendar and the ClusterConfig
+//   kiwi-node-<node>     readwrite its heartbeat key, its Node status key and its events; read
+//                        its Node spec, its calendar and the ClusterConfig. Never write its
+//                        spec: labels (that attract selector bookings), the address users are
+//                        shown and cordon are the admin's (Kubernetes' NodeRestriction), so an
+//                        admin registers the Node (kiwictl add-node, or node install)
 // A user who floods their own prefix past the ClusterConfig's userLimits loses the two Readwrite
 // grants (writeGrantsOf) until an admin restores them (operator/src/grants, kiwictl admin
 // restore-user); the operator's etcd user also has etcd's root role, to revoke them.
@@ -64,7 +67,7 @@ export function grantsOf(id: Identity): Grant[] {
       const ref = { kind: 'Node' as const, name: id.node };
       return [
         { permission: 'Readwrite', key: keys.heartbeat(id.node) },
-        { permission: 'Readwrite', key: keys.spec(ref) },
+        { permission: 'Read', key: keys.spec(ref) },
         { permission: 'Readwrite', key: keys.status(ref) },
         { permission: 'Readwrite', key: keys.eventPrefix(ref), prefix: true },
         { permission: 'Read', key: keys.calendar(id.node) },

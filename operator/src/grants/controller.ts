@@ -99,7 +99,7 @@ export class GrantController {
         this.failedUntil.set(r.user, this.clock.now() + 60_000);
         log.warn({ err, user: r.user, reason: r.reason }, /role name not found|not found/i.test(m)
           ? 'grants: a flooding user has no etcd role to revoke (etcd auth off, or the user was never added): nothing stops their writes'
-          : 'grants: could not revoke a flooding user\'s write grants (the operator\'s etcd user needs etcd\'s root role: run kiwictl admin enable-auth again)');
+          : "grants: could not revoke a flooding user's write grants (the operator's etcd user needs etcd's root role, which `kiwictl admin enable-auth` grants)");
         return;
       }
     }

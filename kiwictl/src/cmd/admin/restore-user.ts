@@ -51,7 +51,7 @@ export class RestoreUserOptions implements Options {
     const now = { keys: held.kvs.length, bytes: held.kvs.reduce((n, kv) => n + kv.value.length, 0) };
     const config = effectiveConfig(await store.get({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }));
     const still = floodReason(u, now, config.userLimits);
-    if (still) throw new ConflictError(`not restored: ${still}, and the operator would revoke the grants again at once; delete them first (kiwictl admin restore-user ${u} --delete-ended deletes those neither Pending nor Active)`);
+    if (still) throw new ConflictError(`not restored: ${still}, and the operator would revoke the grants again at once; delete them first (\`kiwictl admin restore-user ${u} --delete-ended\` deletes those neither Pending nor Active)`);
     const mod: any = await import('etcd3');
     const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
     const role = etcd.role(roleOf({ kind: 'user', user: u }));

@@ -191,6 +191,19 @@ async function etcdAccess(o: NodeInstallOptions, ctx: Ctx, written: Set<string>,
   });
   admin.writeCredentialFile(`kiwi-node-${node}`, `kiwi-node-${node}`, pw, undefined, full);
   note(rel, true);
+  // The node's own user may not write its Node spec (crds/api/roles.ts): register it here, as the admin.
+  const reg = new Client({ ...ctx.globals, endpoints: o.settings.endpoints });
+  try {
+    const s = await reg.store();
+    if (!(await s.get({ kind: 'Node', name: node }))) {
+      const { API_VERSION } = await import('../../../../crds/api/types.js');
+      const address = o.settings.address ?? node;
+      await s.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: node }, spec: { address, sshPort: 22 } });
+      ctx.out(`registered Node ${node} (address ${address}; labels: kiwictl label node ${node} KEY=VALUE)\n`);
+    }
+  } finally {
+    reg.close();
+  }
 }
 
 export class NodeUninstallOptions implements Options {
