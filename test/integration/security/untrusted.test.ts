@@ -152,8 +152,10 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
     assert.equal(g.code, 0, g.stderr);
     assert.doesNotMatch(g.stdout, /claimed/);
     assert.match(g.stderr, /warning: 1 stored value is not a valid object and is not shown: .*real: metadata\.name is "claimed"/);
-    // a Node claiming another node's name, written by that node's own etcd user
-    await put('kiwi-node-un3', keys.spec({ kind: 'Node', name: 'un3' }), JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'un1' }, spec: {} }));
+    // a Node claiming another node's name: its own etcd user may not write it (NodeRestriction), an admin's raw write is refused as a value
+    const claim = JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'un1' }, spec: {} });
+    await assert.rejects(put('kiwi-node-un3', keys.spec({ kind: 'Node', name: 'un3' }), claim), /permission denied/i);
+    await put('root', keys.spec({ kind: 'Node', name: 'un3' }), claim);
     const n = await c.as(bob, ['get', 'nodes', '-o', 'name']);
     assert.equal(n.code, 0, n.stderr);
     assert.equal(n.stdout.split('\n').filter((l) => l.endsWith('/un1')).length, 1, 'un1 listed once: the real one');
@@ -169,7 +171,7 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
       [alice.name, keys.spec({ kind: 'Booking', namespace: alice.name, name: 'objnodes' }), JSON.stringify(bk(alice.name, 'objnodes', { nodes: {}, duration: 60 }))],
       [alice.name, keys.spec({ kind: 'Booking', namespace: alice.name, name: 'deep' }), '['.repeat(100_000) + ']'.repeat(100_000)],
       [alice.name, `${keys.specPrefix('Booking', alice.name)}a/b`, '{}'],
-      ['kiwi-node-un3', keys.spec({ kind: 'Node', name: 'un3' }), '\u0000\u00ff garbage'],
+      ['root', keys.spec({ kind: 'Node', name: 'un3' }), '\u0000\u00ff garbage'], // an admin's (the node may not write it)
       ['kiwi-node-un3', keys.status({ kind: 'Node', name: 'un3' }), '[1,2,3'],
       ['kiwi-node-un3', keys.heartbeat('un3'), 'null'],
     ];
