@@ -56,6 +56,8 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
+  /** node -> when it needs a pass of its own (power saving). */
+  readonly nodeWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;
 }
@@ -71,7 +73,7 @@ export function newPass(input: PlanInput): PassState {
     held: new Map(), orphans: new Map(), staleKeys: new Map(),
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
-    queue: [], finalize: [], actions: [], step: 0,
+    queue: [], finalize: [], actions: [], step: 0, nodeWakes: new Map(),
   };
 }
 
