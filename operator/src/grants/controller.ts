@@ -7,7 +7,7 @@
 // and the next one writes the mark. Only `kiwictl admin restore-user` gives the grants back and
 // removes the mark. Without etcd auth there is nothing to revoke: a warning, once per user.
 import type { Etcd3 } from 'etcd3';
-import { CLUSTER_CONFIG_NAME, compare, effectiveConfig, keys, putOp, rangeOp, rfc3339, type KiwiEvent, type Logger, type Store } from '../../../crds/api/index.js';
+import { CLUSTER_CONFIG_NAME, compare, effectiveConfig, etcdPermission, keys, putOp, rangeOp, rfc3339, type KiwiEvent, type Logger, type Store } from '../../../crds/api/index.js';
 import { roleOf, writeGrantsOf } from '../../../crds/api/roles.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock, Fence } from '../reconcile/index.js';
@@ -86,13 +86,11 @@ export class GrantController {
 
   private async revoke(r: Revocation): Promise<void> {
     const { client, store, fence, log } = this.opts;
-    const mod: any = await import('etcd3');
-    const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
     const role = client.role(roleOf({ kind: 'user', user: r.user }));
     // One at a time: etcd3's revoke() of an array grants instead.
     for (const g of writeGrantsOf(r.user)) {
       try {
-        await role.revoke(g.prefix ? { permission: g.permission, range: Range.prefix(g.key) } : { permission: g.permission, key: g.key });
+        await role.revoke(etcdPermission(g));
       } catch (err) {
         const m = String((err as Error)?.message ?? err);
         if (/permission is not granted/i.test(m)) continue; // revoked already (a leader deposed before its mark)

@@ -39,7 +39,8 @@ describe('security: a flooding user loses their write grants until an admin rest
         await store.etcd.put(keys.spec({ kind: 'Booking', namespace: alice.name, name: `f${i}` })).value(value(alice.name, `f${i}`)).exec();
         written++;
       } catch (e) {
-        refusal = e as Error;
+        // etcd answers a request that raced the role change with this, once: the next is decided anew
+        if (!/revision of auth store is old/.test((e as Error).message)) refusal = e as Error;
       }
     }
     assert.ok(refusal, `still writing after ${written} puts`);

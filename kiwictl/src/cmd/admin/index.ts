@@ -44,17 +44,14 @@ export const newPassword = () => randomBytes(24).toString('base64url');
 
 /** Creates or resets the etcd user, (re)creates its role with exactly its grants, links them. */
 export async function ensureIdentity(etcd: Etcd3, id: Identity, password: string): Promise<void> {
-  const mod: any = await import('etcd3');
-  const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
+  const { etcdPermission } = await import('../../../../crds/api/etcd.js');
   const roleName = roleOf(id);
   const role = etcd.role(roleName);
   const roleExists = (await etcd.getRoles()).some((r) => r.name === roleName);
   if (id.kind !== 'admin' || !roleExists) {
     if (roleExists) await role.delete();
     await role.create();
-    await role.grant(
-      grantsOf(id).map((g) => (g.prefix ? { permission: g.permission, range: Range.prefix(g.key) } : { permission: g.permission, key: g.key })),
-    );
+    await role.grant(grantsOf(id).map(etcdPermission));
   }
   const user = etcd.user(etcdUserOf(id));
   if (await userExists(etcd, etcdUserOf(id))) await user.setPassword(password);

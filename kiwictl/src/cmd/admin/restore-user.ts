@@ -52,11 +52,10 @@ export class RestoreUserOptions implements Options {
     const config = effectiveConfig(await store.get({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }));
     const still = floodReason(u, now, config.userLimits);
     if (still) throw new ConflictError(`not restored: ${still}, and the operator would revoke the grants again at once; delete them first (\`kiwictl admin restore-user ${u} --delete-ended\` deletes those neither Pending nor Active)`);
-    const mod: any = await import('etcd3');
-    const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
+    const { etcdPermission } = await import('../../../../crds/api/etcd.js');
     const role = etcd.role(roleOf({ kind: 'user', user: u }));
     try {
-      for (const g of writeGrantsOf(u)) await role.grant(g.prefix ? { permission: g.permission, range: Range.prefix(g.key) } : { permission: g.permission, key: g.key });
+      for (const g of writeGrantsOf(u)) await role.grant(etcdPermission(g));
     } catch (e) {
       const m = String((e as Error)?.message ?? e);
       if (/permission denied|not authorized|root/i.test(m)) throw new ForbiddenError(`restore-user needs etcd's root user (root's credential file, written by enable-auth): ${m}`);
