@@ -55,6 +55,9 @@ describe('security: a flooding user loses their write grants until an admin rest
     await assert.rejects(store.etcd.delete().key(keys.spec({ kind: 'Booking', namespace: alice.name, name: 'f0' })).exec(), /permission denied/i);
     await assert.rejects(store.etcd.put(`/kiwi/dryrun/${alice.name}/x/request`).value('{}').exec(), /permission denied/i);
     await assert.rejects(store.etcd.delete().key(keys.revoked(alice.name)).exec(), /permission denied/i);
+    const refused = await c.as(alice, ['alloc', '-w', 'fl2', '-t', '2m', '--name', 'denied']);
+    assert.equal(refused.code, 7, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`refused by etcd: the operator revoked ${alice.name}'s write grants: user ${alice.name} holds .*kiwictl admin restore-user ${alice.name}`));
     const g = await c.as(alice, ['get', 'bookings']);
     assert.equal(g.code, 0, `alice still reads: ${g.stderr}`);
     const r = await c.as(bob, ['alloc', '-w', 'fl2', '-t', '2m', '--name', 'other']);
