@@ -32,13 +32,26 @@ export interface OperatorMetrics {
   leader: Gauge;
   /** Failed etcd calls by operation. */
   etcdErrors: Counter<'op'>;
+  /** Pending bookings by pool and by what they wait for. Reported by the leader. */
+  waiting: Gauge<'pool' | 'reason'>;
   /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
   nodes: Gauge<'phase'>;
   /** Power commands the operator carried out (action off or on, result ok or failed). */
   powerActions: Counter<'action' | 'result'>;
+  /** Accounting: each account's ledger (units encumbered, charged this period, available), from the leader's cache. */
+  accountUnits: Gauge<'account' | 'state'>;
+  /** Accounting: units charged, counted as the charges commit. */
+  unitsCharged: Counter<'account'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined }): OperatorMetrics {
+/** An account's ledger in units, as the metrics show it. */
+export interface AccountUnits {
+  encumbered: number;
+  charged: number;
+  available?: number;
+}
+
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined; accounts?: () => Map<string, AccountUnits> | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -97,6 +110,36 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    accountUnits: new Gauge({
+      name: 'kiwi_account_units',
+      help: 'Service units of each account by state: encumbered (reserved by bookings not over), charged (this period), available (absent without a limit); from the leader\'s cache, a standby reports none',
+      labelNames: ['account', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [account, u] of src.accounts?.() ?? []) {
+          this.set({ account, state: 'encumbered' }, u.encumbered);
+          this.set({ account, state: 'charged' }, u.charged);
+          if (u.available !== undefined) this.set({ account, state: 'available' }, u.available);
+        }
+      },
+    }),
+    unitsCharged: new Counter({
+      name: 'kiwi_units_charged_total',
+      help: 'Service units charged to each account by this operator replica, counted as the charges commit',
+      labelNames: ['account'],
+      registers: [registry],
+    }),
+    waiting: new Gauge({
+      name: 'kiwi_bookings_waiting',
+      help: 'Pending bookings by pool (none: no Pool objects) and reason (a pool limit such as PoolMaxNodesPerUser, else Queued or Scheduled), from the leader\'s cache; a standby reports none',
+      labelNames: ['pool', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of src.waiting?.() ?? []) this.set({ pool: w.pool, reason: w.reason }, w.count);
+      },
+    }),
     nodes: new Gauge({
       name: 'kiwi_nodes',
       help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
@@ -115,6 +158,13 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       registers: [registry],
     }),
   };
+}
+
+/** Pending bookings of one pool waiting for one reason. */
+export interface WaitingCount {
+  pool: string;
+  reason: string;
+  count: number;
 }
 
 export interface DaemonMetrics {

@@ -180,9 +180,23 @@ export const crds: Crd[] = [
                       "description": "Wait in line (FIFO) while the nodes are busy. With false, a booking that cannot start now is refused (reason Busy).",
                       "default": true
                     },
+                    "pool": {
+                      "type": "string",
+                      "description": "The Pool to book from (its nodes, access and limits). Absent, the default pool; with no Pool objects at all, none applies.",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+                    },
                     "cancelled": {
                       "type": "boolean",
                       "description": "Set to true to end the booking now (kiwictl kill does this); it becomes Expired with reason Cancelled and stays for the record. Deleting the booking also ends it, without a record."
+                    },
+                    "account": {
+                      "type": "string",
+                      "description": "The Account (kiwictl get accounts) whose service units pay for the booking. Default, the user's own account (the only one they are a member of, or the one marked default). Unused while the cluster has no accounts.",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
                     },
                     "command": {
                       "type": "string",
@@ -302,6 +316,24 @@ export const crds: Crd[] = [
                           }
                         }
                       }
+                    },
+                    "pendingReason": {
+                      "type": "string",
+                      "description": "While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.",
+                      "maxLength": 64
+                    },
+                    "account": {
+                      "type": "string",
+                      "description": "The account that pays for the booking (set when the operator encumbers its units)."
+                    },
+                    "charged": {
+                      "type": "number",
+                      "description": "Once Expired, the units charged to the account (rates in the ClusterConfig's spec.rates)."
+                    },
+                    "period": {
+                      "type": "string",
+                      "maxLength": 16,
+                      "description": "Once Expired, the account's period the units were charged in (Total, 2026-12, 2026)."
                     },
                     "observedGeneration": {
                       "type": "integer",
@@ -876,6 +908,59 @@ export const crds: Crd[] = [
                         }
                       }
                     },
+                    "rates": {
+                      "type": "object",
+                      "description": "Service units per node-hour, the one place prices live. A node in a booking costs its pool's rate if the booking's pool has one, else the rate of the first nodeLabels rule whose selector its labels match, else default.",
+                      "properties": {
+                        "default": {
+                          "type": "number",
+                          "description": "Units per node-hour of a node no other rate names. Default 1.",
+                          "minimum": 0,
+                          "maximum": 1000000,
+                          "default": 1
+                        },
+                        "pools": {
+                          "type": "object",
+                          "description": "Units per node-hour by pool name (a booking's spec.pool).",
+                          "maxProperties": 1000,
+                          "additionalProperties": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 1000000
+                          }
+                        },
+                        "nodeLabels": {
+                          "type": "array",
+                          "description": "Units per node-hour of nodes carrying labels (a GPU node costs more); the first rule that matches wins.",
+                          "maxItems": 100,
+                          "items": {
+                            "type": "object",
+                            "required": [
+                              "selector",
+                              "rate"
+                            ],
+                            "properties": {
+                              "selector": {
+                                "type": "object",
+                                "description": "Labels the node must carry, all of them.",
+                                "minProperties": 1,
+                                "maxProperties": 32,
+                                "additionalProperties": {
+                                  "type": "string",
+                                  "maxLength": 63
+                                }
+                              },
+                              "rate": {
+                                "type": "number",
+                                "description": "Units per node-hour of a node that matches.",
+                                "minimum": 0,
+                                "maximum": 1000000
+                              }
+                            }
+                          }
+                        }
+                      }
+                    },
                     "retention": {
                       "type": "object",
                       "description": "How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.",
@@ -1273,6 +1358,16 @@ export const crds: Crd[] = [
                       "minimum": 0,
                       "description": "Nodes held times seconds held."
                     },
+                    "units": {
+                      "type": "number",
+                      "minimum": 0,
+                      "description": "Service units charged to the account (unset while Kiwi has no accounts)."
+                    },
+                    "period": {
+                      "type": "string",
+                      "maxLength": 16,
+                      "description": "The account's period the units were charged in (Total, 2026-12, 2026)."
+                    },
                     "reason": {
                       "type": "string",
                       "description": "Why the booking ended (its status.reason, e.g. TimeLimit, Cancelled, NodeLost, Rejected, Busy).",
@@ -1288,6 +1383,666 @@ export const crds: Crd[] = [
                 "status": {
                   "type": "object",
                   "description": "Unused; a record never changes once written."
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "pools.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Cluster",
+      "names": {
+        "plural": "pools",
+        "singular": "pool",
+        "kind": "Pool",
+        "listKind": "PoolList",
+        "shortNames": [
+          "pl"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "Default",
+              "type": "boolean",
+              "jsonPath": ".spec.default"
+            },
+            {
+              "name": "State",
+              "type": "string",
+              "jsonPath": ".spec.state"
+            },
+            {
+              "name": "Order",
+              "type": "string",
+              "jsonPath": ".spec.order"
+            },
+            {
+              "name": "Selector",
+              "type": "string",
+              "jsonPath": ".spec.nodeSelector"
+            },
+            {
+              "name": "Groups",
+              "type": "string",
+              "jsonPath": ".spec.allowGroups",
+              "priority": 1
+            },
+            {
+              "name": "Users",
+              "type": "string",
+              "jsonPath": ".spec.allowUsers",
+              "priority": 1
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "A Pool is a set of nodes with the rules for booking them (Slurm's partition and QOS). A Booking names its pool in spec.pool, or gets the default pool; its nodes must be in it.",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "Pool"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "Which nodes, who, and the limits; every field has a default.",
+                  "properties": {
+                    "default": {
+                      "type": "boolean",
+                      "description": "Bookings that name no pool are in this one. With several defaults the first by name is taken.",
+                      "default": false
+                    },
+                    "nodeSelector": {
+                      "type": "string",
+                      "description": "The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.",
+                      "maxLength": 4096,
+                      "default": ""
+                    },
+                    "state": {
+                      "type": "string",
+                      "description": "Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.",
+                      "enum": [
+                        "Open",
+                        "Closed"
+                      ],
+                      "default": "Open"
+                    },
+                    "allowUsers": {
+                      "type": "array",
+                      "description": "Users who may book the pool. With allowGroups, either admits. Neither given, everyone may; admins always may.",
+                      "maxItems": 10000,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                        "maxLength": 32
+                      }
+                    },
+                    "allowGroups": {
+                      "type": "array",
+                      "description": "Unix groups (resolved through NSS by the operator) whose members may book the pool. perGroup limits apply to each of these groups.",
+                      "maxItems": 1000,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                        "maxLength": 32
+                      }
+                    },
+                    "order": {
+                      "type": "string",
+                      "description": "The order of the pool's queue. FIFO is arrival order; RoundRobin takes each user's first waiting booking before anyone's second; FairShare takes next the booking of the user with the fewest recent node-hours (decayed with fairShareHalfLife), counting what the queue ahead of them already got. Backfill delays no one under any order.",
+                      "enum": [
+                        "FIFO",
+                        "RoundRobin",
+                        "FairShare"
+                      ],
+                      "default": "FIFO"
+                    },
+                    "fairShareHalfLife": {
+                      "x-kubernetes-int-or-string": true,
+                      "description": "With order FairShare, node-hours used this long ago count half (seconds or text). Default 7d.",
+                      "anyOf": [
+                        {
+                          "type": "integer"
+                        },
+                        {
+                          "type": "string"
+                        }
+                      ],
+                      "minimum": 1,
+                      "maximum": 31622400,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                    },
+                    "timeZone": {
+                      "type": "string",
+                      "description": "IANA time zone of the schedule's windows (default UTC).",
+                      "maxLength": 64,
+                      "default": "UTC"
+                    },
+                    "limits": {
+                      "type": "object",
+                      "description": "Per booking, per user and per group limits. Absent limits do not apply.",
+                      "properties": {
+                        "maxDuration": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "The longest booking in the pool (seconds or text); beyond it a booking is refused (PoolMaxDuration), and so is an extension past it.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "defaultDuration": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "Duration of a booking in the pool that names none (instead of the ClusterConfig's).",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "maxNodes": {
+                          "type": "integer",
+                          "description": "Nodes one booking may ask for (PoolMaxNodes).",
+                          "minimum": 1,
+                          "maximum": 100000
+                        },
+                        "maxStartAhead": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How far ahead of now a fixed start (spec.start) may be (PoolMaxStartAhead), as igor2's maxScheduleDays.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "extendWithin": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "An Active booking may be extended only this close to its end (PoolExtendWithin), as Chameleon's last 48 h.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "maxExtend": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "The most one extension may add (PoolMaxExtend).",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "perUser": {
+                          "type": "object",
+                          "description": "What one user may hold in the pool.",
+                          "properties": {
+                            "nodes": {
+                              "type": "integer",
+                              "description": "Nodes one user may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerUser); one that alone asks more is refused.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "bookings": {
+                              "type": "integer",
+                              "description": "Bookings one user may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "waiting": {
+                              "type": "integer",
+                              "description": "Bookings one user may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "nodeHours": {
+                              "type": "integer",
+                              "description": "Node-hours one user may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.",
+                              "minimum": 0,
+                              "maximum": 100000000
+                            }
+                          }
+                        },
+                        "perGroup": {
+                          "type": "object",
+                          "description": "What the members of one of allowGroups may hold in the pool together, for each such group a user is in.",
+                          "properties": {
+                            "nodes": {
+                              "type": "integer",
+                              "description": "Nodes the members of one group may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerGroup); one that alone asks more is refused.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "bookings": {
+                              "type": "integer",
+                              "description": "Bookings the members of one group may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "waiting": {
+                              "type": "integer",
+                              "description": "Bookings the members of one group may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "nodeHours": {
+                              "type": "integer",
+                              "description": "Node-hours the members of one group may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.",
+                              "minimum": 0,
+                              "maximum": 100000000
+                            }
+                          }
+                        },
+                        "schedule": {
+                          "type": "array",
+                          "description": "Limits on nodes held that depend on the time of day or week, in the pool's timeZone (e.g. weekdays 09:00-18:00 at most 2 nodes per user). While a window is open its values replace perUser.nodes and perGroup.nodes; a booking must keep to the limit of every moment it spans.",
+                          "maxItems": 32,
+                          "items": {
+                            "type": "object",
+                            "required": [
+                              "start",
+                              "end"
+                            ],
+                            "properties": {
+                              "start": {
+                                "type": "string",
+                                "description": "HH:MM, local to the pool's timeZone.",
+                                "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$"
+                              },
+                              "end": {
+                                "type": "string",
+                                "description": "HH:MM; 24:00 for midnight. An end before start spans midnight.",
+                                "pattern": "^(([01]\\d|2[0-3]):[0-5]\\d|24:00)$"
+                              },
+                              "days": {
+                                "type": "array",
+                                "description": "Days on which the window opens (default every day).",
+                                "x-kubernetes-list-type": "set",
+                                "items": {
+                                  "type": "string",
+                                  "enum": [
+                                    "Mon",
+                                    "Tue",
+                                    "Wed",
+                                    "Thu",
+                                    "Fri",
+                                    "Sat",
+                                    "Sun"
+                                  ]
+                                }
+                              },
+                              "perUserNodes": {
+                                "type": "integer",
+                                "description": "Nodes one user may hold while the window is open.",
+                                "minimum": 0,
+                                "maximum": 100000
+                              },
+                              "perGroupNodes": {
+                                "type": "integer",
+                                "description": "Nodes the members of one group may hold while the window is open.",
+                                "minimum": 0,
+                                "maximum": 100000
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Written by the operator.",
+                  "properties": {
+                    "observedGeneration": {
+                      "type": "integer",
+                      "format": "int64",
+                      "description": "The spec generation the operator has applied."
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "accounts.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Cluster",
+      "names": {
+        "plural": "accounts",
+        "singular": "account",
+        "kind": "Account",
+        "listKind": "AccountList",
+        "shortNames": [
+          "acct"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "Period",
+              "type": "string",
+              "jsonPath": ".status.period"
+            },
+            {
+              "name": "Allocation",
+              "type": "number",
+              "jsonPath": ".status.allocation"
+            },
+            {
+              "name": "Available",
+              "type": "number",
+              "jsonPath": ".status.available"
+            },
+            {
+              "name": "Encumbered",
+              "type": "number",
+              "jsonPath": ".status.encumbered"
+            },
+            {
+              "name": "Charged",
+              "type": "number",
+              "jsonPath": ".status.charged"
+            },
+            {
+              "name": "Users",
+              "type": "string",
+              "jsonPath": ".spec.members.users",
+              "priority": 1
+            },
+            {
+              "name": "Groups",
+              "type": "string",
+              "jsonPath": ".spec.members.groups",
+              "priority": 1
+            },
+            {
+              "name": "Managers",
+              "type": "string",
+              "jsonPath": ".spec.managers",
+              "priority": 1
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "An account of service units (1 unit = one node-hour at rate 1). Bookings of its members are charged to it; a booking that it cannot pay for is refused (or waits, with whenShort Queue).",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata",
+                "spec"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "Account"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "Who may spend, and how much. Written by admins (and the account's managers, where etcd's roles let them).",
+                  "properties": {
+                    "members": {
+                      "type": "object",
+                      "description": "Who may book on this account, as Unix users and groups (resolved through NSS on the operator's host, as PAM does).",
+                      "properties": {
+                        "users": {
+                          "type": "array",
+                          "description": "Unix user names.",
+                          "maxItems": 10000,
+                          "x-kubernetes-list-type": "set",
+                          "items": {
+                            "type": "string",
+                            "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                            "maxLength": 32
+                          }
+                        },
+                        "groups": {
+                          "type": "array",
+                          "description": "Unix groups whose members (as getent group lists them, or by primary group) are members.",
+                          "maxItems": 1000,
+                          "x-kubernetes-list-type": "set",
+                          "items": {
+                            "type": "string",
+                            "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                            "maxLength": 32
+                          }
+                        }
+                      }
+                    },
+                    "managers": {
+                      "type": "array",
+                      "description": "Users who manage the account (add members, read its reports). They are not members unless listed there too.",
+                      "maxItems": 100,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                        "maxLength": 32
+                      }
+                    },
+                    "allocation": {
+                      "type": "object",
+                      "description": "Service units the account may spend. Absent, the account has no limit and only records what is charged.",
+                      "required": [
+                        "units"
+                      ],
+                      "properties": {
+                        "units": {
+                          "type": "number",
+                          "description": "Units per period (or in all, with period Total). Up to three decimals count.",
+                          "minimum": 0,
+                          "maximum": 1000000000
+                        },
+                        "period": {
+                          "type": "string",
+                          "description": "Total (one allocation for ever), Monthly or Yearly (charges start again from zero on the first day of each month or year, UTC; what is encumbered stays encumbered and is charged in the period its booking ends).",
+                          "enum": [
+                            "Total",
+                            "Monthly",
+                            "Yearly"
+                          ],
+                          "default": "Total"
+                        }
+                      }
+                    },
+                    "memberCaps": {
+                      "type": "object",
+                      "description": "The most one member may have encumbered and charged in a period, in units, by user name.",
+                      "maxProperties": 10000,
+                      "additionalProperties": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1000000000
+                      }
+                    },
+                    "default": {
+                      "type": "boolean",
+                      "description": "The default account of a member who is in several accounts and books without naming one.",
+                      "default": false
+                    },
+                    "whenShort": {
+                      "type": "string",
+                      "description": "What a new booking that the account cannot pay for does. Refuse (Rejected, naming the balance, what is encumbered and the cost) or Queue (waits, saying so, until units are freed or added).",
+                      "enum": [
+                        "Refuse",
+                        "Queue"
+                      ],
+                      "default": "Refuse"
+                    },
+                    "charge": {
+                      "type": "string",
+                      "description": "What is charged at the end. Held, the node-hours the user held (an early end, a kill or a shortening pays only what was used); Reserved, the whole slot as booked once it started (an early end refunds nothing). A booking cancelled before its start is free either way.",
+                      "enum": [
+                        "Held",
+                        "Reserved"
+                      ],
+                      "default": "Held"
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "The ledger, written only by the operator in the transactions that write the calendars. allocation = available + encumbered + charged, in units.",
+                  "properties": {
+                    "period": {
+                      "type": "string",
+                      "description": "The period the charges are for (Total, 2026-12, 2026).",
+                      "maxLength": 16
+                    },
+                    "allocation": {
+                      "type": "number",
+                      "description": "The allocation in force (never below what is encumbered and charged; absent for an account without limit)."
+                    },
+                    "available": {
+                      "type": "number",
+                      "description": "What new bookings may still encumber (absent without limit)."
+                    },
+                    "encumbered": {
+                      "type": "number",
+                      "description": "Units reserved by bookings not yet over."
+                    },
+                    "charged": {
+                      "type": "number",
+                      "description": "Units charged in this period, by bookings that ended."
+                    },
+                    "members": {
+                      "type": "object",
+                      "description": "Per user, what they have encumbered and charged in this period.",
+                      "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                          "encumbered": {
+                            "type": "number"
+                          },
+                          "charged": {
+                            "type": "number"
+                          }
+                        }
+                      }
+                    },
+                    "encumbrances": {
+                      "type": "object",
+                      "description": "What each booking not yet over holds in reserve, by namespace/name.",
+                      "additionalProperties": {
+                        "type": "object",
+                        "required": [
+                          "uid",
+                          "user",
+                          "units"
+                        ],
+                        "properties": {
+                          "uid": {
+                            "type": "string"
+                          },
+                          "user": {
+                            "type": "string"
+                          },
+                          "units": {
+                            "type": "number"
+                          }
+                        }
+                      }
+                    }
+                  }
                 }
               }
             }

@@ -53,9 +53,17 @@ export interface BookingSpec {
    */
   queue?: boolean;
   /**
+   * The Pool to book from (its nodes, access and limits). Absent, the default pool; with no Pool objects at all, none applies.
+   */
+  pool?: string;
+  /**
    * Set to true to end the booking now (kiwictl kill does this); it becomes Expired with reason Cancelled and stays for the record. Deleting the booking also ends it, without a record.
    */
   cancelled?: boolean;
+  /**
+   * The Account (kiwictl get accounts) whose service units pay for the booking. Default, the user's own account (the only one they are a member of, or the one marked default). Unused while the cluster has no accounts.
+   */
+  account?: string;
   /**
    * An optional command that kiwictl run starts on the first node when the booking becomes Active.
    */
@@ -114,6 +122,22 @@ export interface BookingStatus {
     user?: string;
     until?: string;
   }[];
+  /**
+   * While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.
+   */
+  pendingReason?: string;
+  /**
+   * The account that pays for the booking (set when the operator encumbers its units).
+   */
+  account?: string;
+  /**
+   * Once Expired, the units charged to the account (rates in the ClusterConfig's spec.rates).
+   */
+  charged?: number;
+  /**
+   * Once Expired, the account's period the units were charged in (Total, 2026-12, 2026).
+   */
+  period?: string;
   /**
    * The spec generation this status answers.
    */
@@ -341,6 +365,38 @@ export interface ClusterConfigSpec {
     bytes?: number;
   };
   /**
+   * Service units per node-hour, the one place prices live. A node in a booking costs its pool's rate if the booking's pool has one, else the rate of the first nodeLabels rule whose selector its labels match, else default.
+   */
+  rates?: {
+    /**
+     * Units per node-hour of a node no other rate names. Default 1.
+     */
+    default?: number;
+    /**
+     * Units per node-hour by pool name (a booking's spec.pool).
+     */
+    pools?: {
+      [k: string]: number;
+    };
+    /**
+     * Units per node-hour of nodes carrying labels (a GPU node costs more); the first rule that matches wins.
+     *
+     * @maxItems 100
+     */
+    nodeLabels?: {
+      /**
+       * Labels the node must carry, all of them.
+       */
+      selector: {
+        [k: string]: string;
+      };
+      /**
+       * Units per node-hour of a node that matches.
+       */
+      rate: number;
+    }[];
+  };
+  /**
    * How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.
    */
   retention?: {
@@ -494,6 +550,14 @@ export interface UsageRecordSpec {
    */
   nodeSeconds: number;
   /**
+   * Service units charged to the account (unset while Kiwi has no accounts).
+   */
+  units?: number;
+  /**
+   * The account's period the units were charged in (Total, 2026-12, 2026).
+   */
+  period?: string;
+  /**
    * Why the booking ended (its status.reason, e.g. TimeLimit, Cancelled, NodeLost, Rejected, Busy).
    */
   reason: string;
@@ -506,4 +570,277 @@ export interface UsageRecordSpec {
  * Unused; a record never changes once written.
  */
 export interface UsageRecordStatus {}
+
+/**
+ * A Pool is a set of nodes with the rules for booking them (Slurm's partition and QOS). A Booking names its pool in spec.pool, or gets the default pool; its nodes must be in it.
+ */
+export interface Pool {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'Pool';
+  metadata: ObjectMeta;
+  spec?: PoolSpec;
+  status?: PoolStatus;
+}
+/**
+ * Which nodes, who, and the limits; every field has a default.
+ */
+export interface PoolSpec {
+  /**
+   * Bookings that name no pool are in this one. With several defaults the first by name is taken.
+   */
+  default?: boolean;
+  /**
+   * The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.
+   */
+  nodeSelector?: string;
+  /**
+   * Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.
+   */
+  state?: 'Open' | 'Closed';
+  /**
+   * Users who may book the pool. With allowGroups, either admits. Neither given, everyone may; admins always may.
+   *
+   * @maxItems 10000
+   */
+  allowUsers?: string[];
+  /**
+   * Unix groups (resolved through NSS by the operator) whose members may book the pool. perGroup limits apply to each of these groups.
+   *
+   * @maxItems 1000
+   */
+  allowGroups?: string[];
+  /**
+   * The order of the pool's queue. FIFO is arrival order; RoundRobin takes each user's first waiting booking before anyone's second; FairShare takes next the booking of the user with the fewest recent node-hours (decayed with fairShareHalfLife), counting what the queue ahead of them already got. Backfill delays no one under any order.
+   */
+  order?: 'FIFO' | 'RoundRobin' | 'FairShare';
+  /**
+   * With order FairShare, node-hours used this long ago count half (seconds or text). Default 7d.
+   */
+  fairShareHalfLife?: number | string;
+  /**
+   * IANA time zone of the schedule's windows (default UTC).
+   */
+  timeZone?: string;
+  /**
+   * Per booking, per user and per group limits. Absent limits do not apply.
+   */
+  limits?: {
+    /**
+     * The longest booking in the pool (seconds or text); beyond it a booking is refused (PoolMaxDuration), and so is an extension past it.
+     */
+    maxDuration?: number | string;
+    /**
+     * Duration of a booking in the pool that names none (instead of the ClusterConfig's).
+     */
+    defaultDuration?: number | string;
+    /**
+     * Nodes one booking may ask for (PoolMaxNodes).
+     */
+    maxNodes?: number;
+    /**
+     * How far ahead of now a fixed start (spec.start) may be (PoolMaxStartAhead), as igor2's maxScheduleDays.
+     */
+    maxStartAhead?: number | string;
+    /**
+     * An Active booking may be extended only this close to its end (PoolExtendWithin), as Chameleon's last 48 h.
+     */
+    extendWithin?: number | string;
+    /**
+     * The most one extension may add (PoolMaxExtend).
+     */
+    maxExtend?: number | string;
+    /**
+     * What one user may hold in the pool.
+     */
+    perUser?: {
+      /**
+       * Nodes one user may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerUser); one that alone asks more is refused.
+       */
+      nodes?: number;
+      /**
+       * Bookings one user may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.
+       */
+      bookings?: number;
+      /**
+       * Bookings one user may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.
+       */
+      waiting?: number;
+      /**
+       * Node-hours one user may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.
+       */
+      nodeHours?: number;
+    };
+    /**
+     * What the members of one of allowGroups may hold in the pool together, for each such group a user is in.
+     */
+    perGroup?: {
+      /**
+       * Nodes the members of one group may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerGroup); one that alone asks more is refused.
+       */
+      nodes?: number;
+      /**
+       * Bookings the members of one group may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.
+       */
+      bookings?: number;
+      /**
+       * Bookings the members of one group may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.
+       */
+      waiting?: number;
+      /**
+       * Node-hours the members of one group may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.
+       */
+      nodeHours?: number;
+    };
+    /**
+     * Limits on nodes held that depend on the time of day or week, in the pool's timeZone (e.g. weekdays 09:00-18:00 at most 2 nodes per user). While a window is open its values replace perUser.nodes and perGroup.nodes; a booking must keep to the limit of every moment it spans.
+     *
+     * @maxItems 32
+     */
+    schedule?: {
+      /**
+       * HH:MM, local to the pool's timeZone.
+       */
+      start: string;
+      /**
+       * HH:MM; 24:00 for midnight. An end before start spans midnight.
+       */
+      end: string;
+      /**
+       * Days on which the window opens (default every day).
+       */
+      days?: ('Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat' | 'Sun')[];
+      /**
+       * Nodes one user may hold while the window is open.
+       */
+      perUserNodes?: number;
+      /**
+       * Nodes the members of one group may hold while the window is open.
+       */
+      perGroupNodes?: number;
+    }[];
+  };
+}
+/**
+ * Written by the operator.
+ */
+export interface PoolStatus {
+  /**
+   * The spec generation the operator has applied.
+   */
+  observedGeneration?: number;
+}
+
+/**
+ * An account of service units (1 unit = one node-hour at rate 1). Bookings of its members are charged to it; a booking that it cannot pay for is refused (or waits, with whenShort Queue).
+ */
+export interface Account {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'Account';
+  metadata: ObjectMeta;
+  spec: AccountSpec;
+  status?: AccountStatus;
+}
+/**
+ * Who may spend, and how much. Written by admins (and the account's managers, where etcd's roles let them).
+ */
+export interface AccountSpec {
+  /**
+   * Who may book on this account, as Unix users and groups (resolved through NSS on the operator's host, as PAM does).
+   */
+  members?: {
+    /**
+     * Unix user names.
+     *
+     * @maxItems 10000
+     */
+    users?: string[];
+    /**
+     * Unix groups whose members (as getent group lists them, or by primary group) are members.
+     *
+     * @maxItems 1000
+     */
+    groups?: string[];
+  };
+  /**
+   * Users who manage the account (add members, read its reports). They are not members unless listed there too.
+   *
+   * @maxItems 100
+   */
+  managers?: string[];
+  /**
+   * Service units the account may spend. Absent, the account has no limit and only records what is charged.
+   */
+  allocation?: {
+    /**
+     * Units per period (or in all, with period Total). Up to three decimals count.
+     */
+    units: number;
+    /**
+     * Total (one allocation for ever), Monthly or Yearly (charges start again from zero on the first day of each month or year, UTC; what is encumbered stays encumbered and is charged in the period its booking ends).
+     */
+    period?: 'Total' | 'Monthly' | 'Yearly';
+  };
+  /**
+   * The most one member may have encumbered and charged in a period, in units, by user name.
+   */
+  memberCaps?: {
+    [k: string]: number;
+  };
+  /**
+   * The default account of a member who is in several accounts and books without naming one.
+   */
+  default?: boolean;
+  /**
+   * What a new booking that the account cannot pay for does. Refuse (Rejected, naming the balance, what is encumbered and the cost) or Queue (waits, saying so, until units are freed or added).
+   */
+  whenShort?: 'Refuse' | 'Queue';
+  /**
+   * What is charged at the end. Held, the node-hours the user held (an early end, a kill or a shortening pays only what was used); Reserved, the whole slot as booked once it started (an early end refunds nothing). A booking cancelled before its start is free either way.
+   */
+  charge?: 'Held' | 'Reserved';
+}
+/**
+ * The ledger, written only by the operator in the transactions that write the calendars. allocation = available + encumbered + charged, in units.
+ */
+export interface AccountStatus {
+  /**
+   * The period the charges are for (Total, 2026-12, 2026).
+   */
+  period?: string;
+  /**
+   * The allocation in force (never below what is encumbered and charged; absent for an account without limit).
+   */
+  allocation?: number;
+  /**
+   * What new bookings may still encumber (absent without limit).
+   */
+  available?: number;
+  /**
+   * Units reserved by bookings not yet over.
+   */
+  encumbered?: number;
+  /**
+   * Units charged in this period, by bookings that ended.
+   */
+  charged?: number;
+  /**
+   * Per user, what they have encumbered and charged in this period.
+   */
+  members?: {
+    [k: string]: {
+      encumbered?: number;
+      charged?: number;
+    };
+  };
+  /**
+   * What each booking not yet over holds in reserve, by namespace/name.
+   */
+  encumbrances?: {
+    [k: string]: {
+      uid: string;
+      user: string;
+      units: number;
+    };
+  };
+}
 

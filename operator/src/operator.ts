@@ -3,13 +3,17 @@
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import type { Logger, Store } from '../../crds/api/index.js';
-import type { OperatorMetrics } from '../../crds/api/metrics.js';
+import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
+import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
 import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
+import type { GroupLookup } from './reconcile/groups.js';
+import type { WaitingCount } from '../../crds/api/metrics.js';
+import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
 import { GrantController } from './grants/index.js';
 import { PowerActor } from './power/act.js';
@@ -25,6 +29,8 @@ export interface OperatorOptions {
   clock?: Clock;
   /** The user database (default: this host's, through NSS). */
   users?: UserLookup;
+  /** Unix groups by name (default: this host's, through NSS), for the pools' allowGroups. */
+  groups?: GroupLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
@@ -73,6 +79,7 @@ export class Operator {
         this.election.once('lost', () => r());
       });
       const users = this.opts.users ?? systemUsers().lookup;
+      const groups = this.opts.groups ?? ((n: string) => systemUsers().group(n));
       let rec: Reconciler | undefined = undefined;
       // Power saving's shell: what the planner decided to power off or on, once written.
       const power = new PowerActor({
@@ -89,13 +96,14 @@ export class Operator {
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
         users,
+        groups,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
         onPower: (a) => power.act(a.name, a.power),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
-      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users, groups });
       const retention = new RetentionController({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
@@ -158,6 +166,26 @@ export class Operator {
     return m;
   }
 
+  /** Each account's ledger as the leader's cache holds it (metrics), rolled to the current period. */
+  accountUnits(): Map<string, AccountUnits> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const now = (this.opts.clock ?? { now: () => Date.now() }).now();
+    const m = new Map<string, AccountUnits>();
+    for (const [name, av] of this.reconciler.cache.accounts()) {
+      if (!av.ledger) continue;
+      const st = encodeLedger(rollLedger(av.ledger, periodOf(av.account.spec?.allocation?.period, now)), allocationMilli(av.account));
+      m.set(name, { encumbered: st.encumbered ?? 0, charged: st.charged ?? 0, ...(st.available !== undefined ? { available: st.available } : {}) });
+    }
+    return m;
+  }
+
+  /** Pending bookings by pool and reason, from the leader's cache; undefined when not leading. */
+  waiting(): WaitingCount[] | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const c = this.reconciler.cache;
+    return waitingByPool(c.bookings().map((v) => v.booking), c.pools());
+  }
+
   /** Nodes by status.phase ("None": no daemon reported yet) from the leader's cache; undefined when not leading. */
   nodePhases(): Map<string, number> | undefined {
     if (!this.leading || !this.reconciler) return undefined;
@@ -181,6 +209,7 @@ export class Operator {
         if (!m) return;
         for (const a of actions) {
           m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
+          if (a.kind === 'booking') for (const c of a.ledger ?? []) if (c.charge) m.unitsCharged.inc({ account: c.account }, toUnits(c.charge.milli));
           if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;
           const b = this.reconciler?.cache.booking(a.key)?.booking;
           const created = Date.parse(b?.metadata.creationTimestamp ?? '');

@@ -2,7 +2,7 @@
 // source of truth), priority 0 always, priority 1 with -o wide, plus the few columns only a
 // program can compute (how long a booking has left, why a pending one waits).
 import type { KindInfo } from '../../../crds/api/kinds.js';
-import { cell, jsonPath, shortRemaining, shortTime, truncate } from './format.js';
+import { cell, heldBack, jsonPath, shortRemaining, shortTime, truncate } from './format.js';
 
 /** Who holds a node (from the Active bookings, see cmd/info/rows.ts nodeHolders). */
 export interface NodeHolder {
@@ -79,6 +79,8 @@ function message(wide: boolean): Column {
       if (!m) return '';
       if (wide) return cell(m);
       if (b.status?.phase !== 'Pending') return '';
+      // A pool limit first, as squeue's (Reason): "PoolMaxNodesPerUser: pool gpu allows 2 ..."
+      if (b.status.pendingReason) return truncate(heldBack(b), 80);
       // What it waits for, short: "after alice/bk-2 (alice) on n01 until 14:05"
       const w = (b.status.waitingFor ?? []) as { node: string; booking: string; user?: string; until?: string }[];
       if (w.length) {

@@ -6,6 +6,8 @@ import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
+import type { PoolBook } from './pools.js';
+import { newBudget, type Budget } from './budget.js';
 
 export const SOURCE = 'kiwi-operator';
 
@@ -56,10 +58,14 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
+  /** With Pool objects: what users and groups hold in each pool (phase pools). */
+  pools?: PoolBook;
   /** node -> when it needs a pass of its own (power saving). */
   readonly nodeWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;
+  /** Accounting: the working ledgers (budget.ts). */
+  readonly budget: Budget;
 }
 
 /** Steps (bookings, actions) between two pauses outside the queue. */
@@ -74,6 +80,7 @@ export function newPass(input: PlanInput): PassState {
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
     queue: [], finalize: [], actions: [], step: 0, nodeWakes: new Map(),
+    budget: newBudget(input),
   };
 }
 

@@ -14,8 +14,10 @@ import { held } from './phases/held.js';
 import { drained, readiness } from './phases/nodes.js';
 import { lifecycle } from './phases/lifecycle.js';
 import { placement, waitingFor } from './phases/placement.js';
+import { pools } from './phases/pools.js';
 import { diff, wake } from './phases/diff.js';
 import { power, powerState } from './phases/power.js';
+import { budget, ledger, settleEnds } from './budget.js';
 
 export { SOURCE, iso, human } from './pass.js';
 export { sameStored } from './phases/diff.js';
@@ -30,10 +32,14 @@ export const PHASES: Phase[] = [
   { name: 'readiness', run: readiness }, //     node phases from heartbeats and drain requests
   { name: 'powerState', run: powerState }, //   power saving: off, back up, or not in time
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
+  { name: 'settle', run: settleEnds }, //       accounting: what ended is charged, the rest released
+  { name: 'pools', run: pools }, //             what users hold in each pool; each pool's queue in its order
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
+  { name: 'budget', run: budget }, //           accounting: reserves trued down to the slots held
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored
   { name: 'power', run: power }, //             power saving: power off the idle, wake what a start needs
+  { name: 'ledger', run: ledger }, //           accounting: each action's ledger changes
   { name: 'drained', run: drained }, //         node actions: draining nodes nothing holds are Drained
   { name: 'wake', run: wake }, //               when the next start or end comes
 ];

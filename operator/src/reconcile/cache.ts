@@ -7,10 +7,10 @@
 // that does not decode is handed to the planner as invalid, which refuses it under its key's name;
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
 import type { IKeyValue, Watcher } from 'etcd3';
-import type { Booking, Calendar, ClusterConfig, KindName } from '../../../crds/api/index.js';
-import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
+import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
+import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
-import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
+import { RefIndex, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
@@ -42,6 +42,12 @@ export class ClusterCache {
   private readonly bookingViews = new Map<string, BookingView>();
   private readonly nodeViews = new Map<string, NodeView>();
   private clusterConfig?: ClusterConfig;
+  /** The valid Pool objects by name (an invalid one is ignored and reported, as a Node is). */
+  private readonly poolObjects = new Map<string, Pool>();
+  /** Accounting: the accounts with their ledgers, and which bookings wait for each one's units. */
+  private readonly accountViews = new Map<string, AccountView>();
+  private readonly waiting = new Map<string, Set<string>>();
+  private readonly waitingOn = new Map<string, string>();
   /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
   private readonly usage = new Map<string, { keys: number; bytes: number }>();
   /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
@@ -132,6 +138,10 @@ export class ClusterCache {
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.clusterConfig = undefined;
+    this.poolObjects.clear();
+    this.accountViews.clear();
+    this.waiting.clear();
+    this.waitingOn.clear();
     this.reported.clear();
     this.index = new RefIndex();
     for (const [n, c] of this.calendars) this.index.setCalendar(n, c.entries);
@@ -200,12 +210,15 @@ export class ClusterCache {
 
   /** Our own committed writes, at revision `rev`: put (value) or delete (undefined). */
   applyLocal(rev: number, writes: { key: string; value: unknown }[]): void {
+    const woken: ChangeKey[] = [];
     for (const w of writes) {
+      if (w.key.startsWith(keys.statusPrefix('Account'))) woken.push(`account:${w.key.slice(keys.statusPrefix('Account').length)}`);
       const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev), version: '1' } as unknown as IKeyValue;
       const cur = this.specs.get(w.key) ?? this.statuses.get(w.key);
       if (cur) ((kv as any).create_revision = String(cur.create), ((kv as any).version = String(Number(cur.raw.version ?? 0) + 1)));
       this.apply(kv, w.value === undefined);
     }
+    if (woken.length) this.onChange(woken);
   }
 
   /** Re-reads some keys (after a lost compare-and-swap) and takes what is newer. */
@@ -270,6 +283,7 @@ export class ClusterCache {
       if (!s || !d) {
         this.bookingViews.delete(path);
         this.index.setBooking(path, undefined);
+        this.setWaiting(path, undefined);
         return;
       }
       // A new booking of a user beyond their limits is refused; what they hold already goes on.
@@ -279,6 +293,17 @@ export class ClusterCache {
         : { key: path, booking: refusedBooking(key, ref.name, ref.namespace!, s, st), specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create, invalid: d.ok ? over : d.problem };
       this.bookingViews.set(path, view);
       this.index.setBooking(path, d.ok && !over ? d.object : undefined);
+      this.setWaiting(path, view.booking);
+    } else if (ref.kind === 'Account') {
+      const d = decode('Account');
+      if (d && !d.ok) this.report(d, s!.mod);
+      if (!d || !d.ok) {
+        this.accountViews.delete(ref.name);
+        return;
+      }
+      const st = d.object.status;
+      const l = decodeLedger(st, typeof st?.period === 'string' ? st.period : 'Total');
+      this.accountViews.set(ref.name, { account: d.object, statusRevision: d.statusRevision, ...('ledger' in l ? { ledger: l.ledger } : { problem: l.problem }) });
     } else if (ref.kind === 'Node') {
       const d = decode('Node');
       if (d && !d.ok) this.report(d, s!.mod);
@@ -289,11 +314,44 @@ export class ClusterCache {
       }
       this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
       this.index.setNode(ref.name, d.object.metadata?.labels);
+    } else if (ref.kind === 'Pool') {
+      const d = decode('Pool');
+      if (d && !d.ok) this.report(d, s!.mod);
+      if (d?.ok) this.poolObjects.set(ref.name, d.object);
+      else this.poolObjects.delete(ref.name);
     } else if (ref.name === CLUSTER_CONFIG_NAME) {
       const d = decode('ClusterConfig');
       if (d && !d.ok) this.report(d, s!.mod);
       this.clusterConfig = d?.ok ? d.object : undefined;
     }
+  }
+
+  /** A booking that waits for an account's units (Pending with no slot, status.account set): woken when the ledger changes. */
+  private setWaiting(key: string, b: Booking | undefined): void {
+    const st = b?.status;
+    const acct = st?.phase === 'Pending' && !st.startTime && typeof st.account === 'string' ? st.account : undefined;
+    const old = this.waitingOn.get(key);
+    if (old === acct) return;
+    if (old !== undefined) {
+      this.waiting.get(old)?.delete(key);
+      this.waitingOn.delete(key);
+    }
+    if (acct !== undefined) {
+      let set = this.waiting.get(acct);
+      if (!set) this.waiting.set(acct, (set = new Set()));
+      set.add(key);
+      this.waitingOn.set(key, acct);
+    }
+  }
+
+  /** Bookings waiting for this account's units. */
+  waitersOf(account: string): string[] {
+    return [...(this.waiting.get(account) ?? [])];
+  }
+
+  /** The accounts by name (accounting); the planner reads it and must not change it. */
+  accounts(): Map<string, AccountView> {
+    return this.accountViews;
   }
 
   private report(p: DecodeProblem, mod: number): void {
@@ -343,6 +401,11 @@ export class ClusterCache {
     return this.nodeViews;
   }
 
+  /** The valid Pool objects, by name. */
+  pools(): Pool[] {
+    return [...this.poolObjects.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+  }
+
   /** The ClusterConfig, when it is there and valid (else the defaults apply). */
   config(): ClusterConfig | undefined {
     return this.clusterConfig;
@@ -386,5 +449,7 @@ function changeKey(key: string): ChangeKey | undefined {
   if (!ref) return undefined;
   if (ref.kind === 'Booking') return `booking:${ref.namespace}/${ref.name}`;
   if (ref.kind === 'Node') return `node:${ref.name}`;
+  // A ledger changes with every booking its account pays for: it wakes only what waits for it.
+  if (ref.kind === 'Account') return ref.part === 'status' ? `account:${ref.name}` : 'config';
   return 'config';
 }

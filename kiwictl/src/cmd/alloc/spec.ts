@@ -21,6 +21,8 @@ export interface AllocFlags {
   name?: string;
   userCheck?: boolean;
   output?: string;
+  pool?: string;
+  account?: string;
 }
 
 export interface AllocRequest {
@@ -33,6 +35,8 @@ export interface AllocRequest {
   end?: number;
   queue: boolean;
   name?: string;
+  pool?: string;
+  account?: string;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -83,6 +87,14 @@ export function allocRequest(f: AllocFlags, now: number, zone: string = localZon
     if (r.end <= (r.start ?? now)) throw usage(`--end ${f.end}: ${new Date(r.end).toISOString()} is not after the start`);
   }
   if (r.start !== undefined && r.start < now - 5000) throw usage(`--start ${f.start}: ${new Date(r.start).toISOString()} is in the past`);
+  if (f.pool !== undefined) {
+    if (!NAME.test(f.pool) || f.pool.length > 253) throw usage(`--pool ${f.pool}: not a pool name (kiwictl get pools lists them)`);
+    r.pool = f.pool;
+  }
+  if (f.account !== undefined) {
+    if (!NAME.test(f.account) || f.account.length > 253) throw usage(`--account ${f.account}: not an account name (lower-case letters, digits, "-" and "."; kiwictl get accounts lists them)`);
+    r.account = f.account;
+  }
   if (f.name !== undefined) {
     if (!NAME.test(f.name) || f.name.length > 63) throw usage(`--name ${f.name}: use lower-case letters, digits, "-" and "." (at most 63)`);
     r.name = f.name;
@@ -103,5 +115,7 @@ export function bookingFor(r: AllocRequest, user: string, name: string): Booking
   if (r.start !== undefined) spec.start = iso(r.start);
   if (r.end !== undefined) spec.end = iso(r.end);
   if (!r.queue) spec.queue = false;
+  if (r.pool !== undefined) spec.pool = r.pool;
+  if (r.account !== undefined) spec.account = r.account;
   return { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace: user }, spec };
 }
