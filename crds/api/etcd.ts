@@ -1,6 +1,7 @@
 // Connecting to etcd: a deadline on every unary call, etcd3's own retries switched off so
 // that the store's cockatiel policy is the one place that decides what is retried.
-import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
+import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, Range, type IOptions, type IPermissionRequest } from 'etcd3';
+import type { Grant } from './roles.js';
 import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, circuitBreaker, wrap, type IPolicy } from 'cockatiel';
 import { readFileSync } from 'node:fs';
 import { authVerdict, type AuthVerdict } from './endpoints.js';
@@ -237,4 +238,9 @@ export async function startupAuthCheck(o: { endpoints: string[]; security: Pick<
   const v = authVerdict({ endpoints: o.endpoints, authOff: off, insecureNoAuth: o.insecureNoAuth, credentials: !!o.security.auth });
   if (v.action === 'warn') o.log.warn({ endpoints: o.endpoints, authOff: off }, v.message);
   return v;
+}
+
+/** One of Kiwi's grants (crds/api/roles.ts) as etcd3 grants or revokes it. */
+export function etcdPermission(g: Grant): IPermissionRequest {
+  return g.prefix ? { permission: g.permission, range: Range.prefix(g.key) } : { permission: g.permission, key: g.key };
 }

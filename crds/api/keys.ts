@@ -42,6 +42,9 @@ export const keys = {
    */
   usagePrefix: () => ROOT + 'usage/',
   usage: (filedAt: string, namespace: string, name: string) => ROOT + 'usage/' + filedAt + '/' + namespace + '/' + name,
+  /** The operator's mark on a user whose write grants it revoked (operator/src/grants); written by the operator only. */
+  revoked: (user: string) => ROOT + 'grants/revoked/' + user,
+  revokedPrefix: () => ROOT + 'grants/revoked/',
 };
 
 /** Parses a spec or status key back into the object it names. */

@@ -15,6 +15,7 @@ import type { GroupLookup } from './reconcile/groups.js';
 import type { WaitingCount } from '../../crds/api/metrics.js';
 import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
+import { GrantController } from './grants/index.js';
 import { PowerActor } from './power/act.js';
 import { effectivePower } from '../../crds/api/index.js';
 
@@ -34,6 +35,8 @@ export interface OperatorOptions {
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
   retentionSweepMs?: number;
+  /** Between looks for flooding users, ms (default 500; operator/src/grants). */
+  grantsIntervalMs?: number;
 }
 
 export class Operator {
@@ -41,6 +44,8 @@ export class Operator {
   reconciler?: Reconciler;
   /** Usage records, retention and compaction, beside the planner while leading. */
   retention?: RetentionController;
+  /** Revokes a flooding user's write grants, beside the planner while leading. */
+  grants?: GrantController;
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
@@ -108,6 +113,16 @@ export class Operator {
         sweepMs: this.opts.retentionSweepMs,
         onDeposed: () => this.lostWaiter?.(),
       });
+      const grants = new GrantController({
+        client: this.opts.client,
+        store: this.opts.store,
+        fence: { key: leader.key, createRevision: leader.createRevision },
+        cache: rec.cache,
+        log,
+        clock: this.opts.clock,
+        intervalMs: this.opts.grantsIntervalMs,
+        onDeposed: () => this.lostWaiter?.(),
+      });
       try {
         await rec.start();
         power.resumeUnfinished(rec.cache.nodes().values());
@@ -115,6 +130,8 @@ export class Operator {
         this.synced = true;
         this.retention = retention;
         retention.start();
+        this.grants = grants;
+        grants.start();
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
@@ -123,6 +140,8 @@ export class Operator {
         await dryRun.stop();
         this.retention = undefined;
         await retention.stop();
+        this.grants = undefined;
+        await grants.stop();
         await rec.stop();
         await power.idle();
         this.reconciler = undefined;

@@ -39,7 +39,7 @@ describe('store (real etcd)', () => {
     await assert.rejects(store.create(node('n1')), AlreadyExistsError);
   });
 
-  it('refuses an update with a stale resourceVersion (CAS) and bumps generation only on spec change', async () => {
+  it('refuses an update with a stale resourceVersion (CAS); generation is the spec key\'s version (every write counts, labels too)', async () => {
     const a = await store.mustGet({ kind: 'Node', name: 'n1' });
     const b = structuredClone(a);
     a.spec!.sshPort = 2222;
@@ -49,8 +49,12 @@ describe('store (real etcd)', () => {
     await assert.rejects(store.update(b), (e: Error) => e instanceof ConflictError && /changed by somebody else/.test(e.message));
     a2.metadata.labels = { rack: 'r1' };
     const a3 = await store.update(a2);
-    assert.equal(a3.metadata.generation, 2, 'a label change is not a spec change');
+    assert.equal(a3.metadata.generation, 3, 'a label change is a write of the spec key too');
     assert.ok(Number(a3.metadata.resourceVersion) > Number(a2.metadata.resourceVersion));
+    const kv = (await etcd.client().get(keys.spec({ kind: 'Node', name: 'n1' })).exec()).kvs[0];
+    assert.equal(Number(kv.version), 3);
+    assert.equal((await store.mustGet({ kind: 'Node', name: 'n1' })).metadata.generation, 3, 'read back: etcd\'s version');
+    assert.equal(JSON.parse(kv.value.toString()).metadata.generation, undefined, 'generation is not stored');
   });
 
   it('writes status apart from spec: a status write keeps resourceVersion and generation', async () => {

@@ -232,9 +232,9 @@ export class ClusterCache {
     const woken: ChangeKey[] = [];
     for (const w of writes) {
       if (w.key.startsWith(keys.statusPrefix('Account'))) woken.push(`account:${w.key.slice(keys.statusPrefix('Account').length)}`);
-      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev) } as unknown as IKeyValue;
+      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev), version: '1' } as unknown as IKeyValue;
       const cur = this.specs.get(w.key) ?? this.statuses.get(w.key);
-      if (cur) (kv as any).create_revision = String(cur.create);
+      if (cur) ((kv as any).create_revision = String(cur.create), ((kv as any).version = String(Number(cur.raw.version ?? 0) + 1)));
       this.apply(kv, w.value === undefined);
     }
     if (woken.length) this.onChange(woken);
@@ -268,6 +268,11 @@ export class ClusterCache {
     }
     if (r) this.specs.set(key, r);
     else this.specs.delete(key);
+  }
+
+  /** Per user: booking keys held (valid or not) and the bytes of their values; read only. */
+  usageByUser(): ReadonlyMap<string, { readonly keys: number; readonly bytes: number }> {
+    return this.usage;
   }
 
   /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
@@ -427,7 +432,7 @@ export class ClusterCache {
 }
 
 function rec(kv: IKeyValue): Rec {
-  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
+  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
 }
 
 /** The schema, for decodeObject: '' when the object fits. */
@@ -442,7 +447,7 @@ function schemaCheck(obj: unknown): string {
 
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
 function refusedBooking(key: string, name: string, namespace: string, s: Rec, st: Rec | undefined): Booking {
-  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
+  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: Number(s.raw.version) || 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
   const status = st && st.mod >= s.create ? parseValue(st.raw.value) : undefined; // an older status is an earlier object's
   if (status && 'value' in status && status.value !== null && typeof status.value === 'object' && !Array.isArray(status.value)) b.status = status.value as Booking['status'];
   return b;
