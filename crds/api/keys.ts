@@ -51,6 +51,9 @@ export const keys = {
   notifySeen: (namespace: string, name: string) => ROOT + 'notify/seen/' + namespace + '/' + name,
   outboxPrefix: () => ROOT + 'notify/outbox/',
   outbox: (sink: string, id: string) => ROOT + 'notify/outbox/' + sink + '/' + id,
+  /** The operator's mark on a user whose write grants it revoked (operator/src/grants); written by the operator only. */
+  revoked: (user: string) => ROOT + 'grants/revoked/' + user,
+  revokedPrefix: () => ROOT + 'grants/revoked/',
 };
 
 /** Parses a spec or status key back into the object it names. */

@@ -7,7 +7,7 @@ import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
 import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
@@ -17,6 +17,7 @@ import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
 import { NotifyController } from './notify/controller.js';
 import { ScheduleController } from './recurring/controller.js';
+import { GrantController } from './grants/index.js';
 import { PowerActor } from './power/act.js';
 import { effectivePower } from '../../crds/api/index.js';
 
@@ -41,6 +42,8 @@ export interface OperatorOptions {
   scheduleIntervalMs?: number;
   /** First retry delay of a notification, ms (default 500, doubling). */
   notifyBackoffMs?: number;
+  /** Between looks for flooding users, ms (default 500; operator/src/grants). */
+  grantsIntervalMs?: number;
 }
 
 export class Operator {
@@ -51,6 +54,8 @@ export class Operator {
   /** Notifications and recurring bookings, beside the planner while leading (operator/src/notify, recurring). */
   notify?: NotifyController;
   schedules?: ScheduleController;
+  /** Revokes a flooding user's write grants, beside the planner while leading. */
+  grants?: GrantController;
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
@@ -67,7 +72,7 @@ export class Operator {
   }
 
   start(): void {
-    warmUp(); // compile the schema validator now, not on the first pass after winning
+    warmUp((this.opts.clock ?? systemClock).now()); // compile the schema validator now, not on the first pass after winning
     this.running = this.run().catch((err) => {
       if (!this.stopping) this.opts.log.error({ err }, 'operator loop failed');
     });
@@ -120,6 +125,16 @@ export class Operator {
       });
       const notify = new NotifyController({ store: this.opts.store, fence: { key: leader.key, createRevision: leader.createRevision }, cache: rec.cache, log, clock: this.opts.clock, metrics: this.opts.metrics, onDeposed: () => this.lostWaiter?.(), intervalMs: this.opts.notifyIntervalMs, backoffMs: this.opts.notifyBackoffMs });
       const schedules = new ScheduleController({ store: this.opts.store, cache: rec.cache, log, clock: this.opts.clock, intervalMs: this.opts.scheduleIntervalMs });
+      const grants = new GrantController({
+        client: this.opts.client,
+        store: this.opts.store,
+        fence: { key: leader.key, createRevision: leader.createRevision },
+        cache: rec.cache,
+        log,
+        clock: this.opts.clock,
+        intervalMs: this.opts.grantsIntervalMs,
+        onDeposed: () => this.lostWaiter?.(),
+      });
       try {
         await rec.start();
         power.resumeUnfinished(rec.cache.nodes().values());
@@ -132,6 +147,8 @@ export class Operator {
         this.notify = notify;
         await schedules.start();
         this.schedules = schedules;
+        this.grants = grants;
+        grants.start();
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
@@ -144,6 +161,8 @@ export class Operator {
         await dryRun.stop();
         this.retention = undefined;
         await retention.stop();
+        this.grants = undefined;
+        await grants.stop();
         await rec.stop();
         await power.idle();
         this.reconciler = undefined;

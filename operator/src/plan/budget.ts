@@ -8,8 +8,8 @@
 // starts, the reserve is trued down to its own nodes; an extension encumbers the extra or is
 // refused; at the end the actual use is charged (at most what was reserved) and the rest
 // released. With no Account objects none of this runs: nothing is charged or refused.
-import type { Account, Booking } from '../../../crds/api/index.js';
-import { formatDuration, applyLedgerChange, availableMilli, allocationMilli, cloneLedger, costMilli, emptyLedger, encumbered, nodeRates, periodOf, rollLedger, toMilli, toUnits, type Encumbrance, type Ledger, type LedgerChange, type Milli } from '../../../crds/api/index.js';
+import type { Account, Booking } from '../../../crds/api/pure.js';
+import { formatDuration, applyLedgerChange, availableMilli, allocationMilli, cloneLedger, costMilli, emptyLedger, encumbered, nodeRates, periodOf, rollLedger, toMilli, toUnits, type Encumbrance, type Ledger, type LedgerChange, type Milli } from '../../../crds/api/pure.js';
 import type { BookingView, PlanInput } from './types.js';
 import { reject, wait, type FilterStatus } from './status.js';
 import { userOf } from './admission.js';

@@ -1,8 +1,8 @@
 // The state of one planning pass, which every phase reads and adds to, and the few moves
 // phases share (placing entries, keeping or expiring a booking). Pure: input.now is the only
 // clock. A phase is a generator over this state; it yields where a caller may pause it.
-import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent } from '../../../crds/api/index.js';
-import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
+import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent } from '../../../crds/api/pure.js';
+import { parseDuration, rfc3339 } from '../../../crds/api/pure.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';

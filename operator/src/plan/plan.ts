@@ -64,9 +64,8 @@ export function* planSteps(input: PlanInput, phases: Phase[] = PHASES): Generato
   return { actions: s.actions, nextWake: s.nextWake, ...(s.nodeWakes.size ? { nodeWakes: s.nodeWakes } : {}) };
 }
 
-/** Plans a tiny state once, so that the schema validator is compiled before the first real pass. */
-export function warmUp(): void {
-  const now = Date.now();
+/** Plans a tiny state once at `now`, so that the schema validator is compiled before the first real pass. */
+export function warmUp(now: number): void {
   const booking: BookingView = {
     key: 'warm/up', specRevision: 1, statusRevision: 0, createRevision: 1,
     booking: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'up', namespace: 'warm', uid: 'u', generation: 1 }, spec: { user: 'warm', nodes: ['n'], duration: 60 } },

@@ -4,7 +4,7 @@
 // calendar value written is valid on its own, and no revision shows two Active bookings on a
 // node (a start whose entry is already in the calendar changes no calendar, yet must come after
 // its predecessor's expiry). A group goes in as few transactions as etcd's op limit allows.
-import type { CalendarEntry, Ledger } from '../../../crds/api/index.js';
+import type { CalendarEntry, Ledger } from '../../../crds/api/pure.js';
 import type { Action, BookingAction, CalendarView } from './types.js';
 import { isValidCalendar } from './calendar.js';
 import { applyLedgerChanges } from './budget.js';

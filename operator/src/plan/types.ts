@@ -1,7 +1,7 @@
 // What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
 // caches and turns the actions into etcd transactions.
 import type { UserLookup } from '../../../crds/api/users.js';
-import type { Account, Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, Ledger, LedgerChange, NodeStatus, Pool, PowerSettings } from '../../../crds/api/index.js';
+import type { Account, Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, Ledger, LedgerChange, NodeStatus, Pool, PowerSettings } from '../../../crds/api/pure.js';
 import type { PowerCommand } from '../power/decide.js';
 
 export interface BookingView {

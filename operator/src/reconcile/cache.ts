@@ -12,7 +12,7 @@ import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, 
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
-import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
+import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
 /** One key as held: its raw value, decoded when the object is rebuilt (touch). */
 interface Rec {
@@ -78,17 +78,24 @@ export class ClusterCache {
     await this.cancelWatchers();
   }
 
-  /** Is the node's heartbeat value still changing (seen to within its TTL by our clock)? */
+  /**
+   * Is the node's heartbeat value still changing (seen to within its TTL, and one beat period
+   * of slack, by our clock)? The slack is for one write stalled by an etcd member that stopped
+   * answering: gRPC keepalives notice it in about 2 s, and with a 3 s TTL a write due just then
+   * came 3.1 s after the one before (the fault suite, raft leader SIGSTOPped).
+   */
   private heartbeatAlive(node: string): boolean {
-    return this.beats.fresh(node, this.clock.now(), this.beatTtl.get(node) ?? 0);
+    const ttl = this.beatTtl.get(node) ?? 0;
+    return this.beats.fresh(node, this.clock.now(), ttl && ttl + heartbeatPeriodMs(ttl / 1000));
   }
 
   /** Records a heartbeat put or delete; returns the change key when the node's readiness input flipped. */
   private beat(node: string, kv: IKeyValue, deleted: boolean): ChangeKey | undefined {
-    if (deleted) {
-      this.beats.forget(node);
-      this.beatTtl.delete(node);
-    } else {
+    // A deleted key (its lease revoked or expired) is one that stopped changing: the node is
+    // NotReady once its last change is a TTL old. etcd 3.4 (before 3.4.28) revokes live leases
+    // when a paused raft leader resumes (etcd-io/etcd#12528); the daemon puts its key again
+    // under a new lease within a beat, and that costs no NotReady.
+    if (!deleted) {
       this.beatTtl.set(node, heartbeatTtlMs(kv.value));
       this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
     }
@@ -135,6 +142,18 @@ export class ClusterCache {
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
     for (const kv of cal) this.calendars.set(calName(kv.key.toString()), calView(kv));
     for (const kv of hb) this.beat(hbName(kv.key.toString()), kv, false); // each gets a full TTL from now
+    // A node its status calls Ready whose heartbeat key is gone gets one TTL from now as well,
+    // as a deleted key seen by the watch does: a lease revoked by a resumed old raft leader
+    // (etcd-io/etcd#12528) just before this snapshot (a new leader's) costs no NotReady when the
+    // daemon puts its key again under a new lease in time.
+    const nodeStatus = keys.statusPrefix('Node');
+    for (const [k, r] of this.statuses) {
+      const name = k.slice(nodeStatus.length);
+      const v = k.startsWith(nodeStatus) && !this.beats.get(name) ? parseValue(r.raw.value) : undefined;
+      if (!v || !('value' in v) || (v.value as { phase?: unknown } | null)?.phase !== 'Ready') continue;
+      this.beats.observe(name, 0, this.clock.now());
+      this.beatTtl.set(name, heartbeatTtlMs(undefined));
+    }
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.clusterConfig = undefined;
@@ -213,9 +232,9 @@ export class ClusterCache {
     const woken: ChangeKey[] = [];
     for (const w of writes) {
       if (w.key.startsWith(keys.statusPrefix('Account'))) woken.push(`account:${w.key.slice(keys.statusPrefix('Account').length)}`);
-      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev) } as unknown as IKeyValue;
+      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev), version: '1' } as unknown as IKeyValue;
       const cur = this.specs.get(w.key) ?? this.statuses.get(w.key);
-      if (cur) (kv as any).create_revision = String(cur.create);
+      if (cur) ((kv as any).create_revision = String(cur.create), ((kv as any).version = String(Number(cur.raw.version ?? 0) + 1)));
       this.apply(kv, w.value === undefined);
     }
     if (woken.length) this.onChange(woken);
@@ -249,6 +268,11 @@ export class ClusterCache {
     }
     if (r) this.specs.set(key, r);
     else this.specs.delete(key);
+  }
+
+  /** Per user: booking keys held (valid or not) and the bytes of their values; read only. */
+  usageByUser(): ReadonlyMap<string, { readonly keys: number; readonly bytes: number }> {
+    return this.usage;
   }
 
   /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
@@ -408,7 +432,7 @@ export class ClusterCache {
 }
 
 function rec(kv: IKeyValue): Rec {
-  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
+  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
 }
 
 /** The schema, for decodeObject: '' when the object fits. */
@@ -423,7 +447,7 @@ function schemaCheck(obj: unknown): string {
 
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
 function refusedBooking(key: string, name: string, namespace: string, s: Rec, st: Rec | undefined): Booking {
-  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
+  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: Number(s.raw.version) || 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
   const status = st && st.mod >= s.create ? parseValue(st.raw.value) : undefined; // an older status is an earlier object's
   if (status && 'value' in status && status.value !== null && typeof status.value === 'object' && !Array.isArray(status.value)) b.status = status.value as Booking['status'];
   return b;

@@ -2,7 +2,7 @@
 // specs) are admitted, then each is placed at the earliest slot where all its nodes are free.
 // A later booking can only take a gap an earlier one could not use: backfill that delays no
 // one. What a queued booking waits for is said once everything is placed (phase waitingFor).
-import type { Booking, BookingStatus, Pool } from '../../../../crds/api/index.js';
+import type { Booking, BookingStatus, Pool } from '../../../../crds/api/pure.js';
 import { validateObject } from '../../../../crds/api/validate.js';
 import type { BookingView } from '../types.js';
 import { admit, timingOf, type Timing } from '../admission.js';
