@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/wait.js';
-import { API, booking, kiwictl, startCluster, token, type Cluster } from './harness.js';
+import { API, booking, kiwictl, startCluster, token, watchLines, type Cluster } from './harness.js';
 import { startOperator } from '../../integration/operator/helpers.js';
 
 const ALICE = 'kiwitest-alice';
@@ -163,31 +163,13 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
   });
 
   it('streams a watch: the current objects, a bookmark, then changes', async () => {
-    const ac = new AbortController();
-    const r = await fetch(`${url}${API}/namespaces/${BOB}/bookings?watch=true`, { signal: ac.signal });
-    const reader = r.body!.getReader();
-    const events: any[] = [];
-    let buf = '';
-    const pump = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        buf += Buffer.from(value!).toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i).trim();
-          buf = buf.slice(i + 1);
-          if (line) events.push(JSON.parse(line));
-        }
-      }
-    })();
+    const { events, stop } = await watchLines(`${url}${API}/namespaces/${BOB}/bookings?watch=true`);
     await waitFor(() => events.some((e) => e.type === 'BOOKMARK'), { what: 'the initial bookmark' });
     assert.equal(events.filter((e) => e.type === 'ADDED').length, 0);
     const cli = kiwictl(c.etcd.endpoint, ['alloc', '-u', BOB, '--no-user-check', '-w', 'n-1', '-t', '10m', '--name', 'w1']);
     assert.equal(cli.code, 0, cli.stderr);
     await waitFor(() => events.some((e) => e.object.metadata.name === 'w1' && e.object.status?.phase === 'Active'), { what: 'w1 Active on the watch' });
-    ac.abort();
-    await pump;
+    await stop();
   });
 
   it('serves an OpenAPI document generated from the CRDs', async () => {
@@ -277,40 +259,25 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     const store = c.etcd.store();
     const raw = c.etcd.client();
     const pool = (name: string, nodeSelector: string) => ({ apiVersion: 'kiwi.dev/v1alpha1' as const, kind: 'Pool' as const, metadata: { name }, spec: { nodeSelector } });
-    const ac = new AbortController();
-    const r = await fetch(`${url}${API}/pools?watch=true`, { signal: ac.signal });
-    const reader = r.body!.getReader();
-    const events: any[] = [];
-    let buf = '';
-    const pump = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        buf += Buffer.from(value!).toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i).trim();
-          buf = buf.slice(i + 1);
-          if (line) events.push(JSON.parse(line));
-        }
-      }
-    })();
+    const { events, stop } = await watchLines(`${url}${API}/pools?watch=true`);
     try {
       await waitFor(() => events.some((e) => e.type === 'BOOKMARK'), { what: 'the initial bookmark of pools' });
       assert.equal(events.filter((e) => e.type === 'ADDED').length, 0, 'no pools yet');
       await store.create(pool('lab', 'rack=r1'));
       // hostile bytes at a pool's key: not JSON, and JSON of the wrong shape
       await raw.put('/kiwi/spec/pools/junk').value('{"not json');
-      await raw.put('/kiwi/spec/pools/odd').value(JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'odd' }, spec: { nodeSelector: 7 } }));
+      // an object claiming another name than its key's (to shadow lab)
+      await raw.put('/kiwi/spec/pools/odd').value(JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'lab' }, spec: { nodeSelector: '' } }));
       await waitFor(() => events.some((e) => e.type === 'ADDED' && e.object.metadata.name === 'lab'), { what: 'lab ADDED on the watch' });
+      await waitFor(() => ['junk', 'odd'].every((k) => c.web.logs.some((l) => l.includes(`/kiwi/spec/pools/${k}`) && l.includes('not served'))), { what: 'both bad keys logged, with their keys' });
       const list = (await (await fetch(`${url}${API}/pools`)).json()) as any;
       assert.equal(list.kind, 'PoolList');
-      assert.deepEqual(list.items.map((p: any) => p.metadata.name), ['lab'], 'the invalid keys are left out');
+      assert.deepEqual(list.items.map((p: any) => [p.metadata.name, p.spec.nodeSelector]), [['lab', 'rack=r1']], 'the invalid keys are left out');
+      assert.equal(events.filter((e) => e.type === 'ADDED').length, 1, 'and never streamed');
       assert.equal(((await (await fetch(`${url}${API}/pools/lab`)).json()) as any).spec.nodeSelector, 'rack=r1');
       const missing = await fetch(`${url}${API}/pools/junk`);
       assert.equal(missing.status, 404);
       assert.match(((await missing.json()) as any).message, /Pool junk not found/);
-      assert.ok(c.web.logs.some((l) => l.includes('/kiwi/spec/pools/junk') && l.includes('not served')), 'the bad key is logged with the key it is at');
       // a changed selector arrives as MODIFIED
       const cur = await store.mustGet({ kind: 'Pool', name: 'lab' });
       await store.update({ ...cur, spec: { ...cur.spec, nodeSelector: 'rack in (r1,r2)' } });
@@ -324,8 +291,7 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       await store.delete({ kind: 'Pool', name: 'lab' });
       await waitFor(() => events.some((e) => e.type === 'DELETED' && e.object.metadata.name === 'lab'), { what: 'lab DELETED on the watch' });
     } finally {
-      ac.abort();
-      await pump;
+      await stop();
       await raw.delete().prefix('/kiwi/spec/pools/');
     }
   });

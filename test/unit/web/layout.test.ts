@@ -59,6 +59,7 @@ describe('web page layout (pure)', () => {
       pool('rack1', { nodeSelector: 'rack in (r1)' }), // overlaps a100 on a1
       pool('all', { nodeSelector: '' }), // empty selector: every node
       pool('broken', { nodeSelector: 'gpu in (a100' }), // past validation but unparsable: no node
+      pool('hostile', { nodeSelector: 7 as unknown as string }), // raw-written, not a string: no node
     ];
     const none = () => new Set<string>();
     const shown = (p: string, f: Partial<{ label: string; user: string }> = {}) => visibleNodes(ns, { label: '', user: '', ...f, pool: p }, none, pools).map((n) => n.metadata.name);
@@ -66,6 +67,7 @@ describe('web page layout (pure)', () => {
     assert.deepEqual(shown('rack1'), ['a1', 'v1']);
     assert.deepEqual(shown('all'), ['a1', 'a2', 'plain', 'res', 'v1']);
     assert.deepEqual(shown('broken'), []);
+    assert.deepEqual(shown('hostile'), []);
     assert.deepEqual(shown('gone'), [], 'a pool that is not there has no nodes');
     assert.deepEqual(shown('a100', { label: 'rack=r2' }), ['a2'], 'with the label filter, both hold');
     // a node label alone (the old kiwi.dev/pool stand-in) makes no pool membership
