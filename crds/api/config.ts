@@ -1,6 +1,7 @@
 // The ClusterConfig in force: the stored object's spec with every default filled in.
 // Pure, so that the operator, the daemon and kiwictl agree on the same values.
 import type { ClusterConfig } from './types.js';
+import type { Rates } from './ledger.js';
 
 export interface EffectiveConfig {
   admins: string[];
@@ -14,6 +15,8 @@ export interface EffectiveConfig {
   clockSkewSeconds: number;
   /** Per user (namespace): bookings and bytes of booking values held. */
   userLimits: { bookings: number; bytes: number };
+  /** Service units per node-hour (accounting); absent: every node costs 1. */
+  rates?: Rates;
 }
 
 /** spec.retention with its defaults: seconds, and whether the operator compacts etcd. */
@@ -63,6 +66,7 @@ export function effectiveConfig(cc: ClusterConfig | undefined): EffectiveConfig 
     warnBefore: s.warnBefore ?? DEFAULT_CONFIG.warnBefore,
     clockSkewSeconds: s.clockSkewSeconds ?? DEFAULT_CONFIG.clockSkewSeconds,
     userLimits: { bookings: s.userLimits?.bookings ?? DEFAULT_CONFIG.userLimits.bookings, bytes: s.userLimits?.bytes ?? DEFAULT_CONFIG.userLimits.bytes },
+    ...(s.rates ? { rates: s.rates } : {}),
   };
 }
 

@@ -16,8 +16,8 @@
 //
 // Time is a change too: an entry's start or end coming makes its node part of the next pass
 // (due()), and nextTime() says when that is.
-import type { Booking, CalendarEntry } from '../../../crds/api/index.js';
-import { fromMap, matches, type Requirement } from '../../../crds/api/index.js';
+import type { Booking, CalendarEntry } from '../../../crds/api/pure.js';
+import { fromMap, matches, type Requirement } from '../../../crds/api/pure.js';
 import { partitionPoint } from './calendar.js';
 
 export interface Scope {
