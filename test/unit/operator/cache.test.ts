@@ -88,7 +88,7 @@ describe('operator cache: node readiness from the heartbeat value', () => {
 
   it('after a snapshot, a node whose status says Ready but whose heartbeat key is gone gets one TTL to put it again', async () => {
     let now = 1_000_000;
-    const kv = (key: string, value: unknown, rev = 5) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)), mod_revision: String(rev), create_revision: String(rev) });
+    const kv = (key: string, value: unknown, rev = 5) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)), mod_revision: String(rev), create_revision: String(rev), version: '1' });
     const watcher = () => {
       const w = new EventEmitter();
       setImmediate(() => w.emit('connected'));
