@@ -26,9 +26,11 @@ describe('grants: who loses their write grants', () => {
     assert.equal(floodReason('boss', { keys: 999, bytes: 0 }, limits) !== '', true, 'restore-user still sees an admin over it');
   });
 
-  it('what is revoked: the user\'s two readwrite grants (bookings, dry runs), never the read of /kiwi/', () => {
+  it('what is revoked: the user\'s readwrite grants (bookings, subscriptions, schedules, dry runs), never the read of /kiwi/', () => {
     assert.deepEqual(writeGrantsOf('alice'), [
       { permission: 'Readwrite', key: '/kiwi/spec/bookings/alice/', prefix: true },
+      { permission: 'Readwrite', key: '/kiwi/spec/subscriptions/alice/', prefix: true },
+      { permission: 'Readwrite', key: '/kiwi/spec/bookingschedules/alice/', prefix: true },
       { permission: 'Readwrite', key: '/kiwi/dryrun/alice/', prefix: true },
     ]);
   });
