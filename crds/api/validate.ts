@@ -111,7 +111,7 @@ function describeError(e: ErrorObject, kind: KindName): string | undefined {
 const DURATION_FIELDS: Record<KindName, string[][]> = {
   Booking: [['spec', 'duration'], ['spec', 'endSignal', 'before']],
   Node: [],
-  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f])],
+  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ['spec', 'healing', 'gracePeriod'], ['spec', 'idleRelease', 'after'], ['spec', 'idleRelease', 'warnBefore']],
   UsageRecord: [],
 };
 const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [] };

@@ -56,6 +56,8 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
+  /** When a pass over every booking and node is due (a failed node's grace ends: its bookings may go anywhere). */
+  wholeAt?: number;
   /** Steps taken, for pausing every STEP. */
   step: number;
 }
@@ -111,11 +113,43 @@ export function entryFor(s: PassState, v: BookingView, start: number, end: numbe
   const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: userOf(v.booking), start, end };
   const es = v.booking.spec.endSignal;
   if (es) e.endSignal = { signal: es.signal, before: safeSeconds(es.before, 300) };
+  // Idle release (spec.idleRelease, else the cluster's default): the daemons measure the user's activity.
+  if (v.booking.spec.idleRelease ?? s.config.idleRelease.enabled) {
+    const { after, warnBefore, cpuPercent } = s.config.idleRelease;
+    e.idle = { after, warnBefore: Math.min(warnBefore, after), cpuPercent };
+  }
   return e;
 }
 
+/**
+ * The booking's entries on `nodes`, each from `start` to `end`, except on a node that took a
+ * failed one's place (status.replacements): there it starts when the replacement was made.
+ */
 export const entriesOn = (s: PassState, v: BookingView, nodes: string[], start: number, end: number) =>
-  new Map(nodes.map((n) => [n, [entryFor(s, v, start, end)]]));
+  new Map(nodes.map((n) => [n, [entryFor(s, v, Math.max(start, replacedAt(v, n) ?? start), end)]]));
+
+/** When node `n` took a failed node's place in this booking (the last such replacement), if it did. */
+export function replacedAt(v: BookingView, n: string): number | undefined {
+  const r = v.booking.status?.replacements?.filter((x) => x.by === n).pop();
+  const t = r ? Date.parse(r.time) : NaN;
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** Takes a booking's entries off the working calendars (of `nodes`, default all it was given). */
+export function unplace(s: PassState, d: Desired, nodes: string[] = [...d.entries.keys()]): void {
+  d.entries = new Map(d.entries); // it may be what the booking holds (phase held's map), which diff compares with
+  for (const n of nodes) {
+    const cal = s.calendars.get(n);
+    if (cal) for (let i = cal.length - 1; i >= 0; i--) if (cal[i].booking === d.view.key) cal.splice(i, 1);
+    d.entries.delete(n);
+    s.versions.set(n, (s.versions.get(n) ?? 0) + 1);
+  }
+}
+
+/** Wakes the pass at `t` at the latest. */
+export function wakeAt(s: PassState, t: number): void {
+  if (t > s.now && (s.nextWake === undefined || t < s.nextWake)) s.nextWake = t;
+}
 
 /** Records a decision that keeps the booking's status (phases then change it). */
 export function keep(s: PassState, v: BookingView, entries = new Map<string, CalendarEntry[]>()): Desired {

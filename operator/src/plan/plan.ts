@@ -13,6 +13,8 @@ import { newPass, type PassState } from './pass.js';
 import { held } from './phases/held.js';
 import { drained, readiness } from './phases/nodes.js';
 import { lifecycle } from './phases/lifecycle.js';
+import { heal } from './phases/heal.js';
+import { idle } from './phases/idle.js';
 import { placement, waitingFor } from './phases/placement.js';
 import { diff, wake } from './phases/diff.js';
 
@@ -28,6 +30,8 @@ export const PHASES: Phase[] = [
   { name: 'held', run: held }, //               what each booking holds; orphans
   { name: 'readiness', run: readiness }, //     node phases from heartbeats and drain requests
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
+  { name: 'heal', run: heal }, //               failed nodes: replace (selector), wait or end (pinned); re-plan reservations
+  { name: 'idle', run: idle }, //               end bookings idle on all their nodes, after a warning
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored
@@ -51,7 +55,7 @@ export function plan(input: PlanInput): PlanResult {
 export function* planSteps(input: PlanInput, phases: Phase[] = PHASES): Generator<void, PlanResult, void> {
   const s = newPass(input);
   for (const p of phases) yield* p.run(s);
-  return { actions: s.actions, nextWake: s.nextWake };
+  return { actions: s.actions, nextWake: s.nextWake, ...(s.wholeAt !== undefined ? { wholeAt: s.wholeAt } : {}) };
 }
 
 /** Plans a tiny state once, so that the schema validator is compiled before the first real pass. */
@@ -62,7 +66,7 @@ export function warmUp(): void {
     booking: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'up', namespace: 'warm', uid: 'u', generation: 1 }, spec: { user: 'warm', nodes: ['n'], duration: 60 } },
   };
   plan({
-    now, config: { admins: [], sshBypassUsers: [], minUid: 1000, defaultDuration: 3600, maxDuration: 86400, killWaitSeconds: 10, pamFailMode: 'closed', warnBefore: [], clockSkewSeconds: 2, userLimits: { bookings: 1000, bytes: 1 << 20 } },
+    now, config: { admins: [], sshBypassUsers: [], minUid: 1000, defaultDuration: 3600, maxDuration: 86400, killWaitSeconds: 10, pamFailMode: 'closed', warnBefore: [], clockSkewSeconds: 2, userLimits: { bookings: 1000, bytes: 1 << 20 }, healing: { gracePeriod: 120 }, idleRelease: { enabled: false, after: 1800, warnBefore: 300, cpuPercent: 5 } },
     bookings: [booking], nodes: new Map([['n', { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n' } }, statusRevision: 0, heartbeat: false }]]), calendars: new Map(),
   });
 }

@@ -11,13 +11,14 @@
 // A booking refers to the nodes it names (spec.nodes, status.nodes) and to the nodes whose
 // calendars hold its entries. A booking that may still go anywhere (count and nodeSelector,
 // not started) also refers to every node its selector matches; with no selector that is every
-// node, and the pass is whole (undefined). Expired bookings name nothing: they only keep what
+// node, and the pass is whole (undefined); so does an Active one waiting for a node to replace a
+// failed one (condition Degraded, reason NodeFailed). Expired bookings name nothing: they only keep what
 // they hold until it is removed.
 //
 // Time is a change too: an entry's start or end coming makes its node part of the next pass
 // (due()), and nextTime() says when that is.
 import type { Booking, CalendarEntry } from '../../../crds/api/index.js';
-import { fromMap, matches, type Requirement } from '../../../crds/api/index.js';
+import { DEGRADED, fromMap, hasCondition, matches, type Requirement } from '../../../crds/api/index.js';
 import { partitionPoint } from './calendar.js';
 
 export interface Scope {
@@ -58,7 +59,8 @@ export class RefIndex {
     relink(this.names, this.namedOn, key, named);
 
     const oldGroup = this.floatingOf.get(key);
-    const free = b !== undefined && phase !== 'Expired' && phase !== 'Active' && typeof b.spec === 'object' && b.spec !== null && !b.spec.nodes;
+    // An Active one too while it waits for a node to take a failed one's place (phases/heal.ts).
+    const free = b !== undefined && phase !== 'Expired' && (phase !== 'Active' || hasCondition(b.status?.conditions, DEGRADED, 'NodeFailed')) && typeof b.spec === 'object' && b.spec !== null && !b.spec.nodes;
     const group = free ? JSON.stringify(b!.spec.nodeSelector ?? {}) : undefined;
     if (oldGroup === group) return;
     if (oldGroup !== undefined) {

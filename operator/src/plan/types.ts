@@ -80,4 +80,6 @@ export interface PlanResult {
   actions: Action[];
   /** When something is next due (a planned start, an end), epoch ms; undefined: nothing. */
   nextWake?: number;
+  /** When a pass over everything is due (a failed node's grace ends); undefined: none. */
+  wholeAt?: number;
 }

@@ -74,6 +74,8 @@ export class Reconciler {
   private readonly clock: Clock;
   private readonly log: Logger;
   private timer?: NodeJS.Timeout;
+  /** A pass over everything asked for by the planner (wholeAt: a failed node's grace ends). */
+  private wholeTimer?: { at: number; t: NodeJS.Timeout };
   private resyncTimer?: NodeJS.Timeout;
   private loop?: Promise<void>;
   private stopped = false;
@@ -99,6 +101,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.wholeTimer) clearTimeout(this.wholeTimer.t);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
     await this.loop?.catch(() => undefined);
@@ -174,6 +177,7 @@ export class Reconciler {
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
+      if (planned.wholeAt !== undefined) this.wholePassAt(planned.wholeAt);
       await this.write(planned.actions, input, batch);
       await new Promise((r) => setImmediate(r));
     }
@@ -182,6 +186,17 @@ export class Reconciler {
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
     }
+  }
+
+  /** Queues a resync at `at` (the earliest asked for wins). */
+  private wholePassAt(at: number): void {
+    if (this.stopped || (this.wholeTimer && this.wholeTimer.at <= at)) return;
+    if (this.wholeTimer) clearTimeout(this.wholeTimer.t);
+    const t = setTimeout(() => {
+      this.wholeTimer = undefined;
+      this.queue.add('resync');
+    }, Math.min(Math.max(at - this.clock.now(), 0) + 1, 2 ** 31 - 1));
+    this.wholeTimer = { at, t };
   }
 
   /**

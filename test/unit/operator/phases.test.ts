@@ -143,7 +143,7 @@ describe('operator plan phases: fields fixed at admission (written raw, past kiw
 
 describe('operator plan phases: the driver', () => {
   it('is its list of phases; a phase can be added without touching the others', () => {
-    assert.deepEqual(PHASES.map((p) => p.name), ['held', 'readiness', 'lifecycle', 'placement', 'waitingFor', 'diff', 'drained', 'wake']);
+    assert.deepEqual(PHASES.map((p) => p.name), ['held', 'readiness', 'lifecycle', 'heal', 'idle', 'placement', 'waitingFor', 'diff', 'drained', 'wake']);
     const seen: string[] = [];
     const spy: Phase = { name: 'spy', *run(s) { seen.push(...s.desired.keys()); } };
     const phases = [...PHASES.slice(0, 4), spy, ...PHASES.slice(4)];
