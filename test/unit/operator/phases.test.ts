@@ -146,7 +146,7 @@ describe('operator plan phases: the driver', () => {
     assert.deepEqual(PHASES.map((p) => p.name), ['held', 'readiness', 'lifecycle', 'heal', 'idle', 'placement', 'waitingFor', 'diff', 'drained', 'wake']);
     const seen: string[] = [];
     const spy: Phase = { name: 'spy', *run(s) { seen.push(...s.desired.keys()); } };
-    const phases = [...PHASES.slice(0, 4), spy, ...PHASES.slice(4)];
+    const phases = [...PHASES.slice(0, 6), spy, ...PHASES.slice(6)];
     const g = planSteps(input({ bookings: [booking('alice/a', { nodes: ['n1'], duration: 60 })] }), phases);
     for (let r = g.next(); !r.done; r = g.next());
     assert.deepEqual(seen, ['alice/a']);
