@@ -58,6 +58,8 @@ export interface PassState {
   nextWake?: number;
   /** When a pass over every booking and node is due (a failed node's grace ends: its bookings may go anywhere). */
   wholeAt?: number;
+  /** Bookings to plan again at a time of their own that is no calendar's start or end (idle release): key -> when. */
+  bookingWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;
 }
@@ -73,7 +75,7 @@ export function newPass(input: PlanInput): PassState {
     held: new Map(), orphans: new Map(), staleKeys: new Map(),
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
-    queue: [], finalize: [], actions: [], step: 0,
+    queue: [], finalize: [], actions: [], step: 0, bookingWakes: new Map(),
   };
 }
 
@@ -146,9 +148,13 @@ export function unplace(s: PassState, d: Desired, nodes: string[] = [...d.entrie
   }
 }
 
-/** Wakes the pass at `t` at the latest. */
-export function wakeAt(s: PassState, t: number): void {
-  if (t > s.now && (s.nextWake === undefined || t < s.nextWake)) s.nextWake = t;
+/**
+ * Plans booking `key` again at `t` (the earliest asked for wins): a time the calendars do not
+ * hold, so that a pass scoped to what is due would not see it.
+ */
+export function wakeBooking(s: PassState, key: string, t: number): void {
+  const cur = s.bookingWakes.get(key);
+  if (t > s.now && (cur === undefined || t < cur)) s.bookingWakes.set(key, t);
 }
 
 /** Records a decision that keeps the booking's status (phases then change it). */

@@ -82,4 +82,6 @@ export interface PlanResult {
   nextWake?: number;
   /** When a pass over everything is due (a failed node's grace ends); undefined: none. */
   wholeAt?: number;
+  /** Bookings to plan again at a time of their own (idle release's warning and end): [key, epoch ms]. */
+  bookingWakes?: [string, number][];
 }

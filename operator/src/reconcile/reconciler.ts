@@ -76,6 +76,8 @@ export class Reconciler {
   private timer?: NodeJS.Timeout;
   /** A pass over everything asked for by the planner (wholeAt: a failed node's grace ends). */
   private wholeTimer?: { at: number; t: NodeJS.Timeout };
+  /** Bookings the planner asked to see again at a time of their own (idle release): key -> timer. */
+  private bookingTimers = new Map<string, { at: number; t: NodeJS.Timeout }>();
   private resyncTimer?: NodeJS.Timeout;
   private loop?: Promise<void>;
   private stopped = false;
@@ -102,6 +104,7 @@ export class Reconciler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.wholeTimer) clearTimeout(this.wholeTimer.t);
+    for (const b of this.bookingTimers.values()) clearTimeout(b.t);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
     await this.loop?.catch(() => undefined);
@@ -178,6 +181,7 @@ export class Reconciler {
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
       if (planned.wholeAt !== undefined) this.wholePassAt(planned.wholeAt);
+      for (const [key, at] of planned.bookingWakes ?? []) this.bookingAt(key, at);
       await this.write(planned.actions, input, batch);
       await new Promise((r) => setImmediate(r));
     }
@@ -197,6 +201,18 @@ export class Reconciler {
       this.queue.add('resync');
     }, Math.min(Math.max(at - this.clock.now(), 0) + 1, 2 ** 31 - 1));
     this.wholeTimer = { at, t };
+  }
+
+  /** Queues booking `key` at `at` (the earliest asked for wins). */
+  private bookingAt(key: string, at: number): void {
+    const cur = this.bookingTimers.get(key);
+    if (this.stopped || (cur && cur.at <= at)) return;
+    if (cur) clearTimeout(cur.t);
+    const t = setTimeout(() => {
+      this.bookingTimers.delete(key);
+      this.queue.add(`booking:${key}`);
+    }, Math.min(Math.max(at - this.clock.now(), 0) + 1, 2 ** 31 - 1));
+    this.bookingTimers.set(key, { at, t });
   }
 
   /**
