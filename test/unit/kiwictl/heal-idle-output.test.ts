@@ -40,3 +40,19 @@ describe('kiwictl shows healing and idle release', () => {
     assert.match(text, /Degraded\s+True\s+Replaced\s+30m ago\s+node n1 stopped heartbeating at 2026-05-01T11:27:00Z: replaced by node n3/);
   });
 });
+
+import { allocRequest, bookingFor } from '../../../kiwictl/src/cmd/alloc/spec.js';
+
+describe('kiwictl alloc: --idle-release and --on-node-failure', () => {
+  const NOW = Date.parse('2026-05-01T12:00:00Z');
+  it('sets spec.idleRelease either way (unset: the cluster default) and spec.onNodeFailure for named nodes', () => {
+    assert.equal(bookingFor(allocRequest({ nodelist: 'n1', idleRelease: true }, NOW), 'alice', 'b').spec.idleRelease, true);
+    assert.equal(bookingFor(allocRequest({ nodelist: 'n1', idleRelease: false }, NOW), 'alice', 'b').spec.idleRelease, false);
+    assert.equal('idleRelease' in bookingFor(allocRequest({ nodelist: 'n1' }, NOW), 'alice', 'b').spec, false);
+    assert.equal(bookingFor(allocRequest({ nodelist: 'n1', onNodeFailure: 'end' }, NOW), 'alice', 'b').spec.onNodeFailure, 'End');
+  });
+  it('refuses a bad --on-node-failure, and one with --count, naming the fix', () => {
+    assert.throws(() => allocRequest({ nodelist: 'n1', onNodeFailure: 'retry' }, NOW), /--on-node-failure retry: give wait \(keep the slot until the node is back\) or end/);
+    assert.throws(() => allocRequest({ count: '2', onNodeFailure: 'end' }, NOW), /--on-node-failure is for named nodes \(-w\); with --count a failed node is replaced by a free matching one/);
+  });
+});
