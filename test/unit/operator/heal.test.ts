@@ -104,6 +104,17 @@ describe('operator heal: a booking pinned to a node', () => {
     assert.deepEqual(y.events.map((e) => e.reason), ['NodeBack']);
   });
 
+  it('Wait on a draining node: the slot goes on as before, nothing degraded; End ends it', () => {
+    const drainingNode = node('n1', { status: { phase: 'Ready' }, heartbeat: true, drain: 'disk swap' });
+    const a = activeOn('alice/a', ['n1'], T0 - H, T0 + H, { nodes: ['n1'] });
+    const r = run({ now: T0, config: GRACE, bookings: [a.view], entries: a.entries, nodes: [drainingNode] });
+    assert.equal(r.b.get('alice/a'), undefined);
+    assert.equal(r.n.get('n1')!.transition, 'Draining');
+    const e = activeOn('alice/e', ['n1'], T0 - H, T0 + H, { nodes: ['n1'], onNodeFailure: 'End' });
+    const x = run({ now: T0, config: GRACE, bookings: [e.view], entries: e.entries, nodes: [drainingNode] }).b.get('alice/e')!;
+    assert.deepEqual([x.status!.phase, x.status!.reason, x.status!.message], ['Expired', 'NodeLost', 'node n1 is draining (draining: disk swap); the booking asked to end then (spec.onNodeFailure: End)']);
+  });
+
   it('End ends it with reason NodeLost, and the node is free for the queue', () => {
     const a = activeOn('alice/a', ['n1', 'n2'], T0 - H, T0 + H, { nodes: ['n1', 'n2'], onNodeFailure: 'End' });
     const next = booking('bob/b', { nodes: ['n2'], duration: 600 }, { status: { phase: 'Pending', reason: 'Queued', nodes: ['n2'], startTime: iso(T0 + H), endTime: iso(T0 + H + 10 * MIN), observedGeneration: 1 } });

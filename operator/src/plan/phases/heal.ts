@@ -10,7 +10,8 @@
 //   node and waits for one (Degraded, reason NodeFailed; the booking then floats in the pass
 //   scope, so the first node that frees is seen).
 // - A booking pinned to named nodes does what spec.onNodeFailure says: Wait keeps its slot
-//   (Degraded, NodeFailed; NodeBack when the node returns), End ends it (reason NodeLost).
+//   (Degraded, NodeFailed, for a lost heartbeat; NodeBack when the node returns; a draining node
+//   serves on until the booking ends), End ends it (reason NodeLost).
 // - A reservation (fixed start, not begun) with count + nodeSelector on a NotReady node is
 //   placed anew at once, like every queued booking (the placement filters leave such nodes out).
 import type { BookingStatus, Condition } from '../../../../crds/api/index.js';
@@ -105,7 +106,9 @@ function healActive(s: PassState, d: Desired): void {
       expire(s, v, 'NodeLost', `${why}; the booking asked to end then (spec.onNodeFailure: End)`, 'Warning');
       return;
     }
-    degraded(s, d, 'NodeFailed', `${why}; the booking keeps its slot and waits for it (spec.onNodeFailure: Wait)`);
+    // A draining node goes on serving the slot it holds (the drain waits for it): nothing is degraded.
+    const lost = failed.filter((f) => f.reason === 'HeartbeatLost');
+    if (lost.length) degraded(s, d, 'NodeFailed', `${lost.map((f) => f.why).join('; ')}; the booking keeps its slot and waits for it (spec.onNodeFailure: Wait)`);
     return;
   }
   const end = Date.parse(st.endTime!);
