@@ -56,9 +56,7 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
-  /** When a pass over every booking and node is due (a failed node's grace ends: its bookings may go anywhere). */
-  wholeAt?: number;
-  /** Bookings to plan again at a time of their own that is no calendar's start or end (idle release): key -> when. */
+  /** Bookings to plan again at a time of their own that is no calendar's start or end (a failed node's grace ends, idle release): key -> when. */
   bookingWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;

@@ -55,7 +55,7 @@ export function plan(input: PlanInput): PlanResult {
 export function* planSteps(input: PlanInput, phases: Phase[] = PHASES): Generator<void, PlanResult, void> {
   const s = newPass(input);
   for (const p of phases) yield* p.run(s);
-  return { actions: s.actions, nextWake: s.nextWake, ...(s.wholeAt !== undefined ? { wholeAt: s.wholeAt } : {}), ...(s.bookingWakes.size ? { bookingWakes: [...s.bookingWakes] } : {}) };
+  return { actions: s.actions, nextWake: s.nextWake, ...(s.bookingWakes.size ? { bookingWakes: [...s.bookingWakes] } : {}) };
 }
 
 /** Plans a tiny state once, so that the schema validator is compiled before the first real pass. */

@@ -80,8 +80,6 @@ export interface PlanResult {
   actions: Action[];
   /** When something is next due (a planned start, an end), epoch ms; undefined: nothing. */
   nextWake?: number;
-  /** When a pass over everything is due (a failed node's grace ends); undefined: none. */
-  wholeAt?: number;
-  /** Bookings to plan again at a time of their own (idle release's warning and end): [key, epoch ms]. */
+  /** Bookings to plan again at a time of their own (a failed node's grace ends; idle release's warning and end): [key, epoch ms]. */
   bookingWakes?: [string, number][];
 }

@@ -10,7 +10,7 @@ import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName } from '../../../crds/api/index.js';
 import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
-import { RefIndex, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
+import { RefIndex, nodeMayHaveFailed, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
@@ -283,7 +283,7 @@ export class ClusterCache {
         return;
       }
       this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
-      this.index.setNode(ref.name, d.object.metadata?.labels);
+      this.index.setNode(ref.name, d.object.metadata?.labels, true, nodeMayHaveFailed(d.object));
     } else if (ref.name === CLUSTER_CONFIG_NAME) {
       const d = decode('ClusterConfig');
       if (d && !d.ok) this.report(d, s!.mod);

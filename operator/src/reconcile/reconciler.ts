@@ -74,9 +74,7 @@ export class Reconciler {
   private readonly clock: Clock;
   private readonly log: Logger;
   private timer?: NodeJS.Timeout;
-  /** A pass over everything asked for by the planner (wholeAt: a failed node's grace ends). */
-  private wholeTimer?: { at: number; t: NodeJS.Timeout };
-  /** Bookings the planner asked to see again at a time of their own (idle release): key -> timer. */
+  /** Bookings the planner asked to see again at a time of their own (healing, idle release): key -> timer. */
   private bookingTimers = new Map<string, { at: number; t: NodeJS.Timeout }>();
   private resyncTimer?: NodeJS.Timeout;
   private loop?: Promise<void>;
@@ -103,7 +101,6 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.wholeTimer) clearTimeout(this.wholeTimer.t);
     for (const b of this.bookingTimers.values()) clearTimeout(b.t);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
@@ -180,7 +177,6 @@ export class Reconciler {
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
-      if (planned.wholeAt !== undefined) this.wholePassAt(planned.wholeAt);
       for (const [key, at] of planned.bookingWakes ?? []) this.bookingAt(key, at);
       await this.write(planned.actions, input, batch);
       await new Promise((r) => setImmediate(r));
@@ -190,17 +186,6 @@ export class Reconciler {
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
     }
-  }
-
-  /** Queues a resync at `at` (the earliest asked for wins). */
-  private wholePassAt(at: number): void {
-    if (this.stopped || (this.wholeTimer && this.wholeTimer.at <= at)) return;
-    if (this.wholeTimer) clearTimeout(this.wholeTimer.t);
-    const t = setTimeout(() => {
-      this.wholeTimer = undefined;
-      this.queue.add('resync');
-    }, Math.min(Math.max(at - this.clock.now(), 0) + 1, 2 ** 31 - 1));
-    this.wholeTimer = { at, t };
   }
 
   /** Queues booking `key` at `at` (the earliest asked for wins). */

@@ -39,11 +39,11 @@ describe('operator heal: a begun booking with count + nodeSelector', () => {
     assert.deepEqual(x.events.map((e) => [e.type, e.reason]), [['Warning', 'Replaced']]);
   });
 
-  it('within the grace period nothing moves, and a pass over everything is asked for when it ends', () => {
+  it('within the grace period nothing moves, and the booking is planned again when it ends', () => {
     const a = activeOn('alice/a', ['n1'], T0 - H, T0 + H);
     const { b, result } = run({ now: T0, config: GRACE, bookings: [a.view], entries: a.entries, nodes: [dead('n1', T0 - MIN), live('n3')] });
     assert.equal(b.get('alice/a'), undefined);
-    assert.equal(result.wholeAt, T0 + MIN);
+    assert.deepEqual(result.bookingWakes, [['alice/a', T0 + MIN]]);
   });
 
   it('a drained node is replaced at once, with reason Drained', () => {
@@ -71,13 +71,11 @@ describe('operator heal: a begun booking with count + nodeSelector', () => {
     assert.deepEqual(x.calendar, [], 'it keeps n1: the node may return');
     const c = x.status!.conditions!.find((k) => k.type === 'Degraded')!;
     assert.deepEqual([c.status, c.reason, c.message], ['True', 'NodeFailed', 'node n1 stopped heartbeating at 2026-03-02T07:55:00Z, more than healing.gracePeriod 120s ago; no other node matching nodeSelector gpu=a100 is free until 2026-03-02T09:00:00Z: the booking keeps it and takes the first that frees']);
-    assert.equal(r.result.wholeAt, T0, 'a scoped pass asks for a look at every node');
     // Later bob's booking is over: n3 is free and takes n1's place.
     const waiting = { ...a.view, booking: { ...a.view.booking, status: x.status } };
     const bobDone = { ...busy.view, booking: { ...busy.view.booking, status: { ...busy.view.booking.status!, phase: 'Expired' as const, reason: 'TimeLimit' as const } } };
     r = run({ now: T0 + 11 * MIN, config: GRACE, bookings: [waiting, bobDone], entries: a.entries, nodes: [dead('n1', T0 - 5 * MIN), live('n3')] });
     assert.deepEqual(r.b.get('alice/a')!.status!.replacements, [{ node: 'n1', by: 'n3', time: iso(T0 + 11 * MIN), reason: 'HeartbeatLost' }]);
-    assert.equal(r.result.wholeAt, undefined);
   });
 
   it('a node that comes back is not given back what it lost, and the new node keeps its later start', () => {
@@ -149,5 +147,23 @@ describe('operator heal: pending bookings are re-planned off dead nodes at once'
     const x = b.get('alice/r')!;
     assert.deepEqual([x.status!.phase, x.status!.nodes, x.status!.startTime], ['Pending', ['n3'], iso(start)]);
     assert.deepEqual(x.calendar.map((c) => [c.node, c.entries.length]), [['n1', 0], ['n3', 1]]);
+  });
+});
+
+import { RefIndex } from '../../../operator/src/plan/index.js';
+
+describe('operator heal: the pass scope', () => {
+  it('an Active count booking on a node that may have failed comes with every node its selector matches, and they with it', () => {
+    const ix = new RefIndex();
+    for (const n of ['a1', 'a2', 'b1']) ix.setNode(n, { rack: n[0] });
+    const a = activeOn('alice/a', ['a1'], T0 - H, T0 + H, { nodeSelector: { rack: 'a' } });
+    ix.setBooking('alice/a', a.view.booking);
+    ix.setCalendar('a1', [entry('alice/a', T0 - H, T0 + H)]);
+    const nodesOf = (seedNodes: string[]) => [...(ix.components([], seedNodes) ?? []).flatMap((p) => [...p.nodes])].sort();
+    assert.deepEqual(nodesOf(['a1']), ['a1'], 'healthy: its own node only');
+    ix.setNode('a1', { rack: 'a' }, true, true);
+    assert.deepEqual(nodesOf(['a1']), ['a1', 'a2'], 'a1 may have failed: a2 may take its place');
+    assert.deepEqual(nodesOf(['a2']), ['a1', 'a2'], 'and a2 changing brings the booking');
+    assert.deepEqual(nodesOf(['b1']), ['b1'], 'b1 does not match');
   });
 });

@@ -113,25 +113,19 @@ describe('operator scope: a scoped pass decides what a whole pass decides (prope
       fc.property(fc.array(opsOn(NAMES, ['a', 'b']), { minLength: 1, maxLength: 40 }), (ops) => {
         const sim = new Sim(NAMES, (n) => ({ rack: rack(n) }));
         let plannedUpTo = sim.now;
-        let wholeDue: number | undefined; // a pass over everything the planner asked for (wholeAt), as the reconciler queues it
+        const wakes = new Map<string, number>(); // bookings the planner asked to plan again then (bookingWakes), as the reconciler queues them
         for (const op of ops) {
           const changed = sim.apply(op);
+          for (const [k, at] of wakes) if (at <= sim.now) changed.bookings.push(k), wakes.delete(k);
           const full = plan(sim.input());
-          const wholeNow = wholeDue !== undefined && wholeDue <= sim.now;
-          if (wholeNow) wholeDue = undefined;
-          if (full.wholeAt !== undefined && (wholeDue === undefined || full.wholeAt < wholeDue)) wholeDue = full.wholeAt;
+          for (const [k, at] of full.bookingWakes ?? []) if (!wakes.has(k) || at < wakes.get(k)!) wakes.set(k, at);
           // What the reconciler does: the closure of the change, cut into parts, each planned alone.
           const scope = sim.index.components(changed.bookings, [...changed.nodes, ...sim.index.due(plannedUpTo, sim.now)]);
           plannedUpTo = sim.now;
-          if (!scope || wholeNow) whole++;
+          if (!scope) whole++;
           else {
             scoped++;
             const planned = scope.map((p) => plan(sim.slice(p)));
-            // Or it asks for a pass over everything now (healing a failed node's booking: any node may take its place).
-            if (planned.some((r) => r.wholeAt !== undefined && r.wholeAt <= sim.now)) {
-              sim.write(full.actions);
-              continue;
-            }
             assert.deepEqual(norm(planned.flatMap((r) => r.actions)), norm(full.actions), `after ${JSON.stringify(op)}`);
             // The pass wakes no later than a whole pass would.
             const wake = [...planned.map((r) => r.nextWake), sim.index.nextTime(sim.now)].filter((t): t is number => t !== undefined);

@@ -7,8 +7,8 @@
 //   in the failed node's place: its entry there ends now (the node is not given back when it
 //   returns), the new node's starts now, the end stays. Degraded (reason Replaced) says what
 //   replaced what; status.replacements keeps every one. With no node free it keeps the failed
-//   node and waits for one (Degraded, reason NodeFailed; the booking then floats in the pass
-//   scope, so the first node that frees is seen).
+//   node and waits for one (Degraded, reason NodeFailed; while its node may have failed the pass
+//   scope holds every node its selector matches, plan/scope.ts, so the first that frees is seen).
 // - A booking pinned to named nodes does what spec.onNodeFailure says: Wait keeps its slot
 //   (Degraded, NodeFailed, for a lost heartbeat; NodeBack when the node returns; a draining node
 //   serves on until the booking ends), End ends it (reason NodeLost).
@@ -20,7 +20,7 @@ import type { BookingView } from '../types.js';
 import { filterNode } from '../filters.js';
 import { firstConflict } from '../calendar.js';
 import { fitsWindow } from '../windows.js';
-import { bookingEvent, entryFor, expire, human, iso, pauseDue, place, unplace, type Desired, type PassState } from '../pass.js';
+import { bookingEvent, entryFor, expire, human, iso, pauseDue, place, unplace, wakeBooking, type Desired, type PassState } from '../pass.js';
 
 export interface NodeFailure {
   node: string;
@@ -31,10 +31,10 @@ export interface NodeFailure {
 
 /**
  * Has node `name` failed, as this pass sees it? NotReady for longer than the grace (or at all
- * with `grace` false: nothing has begun there), or draining or drained. Within the grace the
- * pass asks for a pass over everything at its end (wholeAt: a replacement may be any node).
+ * with `grace` false: nothing has begun there), or draining or drained. Within the grace, booking
+ * `wake` is planned again when it ends (a time no calendar holds).
  */
-export function failureOf(s: PassState, name: string, grace = true): NodeFailure | undefined {
+export function failureOf(s: PassState, name: string, grace = true, wake?: string): NodeFailure | undefined {
   const st = s.nodes.get(name)?.node.status;
   if (st?.phase === 'Draining' || st?.phase === 'Drained') return { node: name, reason: 'Drained', why: `node ${name} is ${st.phase.toLowerCase()}${st.message ? ` (${st.message})` : ''}` };
   if (st?.phase !== 'NotReady') return undefined;
@@ -46,7 +46,7 @@ export function failureOf(s: PassState, name: string, grace = true): NodeFailure
   if (!grace) return { node: name, reason: 'HeartbeatLost', why };
   const due = since + s.config.healing.gracePeriod * 1000;
   if (due > s.now) {
-    if (s.wholeAt === undefined || due < s.wholeAt) s.wholeAt = due;
+    if (wake) wakeBooking(s, wake, due);
     return undefined;
   }
   return { node: name, reason: 'HeartbeatLost', why: `${why}, more than healing.gracePeriod ${s.config.healing.gracePeriod}s ago` };
@@ -73,7 +73,7 @@ export function* heal(s: PassState): Generator<void, void, void> {
   for (let i = s.queue.length - 1; i >= 0; i--) {
     const v = s.queue[i];
     if (v.booking.spec.onNodeFailure !== 'End' || !v.booking.spec.nodes || !v.booking.status?.phase) continue;
-    const failed = v.booking.spec.nodes.map((n) => failureOf(s, n)).filter((f) => f !== undefined);
+    const failed = v.booking.spec.nodes.map((n) => failureOf(s, n, true, v.key)).filter((f) => f !== undefined);
     if (!failed.length) continue;
     s.queue.splice(i, 1);
     expire(s, v, 'NodeLost', `${failed.map((f) => f.why).join('; ')}; the booking asked to end then (spec.onNodeFailure: End)`, 'Warning');
@@ -89,7 +89,7 @@ function healActive(s: PassState, d: Desired): void {
   const b = v.booking;
   const st = d.status;
   const nodes = st.nodes ?? [];
-  const failed = nodes.map((n) => failureOf(s, n)).filter((f) => f !== undefined);
+  const failed = nodes.map((n) => failureOf(s, n, true, v.key)).filter((f) => f !== undefined);
   if (!failed.length) {
     if (hasCondition(st.conditions, DEGRADED, 'NodeFailed')) {
       const msg = `its nodes are back (${nodes.join(', ')})`;
@@ -146,10 +146,6 @@ function healActive(s: PassState, d: Desired): void {
   }
   const left = failed.slice(done.length);
   if (left.length) {
-    // A scoped pass sees only this booking's own nodes: the first time, ask for a pass over
-    // everything. Once it waits (NodeFailed) it floats in the scope (plan/scope.ts) and every
-    // pass that may free a matching node includes it.
-    if (!hasCondition(st.conditions, DEGRADED, 'NodeFailed') && (s.wholeAt === undefined || s.wholeAt > s.now)) s.wholeAt = s.now;
     const sel = Object.entries(b.spec.nodeSelector ?? {}).map(([k, x]) => `${k}=${x}`).join(',') || '(any)';
     degraded(s, d, 'NodeFailed', `${left.map((f) => f.why).join('; ')}; no other node matching nodeSelector ${sel} is free until ${human(end)}: the booking keeps it and takes the first that frees`);
   }
