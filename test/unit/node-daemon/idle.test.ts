@@ -69,3 +69,15 @@ describe('node-daemon idle: /proc/<pid>/stat', () => {
     assert.equal(cpuMsOfStat('garbage'), undefined);
   });
 });
+
+import { mergeStatus } from '../../../node-daemon/src/decide/status.js';
+
+describe('node-daemon idle: the report in the Node status', () => {
+  it('is written as given, and removed when no entry opted in is active', () => {
+    const activity = [{ booking: 'alice/a', entryUid: 'u1', idleSince: '2026-03-02T08:00:00.000Z' }];
+    const s = mergeStatus({ phase: 'Ready' }, { daemonVersion: 'v', activity }, T0);
+    assert.deepEqual(s.activity, activity);
+    assert.equal(s.phase, 'Ready', 'the operator\'s phase is kept');
+    assert.equal('activity' in mergeStatus(s, { daemonVersion: 'v', activity: [] }, T0), false);
+  });
+});
