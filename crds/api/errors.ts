@@ -39,3 +39,12 @@ export class ForbiddenError extends KiwiError {
 export class TimeoutError extends KiwiError {
   override readonly exitCode = 8;
 }
+
+/**
+ * The cluster said no, or the booking is past the point where the verb makes sense: a booking
+ * Rejected or Busy, an extend refused, kill or extend of an Expired booking, a wait for a state
+ * that can no longer come. Exit code 9; HTTP 409 Refused in kiwi-web.
+ */
+export class RefusedError extends KiwiError {
+  override readonly exitCode = 9;
+}

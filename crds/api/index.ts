@@ -11,6 +11,7 @@ export * from './etcd.js';
 export * from './informer.js';
 export * from './log.js';
 export * from './config.js';
+export * from './power.js';
 export * from './time.js';
 export * from './conditions.js';
 export * from './endpoints.js';

@@ -1,6 +1,6 @@
 // The key layout in etcd (DESIGN.md, "Keys in etcd"). Every key Kiwi reads or writes is made here,
 // and so is the one identity derived from a key: the entry uid calendars and daemons go by.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { KindName } from './types.js';
 import { kindInfo } from './kinds.js';
 
@@ -62,6 +62,15 @@ export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' 
 
 /** An object's name (a Node's, a Booking's, the ClusterConfig's): a DNS-1123 subdomain. */
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const NAME_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A new Booking's name when none is given (kiwictl alloc, kiwi-web): bk-<5 lower-case letters and digits>. */
+export function randomName(bytes: Uint8Array = randomBytes(5)): string {
+  let s = 'bk-';
+  for (let i = 0; i < 5; i++) s += NAME_ALPHABET[bytes[i] % NAME_ALPHABET.length];
+  return s;
+}
+
 /** A Unix user name, as a Booking's namespace and spec.user. */
 export const USER_PATTERN = /^[a-z_][a-z0-9_.-]*[$]?$/;
 

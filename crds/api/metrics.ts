@@ -32,9 +32,13 @@ export interface OperatorMetrics {
   leader: Gauge;
   /** Failed etcd calls by operation. */
   etcdErrors: Counter<'op'>;
+  /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
+  nodes: Gauge<'phase'>;
+  /** Power commands the operator carried out (action off or on, result ok or failed). */
+  powerActions: Counter<'action' | 'result'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -93,6 +97,23 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    nodes: new Gauge({
+      name: 'kiwi_nodes',
+      help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
+      labelNames: ['phase'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const m = src.nodePhases?.();
+        if (m) for (const [p, n] of m) this.set({ phase: p }, n);
+      },
+    }),
+    powerActions: new Counter({
+      name: 'kiwi_power_actions_total',
+      help: 'Power commands carried out by the operator (power saving), by action (off, on) and result (ok, failed)',
+      labelNames: ['action', 'result'],
+      registers: [registry],
+    }),
   };
 }
 

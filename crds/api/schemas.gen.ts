@@ -561,6 +561,31 @@ export const crds: Crd[] = [
                           }
                         }
                       }
+                    },
+                    "wakeOnLan": {
+                      "type": "object",
+                      "description": "Where the operator sends the wake-on-LAN magic packet to power the node on (ClusterConfig spec.power.action wakeOnLan).",
+                      "required": [
+                        "mac"
+                      ],
+                      "properties": {
+                        "mac": {
+                          "type": "string",
+                          "description": "The network card's MAC address, six hex pairs separated by colons or dashes.",
+                          "pattern": "^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$"
+                        },
+                        "broadcast": {
+                          "type": "string",
+                          "description": "IPv4 broadcast address of the node's network (default 255.255.255.255).",
+                          "pattern": "^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)$"
+                        },
+                        "port": {
+                          "type": "integer",
+                          "description": "UDP port (default 9, discard).",
+                          "minimum": 1,
+                          "maximum": 65535
+                        }
+                      }
                     }
                   }
                 },
@@ -574,9 +599,12 @@ export const crds: Crd[] = [
                         "Ready",
                         "NotReady",
                         "Draining",
-                        "Drained"
+                        "Drained",
+                        "PoweringOff",
+                        "Off",
+                        "Resuming"
                       ],
-                      "description": "Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out)."
+                      "description": "Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out); PoweringOff, Off, Resuming (power saving powered it off on purpose, or is waking it; bookable)."
                     },
                     "message": {
                       "type": "string",
@@ -652,6 +680,32 @@ export const crds: Crd[] = [
                         }
                       }
                     },
+                    "power": {
+                      "type": "object",
+                      "description": "Power saving's record of the node (written by the operator).",
+                      "properties": {
+                        "lastOffTime": {
+                          "type": "string",
+                          "format": "date-time",
+                          "description": "When the operator last told the node to power off."
+                        },
+                        "lastOnTime": {
+                          "type": "string",
+                          "format": "date-time",
+                          "description": "When the operator last told the node to power on."
+                        },
+                        "cycles": {
+                          "type": "integer",
+                          "minimum": 0,
+                          "description": "Power-offs since the node was registered."
+                        },
+                        "idleSince": {
+                          "type": "string",
+                          "format": "date-time",
+                          "description": "Since when no booking has held the node (power saving powers it off idleTime after)."
+                        }
+                      }
+                    },
                     "heartbeatTime": {
                       "type": "string",
                       "format": "date-time",
@@ -677,7 +731,7 @@ export const crds: Crd[] = [
                         "properties": {
                           "type": {
                             "type": "string",
-                            "description": "Ready, Cleaned or ClockSkew."
+                            "description": "Ready, Cleaned, ClockSkew, WakeOnLan (the daemon restored it, or why not) or PowerAction (the operator's last power command)."
                           },
                           "status": {
                             "type": "string",
@@ -1038,6 +1092,140 @@ export const crds: Crd[] = [
                           "maximum": 31622400,
                           "maxLength": 32,
                           "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        }
+                      }
+                    },
+                    "power": {
+                      "type": "object",
+                      "description": "Power saving. Nodes with no booking ahead are powered off after idleTime and woken so that they are up at their next booking's planned start (which includes bootTime). Off by default.",
+                      "properties": {
+                        "enabled": {
+                          "type": "boolean",
+                          "description": "Power idle nodes off and on. Default false.",
+                          "default": false
+                        },
+                        "idleTime": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long a node stays on with no booking before it is powered off (and no booking may begin within idleTime plus bootTime). Default 30m.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "bootTime": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long a node takes from power-on to a heartbeating daemon. A booking on a node that is off starts no earlier than this from now, and the node is woken this long before its next planned start. Default 5m.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 86400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "resumeTimeout": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "A node woken that has not heartbeaten within this is NotReady (an alarm); a node told to power off that still heartbeats after it is Ready again. Default 15m; at least bootTime.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 10,
+                          "maximum": 86400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "suspendRate": {
+                          "type": "integer",
+                          "description": "Nodes powered off per minute at most. Default 60.",
+                          "minimum": 1,
+                          "maximum": 100000,
+                          "default": 60
+                        },
+                        "resumeRate": {
+                          "type": "integer",
+                          "description": "Nodes powered on per minute at most. Default 300.",
+                          "minimum": 1,
+                          "maximum": 100000,
+                          "default": 300
+                        },
+                        "keepIdle": {
+                          "type": "integer",
+                          "description": "Idle nodes kept on (the ones idle the shortest), so that a booking that wants nodes now need not wait for one to boot. Default 0.",
+                          "minimum": 0,
+                          "maximum": 100000,
+                          "default": 0
+                        },
+                        "excludeSelector": {
+                          "type": "string",
+                          "description": "Nodes whose labels match this selector (kubectl syntax, e.g. role=login,gpu!=none) are never powered off.",
+                          "maxLength": 1024
+                        },
+                        "action": {
+                          "type": "string",
+                          "description": "How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan, and powers off with commands.powerOff when given, else the node's daemon powers its machine off itself when its Node goes PoweringOff; commands runs commands.powerOff and commands.powerOn.",
+                          "enum": [
+                            "wakeOnLan",
+                            "commands"
+                          ],
+                          "default": "wakeOnLan"
+                        },
+                        "commands": {
+                          "type": "object",
+                          "description": "Admin commands (IPMI, a PDU, a cloud API), run by the operator without a shell as COMMAND... NODE ADDRESS. The first item is an absolute path.",
+                          "properties": {
+                            "powerOff": {
+                              "type": "array",
+                              "description": "The power-off command and its first arguments; the node's name and address are added last.",
+                              "maxItems": 32,
+                              "items": {
+                                "type": "string",
+                                "maxLength": 4096
+                              }
+                            },
+                            "powerOn": {
+                              "type": "array",
+                              "description": "The power-on command and its first arguments; the node's name and address are added last.",
+                              "maxItems": 32,
+                              "items": {
+                                "type": "string",
+                                "maxLength": 4096
+                              }
+                            },
+                            "timeout": {
+                              "x-kubernetes-int-or-string": true,
+                              "description": "A command still running after this is killed and counts as failed. Default 60s.",
+                              "anyOf": [
+                                {
+                                  "type": "integer"
+                                },
+                                {
+                                  "type": "string"
+                                }
+                              ],
+                              "minimum": 1,
+                              "maximum": 3600,
+                              "maxLength": 32,
+                              "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                            }
+                          }
                         }
                       }
                     }

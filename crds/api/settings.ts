@@ -32,6 +32,21 @@ export function addConfigOption(cmd: Command, defaultFile: string): Command {
   return cmd.addOption(new Option('--config <file>', `YAML settings, keys = the flags' long names in camelCase (default: ${defaultFile} if it exists); flags and KIWI_* variables override it`).env(CONFIG_ENV));
 }
 
+/**
+ * Adds the etcd user and TLS options a Kiwi server takes (docs/security.md): --etcd-user,
+ * --etcd-password-file, --etcd-ca, --etcd-cert, --etcd-key, each with its KIWI_ETCD_* variable;
+ * etcdSecurity (etcd.ts) reads them. `user` and `passwordFile` say which user and file this
+ * program is given.
+ */
+export function addEtcdSecurityOptions(cmd: Command, help: { user: string; passwordFile: string }): Command {
+  return cmd
+    .addOption(new Option('--etcd-user <name>', help.user).env('KIWI_ETCD_USER'))
+    .addOption(new Option('--etcd-password-file <file>', help.passwordFile).env('KIWI_ETCD_PASSWORD_FILE'))
+    .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
+    .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
+    .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+}
+
 /** The config file to read: --config, else KIWI_CONFIG, else the default if it exists. */
 export function configFileOf(argv: string[], defaultFile: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; explicit: boolean } | undefined {
   for (let i = 0; i < argv.length; i++) {

@@ -3,11 +3,23 @@
 import { parseDuration } from './duration.js';
 import { InvalidError } from './errors.js';
 
+// One formatter a zone: making one per call is most of the cost (the planner's reservable
+// windows and the calendar page ask many times).
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
 /** The offset of `zone` from UTC at instant `t`, in ms (e.g. +3600000 for Europe/Paris in winter). */
 export function zoneOffsetMs(t: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(new Date(t));
+  const parts = formatter(zone).formatToParts(new Date(t));
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(t / 1000) * 1000;
@@ -33,7 +45,7 @@ export function rfc3339(t: number | Date): string {
 
 export function isTimeZone(zone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    formatter(zone);
     return true;
   } catch {
     return false;

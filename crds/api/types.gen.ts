@@ -210,15 +210,32 @@ export interface NodeSpec {
      */
     timeZone?: string;
   }[];
+  /**
+   * Where the operator sends the wake-on-LAN magic packet to power the node on (ClusterConfig spec.power.action wakeOnLan).
+   */
+  wakeOnLan?: {
+    /**
+     * The network card's MAC address, six hex pairs separated by colons or dashes.
+     */
+    mac: string;
+    /**
+     * IPv4 broadcast address of the node's network (default 255.255.255.255).
+     */
+    broadcast?: string;
+    /**
+     * UDP port (default 9, discard).
+     */
+    port?: number;
+  };
 }
 /**
  * Written only by the node daemon and the operator.
  */
 export interface NodeStatus {
   /**
-   * Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out).
+   * Ready (heartbeat alive), NotReady (heartbeat gone), Draining or Drained (an admin or a failed cleanup took it out); PoweringOff, Off, Resuming (power saving powered it off on purpose, or is waking it; bookable).
    */
-  phase?: 'Ready' | 'NotReady' | 'Draining' | 'Drained';
+  phase?: 'Ready' | 'NotReady' | 'Draining' | 'Drained' | 'PoweringOff' | 'Off' | 'Resuming';
   /**
    * Why the node is in its phase (for example the processes a cleanup could not end).
    */
@@ -261,6 +278,27 @@ export interface NodeStatus {
     idleSince?: string;
   }[];
   /**
+   * Power saving's record of the node (written by the operator).
+   */
+  power?: {
+    /**
+     * When the operator last told the node to power off.
+     */
+    lastOffTime?: string;
+    /**
+     * When the operator last told the node to power on.
+     */
+    lastOnTime?: string;
+    /**
+     * Power-offs since the node was registered.
+     */
+    cycles?: number;
+    /**
+     * Since when no booking has held the node (power saving powers it off idleTime after).
+     */
+    idleSince?: string;
+  };
+  /**
    * When the node daemon last reported in.
    */
   heartbeatTime?: string;
@@ -273,7 +311,7 @@ export interface NodeStatus {
    */
   conditions?: {
     /**
-     * Ready, Cleaned or ClockSkew.
+     * Ready, Cleaned, ClockSkew, WakeOnLan (the daemon restored it, or why not) or PowerAction (the operator's last power command).
      */
     type: string;
     status: 'True' | 'False' | 'Unknown';
@@ -406,6 +444,68 @@ export interface ClusterConfigSpec {
      * How much of etcd's history the operator keeps when it compacts (a watcher that falls further behind re-reads). Default 1h.
      */
     etcdHistory?: number | string;
+  };
+  /**
+   * Power saving. Nodes with no booking ahead are powered off after idleTime and woken so that they are up at their next booking's planned start (which includes bootTime). Off by default.
+   */
+  power?: {
+    /**
+     * Power idle nodes off and on. Default false.
+     */
+    enabled?: boolean;
+    /**
+     * How long a node stays on with no booking before it is powered off (and no booking may begin within idleTime plus bootTime). Default 30m.
+     */
+    idleTime?: number | string;
+    /**
+     * How long a node takes from power-on to a heartbeating daemon. A booking on a node that is off starts no earlier than this from now, and the node is woken this long before its next planned start. Default 5m.
+     */
+    bootTime?: number | string;
+    /**
+     * A node woken that has not heartbeaten within this is NotReady (an alarm); a node told to power off that still heartbeats after it is Ready again. Default 15m; at least bootTime.
+     */
+    resumeTimeout?: number | string;
+    /**
+     * Nodes powered off per minute at most. Default 60.
+     */
+    suspendRate?: number;
+    /**
+     * Nodes powered on per minute at most. Default 300.
+     */
+    resumeRate?: number;
+    /**
+     * Idle nodes kept on (the ones idle the shortest), so that a booking that wants nodes now need not wait for one to boot. Default 0.
+     */
+    keepIdle?: number;
+    /**
+     * Nodes whose labels match this selector (kubectl syntax, e.g. role=login,gpu!=none) are never powered off.
+     */
+    excludeSelector?: string;
+    /**
+     * How the operator powers nodes. wakeOnLan powers on with a magic packet to the node's spec.wakeOnLan, and powers off with commands.powerOff when given, else the node's daemon powers its machine off itself when its Node goes PoweringOff; commands runs commands.powerOff and commands.powerOn.
+     */
+    action?: 'wakeOnLan' | 'commands';
+    /**
+     * Admin commands (IPMI, a PDU, a cloud API), run by the operator without a shell as COMMAND... NODE ADDRESS. The first item is an absolute path.
+     */
+    commands?: {
+      /**
+       * The power-off command and its first arguments; the node's name and address are added last.
+       *
+       * @maxItems 32
+       */
+      powerOff?: string[];
+      /**
+       * The power-on command and its first arguments; the node's name and address are added last.
+       *
+       * @maxItems 32
+       */
+      powerOn?: string[];
+      /**
+       * A command still running after this is killed and counts as failed. Default 60s.
+       */
+      timeout?: number | string;
+    };
   };
 }
 /**

@@ -9,6 +9,7 @@ import { KINDS, kindInfo } from './kinds.js';
 import { InvalidError } from './errors.js';
 import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.js';
 import { RETENTION_DURATIONS } from './config.js';
+import { POWER_DURATIONS, powerProblems } from './power.js';
 import { isLabelKey, isLabelValue } from './selector.js';
 import { NAME_PATTERN, USER_PATTERN } from './keys.js';
 
@@ -111,7 +112,7 @@ function describeError(e: ErrorObject, kind: KindName): string | undefined {
 const DURATION_FIELDS: Record<KindName, string[][]> = {
   Booking: [['spec', 'duration'], ['spec', 'endSignal', 'before']],
   Node: [],
-  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ['spec', 'healing', 'gracePeriod'], ['spec', 'idleRelease', 'after'], ['spec', 'idleRelease', 'warnBefore']],
+  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ...POWER_DURATIONS.map((f) => ['spec', 'power', ...f]), ['spec', 'healing', 'gracePeriod'], ['spec', 'idleRelease', 'after'], ['spec', 'idleRelease', 'warnBefore']],
   UsageRecord: [],
 };
 const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [] };
@@ -226,6 +227,7 @@ export function validateObject(input: unknown, what: string): KiwiObject {
   }
   if (kind === 'ClusterConfig' && obj.spec?.defaultDuration && obj.spec?.maxDuration && obj.spec.defaultDuration > obj.spec.maxDuration)
     problems.push('spec.defaultDuration: is longer than spec.maxDuration');
+  if (kind === 'ClusterConfig') problems.push(...powerProblems(obj.spec?.power));
   if (problems.length) throw fail(problems);
   return obj as KiwiObject;
 }

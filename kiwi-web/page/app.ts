@@ -5,12 +5,15 @@
 // (or the row of the node) that changed: the world is never redrawn for one event.
 // Everything from etcd is shown with textContent, never as HTML.
 import type { Booking, Node } from '../../crds/api/types.js';
-import { barsOf, describe, endPatch, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, windowIntervals, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
+import { barsOf, describe, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
 import { userColor } from './colors.js';
+import { openIntervals } from '../../crds/api/windows.js';
+import { planExtend } from '../../crds/api/extend.js';
 
 const API = '/apis/kiwi.dev/v1alpha1';
 const LABEL_W = 150;
 const ROW_H = 26;
+const AXIS_H = 28;
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 interface SessionInfo { user?: string; csrf?: string; loginMode: 'etcd' | 'dev'; note: string; defaultDuration: number }
@@ -48,8 +51,11 @@ const tOf = (x: number) => state.from + x / pxPerMs();
 
 // ---- drawing -------------------------------------------------------------------------------
 
+/** The scale that fits the view's span into the calendar's width without the booking panel: so
+ * opening or closing the panel never rescales the bars under the pointer (it only narrows what
+ * is in view; see keepInView). */
 function defaultZoom(): number {
-  const w = Math.max(600, $('cal').clientWidth - LABEL_W - 20);
+  const w = Math.max(600, $('work').clientWidth - LABEL_W - 20);
   return w / (span() / HOUR);
 }
 
@@ -88,6 +94,7 @@ function drawAll(): void {
   $('count').textContent = `${state.rows.length} of ${state.nodes.size} nodes`;
   document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
   document.body.dataset.pxPerHour = String(state.zoom); // for tests and tools: the scale drawn
+  document.body.dataset.from = String(state.from); // and the instant at the grid's left edge
   const title = state.view === 'week' ? `week of ${new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric' }).format(state.from)}` : new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'long', day: 'numeric', month: 'short', year: 'numeric' }).format(state.from);
   $('range').textContent = title;
 }
@@ -104,7 +111,7 @@ function drawAxis(width: number): void {
   axis.replaceChildren(f);
 }
 
-const STATE_TEXT = { ready: '', notready: 'not ready', cordoned: 'cordoned', draining: 'draining', drained: 'drained' } as const;
+const STATE_TEXT = { ready: '', notready: 'not ready', cordoned: 'cordoned', draining: 'draining', drained: 'drained', off: 'off', waking: 'waking up' } as const;
 
 function labelOf(n: Node, i: number): HTMLElement {
   const s = nodeState(n);
@@ -124,7 +131,7 @@ function laneOf(n: Node, i: number, width: number): HTMLElement {
   d.style.top = `${i * ROW_H}px`;
   d.style.width = `${width}px`;
   d.dataset.node = n.metadata.name!;
-  for (const [a, b] of windowIntervals(n.spec?.reservableWindows, state.from, state.from + span())) {
+  for (const [a, b] of openIntervals(n.spec?.reservableWindows, state.from, state.from + span())) {
     const w = el('div', 'window');
     w.style.left = `${xOf(a)}px`;
     w.style.width = `${(b - a) * pxPerMs()}px`;
@@ -343,6 +350,22 @@ function panel(title: string): HTMLElement {
   return body;
 }
 
+/**
+ * After the panel opened (and narrowed the calendar): scroll what it is about back into view, but
+ * only if too little of it is left in view (a long bar that still shows stays under the pointer).
+ */
+function keepInView(e: HTMLElement): void {
+  const cal = $('cal');
+  const c = cal.getBoundingClientRect();
+  const r = e.getBoundingClientRect();
+  const left = c.left + LABEL_W; // the sticky labels and axis cover the grid's start
+  const top = c.top + AXIS_H;
+  const w = Math.min(r.right, c.left + cal.clientWidth) - Math.max(r.left, left);
+  const h = Math.min(r.bottom, c.top + cal.clientHeight) - Math.max(r.top, top);
+  if (w >= Math.min(24, r.width) && h >= Math.min(ROW_H / 2, r.height)) return;
+  e.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+}
+
 function closePanel(): void {
   $('panel').hidden = true;
   $('sel').hidden = true;
@@ -484,34 +507,44 @@ function showBooking(key: string): void {
   const msg = el('p', 'preview');
   msg.id = 'change-result';
   msg.setAttribute('role', 'status');
-  const change = (label: string, patch: unknown) => sendChange(key, label, patch);
   const button = (text: string, fn: () => void) => {
     const x = el('button', '', text);
     x.type = 'button';
     x.onclick = fn;
     body.appendChild(x);
   };
-  const resize = (deltaMin: number) => {
-    const cur = state.bookings.get(key)!;
-    const end = cur.status?.endTime ? Date.parse(cur.status.endTime) : undefined;
-    const patch = end === undefined ? undefined : endPatch(cur, end + deltaMin * 60_000);
-    if (patch) return change(deltaMin > 0 ? 'Extend' : 'Shorten', patch);
-  };
-  button('Extend +30m', () => void resize(30));
-  button('Shorten −15m', () => void resize(-15));
-  button('End now', () => void change('End', { spec: { cancelled: true } }));
+  button('Extend +30m', () => void extendBy(key, 'Extend', 30 * 60));
+  button('Shorten −15m', () => void extendBy(key, 'Shorten', -15 * 60));
+  button('End now', () => void sendChange(key, 'End', { spec: { cancelled: true } }));
   body.appendChild(msg);
+}
+
+/** Makes one's booking longer or shorter by kiwictl extend's rules (crds/api/extend.ts), then sends it. */
+async function extendBy(key: string, label: string, seconds: number): Promise<void> {
+  const b = state.bookings.get(key);
+  if (!b) return;
+  let patch: unknown;
+  try {
+    patch = { spec: planExtend(b, { kind: 'delta', seconds: Math.round(seconds) }, Date.now(), state.session?.defaultDuration ?? 3600).patch };
+  } catch (e) {
+    return changeResult(key, false, `Refused: ${(e as Error).message}`);
+  }
+  return sendChange(key, label, patch);
 }
 
 /** Sends a change of one's booking; the panel says whether it was taken or why not. */
 async function sendChange(key: string, label: string, patch: unknown): Promise<void> {
   const [ns, name] = key.split('/');
   const r = await call('PATCH', `${API}/namespaces/${encodeURIComponent(ns)}/bookings/${encodeURIComponent(name)}`, patch);
+  changeResult(key, r.ok, r.ok ? `${label}: sent; the calendar shows the operator's answer` : `Refused: ${r.data.message}`);
+}
+
+function changeResult(key: string, ok: boolean, text: string): void {
   if (state.selected !== key) showBooking(key);
   const msg = document.getElementById('change-result');
   if (!msg) return;
-  msg.textContent = r.ok ? `${label}: sent; the calendar shows the operator's answer` : `Refused: ${r.data.message}`;
-  msg.className = r.ok ? 'preview ok' : 'preview refused';
+  msg.textContent = text;
+  msg.className = ok ? 'preview ok' : 'preview refused';
 }
 
 // ---- mouse and keyboard ----------------------------------------------------------------------
@@ -570,8 +603,8 @@ function setupInput(): void {
       const g = grip;
       grip = undefined;
       const b = state.bookings.get(g.key);
-      const patch = b && endPatch(b, g.end);
-      if (b && patch) void sendChange(g.key, 'Resize', patch).then(() => drawBooking(state.bookings.get(g.key)!));
+      const end = b?.status?.endTime ? Date.parse(b.status.endTime) : undefined;
+      if (b && end !== undefined) void extendBy(g.key, 'Resize', (g.end - end) / 1000).then(() => drawBooking(state.bookings.get(g.key)!));
       return;
     }
     if (!drag) return;
@@ -583,6 +616,7 @@ function setupInput(): void {
     const spec = selectionToSpec(nodes, a, b, Date.now());
     drawSelFor(nodes, spec.start ? Date.parse(spec.start) : Date.now(), (spec.start ? Date.parse(spec.start) : Date.now()) + spec.duration * 1000);
     bookingForm(nodes, a, b);
+    keepInView(sel);
   });
   const drawSelFor = (nodes: string[], a: number, b: number) => {
     drag = { row: state.rowIndex.get(nodes[0])!, row2: state.rowIndex.get(nodes[nodes.length - 1])!, t: a, t2: b };
@@ -590,15 +624,19 @@ function setupInput(): void {
     drag = undefined;
   };
   const bars = (e: Event) => (e.target as HTMLElement).closest<HTMLElement>('.bar');
+  const open = (b: HTMLElement) => {
+    showBooking(b.dataset.key!);
+    keepInView(b);
+  };
   lanes.addEventListener('click', (e) => {
     const b = bars(e);
-    if (b) showBooking(b.dataset.key!);
+    if (b) open(b);
   });
   lanes.addEventListener('keydown', (e) => {
     const b = bars(e);
     if (b && (e.key === 'Enter' || e.key === ' ')) {
       e.preventDefault();
-      showBooking(b.dataset.key!);
+      open(b);
     }
   });
   const tip = $('tip');

@@ -49,13 +49,16 @@ export function barsOf(b: Booking, now: number): Bar[] {
   return bars;
 }
 
-export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained';
+export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained' | 'off' | 'waking';
 
 export function nodeState(n: Node): NodeState {
   const ph = n.status?.phase;
   if (ph === 'Drained') return 'drained';
   if (ph === 'Draining' || n.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined) return 'draining';
   if (n.spec?.unschedulable) return 'cordoned';
+  // Powered off on purpose (power saving): bookable, woken in time for its next booking.
+  if (ph === 'Off' || ph === 'PoweringOff') return 'off';
+  if (ph === 'Resuming') return 'waking';
   if (ph !== 'Ready') return 'notready';
   return 'ready';
 }
@@ -107,37 +110,6 @@ export function ticks(from: number, to: number, view: View, zone: string, pxPerM
   return out;
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-type Window = NonNullable<NonNullable<Node['spec']>['reservableWindows']>[number];
-
-/** A node's reservable windows that touch [from, to), as [start, end) intervals (empty list: always reservable). */
-export function windowIntervals(windows: Window[] | undefined, from: number, to: number): [number, number][] {
-  if (!windows?.length) return [];
-  const out: [number, number][] = [];
-  for (const w of windows) {
-    const zone = w.timeZone ?? 'UTC';
-    const [sh, sm] = w.start.split(':').map(Number);
-    const [eh, em] = w.end.split(':').map(Number);
-    // from one day before (a window spanning midnight) to the end of the range
-    for (let day = from - DAY; day < to + DAY; day += DAY) {
-      const d = zonedDate(day, zone);
-      if (w.days?.length && !w.days.includes(DAYS[d.weekday] as never)) continue;
-      const s = zonedTime(d.y, d.mo, d.d, sh, sm, zone);
-      let e = eh === 24 ? zonedTime(d.y, d.mo, d.d, 0, 0, zone) + DAY : zonedTime(d.y, d.mo, d.d, eh, em, zone);
-      if (e <= s) e += DAY;
-      if (e > from && s < to) out.push([Math.max(s, from), Math.min(e, to)]);
-    }
-  }
-  out.sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const iv of out) {
-    const last = merged[merged.length - 1];
-    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
-    else merged.push([...iv]);
-  }
-  return merged;
-}
-
 /** Snap a time to the grid of the view (5 min in a day, 15 min in a week). */
 export function snap(t: number, view: View): number {
   const g = view === 'week' ? 15 * 60_000 : 5 * 60_000;
@@ -181,15 +153,4 @@ export function describe(b: Booking, now: number, fmt: (t: number) => string): s
   }
   if (st.replacements?.length) lines.push(`replaced: ${st.replacements.map((r) => `${r.node} by ${r.by} at ${fmt(Date.parse(r.time))}`).join(', ')}`);
   return lines;
-}
-
-/**
- * The merge patch that makes a booking end at `end`: spec.end for a booking with a fixed end,
- * else spec.duration from its (held or planned) start. undefined while it has no slot yet.
- */
-export function endPatch(b: Booking, end: number): { spec: { end: string } | { duration: number } } | undefined {
-  const st = b.status ?? {};
-  if (b.spec.end !== undefined) return { spec: { end: new Date(end).toISOString().replace(/\.\d+Z$/, 'Z') } };
-  if (!st.startTime) return undefined;
-  return { spec: { duration: Math.max(60, Math.round((end - Date.parse(st.startTime)) / 1000)) } };
 }

@@ -2,19 +2,21 @@
 // use it. Reads come from the hub's cache (one watch for the server); writes go through the
 // logged-in user's own store, so etcd authorizes them; validation is crds/api's, as in kiwictl.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { effectiveConfig, type EffectiveConfig } from '../../crds/api/config.js';
 import { validateObject } from '../../crds/api/validate.js';
 import { rfc3339 } from '../../crds/api/time.js';
 import { matches, parseSelector } from '../../crds/api/selector.js';
+import { randomName } from '../../crds/api/keys.js';
 import { API_VERSION, type Booking, type ClusterConfig, type KiwiObject, type Node } from '../../crds/api/types.js';
 import type { Store } from '../../crds/api/store.js';
-import { ForbiddenError, NotFoundError, TimeoutError } from '../../crds/api/errors.js';
+import { ForbiddenError, NotFoundError, RefusedError, TimeoutError } from '../../crds/api/errors.js';
 import { askDryRun } from '../../crds/api/dryrun.js';
+import { planExtend, type ExtendChange } from '../../crds/api/extend.js';
+import { parseDuration } from '../../crds/api/duration.js';
 import type { Logger } from '../../crds/api/log.js';
 import type { Hub, WatchedKind, WatchEvent } from './hub.js';
 import type { Session, Sessions } from './auth.js';
-import { HttpError, RefusedError } from './status.js';
+import { HttpError } from './status.js';
 import { readJson, sendJson } from './http.js';
 import { API_PREFIX } from './openapi.js';
 import { previewBooking } from './preview.js';
@@ -36,7 +38,6 @@ export const DRY_RUN_TIMEOUT_MS = 2000;
 /** On a dry run's answer: who answered, "operator" (its planner) or "forecast" (preview.ts). */
 export const DRY_RUN_SOURCE = 'kiwi.dev/dry-run-source';
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const HEARTBEAT_MS = 15_000;
 
 /** The ClusterConfig in force (admins, durations): read through, it changes rarely. */
@@ -160,13 +161,28 @@ async function patch(s: Session, namespace: string, name: string, body: unknown)
   if (b.metadata) for (const k of Object.keys(b.metadata)) if (k !== 'labels' && k !== 'annotations') throw new HttpError(422, 'Invalid', `metadata.${k}: cannot be patched`);
   const curPhase = cur.status?.phase;
   const cancelling = (b.spec as { cancelled?: unknown } | undefined)?.cancelled === true;
-  if (curPhase === 'Expired') throw new RefusedError(`booking ${namespace}/${name} already ended (${cur.status?.reason ?? 'Expired'}); book again`);
-  if (cur.spec.cancelled && !cancelling) throw new RefusedError(`booking ${namespace}/${name} is being cancelled; it cannot be changed`);
   const next = mergePatch(structuredClone({ apiVersion: cur.apiVersion, kind: cur.kind, metadata: cur.metadata, spec: cur.spec }), body) as Booking;
   const valid = validateObject(next, `booking ${namespace}/${name}`) as Booking;
   if (valid.spec.user !== cur.spec.user) throw new HttpError(422, 'Invalid', `booking ${namespace}/${name}: spec.user cannot change`);
+  // A new length (spec.duration, or spec.end of a booking with a fixed end) is kiwictl extend's
+  // change, refused by its rules and in its words (crds/api/extend.ts), as on the page.
+  const change = cancelling ? undefined : lengthChange(cur, valid);
+  if (change) planExtend(cur, change, Date.now(), (await clusterConfig(s.store)).defaultDuration);
+  if (curPhase === 'Expired') throw new RefusedError(`booking ${namespace}/${name} already ended (${cur.status?.reason ?? 'Expired'}); book again`);
+  if (cur.spec.cancelled && !cancelling) throw new RefusedError(`booking ${namespace}/${name} is being cancelled; it cannot be changed`);
   valid.metadata.resourceVersion = cur.metadata.resourceVersion;
   return s.store.update(valid);
+}
+
+/** The new total a patch gives a booking's length, as `kiwictl extend -t TOTAL`; undefined if it keeps it. */
+function lengthChange(cur: Booking, next: Booking): ExtendChange | undefined {
+  if (cur.spec.end !== undefined && next.spec.end !== undefined && next.spec.end !== cur.spec.end) {
+    const from = cur.status?.startTime ?? cur.spec.start;
+    return { kind: 'total', seconds: Math.round((Date.parse(next.spec.end) - (from ? Date.parse(from) : Date.now())) / 1000) };
+  }
+  if (cur.spec.end === undefined && next.spec.end === undefined && next.spec.duration !== undefined && next.spec.duration !== cur.spec.duration)
+    return { kind: 'total', seconds: parseDuration(next.spec.duration) };
+  return undefined;
 }
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -212,12 +228,5 @@ function watch(d: ApiDeps, req: IncomingMessage, res: ServerResponse, kind: Watc
   };
   req.on('close', done);
   res.on('error', done);
-}
-
-function randomName(): string {
-  const bytes = randomBytes(5);
-  let s = 'bk-';
-  for (let i = 0; i < 5; i++) s += ALPHABET[bytes[i] % ALPHABET.length];
-  return s;
 }
 

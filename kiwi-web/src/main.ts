@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { connect, etcdSecurity, logger, parseEndpoints, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { parseListenAddr } from '../../crds/api/observe.js';
-import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
+import { addConfigOption, addEtcdSecurityOptions, parseSettings } from '../../crds/api/settings.js';
 import { Hub } from './hub.js';
 import { etcdAuthOn, loginMode, Sessions } from './auth.js';
 import { createWebServer, listen } from './server.js';
@@ -18,12 +18,8 @@ const program = new Command('kiwi-web')
   .addOption(new Option('--login <mode>', 'auto: name-only dev login when etcd is on loopback without auth, else etcd; etcd: Kiwi etcd user and password; dev: name only (refused unless loopback and auth off)').choices(['auto', 'etcd', 'dev']).env('KIWI_WEB_LOGIN').default('auto'))
   .addOption(new Option('--no-anonymous-read', 'show the calendar only to logged-in users'))
   .addOption(new Option('--secure-cookies', 'mark the session cookie Secure (serve behind an HTTPS proxy)').env('KIWI_WEB_SECURE_COOKIES'))
-  .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'))
-  .addOption(new Option('--etcd-user <name>', 'etcd user the server reads with (auth on: one that may read /kiwi/)').env('KIWI_ETCD_USER'))
-  .addOption(new Option('--etcd-password-file <file>', 'file with that user\'s password, or a credential file from `kiwictl admin`').env('KIWI_ETCD_PASSWORD_FILE'))
-  .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
-  .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'));
+  .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('KIWI_LOG_LEVEL').default('info'));
+addEtcdSecurityOptions(program, { user: 'etcd user the server reads with (auth on: one that may read /kiwi/)', passwordFile: 'file with that user\'s password, or a credential file from `kiwictl admin`' });
 addConfigOption(program, DEFAULT_CONFIG_FILE);
 
 interface Opts { listen: string; endpoints: string; login: 'auto' | 'etcd' | 'dev'; anonymousRead: boolean; secureCookies?: boolean; logLevel: string }

@@ -5,23 +5,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../crds/api/log.js';
-import type { Store } from '../../crds/api/store.js';
-import type { Hub } from './hub.js';
-import { checkCsrf, checkOrigin, clearCookie, sessionCookie, type LoginMode, type Sessions } from './auth.js';
-import { clusterConfig, handleApi } from './api.js';
+import { checkCsrf, checkOrigin, clearCookie, sessionCookie, type LoginMode } from './auth.js';
+import { clusterConfig, handleApi, type ApiDeps } from './api.js';
 import { HttpError } from './status.js';
 import { readJson, sendError, sendJson } from './http.js';
 import { openApi } from './openapi.js';
 
-export interface ServerDeps {
-  hub: Hub;
-  sessions: Sessions;
-  store: Store;
-  log: Logger;
+/** The API's (hub, sessions, store, log, anonymousRead) and the page's. */
+export interface ServerDeps extends ApiDeps {
   loginMode: LoginMode;
   loginNote: string;
-  anonymousRead: boolean;
   /** Where index.html, app.js and style.css are. */
   assets: string;
   /** Mark cookies Secure (behind an HTTPS proxy). */

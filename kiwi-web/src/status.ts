@@ -1,7 +1,7 @@
 // Errors as the Kubernetes API answers them: a Status object with an HTTP code and a reason.
 // The message is the one kiwictl prints for the same error (crds/api errors carry it), so a
 // notebook reads the same words as a terminal. Pure.
-import { AlreadyExistsError, ConflictError, ForbiddenError, InvalidError, NotFoundError, TimeoutError, UnavailableError } from '../../crds/api/errors.js';
+import { AlreadyExistsError, ConflictError, ForbiddenError, InvalidError, NotFoundError, RefusedError, TimeoutError, UnavailableError } from '../../crds/api/errors.js';
 
 export interface Status {
   kind: 'Status';
@@ -20,13 +20,6 @@ export class HttpError extends Error {
   }
 }
 
-/** A booking the cluster would refuse (fixed slot taken, no queue and busy): Kiwi's exit code 9. */
-export class RefusedError extends HttpError {
-  constructor(message: string) {
-    super(409, 'Refused', message);
-  }
-}
-
 export function statusOf(err: unknown): Status {
   const s = (code: number, reason: string, message: string, causes?: string[]): Status => ({
     kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code, ...(causes && causes.length > 1 ? { details: { causes: causes.map((m) => ({ message: m })) } } : {}),
@@ -36,6 +29,8 @@ export function statusOf(err: unknown): Status {
   if (err instanceof NotFoundError) return s(404, 'NotFound', err.message);
   if (err instanceof AlreadyExistsError) return s(409, 'AlreadyExists', err.message);
   if (err instanceof ConflictError) return s(409, 'Conflict', err.message);
+  // the cluster would refuse (fixed slot taken, no queue and busy, already ended): kiwictl's exit 9
+  if (err instanceof RefusedError) return s(409, 'Refused', err.message);
   if (err instanceof ForbiddenError) return s(403, 'Forbidden', err.message);
   if (err instanceof UnavailableError) return s(503, 'ServiceUnavailable', err.message);
   if (err instanceof TimeoutError) return s(504, 'Timeout', err.message);

@@ -4,7 +4,7 @@
 // a warning), on every change of the own keys, and at least twice a second against clock jumps.
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import { connect, effectiveConfig, Store, type Calendar, type EtcdConfig, type ClusterConfig, type EffectiveConfig, type Logger, type Node } from '../../crds/api/index.js';
+import { connect, effectiveConfig, effectivePower, Store, type PowerSettings, type Calendar, type EtcdConfig, type ClusterConfig, type EffectiveConfig, type Logger, type Node } from '../../crds/api/index.js';
 import type { LocalView } from './view.js';
 import { doneKey, dueCleanups, isActive, protectedReason, pruneDone, track, whoToKill, type Tracked } from './decide/kill.js';
 import { endSignalsDue, nextWake, pruneSent, warningsDue } from './decide/timers.js';
@@ -23,6 +23,9 @@ import { detectCapacity } from './register/capacity.js';
 import { Heartbeat } from './register/heartbeat.js';
 import { sampleEtcdClock } from './register/clock.js';
 import { DAEMON_VERSION } from './version.js';
+import { restoreWakeOnLan } from './register/wol.js';
+import { selfPowerOffDue } from './decide/power.js';
+import { execFile } from 'node:child_process';
 import { systemUsers } from '../../crds/api/nss.js';
 import { countRejections, type DaemonMetrics } from '../../crds/api/metrics.js';
 
@@ -56,6 +59,10 @@ export interface DaemonOptions {
   metrics?: DaemonMetrics;
   /** Period of measuring the activity of users whose bookings opted in to idle release (ms). */
   idleSampleMs?: number;
+  /** Restore wake-on-LAN at start with this ethtool (absolute path) on this interface (default: the default route's); false: do not. */
+  wakeOnLan?: { ethtool: string; iface?: string } | false;
+  /** Powers the machine off when power saving asks the daemon to (absolute path; default /usr/sbin/poweroff). */
+  powerOffCommand?: string;
 }
 
 export type ConfigHook = (config: EffectiveConfig, view: LocalView) => void | Promise<void>;
@@ -102,6 +109,10 @@ export class Daemon {
   private failure: Failure | undefined;
   private clockSamples: ClockSample[] = [];
   private clockSkew: OwnedStatus['clockSkew'];
+  private wakeOnLan: OwnedStatus['wakeOnLan'];
+  private power: PowerSettings = effectivePower(undefined);
+  /** The power-off decision (its lastOffTime) this daemon acted on. */
+  private poweredOffFor: string | undefined;
   private readonly capacity = detectCapacity();
   /** Idle release: entry uid -> its user's activity here; what was last reported. */
   private idleTracks = new Map<string, IdleTrack>();
@@ -166,6 +177,7 @@ export class Daemon {
     );
     await this.runConfigHooks();
     this.removeStaleCgroups();
+    if (this.opts.wakeOnLan) void this.restoreWakeOnLan(this.opts.wakeOnLan);
     this.tick();
     this.etcd = connect({ endpoints: this.opts.endpoints, callTimeoutMs: 3000, dialTimeoutMs: 3000, ...this.opts.etcdSecurity });
     const m = this.opts.metrics;
@@ -257,6 +269,7 @@ export class Daemon {
   }
 
   private onClusterConfig(cc: ClusterConfig | undefined): void {
+    this.power = effectivePower(cc);
     const cfg = effectiveConfig(cc);
     if (JSON.stringify(cfg) === JSON.stringify(this.state.view.config)) return;
     this.state.view.config = cfg;
@@ -267,6 +280,25 @@ export class Daemon {
 
   private onNode(node: Node | undefined): void {
     if (!node && this.registered) this.log.warn({ node: this.opts.node }, 'this Node was deleted from etcd; restart the daemon to register it again');
+    const due = selfPowerOffDue(node?.status, this.power, this.state.view.entries, this.now(), this.poweredOffFor);
+    if (due) this.powerOff(due);
+  }
+
+  /** Power saving asked this daemon to power its machine off (action wakeOnLan, no powerOff command). */
+  private powerOff(decision: string): void {
+    this.poweredOffFor = decision;
+    const cmd = this.opts.powerOffCommand ?? '/usr/sbin/poweroff';
+    this.log.warn({ node: this.opts.node, command: cmd, decision }, 'power saving: powering this machine off');
+    execFile(cmd, [], { timeout: 60_000, killSignal: 'SIGKILL' }, (err, _o, stderr) => {
+      if (err) this.log.error({ err, node: this.opts.node, command: cmd, stderr: String(stderr).slice(0, 300) }, 'power saving: powering this machine off failed; the operator sets it Ready again after resumeTimeout');
+    });
+  }
+
+  private async restoreWakeOnLan(o: { ethtool: string; iface?: string }): Promise<void> {
+    this.wakeOnLan = await restoreWakeOnLan(o);
+    this.log[this.wakeOnLan.status === 'True' ? 'info' : 'warn']({ node: this.opts.node, wakeOnLan: this.wakeOnLan }, `wake-on-LAN: ${this.wakeOnLan.message}`);
+    this.statusDirty = true;
+    await this.flushStatus();
   }
 
   private async runConfigHooks(): Promise<void> {
@@ -542,6 +574,7 @@ export class Daemon {
       booking: currentBooking(this.state.view.entries, this.now()),
       cleaned: this.cleaned,
       clockSkew: this.clockSkew,
+      wakeOnLan: this.wakeOnLan,
       drain: this.failure?.message,
       activity: this.activity,
     };

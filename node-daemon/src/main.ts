@@ -18,7 +18,7 @@ import { DAEMON_VERSION } from './version.js';
 // [metrics] /metrics, /healthz, /readyz and the settings precedence (crds/api/)
 import { daemonMetrics, newRegistry } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
-import { addConfigOption, parseSettings, type Settings } from '../../crds/api/settings.js';
+import { addConfigOption, addEtcdSecurityOptions, parseSettings, type Settings } from '../../crds/api/settings.js';
 // [pam] the PAM socket and bypass file (owner: PAM login gate; see node-daemon/src/pam/)
 import { join } from 'node:path';
 import { startPamServer, DEFAULT_PAM_SOCKET } from './pam/server.js';
@@ -49,6 +49,13 @@ export interface MainOptions extends EtcdSecurityFlags {
   config?: string;
   /** Simulated nodes: stand in for this many node daemons, enforcing nothing (bench/scale). */
   simulate?: number;
+  /** Simulated nodes obey power saving: their boot time (s) and the wake-on-LAN port on 127.0.0.1. */
+  simulateBootTime?: number;
+  simulateWolPort?: number;
+  ethtool: string;
+  wolInterface?: string;
+  wakeOnLan: boolean;
+  powerOffCommand: string;
   /** Run against a non-loopback etcd without auth (crds/api/endpoints.ts authVerdict). */
   insecureNoAuth?: boolean;
 }
@@ -77,18 +84,21 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     .addOption(new Option('--status-interval <seconds>', 'period of heartbeatTime and clock-skew updates in the Node status').env('KIWI_STATUS_INTERVAL').default(30).argParser(int))
     .addOption(new Option('--idle-sample-interval <seconds>', 'period of measuring the activity of users whose bookings opted in to idle release').env('KIWI_IDLE_SAMPLE_INTERVAL').default(10).argParser(int))
     .option('--no-cgroups', 'do not use per-booking cgroups even where cgroup v2 is available')
+    // [power] power saving: wake-on-LAN restored at start, the machine powered off when asked
+    .addOption(new Option('--ethtool <path>', 'ethtool, by its absolute path, to restore wake-on-LAN at start').env('KIWI_ETHTOOL').default('/usr/sbin/ethtool'))
+    .addOption(new Option('--wol-interface <name>', 'the network interface whose wake-on-LAN is restored (default: the default route\'s)').env('KIWI_WOL_INTERFACE'))
+    .option('--no-wake-on-lan', 'do not restore wake-on-LAN at start')
+    .addOption(new Option('--power-off-command <path>', 'what powers this machine off when power saving asks the daemon to (action wakeOnLan without a powerOff command); absolute path').env('KIWI_POWER_OFF_COMMAND').default('/usr/sbin/poweroff'))
     // [pam]
     .addOption(new Option('--pam-socket <path>', 'Unix socket (0600, root) where the PAM module pam_kiwi.so asks who may log in').env('KIWI_PAM_SOCKET').default(DEFAULT_PAM_SOCKET))
     .addOption(new Option('--pam-bypass-file <path>', 'the always-allowed list pam_kiwi.so reads first (default: <state-dir>/pam-bypass)').env('KIWI_PAM_BYPASS_FILE'))
-    .option('--no-pam', 'do not serve PAM checks nor write the bypass file')
-    // [security] etcd user and TLS (docs/security.md)
-    .addOption(new Option('--etcd-user <name>', 'etcd user (auth on: kiwi-node-<node>)').env('KIWI_ETCD_USER'))
-    .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin add-user NODE --node`').env('KIWI_ETCD_PASSWORD_FILE'))
-    .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
-    .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-    .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+    .option('--no-pam', 'do not serve PAM checks nor write the bypass file');
+  // [security] etcd user and TLS (docs/security.md)
+  addEtcdSecurityOptions(cmd, { user: 'etcd user (auth on: kiwi-node-<node>)', passwordFile: 'file with the etcd password, or a credential file from `kiwictl admin add-user NODE --node`' })
     .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite this node\'s calendar, and this daemon ends processes as root by it)').env('KIWI_INSECURE_NO_AUTH'));
   cmd.addOption(new Option('--simulate <count>', 'stand in for COUNT virtual nodes named <node-name>-N that register, heartbeat and watch their calendars but enforce nothing on this host (scale tests, as kubemark\'s hollow nodes)').env('KIWI_SIMULATE').argParser(int));
+  cmd.addOption(new Option('--simulate-wol-port <port>', 'the virtual nodes obey power saving: PoweringOff powers one off, a wake-on-LAN packet to 127.0.0.1:PORT for its MAC boots it').env('KIWI_SIMULATE_WOL_PORT').argParser(int));
+  cmd.addOption(new Option('--simulate-boot-time <seconds>', 'how long a virtual node takes to boot after its magic packet').env('KIWI_SIMULATE_BOOT_TIME').default(5).argParser(int));
   // [metrics]
   cmd.addOption(new Option('--metrics-addr <addr>', 'HOST:PORT of /metrics, /healthz, /readyz; a bare PORT means 127.0.0.1:PORT; "none" disables').env('KIWI_METRICS_ADDR').default(DEFAULT_METRICS_ADDR));
   cmd.addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(ETCD_QUOTA_BACKEND_BYTES).argParser(int));
@@ -144,7 +154,16 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
     cgroups: o.cgroups,
     now: test && offset ? () => Date.now() + offset : undefined,
     metrics, // [metrics]
+    wakeOnLan: o.wakeOnLan ? { ethtool: o.ethtool, iface: o.wolInterface } : false, // [power]
+    // Tests never power the machine they run on off.
+    powerOffCommand: test && o.powerOffCommand === '/usr/sbin/poweroff' ? '/bin/false' : o.powerOffCommand,
   });
+  for (const [flag, p] of [['--ethtool', o.ethtool], ['--power-off-command', o.powerOffCommand]]) {
+    if (!p.startsWith('/')) {
+      log.error({ [flag]: p }, `${flag} must be an absolute path (the daemon runs as root and never searches PATH)`);
+      process.exit(2);
+    }
+  }
 
   // ---- hooks for the other parts of the daemon ----
   // The PAM socket server answers from daemon.view() (the current LocalView); config-dependent
@@ -240,7 +259,7 @@ async function simulate(o: MainOptions, log: ReturnType<typeof logger>): Promise
   const endpoints = parseEndpoints(o.endpoints, '--endpoints');
   const etcd = connect({ endpoints, callTimeoutMs: 5000, ...etcdSecurity(o) });
   const store = new Store(etcd, { endpoints });
-  const nodes = await startVirtualNodes(store, etcd, { count: o.simulate!, prefix: o.nodeName, leaseTtlSeconds: o.leaseTtl }, log);
+  const nodes = await startVirtualNodes(store, etcd, { count: o.simulate!, prefix: o.nodeName, leaseTtlSeconds: o.leaseTtl, ...(o.simulateWolPort ? { power: { bootTimeMs: (o.simulateBootTime ?? 5) * 1000, wolPort: o.simulateWolPort } } : {}) }, log);
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping the virtual nodes');
     await nodes.stop();

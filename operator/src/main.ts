@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { connect, etcdSecurity, keys, logger, parseEndpoints, startupAuthCheck, Store, type EtcdSecurityFlags } from '../../crds/api/index.js';
 import { countRejections, newRegistry, operatorMetrics } from '../../crds/api/metrics.js';
 import { parseListenAddr, startObserveServer, type ObserveServer } from '../../crds/api/observe.js';
-import { addConfigOption, parseSettings } from '../../crds/api/settings.js';
+import { addConfigOption, addEtcdSecurityOptions, parseSettings } from '../../crds/api/settings.js';
 import { Operator } from './operator.js';
 import { DbSizeMonitor } from '../../crds/api/etcd-db-size.js';
 import { ETCD_QUOTA_BACKEND_BYTES } from '../../crds/api/etcd-server.js';
@@ -28,12 +28,7 @@ const program = new Command('kiwi-operator')
   .addOption(new Option('--etcd-quota-bytes <bytes>', "etcd's --quota-backend-bytes, for the kiwi_etcd_db_* metrics and the warning at 80%").env('KIWI_ETCD_QUOTA_BYTES').default(String(ETCD_QUOTA_BACKEND_BYTES)));
 addConfigOption(program, DEFAULT_CONFIG_FILE);
 // [security] etcd user and TLS (docs/security.md)
-program
-  .addOption(new Option('--etcd-user <name>', 'etcd user (auth on: kiwi-operator)').env('KIWI_ETCD_USER'))
-  .addOption(new Option('--etcd-password-file <file>', 'file with the etcd password, or a credential file from `kiwictl admin`').env('KIWI_ETCD_PASSWORD_FILE'))
-  .addOption(new Option('--etcd-ca <file>', 'CA of etcd\'s TLS certificate').env('KIWI_ETCD_CA'))
-  .addOption(new Option('--etcd-cert <file>', 'client certificate for etcd').env('KIWI_ETCD_CERT'))
-  .addOption(new Option('--etcd-key <file>', 'key of the client certificate').env('KIWI_ETCD_KEY'))
+addEtcdSecurityOptions(program, { user: 'etcd user (auth on: kiwi-operator)', passwordFile: 'file with the etcd password, or a credential file from `kiwictl admin`' })
   .addOption(new Option('--insecure-no-auth', 'run against a non-loopback etcd whose authentication is off (anyone who reaches it can then rewrite calendars and make themselves admin)').env('KIWI_INSECURE_NO_AUTH'));
 
 interface Opts { endpoints: string; leaseTtl: string; logLevel: string; id?: string; resync: string; retentionSweep: string; metricsAddr: string; etcdQuotaBytes: string; config?: string; insecureNoAuth?: boolean | string }
@@ -75,7 +70,7 @@ try {
 const client = connect({ endpoints, callTimeoutMs: 5000, ...security });
 const registry = newRegistry();
 let op: Operator | undefined;
-const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false });
+const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false, nodePhases: () => op?.nodePhases() });
 // Every failed Store call is counted by its method (txn, get, ...).
 const store = countRejections(new Store(client, { endpoints }), (what) => metrics.etcdErrors.inc({ op: what }));
 op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, retentionSweepMs: sweep * 1000, metrics });

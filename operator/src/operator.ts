@@ -11,6 +11,8 @@ import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
 import { DryRunServer } from './dryrun/server.js';
+import { PowerActor } from './power/act.js';
+import { effectivePower } from '../../crds/api/index.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -66,7 +68,16 @@ export class Operator {
         this.election.once('lost', () => r());
       });
       const users = this.opts.users ?? systemUsers().lookup;
-      const rec = new Reconciler({
+      let rec: Reconciler | undefined = undefined;
+      // Power saving's shell: what the planner decided to power off or on, once written.
+      const power = new PowerActor({
+        store: this.opts.store, log,
+        settings: () => effectivePower(rec?.cache.config()),
+        node: (n) => rec?.cache.nodes().get(n)?.node,
+        now: () => (this.opts.clock ?? { now: Date.now }).now(),
+        observe: (action, ok) => this.opts.metrics?.powerActions.inc({ action, result: ok ? 'ok' : 'failed' }),
+      });
+      rec = new Reconciler({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         log,
@@ -75,6 +86,7 @@ export class Operator {
         users,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
+        onPower: (a) => power.act(a.name, a.power),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
@@ -90,6 +102,7 @@ export class Operator {
       });
       try {
         await rec.start();
+        power.resumeUnfinished(rec.cache.nodes().values());
         await dryRun.start();
         this.synced = true;
         this.retention = retention;
@@ -103,6 +116,7 @@ export class Operator {
         this.retention = undefined;
         await retention.stop();
         await rec.stop();
+        await power.idle();
         this.reconciler = undefined;
       }
       if (!this.stopping) log.warn('no longer leader; standing by');
@@ -120,6 +134,17 @@ export class Operator {
     const m = new Map<string, number>();
     for (const v of this.reconciler.cache.bookings()) {
       const p = v.booking.status?.phase ?? 'New';
+      m.set(p, (m.get(p) ?? 0) + 1);
+    }
+    return m;
+  }
+
+  /** Nodes by status.phase ("None": no daemon reported yet) from the leader's cache; undefined when not leading. */
+  nodePhases(): Map<string, number> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const m = new Map<string, number>();
+    for (const v of this.reconciler.cache.nodes().values()) {
+      const p = v.node.status?.phase ?? 'None';
       m.set(p, (m.get(p) ?? 0) + 1);
     }
     return m;

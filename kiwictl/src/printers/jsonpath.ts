@@ -68,16 +68,7 @@ export function parseJsonPath(template: string): JsonPath {
 
 /** The "}" closing the action opened at `open`, skipping quoted strings. */
 function actionEnd(s: string, open: number): number {
-  let q: string | undefined;
-  for (let k = open + 1; k < s.length; k++) {
-    const c = s[k];
-    if (q) {
-      if (c === '\\') k++;
-      else if (c === q) q = undefined;
-    } else if (c === '"' || c === "'") q = c;
-    else if (c === '}') return k;
-  }
-  return -1;
+  return scanTop(s, open + 1, (_k, c) => c === '}');
 }
 
 const FIELD_END = new Set(['.', '[', ']', ',', ' ', '\t', '(', ')', '=', '!', '<', '>', '@', '$', '{', '}']);
@@ -175,43 +166,45 @@ function parsePath(text: string, template: string): Step[] {
   }
 }
 
-function bracketEnd(s: string, open: number): number {
+/**
+ * Walks `s` from `from` outside quoted strings (a backslash escapes the next character), keeping
+ * the depth of brackets and parentheses; `at(k, c, depth)` sees each character outside quotes,
+ * with the depth after it. Returns the first k where `at` says true, else -1.
+ */
+function scanTop(s: string, from: number, at: (k: number, c: string, depth: number) => boolean): number {
   let depth = 0;
   let q: string | undefined;
-  for (let k = open; k < s.length; k++) {
+  for (let k = from; k < s.length; k++) {
     const c = s[k];
     if (q) {
       if (c === '\\') k++;
       else if (c === q) q = undefined;
-    } else if (c === '"' || c === "'") q = c;
-    else if (c === '[' || c === '(') depth++;
-    else if (c === ']' || c === ')') {
-      depth--;
-      if (depth === 0 && c === ']') return k;
+      continue;
     }
+    if (c === '"' || c === "'") q = c;
+    else if (c === '[' || c === '(') depth++;
+    else if (c === ']' || c === ')') depth--;
+    if (at(k, c, depth)) return k;
   }
   return -1;
+}
+
+/** The index of the `]` that closes the bracket at `open`, or -1. */
+function bracketEnd(s: string, open: number): number {
+  return scanTop(s, open, (_k, c, depth) => c === ']' && depth === 0);
 }
 
 /** Splits on commas outside quotes and brackets. */
 function splitTop(s: string): string[] {
   const out: string[] = [];
-  let depth = 0;
-  let q: string | undefined;
   let from = 0;
-  for (let k = 0; k < s.length; k++) {
-    const c = s[k];
-    if (q) {
-      if (c === '\\') k++;
-      else if (c === q) q = undefined;
-    } else if (c === '"' || c === "'") q = c;
-    else if (c === '[' || c === '(') depth++;
-    else if (c === ']' || c === ')') depth--;
-    else if (c === ',' && depth === 0) {
+  scanTop(s, 0, (k, c, depth) => {
+    if (c === ',' && depth === 0) {
       out.push(s.slice(from, k));
       from = k + 1;
     }
-  }
+    return false;
+  });
   out.push(s.slice(from));
   return out;
 }

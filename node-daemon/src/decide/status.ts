@@ -68,6 +68,8 @@ export interface OwnedStatus {
   booking?: NodeStatus['booking'];
   cleaned?: Omit<Condition, 'type' | 'lastTransitionTime'>;
   clockSkew?: Omit<Condition, 'type' | 'lastTransitionTime'>;
+  /** Whether the daemon restored the card's wake-on-LAN at its start (register/wol.ts), or why not. */
+  wakeOnLan?: Omit<Condition, 'type' | 'lastTransitionTime'>;
   /** Set when a cleanup failed: the node is drained with this message. */
   drain?: string;
   /** Idle release: per active entry that opted in, since when its user is idle here (decide/idle.ts). */
@@ -93,6 +95,7 @@ export function mergeStatus(current: NodeStatus | undefined, want: OwnedStatus, 
   }
   if (want.cleaned) s.conditions = setCondition(s.conditions, { type: 'Cleaned', ...want.cleaned }, now);
   if (want.clockSkew) s.conditions = setCondition(s.conditions, { type: 'ClockSkew', ...want.clockSkew }, now);
+  if (want.wakeOnLan) s.conditions = setCondition(s.conditions, { type: 'WakeOnLan', ...want.wakeOnLan }, now);
   if (want.drain && s.phase !== 'Drained') {
     s.phase = 'Drained';
     s.message = want.drain;

@@ -4,7 +4,7 @@
 // lease is ignored (its answer would outlive it); one that is not JSON is answered with an error.
 import type { IKeyValue, Watcher } from 'etcd3';
 import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } from '../../../crds/api/dryrun.js';
-import { cancelWatchers, effectiveConfig, putOp, type Logger, type Store } from '../../../crds/api/index.js';
+import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, type Store } from '../../../crds/api/index.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
@@ -44,7 +44,7 @@ export class DryRunServer {
     try {
       const value = JSON.parse(kv.value.toString());
       const c = this.o.cache;
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users }, req.user, value);
+      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] } }, req.user, value); // the answer includes the boot time of a node that is off
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');

@@ -1,7 +1,7 @@
 // Calendar operations: pure. A calendar's entries are sorted by start and never overlap;
 // every function here keeps it so or says why not.
 import type { CalendarEntry } from '../../../crds/api/index.js';
-import { nextWindowFit, type Window } from './windows.js';
+import { nextWindowFit, type Window } from '../../../crds/api/windows.js';
 
 /** Two half-open ranges [a, b) and [c, d) overlap. */
 export const overlaps = (a: number, b: number, c: number, d: number) => a < d && c < b;
@@ -77,6 +77,8 @@ export interface SlotNode {
   name: string;
   entries: CalendarEntry[];
   windows?: Window[];
+  /** Nothing starts before this (epoch ms): the node is off and needs its boot time. */
+  from?: number;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface SlotNode {
  * windows; undefined when no window can hold it within the horizon.
  */
 export function earliestOnNode(n: SlotNode, notBefore: number, dur: number): number | undefined {
-  let s = notBefore;
+  let s = n.from !== undefined && n.from > notBefore ? n.from : notBefore;
   for (let guard = 0; guard < 100_000; guard++) {
     const c = firstConflict(n.entries, s, s + dur);
     if (c) {

@@ -5,7 +5,7 @@
 import type { Booking } from '../../../crds/api/index.js';
 import { fromMap, matches, formatDuration } from '../../../crds/api/index.js';
 import type { NodeView } from './types.js';
-import { describeWindows, longestWindow } from './windows.js';
+import { describeWindows, longestWindow } from '../../../crds/api/windows.js';
 import { reject, type FilterStatus } from './status.js';
 
 export interface FilterRequest {

@@ -1,7 +1,6 @@
-// The pure core of the operator: calendars, windows, filters, admission and the planner.
+// The pure core of the operator (reservable windows: crds/api/windows.ts): calendars, filters, admission and the planner.
 export * from './types.js';
 export * from './calendar.js';
-export * from './windows.js';
 export * from './status.js';
 export * from './filters.js';
 export * from './admission.js';

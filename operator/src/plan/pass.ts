@@ -56,8 +56,8 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
-  /** Bookings to plan again at a time of their own that is no calendar's start or end (a failed node's grace ends, idle release): key -> when. */
-  bookingWakes: Map<string, number>;
+  /** node -> when it needs a pass of its own (power saving). */
+  readonly nodeWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;
 }
@@ -73,7 +73,7 @@ export function newPass(input: PlanInput): PassState {
     held: new Map(), orphans: new Map(), staleKeys: new Map(),
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
-    queue: [], finalize: [], actions: [], step: 0, bookingWakes: new Map(),
+    queue: [], finalize: [], actions: [], step: 0, nodeWakes: new Map(),
   };
 }
 
@@ -147,12 +147,13 @@ export function unplace(s: PassState, d: Desired, nodes: string[] = [...d.entrie
 }
 
 /**
- * Plans booking `key` again at `t` (the earliest asked for wins): a time the calendars do not
- * hold, so that a pass scoped to what is due would not see it.
+ * Asks for a pass over `nodes` (and what shares them) at `t`, the earliest asked for winning
+ * (PlanResult.nodeWakes): a time the calendars do not hold, that a pass scoped to what is due
+ * would not see (a failed node's grace ends, idle release's warning and end).
  */
-export function wakeBooking(s: PassState, key: string, t: number): void {
-  const cur = s.bookingWakes.get(key);
-  if (t > s.now && (cur === undefined || t < cur)) s.bookingWakes.set(key, t);
+export function wakeNodes(s: PassState, nodes: Iterable<string>, t: number): void {
+  if (t <= s.now) return;
+  for (const n of nodes) s.nodeWakes.set(n, Math.min(t, s.nodeWakes.get(n) ?? Infinity));
 }
 
 /** Records a decision that keeps the booking's status (phases then change it). */

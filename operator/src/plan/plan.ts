@@ -17,6 +17,7 @@ import { heal } from './phases/heal.js';
 import { idle } from './phases/idle.js';
 import { placement, waitingFor } from './phases/placement.js';
 import { diff, wake } from './phases/diff.js';
+import { power, powerState } from './phases/power.js';
 
 export { SOURCE, iso, human } from './pass.js';
 export { sameStored } from './phases/diff.js';
@@ -29,12 +30,14 @@ export interface Phase {
 export const PHASES: Phase[] = [
   { name: 'held', run: held }, //               what each booking holds; orphans
   { name: 'readiness', run: readiness }, //     node phases from heartbeats and drain requests
+  { name: 'powerState', run: powerState }, //   power saving: off, back up, or not in time
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
   { name: 'heal', run: heal }, //               failed nodes: replace (selector), wait or end (pinned); re-plan reservations
   { name: 'idle', run: idle }, //               end bookings idle on all their nodes, after a warning
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored
+  { name: 'power', run: power }, //             power saving: power off the idle, wake what a start needs
   { name: 'drained', run: drained }, //         node actions: draining nodes nothing holds are Drained
   { name: 'wake', run: wake }, //               when the next start or end comes
 ];
@@ -55,7 +58,8 @@ export function plan(input: PlanInput): PlanResult {
 export function* planSteps(input: PlanInput, phases: Phase[] = PHASES): Generator<void, PlanResult, void> {
   const s = newPass(input);
   for (const p of phases) yield* p.run(s);
-  return { actions: s.actions, nextWake: s.nextWake, ...(s.bookingWakes.size ? { bookingWakes: [...s.bookingWakes] } : {}) };
+  if (s.nodeWakes.size) for (const t of s.nodeWakes.values()) if (s.nextWake === undefined || t < s.nextWake) s.nextWake = t;
+  return { actions: s.actions, nextWake: s.nextWake, ...(s.nodeWakes.size ? { nodeWakes: s.nodeWakes } : {}) };
 }
 
 /** Plans a tiny state once, so that the schema validator is compiled before the first real pass. */

@@ -205,6 +205,37 @@ export function nodeMayHaveFailed(n: Node): boolean {
   return p === 'NotReady' || p === 'Draining' || p === 'Drained' || n.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined;
 }
 
+/**
+ * Nodes that need a pass at times of their own, not calendar times (power saving: a wake
+ * bootTime before a start, the end of an idle time, a resume timeout), as the planner returned
+ * them (PlanResult.nodeWakes). A pass that plans a node replaces what was known of it.
+ */
+export class NodeWakes {
+  private readonly at = new Map<string, number>();
+
+  /** A pass planned these nodes and returned these wakes. */
+  planned(nodes: Iterable<string>, wakes: Map<string, number> | undefined): void {
+    for (const n of nodes) this.at.delete(n);
+    for (const [n, t] of wakes ?? []) this.at.set(n, t);
+  }
+
+  clear(): void {
+    this.at.clear();
+  }
+
+  /** Nodes whose time has come. */
+  due(now: number): string[] {
+    return [...this.at].filter(([, t]) => t <= now).map(([n]) => n);
+  }
+
+  /** The earliest time known. */
+  next(): number | undefined {
+    let m: number | undefined;
+    for (const t of this.at.values()) if (m === undefined || t < m) m = t;
+    return m;
+  }
+}
+
 /** Index of the first element > x in a sorted array (its length when none). */
 const firstAfter = (ts: number[], x: number) => partitionPoint(ts.length, (i) => ts[i] > x);
 

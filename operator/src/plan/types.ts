@@ -1,7 +1,8 @@
 // What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
 // caches and turns the actions into etcd transactions.
 import type { UserLookup } from '../../../crds/api/users.js';
-import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus } from '../../../crds/api/index.js';
+import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus, PowerSettings } from '../../../crds/api/index.js';
+import type { PowerCommand } from '../power/decide.js';
 
 export interface BookingView {
   /** namespace/name */
@@ -39,6 +40,17 @@ export interface PlanInput {
   /** Resolves a user name through the user database where the operator can (undefined: unknown). */
   users?: UserLookup;
   source?: string;
+  /** Power saving: its settings and the cluster's recent power actions (absent: off). */
+  power?: PlanPower;
+}
+
+export interface PlanPower {
+  settings: PowerSettings;
+  /** When nodes were told to power off / on within the last minute, over the whole cluster (the rates). */
+  recentOff: number[];
+  recentOn: number[];
+  /** Warm nodes over the whole cluster (power/decide.ts isWarm), for keepIdle; absent: counted from the nodes planned. */
+  warm?: number;
 }
 
 /** This booking's entries on one node after the action (empty: none); `uid` limits what is removed. */
@@ -72,6 +84,8 @@ export interface NodeAction {
   status: NodeStatus;
   events: KiwiEvent[];
   transition: string;
+  /** Power the node off or on once the status is written (operator/src/power/act.ts). */
+  power?: PowerCommand;
 }
 
 export type Action = BookingAction | NodeAction;
@@ -80,6 +94,6 @@ export interface PlanResult {
   actions: Action[];
   /** When something is next due (a planned start, an end), epoch ms; undefined: nothing. */
   nextWake?: number;
-  /** Bookings to plan again at a time of their own (a failed node's grace ends; idle release's warning and end): [key, epoch ms]. */
-  bookingWakes?: [string, number][];
+  /** Nodes that need a pass at a time of their own (power saving: a wake, an idle end), epoch ms. */
+  nodeWakes?: Map<string, number>;
 }

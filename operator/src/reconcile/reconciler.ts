@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
 import type { Calendar, DecodeProblem, KiwiEvent } from '../../../crds/api/index.js';
-import { compare, effectiveConfig, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
-import { chunkGroup, groupActions, packChunks, planSteps, type Action, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
+import { compare, effectiveConfig, effectivePower, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
+import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
+import { isWarm, powerNode } from '../power/decide.js';
 import { WorkQueue } from './queue.js';
 
 
@@ -45,6 +46,8 @@ export interface ReconcilerOptions {
   onDeposed?: () => void;
   /** Metrics hooks (the operator counts there; the reconciler only reports). */
   observer?: ReconcilerObserver;
+  /** Powers a node off or on once a pass's decision to do so is written (operator/src/power/act.ts). */
+  onPower?: (a: NodeAction & { power: NonNullable<NodeAction['power']> }) => void;
 }
 
 export interface ReconcilerObserver {
@@ -74,12 +77,12 @@ export class Reconciler {
   private readonly clock: Clock;
   private readonly log: Logger;
   private timer?: NodeJS.Timeout;
-  /** Bookings the planner asked to see again at a time of their own (healing, idle release): key -> timer. */
-  private bookingTimers = new Map<string, { at: number; t: NodeJS.Timeout }>();
   private resyncTimer?: NodeJS.Timeout;
   private loop?: Promise<void>;
   private stopped = false;
   private deposed = false;
+  /** When power saving needs a pass over a node (a wake, an idle end, a timeout): not calendar times. */
+  private readonly powerDue = new NodeWakes();
   private eventSeq = 0;
   /** The `now` of the last pass that planned: calendar times after it are still to come. */
   private plannedUpTo?: number;
@@ -101,7 +104,6 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const b of this.bookingTimers.values()) clearTimeout(b.t);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
     await this.loop?.catch(() => undefined);
@@ -155,6 +157,7 @@ export class Reconciler {
     if (parts === 'all' || parts.whole) this.stats.wholePasses++;
     const config = effectiveConfig(this.cache.config());
     let nextWake = this.cache.index.nextTime(since); // a scoped plan knows only its own calendars' times
+    if (parts === 'all' || parts.whole) this.powerDue.clear();
     for (const part of parts === 'all' ? [undefined] : pieces(parts.scopes)) {
       if (this.deposed || this.stopped) return;
       const slice = part ? this.cache.slice(part, asOf) : undefined;
@@ -173,31 +176,21 @@ export class Reconciler {
         // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
         calendars: slice?.calendars ?? new Map(this.cache.calendars),
         users: this.opts.users,
+        power: this.powerInput(),
       };
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
-      for (const [key, at] of planned.bookingWakes ?? []) this.bookingAt(key, at);
+      this.powerDue.planned(input.nodes.keys(), planned.nodeWakes);
       await this.write(planned.actions, input, batch);
       await new Promise((r) => setImmediate(r));
     }
     this.plannedUpTo = since;
+    nextWake = min(nextWake, this.powerDue.next());
     if (this.timer) clearTimeout(this.timer);
     if (nextWake !== undefined && !this.stopped) {
       this.timer = setTimeout(() => this.queue.add('timer'), Math.min(Math.max(nextWake - this.clock.now(), 0) + 1, 2 ** 31 - 1));
     }
-  }
-
-  /** Queues booking `key` at `at` (the earliest asked for wins). */
-  private bookingAt(key: string, at: number): void {
-    const cur = this.bookingTimers.get(key);
-    if (this.stopped || (cur && cur.at <= at)) return;
-    if (cur) clearTimeout(cur.t);
-    const t = setTimeout(() => {
-      this.bookingTimers.delete(key);
-      this.queue.add(`booking:${key}`);
-    }, Math.min(Math.max(at - this.clock.now(), 0) + 1, 2 ** 31 - 1));
-    this.bookingTimers.set(key, { at, t });
   }
 
   /**
@@ -247,6 +240,7 @@ export class Reconciler {
     }
     const bookings: string[] = [];
     const nodes = index.due(this.plannedUpTo, now);
+    nodes.push(...this.powerDue.due(now));
     for (const k of batch) {
       const i = k.indexOf(':');
       const kind = k.slice(0, i);
@@ -256,6 +250,28 @@ export class Reconciler {
     const scopes = index.components(bookings, nodes);
     if (scopes) this.log.debug({ changed: batch.size, parts: scopes.length, bookings: scopes.reduce((n, s) => n + s.bookings.size, 0) }, 'pass scope');
     return scopes ? { scopes, whole: false } : 'all';
+  }
+
+  /**
+   * Power saving's input: the settings, and when nodes were last told to power off and on over
+   * the whole cluster (a piece sees only its own nodes, and the rates are the cluster's).
+   */
+  private powerInput(): PlanPower {
+    const settings = effectivePower(this.cache.config());
+    const recentOff: number[] = [];
+    const recentOn: number[] = [];
+    const now = this.clock.now();
+    const from = now - 60_000;
+    let warm = 0;
+    for (const [name, nv] of this.cache.nodes()) {
+      if (settings.keepIdle && isWarm(settings, powerNode(settings, nv.node, nv.heartbeat, this.cache.calendars.get(name)?.entries ?? []), now)) warm++;
+      const p = nv.node.status?.power;
+      const off = p?.lastOffTime ? Date.parse(p.lastOffTime) : NaN;
+      const on = p?.lastOnTime ? Date.parse(p.lastOnTime) : NaN;
+      if (off > from) recentOff.push(off);
+      if (on > from) recentOn.push(on);
+    }
+    return settings.keepIdle ? { settings, recentOff, recentOn, warm } : { settings, recentOff, recentOn };
   }
 
   private async runLimited<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
@@ -333,6 +349,7 @@ export class Reconciler {
       const rev = Number(r.header.revision);
       this.opts.observer?.committed?.(c.actions);
       this.cache.applyLocal(rev, writes);
+      for (const a of c.actions) if (a.kind === 'node' && a.power) this.opts.onPower?.({ ...a, power: a.power });
       for (const n of c.calendars.keys()) calRev.set(n, rev);
       for (const a of c.actions) {
         this.queue.forget(actionKey(a));

@@ -8,8 +8,8 @@ import { keys, type Node, type Store } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ensureUser, type TestUser } from '../../helpers/users.js';
-import { forker, killAllOf, livePids, marked, onTerminal, signalPrinter, sleeper, stopAll, termIgnorer } from '../../helpers/procs.js';
-import { dumpOnFailure, entry, putCalendar, putConfig, removeDir, removeTestCgroups, startDaemon, startOperator, tempStateDir, type RunningDaemon } from './harness.js';
+import { forker, livePids, marked, onTerminal, signalPrinter, sleeper, termIgnorer } from '../../helpers/procs.js';
+import { endTest, entry, putCalendar, putConfig, removeTestCgroups, startDaemon, startOperator, tempStateDir, type RunningDaemon } from './harness.js';
 
 const KILL_WAIT = 1;
 const UNKILLABLE = 'kiwitest-unkillable';
@@ -20,9 +20,9 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
   let store: Store;
   let alice: TestUser;
   let bob: TestUser;
-  let started: ChildProcess[] = [];
-  let daemons: RunningDaemon[] = [];
-  let dirs: string[] = [];
+  const started: ChildProcess[] = [];
+  const daemons: RunningDaemon[] = [];
+  const dirs: string[] = [];
 
   const node = async (name: string) => store.get({ kind: 'Node', name });
   const run = async (args: Partial<Parameters<typeof startDaemon>[0]> & { node: string }) => {
@@ -56,15 +56,7 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
   });
 
   afterEach(async function () {
-    dumpOnFailure(this, daemons);
-    await Promise.all(daemons.map((d) => d.stop('SIGKILL')));
-    await stopAll(started);
-    if (alice) await killAllOf(alice);
-    if (bob) await killAllOf(bob);
-    for (const d of dirs) removeDir(d);
-    daemons = [];
-    started = [];
-    dirs = [];
+    await endTest(this, { daemons, procs: started, dirs }, [alice, bob]);
   });
 
   after(async () => {

@@ -12,8 +12,8 @@ import type { Store } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ensureUser, type TestUser } from '../../helpers/users.js';
-import { killAllOf, livePidsOfIds, sleeper, spawnAs, stopAll, termIgnorer } from '../../helpers/procs.js';
-import { dumpOnFailure, entry, putCalendar, putConfig, removeDir, removeTestCgroups, startDaemon, tempStateDir, type RunningDaemon } from './harness.js';
+import { livePidsOfIds, sleeper, spawnAs, termIgnorer } from '../../helpers/procs.js';
+import { endTest, entry, putCalendar, putConfig, removeTestCgroups, startDaemon, tempStateDir, type RunningDaemon } from './harness.js';
 import { parseCgroup2Mount } from '../../../node-daemon/src/enforce/cgroup.js';
 import { parseSubIds } from '../../../node-daemon/src/enforce/owner.js';
 
@@ -28,9 +28,9 @@ describe('kiwi-node-daemon: nothing of the user outlives the booking (e2e)', fun
   let alice: TestUser;
   let bob: TestUser;
   let subuids: { start: number; count: number }[] = [];
-  let started: ChildProcess[] = [];
-  let daemons: RunningDaemon[] = [];
-  let dirs: string[] = [];
+  const started: ChildProcess[] = [];
+  const daemons: RunningDaemon[] = [];
+  const dirs: string[] = [];
   let n = 0;
 
   const alicePids = () => pidsOf(alice.uid, subuids);
@@ -71,16 +71,7 @@ describe('kiwi-node-daemon: nothing of the user outlives the booking (e2e)', fun
   });
 
   afterEach(async function () {
-    dumpOnFailure(this, daemons);
-    await Promise.all(daemons.map((d) => d.stop('SIGKILL')));
-    await stopAll(started);
-    for (const pid of alice ? pidsOf(alice.uid, subuids) : []) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    if (alice) await killAllOf(alice);
-    if (bob) await killAllOf(bob);
-    for (const d of dirs) removeDir(d);
-    daemons = [];
-    started = [];
-    dirs = [];
+    await endTest(this, { daemons, procs: started, dirs }, [alice, bob], () => (alice ? pidsOf(alice.uid, subuids) : []));
   });
 
   after(async () => {

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { ensureBuilt, distScript } from '../../helpers/build.js';
 import { keys, type CalendarEntry, type ClusterConfig, type Store } from '../../../crds/api/index.js';
 import { stopProc } from '../../helpers/etcd.js';
+import { killAllOf, stopAll } from '../../helpers/procs.js';
+import type { TestUser } from '../../helpers/users.js';
 
 /** The built program's script (dist/), built first if stale. */
 function bundle(entry: 'kiwi-operator' | 'kiwi-node-daemon'): Promise<string> {
@@ -152,4 +154,31 @@ export function dumpOnFailure(ctx: Mocha.Context, ds: (RunningDaemon | undefined
     console.error(d.logs.slice(-60).join('\n'));
     console.error(`(daemon ${d.proc.pid}: ${d.proc.exitCode === null && d.proc.signalCode === null ? 'still running' : `exited ${d.proc.exitCode ?? d.proc.signalCode}`})`);
   }
+}
+
+/** What one daemon e2e test started; `endTest` ends it all. */
+export interface Started {
+  daemons: RunningDaemon[];
+  procs: ChildProcess[];
+  dirs: string[];
+}
+
+export const started = (): Started => ({ daemons: [], procs: [], dirs: [] });
+
+/**
+ * The daemon e2e tests' afterEach: the daemons' logs if the test failed, then every daemon
+ * (SIGKILL) and process the test started stopped, `morePids()` (pids found another way, e.g.
+ * under a user's subordinate uids) killed, every process of `users` killed, the state dirs
+ * removed; `s` is empty again for the next test.
+ */
+export async function endTest(ctx: Mocha.Context, s: Started, users: (TestUser | undefined)[], morePids: () => number[] = () => []): Promise<void> {
+  dumpOnFailure(ctx, s.daemons);
+  await Promise.all(s.daemons.map((d) => d.stop('SIGKILL')));
+  await stopAll(s.procs);
+  for (const pid of morePids()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const u of users) if (u) await killAllOf(u);
+  for (const d of s.dirs) removeDir(d);
+  s.daemons.length = 0;
+  s.procs.length = 0;
+  s.dirs.length = 0;
 }

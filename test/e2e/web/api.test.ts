@@ -148,6 +148,12 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     const refused = await patch({ spec: { duration: 'soon' } });
     assert.equal(refused.status, 422);
     assert.match(((await refused.json()) as any).message, /spec\.duration/);
+    // kiwictl extend's rules and words (crds/api/extend.ts): a length that ends it in the past
+    await waitFor(() => Date.now() > start + 1500, { what: 'the booking more than a second old' });
+    const past = await patch({ spec: { duration: 1 } });
+    assert.equal(past.status, 422);
+    assert.match(((await past.json()) as any).message, /^-t: the booking started at \S+; 1s would end it in the past; to end it now use kiwictl kill p1$/);
+    assert.equal(Number((await get()).spec.duration), 1800, 'nothing written');
     assert.equal((await patch({ status: { phase: 'Active' } })).status, 422);
     assert.equal((await patch({ spec: { cancelled: true } })).status, 200);
     await waitFor(async () => (await get()).status?.reason === 'Cancelled', { what: 'p1 cancelled' });

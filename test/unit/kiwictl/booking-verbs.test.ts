@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import type { Booking, Node } from '../../../crds/api/index.js';
 import { InvalidError } from '../../../crds/api/errors.js';
-import { allocRequest, bookingFor, parseEqualitySelector, randomName } from '../../../kiwictl/src/cmd/alloc/spec.js';
+import { allocRequest, bookingFor, parseEqualitySelector } from '../../../kiwictl/src/cmd/alloc/spec.js';
+import { randomName } from '../../../crds/api/keys.js';
 import { allocReport, answered, loginCommands, statusLine, waitingFor } from '../../../kiwictl/src/cmd/alloc/report.js';
-import { parseExtend, planExtend } from '../../../kiwictl/src/cmd/extend/plan.js';
+import { parseExtend } from '../../../kiwictl/src/cmd/extend/plan.js';
+import { planExtend } from '../../../crds/api/extend.js';
 import { evaluate, parseFor } from '../../../kiwictl/src/cmd/wait/condition.js';
 import { infoRows, formatLabels } from '../../../kiwictl/src/cmd/info/rows.js';
 import { infoTable } from '../../../kiwictl/src/cmd/info/index.js';
@@ -201,6 +203,8 @@ describe('kiwictl booking verbs: pure decisions', () => {
         node('n3', {}, { phase: 'NotReady' }),
         node('n4', {}, { booking: { name: 'bk-d', namespace: 'dan', user: 'dan', since: iso(NOW - min), until: iso(NOW + 5 * min) } }),
         node('n5', { unschedulable: true }, { phase: 'Drained' }),
+        node('n6', {}, { phase: 'Off' }),
+        node('n7', {}, { phase: 'Resuming' }),
       ];
       const bookings = [
         active('bk-a', 'alice', ['n1', 'n10'], -30, 30),
@@ -214,9 +218,11 @@ describe('kiwictl booking verbs: pure decisions', () => {
         ['n3', 'down', '-', '-', '-', 0],
         ['n4', 'booked', 'dan', 'dan/bk-d', 300, 0],
         ['n5', 'drained,cordoned', '-', '-', '-', 0],
+        ['n6', 'off', '-', '-', '-', 0],
+        ['n7', 'waking', '-', '-', '-', 0],
         ['n10', 'booked', 'alice', 'alice/bk-a', 1800, 0],
       ]);
-      assert.equal(formatLabels(rows[5].labels), 'gpu=a100');
+      assert.equal(formatLabels(rows[7].labels), 'gpu=a100');
       const table = infoTable(rows, now).split('\n');
       assert.match(table[0], /^NODE\s+STATE\s+USER\s+BOOKING\s+SINCE\s+UNTIL\s+REMAINING\s+WAITING\s+LABELS$/);
       assert.match(table[1], /^n1\s+booked\s+alice\s+alice\/bk-a\s+\d\d:\d\d\s+\d\d:\d\d\s+30m\s+1\s+-$/);

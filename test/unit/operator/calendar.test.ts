@@ -1,6 +1,7 @@
 // Calendar, window and transaction-chunking helpers, and the work queue: pure.
 import assert from 'node:assert/strict';
-import { earliestCommonSlot, earliestCountSlot, findOverlap, firstConflict, fitsWindow, nextWindowFit, windowIntervals, chunkGroup, groupActions, isValidCalendar, MAX_TXN_OPS, plan, type BookingAction } from '../../../operator/src/plan/index.js';
+import { earliestCommonSlot, earliestCountSlot, findOverlap, firstConflict, chunkGroup, groupActions, isValidCalendar, MAX_TXN_OPS, plan, type BookingAction } from '../../../operator/src/plan/index.js';
+import { fitsWindow, nextWindowFit, windowIntervals } from '../../../crds/api/windows.js';
 import { WorkQueue } from '../../../operator/src/reconcile/queue.js';
 import { T0, H, MIN, entry, booking, input, active, node, iso } from './fixtures.js';
 

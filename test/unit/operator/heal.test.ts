@@ -43,7 +43,7 @@ describe('operator heal: a begun booking with count + nodeSelector', () => {
     const a = activeOn('alice/a', ['n1'], T0 - H, T0 + H);
     const { b, result } = run({ now: T0, config: GRACE, bookings: [a.view], entries: a.entries, nodes: [dead('n1', T0 - MIN), live('n3')] });
     assert.equal(b.get('alice/a'), undefined);
-    assert.deepEqual(result.bookingWakes, [['alice/a', T0 + MIN]]);
+    assert.deepEqual([...result.nodeWakes!], [['n1', T0 + MIN]], 'the failed node is planned again then');
   });
 
   it('a drained node is replaced at once, with reason Drained', () => {

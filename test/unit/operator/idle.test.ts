@@ -43,7 +43,7 @@ describe('operator idle release', () => {
     const c = x.status!.conditions!.find((k) => k.type === 'IdleWarning')!;
     assert.deepEqual([c.status, c.reason, c.message], ['True', 'Idle', 'its user has been idle on all its nodes since 2026-03-02T07:52:00Z; it ends at 2026-03-02T08:02:00Z (reason Idle) unless they use one of them']);
     assert.deepEqual(x.events.map((e) => [e.type, e.reason]), [['Warning', 'IdleWarning']]);
-    assert.deepEqual(result.bookingWakes, [['alice/a', T0 + 2 * MIN]], 'planned again for the end');
+    assert.deepEqual([...result.nodeWakes!], [['n1', T0 + 2 * MIN], ['n2', T0 + 2 * MIN]], 'its nodes are planned again for the end');
   });
 
   it('after the warning stood for warnBefore and idle for after: Expired, reason Idle, the nodes go to the queue', () => {

@@ -3,7 +3,7 @@
 // write, as the operator's cache does.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Booking } from '../../../crds/api/index.js';
+import type { Booking, PowerSettings } from '../../../crds/api/index.js';
 import { DEFAULT_CONFIG, DRAIN_ANNOTATION } from '../../../crds/api/index.js';
 import { groupActions, chunkGroup, packChunks, isValidCalendar, RefIndex, nodeMayHaveFailed, type BookingView, type CalendarView, type NodeView, type PlanInput, type Action, type Scope } from '../../../operator/src/plan/index.js';
 import { T0 } from './fixtures.js';
@@ -16,7 +16,9 @@ export type Op =
   | { t: 'delete'; i: number }
   | { t: 'resize'; i: number; dur: number }
   | { t: 'tick'; s: number }
-  | { t: 'node'; n: number; what: 'cordon' | 'uncordon' | 'NotReady' | 'Ready' | 'Draining' | 'window' | 'always' };
+  | { t: 'node'; n: number; what: 'cordon' | 'uncordon' | 'NotReady' | 'Ready' | 'Draining' | 'window' | 'always' }
+  /** A machine's daemon heartbeats or stops (power saving: it went down, or booted). */
+  | { t: 'beat'; n: number; on: boolean };
 
 /** Random changes to a cluster of these nodes; a count booking asks for a rack when racks are given. */
 export const opsOn = (nodes: string[], racks: string[] = []): fc.Arbitrary<Op> => fc.oneof(
@@ -28,6 +30,12 @@ export const opsOn = (nodes: string[], racks: string[] = []): fc.Arbitrary<Op> =
   { weight: 1, arbitrary: fc.record({ t: fc.constant('node' as const), n: fc.nat(), what: fc.constantFrom('cordon' as const, 'uncordon' as const, 'NotReady' as const, 'Ready' as const, 'Draining' as const, 'window' as const, 'always' as const) }) },
 );
 export const opArb = opsOn(NODES);
+
+/** The same with heartbeats coming and going, for power saving. */
+export const powerOpsOn = (nodes: string[], racks: string[] = []): fc.Arbitrary<Op> => fc.oneof(
+  { weight: 6, arbitrary: opsOn(nodes, racks) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('beat' as const), n: fc.nat(), on: fc.boolean() }) },
+);
 
 /** What a change touched, as the cache's watch would report it. */
 export interface Changed {
@@ -46,8 +54,9 @@ export class Sim {
   seq = 0;
 
   /** `labels` gives a node its labels (none by default). */
-  constructor(readonly names: string[] = NODES, labels: (n: string) => Record<string, string> | undefined = () => undefined) {
-    this.nodes = new Map(names.map((n) => [n, { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: n, labels: labels(n) } }, statusRevision: 0, heartbeat: false }]));
+  /** `power`: plan with power saving on, the nodes' daemons heartbeating from the start. */
+  constructor(readonly names: string[] = NODES, labels: (n: string) => Record<string, string> | undefined = () => undefined, readonly power?: PowerSettings) {
+    this.nodes = new Map(names.map((n) => [n, { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: n, labels: labels(n) } }, statusRevision: 0, heartbeat: power !== undefined }]));
     for (const [n, v] of this.nodes) this.index.setNode(n, v.node.metadata.labels, true, nodeMayHaveFailed(v.node));
   }
 
@@ -66,7 +75,11 @@ export class Sim {
   }
 
   input(): PlanInput {
-    return { now: this.now, config: DEFAULT_CONFIG, bookings: [...this.bookings.values()], nodes: this.nodes, calendars: this.calendars };
+    const input: PlanInput = { now: this.now, config: DEFAULT_CONFIG, bookings: [...this.bookings.values()], nodes: this.nodes, calendars: this.calendars };
+    if (!this.power) return input;
+    // The rates' sliding minute over the whole cluster, as the reconciler counts it.
+    const recent = (f: 'lastOffTime' | 'lastOnTime') => [...this.nodes.values()].map((v) => Date.parse(v.node.status?.power?.[f] ?? '')).filter((t) => t > this.now - 60_000);
+    return { ...input, power: { settings: this.power, recentOff: recent('lastOffTime'), recentOn: recent('lastOnTime') } };
   }
 
   apply(op: Op): Changed {
@@ -108,6 +121,14 @@ export class Sim {
       case 'tick':
         this.now += op.s * 1000;
         break;
+      case 'beat': {
+        const name = this.names[op.n % this.names.length];
+        const v = this.nodes.get(name)!;
+        if (v.heartbeat === op.on) break;
+        this.nodes.set(name, { ...v, heartbeat: op.on });
+        changed.nodes.push(name);
+        break;
+      }
       case 'node': {
         const name = this.names[op.n % this.names.length];
         const v = structuredClone(this.nodes.get(name)!);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Booking, Node } from '../../../crds/api/types.js';
-import { barsOf, describe as describeBooking, endPatch, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, windowIntervals, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
+import { barsOf, describe as describeBooking, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
+import { openIntervals } from '../../../crds/api/windows.js';
 
 const T = Date.parse('2026-12-01T12:00:00Z'); // a Tuesday
 const iso = (t: number) => new Date(t).toISOString();
@@ -34,6 +35,8 @@ describe('web page layout (pure)', () => {
     assert.equal(nodeState(node('a', { spec: { unschedulable: true } })), 'cordoned');
     assert.equal(nodeState(node('a', { metadata: { name: 'a', annotations: { 'kiwi.dev/drain': 'disk' } } })), 'draining');
     assert.equal(nodeState(node('a', { status: { phase: 'Drained' } })), 'drained');
+    assert.equal(nodeState(node('a', { status: { phase: 'Off' } })), 'off'); // power saving: no alarm
+    assert.equal(nodeState(node('a', { status: { phase: 'Resuming' } })), 'waking');
     assert.equal(nodeState(node('a', { status: { phase: 'NotReady' } })), 'notready');
   });
 
@@ -56,12 +59,16 @@ describe('web page layout (pure)', () => {
     assert.equal(t[0].label, 'Mon 30 Nov');
   });
 
-  it('turns daily reservable windows into intervals, across midnight and on given days', () => {
+  it('draws daily reservable windows as the planner reads them (crds/api/windows.ts): across midnight, on given days, 24:00 on a DST day', () => {
     const from = Date.parse('2026-12-01T00:00:00Z');
-    assert.deepEqual(windowIntervals([{ start: '08:00', end: '18:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T08:00:00.000Z', '2026-12-01T18:00:00.000Z']]);
-    assert.deepEqual(windowIntervals([{ start: '22:00', end: '02:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T00:00:00.000Z', '2026-12-01T02:00:00.000Z'], ['2026-12-01T22:00:00.000Z', '2026-12-02T00:00:00.000Z']]);
-    assert.deepEqual(windowIntervals([{ start: '08:00', end: '24:00', days: ['Wed'] }], from, from + DAY), []);
-    assert.deepEqual(windowIntervals(undefined, from, from + DAY), []);
+    assert.deepEqual(openIntervals([{ start: '08:00', end: '18:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T08:00:00.000Z', '2026-12-01T18:00:00.000Z']]);
+    assert.deepEqual(openIntervals([{ start: '22:00', end: '02:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T00:00:00.000Z', '2026-12-01T02:00:00.000Z'], ['2026-12-01T22:00:00.000Z', '2026-12-02T00:00:00.000Z']]);
+    assert.deepEqual(openIntervals([{ start: '08:00', end: '24:00', days: ['Wed'] }], from, from + DAY), []);
+    assert.deepEqual(openIntervals(undefined, from, from + DAY), []);
+    // two windows that overlap are one stretch; a 23-hour day (Paris, spring) ends at its own midnight
+    assert.deepEqual(openIntervals([{ start: '08:00', end: '12:00' }, { start: '11:00', end: '14:00' }], from, from + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-12-01T08:00:00.000Z', '2026-12-01T14:00:00.000Z']]);
+    const dst = Date.parse('2026-03-28T23:00:00Z'); // Sunday 29 March 00:00 in Paris
+    assert.deepEqual(openIntervals([{ start: '01:30', end: '24:00', timeZone: 'Europe/Paris', days: ['Sun'] }], dst, dst + DAY).map(([a, b]) => [iso(a), iso(b)]), [['2026-03-29T00:30:00.000Z', '2026-03-29T22:00:00.000Z']]);
   });
 
   it('makes a selection near now "as soon as possible" and a later one a fixed reservation', () => {
@@ -75,14 +82,5 @@ describe('web page layout (pure)', () => {
     const b = bk('w', { phase: 'Pending', reason: 'Queued', message: 'waits: n1 is held by bob/b1', nodes: ['n1'], startTime: iso(T + HOUR), endTime: iso(T + 2 * HOUR), waitingFor: [{ node: 'n1', booking: 'bob/b1', user: 'bob', until: iso(T + HOUR) }] });
     const lines = describeBooking(b, T, (t) => iso(t).slice(11, 16));
     assert.deepEqual(lines, ['alice/w (alice)', 'planned: 13:00 to 14:00 on n1', 'why it waits: n1 is held by bob/b1', 'after: bob/b1 (bob) until 13:00']);
-  });
-
-  it('changes the end through spec.end for a fixed end, else through the duration from the start', () => {
-    const active = bk('a', { phase: 'Active', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }, { duration: 3600 });
-    assert.deepEqual(endPatch(active, T + 90 * 60_000), { spec: { duration: 5400 } });
-    const fixed = bk('f', { phase: 'Active', nodes: ['n1'], startTime: iso(T), endTime: iso(T + HOUR) }, { end: iso(T + HOUR) });
-    assert.deepEqual(endPatch(fixed, T + 2 * HOUR), { spec: { end: '2026-12-01T14:00:00Z' } });
-    assert.equal(endPatch(bk('q', { phase: 'Pending' }), T), undefined);
-    assert.deepEqual(endPatch(active, T + 1000), { spec: { duration: 60 } });
   });
 });

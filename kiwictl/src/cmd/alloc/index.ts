@@ -8,7 +8,8 @@ import { bookingRef, callerName, isAdmin, parseTimeout, readConfig, StatusLine, 
 import { RefusedError } from '../../errors.js';
 import { allocReport, answered, dryRunReport, statusLine } from './report.js';
 import { parseDryRun, type DryRun } from '../apply/index.js';
-import { allocRequest, bookingFor, randomName, type AllocFlags, type AllocRequest } from './spec.js';
+import { allocRequest, bookingFor, type AllocFlags, type AllocRequest } from './spec.js';
+import { randomName } from '../../../../crds/api/keys.js';
 
 /** How long alloc (without --wait) waits for the operator's first answer, by default. */
 export const FIRST_ANSWER_MS = 10_000;

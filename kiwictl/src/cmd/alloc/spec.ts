@@ -1,6 +1,5 @@
 // Pure: turning alloc's (and run's) flags into a Booking. Names, durations, times and the
 // node selector are checked here, so that a bad flag is refused before anything is read or written.
-import { randomBytes } from 'node:crypto';
 import type { Booking, BookingSpec } from '../../../../crds/api/types.js';
 import { parseDuration } from '../../../../crds/api/duration.js';
 import { parseTime, localZone } from '../../../../crds/api/time.js';
@@ -42,15 +41,6 @@ export interface AllocRequest {
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-/** bk-<5 random lower-case letters and digits>. */
-export function randomName(bytes: Buffer = randomBytes(5)): string {
-  let s = 'bk-';
-  for (let i = 0; i < 5; i++) s += ALPHABET[bytes[i] % ALPHABET.length];
-  return s;
-}
-
 /** "gpu=a100,rack=3" -> {gpu: a100, rack: "3"}: a booking's nodeSelector is equality only. */
 export function parseEqualitySelector(text: string): Record<string, string> {
   const out: Record<string, string> = {};

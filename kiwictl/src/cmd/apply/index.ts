@@ -50,19 +50,17 @@ export class ApplyOptions implements Options {
   }
 
   async run(ctx: Ctx): Promise<void> {
-    const { objects, current } = await loadForApply(ctx, this.sources, this.namespace, 'apply');
-    const prepared = prepareApply(objects, current, { force: this.force });
-    if (prepared.problems.length) throw refusal(prepared.problems);
+    const { objects, current } = await loadForApply(ctx, this.sources, this.namespace, 'apply', this.force);
     // A begun booking's admitted fields are immutable (the operator refuses them too, if written raw).
-    const fixed = prepared.objects.flatMap((o, i) =>
+    const fixed = objects.flatMap((o, i) =>
       o.kind === 'Booking' && current[i] ? immutableChanges(current[i] as Booking, o as Booking, Date.now()).map((p) => `${nameOf(kindInfo(o.kind), o.metadata.name!)}: ${p}`) : [],
     );
     if (fixed.length) throw new InvalidError(`nothing was applied:\n${fixed.join('\n')}`, fixed);
-    if (this.dryRun !== 'none') return this.runDry(ctx, prepared.objects, current);
+    if (this.dryRun !== 'none') return this.runDry(ctx, objects, current);
     // All or nothing: one transaction for the whole batch (see Store.applyAll).
     const store = await ctx.client.store();
-    const results = await store.applyAll(prepared.objects);
-    ctx.out(results.map(({ action }, i) => `${nameOf(kindInfo(prepared.objects[i].kind), prepared.objects[i].metadata.name!)} ${action}\n`).join(''));
+    const results = await store.applyAll(objects);
+    ctx.out(results.map(({ action }, i) => `${nameOf(kindInfo(objects[i].kind), objects[i].metadata.name!)} ${action}\n`).join(''));
   }
 
   private async runDry(ctx: Ctx, objects: KiwiObject[], current: (KiwiObject | undefined)[]): Promise<void> {
@@ -88,8 +86,12 @@ export class ApplyOptions implements Options {
   }
 }
 
-/** Loads, validates, checks who may write, and reads what is stored (in batches): apply's and diff's first steps. */
-export async function loadForApply(ctx: Ctx, sources: Source[], namespace: string | undefined, verb: string): Promise<{ objects: KiwiObject[]; current: (KiwiObject | undefined)[] }> {
+/**
+ * Apply's and diff's first steps: loads and validates the documents, checks who may write, reads
+ * what is stored (in batches) and prepares the documents as apply would write them
+ * (prepareApply), refusing, with nothing written, what it refuses.
+ */
+export async function loadForApply(ctx: Ctx, sources: Source[], namespace: string | undefined, verb: string, force: boolean): Promise<{ objects: KiwiObject[]; current: (KiwiObject | undefined)[] }> {
   const objects = await loadObjects(sources, namespace);
   const seen = new Set<string>();
   for (const o of objects) {
@@ -101,21 +103,22 @@ export async function loadForApply(ctx: Ctx, sources: Source[], namespace: strin
   const reader = await ctx.client.reader();
   await requireMayWrite(reader, objects.map(refOf), verb);
   const current = (await getMany(reader, objects.map(refOf))) as (KiwiObject | undefined)[];
-  return { objects, current };
+  const prepared = prepareApply(objects, current, { force });
+  if (prepared.problems.length) throw new InvalidError(`${prepared.problems.join('; ')}; nothing was written`, [...prepared.problems, 'nothing was written']);
+  return { objects: prepared.objects, current };
 }
 
-function refusal(problems: string[]): InvalidError {
-  return new InvalidError(`${problems.join('; ')}; nothing was written`, [...problems, 'nothing was written']);
+/** The flags apply and diff share: what to read, and apply's --force. */
+export function applyInputFlags(c: Command, force: string): Command {
+  return c
+    .option('-f, --filename <file>', 'a file, a directory of .yaml/.yml/.json files, or - for stdin (repeatable)', collect)
+    .option('-n, --namespace <namespace>', 'namespace for bookings that name none (default: your user name)')
+    .option('--force', force);
 }
 
 export function registerApply(program: Command): Command {
-  return program
-    .command('apply')
-    .description('Create or update objects from YAML or JSON files (all documents are validated first; nothing is written if one is invalid)')
-    .option('-f, --filename <file>', 'a file, a directory of .yaml/.yml/.json files, or - for stdin (repeatable)', collect)
+  return applyInputFlags(program.command('apply').description('Create or update objects from YAML or JSON files (all documents are validated first; nothing is written if one is invalid)'), 'let a ClusterConfig apply take users off admins or sshBypassUsers')
     .option('--dry-run [strategy]', 'write nothing: client (check, and say what would change) or server (also ask the operator when each booking would start, or why not)')
-    .option('-n, --namespace <namespace>', 'namespace for bookings that name none (default: your user name)')
-    .option('--force', 'let a ClusterConfig apply take users off admins or sshBypassUsers')
     .addHelpText(
       'after',
       examples(

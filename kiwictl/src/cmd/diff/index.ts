@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { KiwiObject } from '../../../../crds/api/types.js';
-import { InvalidError } from '../../../../crds/api/errors.js';
-import { collect, examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
+import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { readSources, type Source } from '../input.js';
 import { toYaml } from '../../printers/index.js';
 import { ExitWith } from '../../errors.js';
-import { loadForApply } from '../apply/index.js';
-import { prepareApply } from '../apply/plan.js';
+import { applyInputFlags, loadForApply } from '../apply/index.js';
 
 /** The parts of an object diff shows: no status, no resourceVersion (they are not apply's). */
 export function diffable(o: KiwiObject | undefined): unknown {
@@ -43,14 +41,12 @@ export class DiffOptions implements Options {
   }
 
   async run(ctx: Ctx): Promise<void> {
-    const { objects, current } = await loadForApply(ctx, this.sources, this.namespace, 'diff');
-    const prepared = prepareApply(objects, current, { force: this.force });
-    if (prepared.problems.length) throw new InvalidError(prepared.problems.join('; '), prepared.problems);
+    const { objects, current } = await loadForApply(ctx, this.sources, this.namespace, 'diff', this.force);
     const { merged } = await import('../../../../crds/api/store.js');
     const live = mkdtempSync(join(tmpdir(), 'LIVE-'));
     const next = mkdtempSync(join(tmpdir(), 'MERGED-'));
     try {
-      for (const [i, obj] of prepared.objects.entries()) {
+      for (const [i, obj] of objects.entries()) {
         const cur = current[i];
         const file = `kiwi.dev.v1alpha1.${obj.kind}.${obj.metadata.namespace ? `${obj.metadata.namespace}.` : ''}${obj.metadata.name}`;
         if (cur) writeFileSync(join(live, file), await toYaml(diffable(cur)));
@@ -70,12 +66,10 @@ export class DiffOptions implements Options {
 }
 
 export function registerDiff(program: Command): Command {
-  return program
-    .command('diff')
-    .description('Show what `apply -f` would change (diff -u of the live and the applied objects); exit 0 if nothing, 1 if something would change, >1 on error')
-    .option('-f, --filename <file>', 'a file, a directory of .yaml/.yml/.json files, or - for stdin (repeatable)', collect)
-    .option('-n, --namespace <namespace>', 'namespace for bookings that name none (default: your user name)')
-    .option('--force', 'as apply --force: let a ClusterConfig take users off admins or sshBypassUsers')
+  return applyInputFlags(
+    program.command('diff').description('Show what `apply -f` would change (diff -u of the live and the applied objects); exit 0 if nothing, 1 if something would change, >1 on error'),
+    'as apply --force: let a ClusterConfig take users off admins or sshBypassUsers',
+  )
     .addHelpText('after', examples('kiwictl diff -f booking.yaml', '# Another diff program', 'KIWI_EXTERNAL_DIFF="diff -u --color=always" kiwictl diff -f manifests/examples/'))
     .action(verbAction(() => new DiffOptions()));
 }

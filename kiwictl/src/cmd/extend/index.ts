@@ -11,7 +11,8 @@ import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js'
 import { bookingRef, findBooking, parseTimeout, readConfig, requireOwnerOrAdmin, updateSpec, watchUntil } from '../bookings.js';
 import { RefusedError } from '../../errors.js';
 import { shortTime } from '../../printers/format.js';
-import { parseExtend, planExtend, type ExtendChange, type ExtendPlan } from './plan.js';
+import { planExtend, type ExtendChange, type ExtendPlan } from '../../../../crds/api/extend.js';
+import { parseExtend } from './plan.js';
 
 export class ExtendOptions implements Options {
   name = '';

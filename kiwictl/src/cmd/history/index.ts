@@ -5,7 +5,8 @@ import type { KiwiEvent } from '../../../../crds/api/types.js';
 import { ROOT } from '../../../../crds/api/keys.js';
 import { parseDuration, formatDuration } from '../../../../crds/api/duration.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { callerName } from '../bookings.js';
+import { namespaceFor } from '../resource.js';
+import { kindInfo } from '../../../../crds/api/kinds.js';
 import { rawValues } from '../../client/reader.js';
 import { renderTable } from '../../printers/table.js';
 import { shortTime } from '../../printers/format.js';
@@ -37,7 +38,7 @@ export class HistoryOptions implements Options {
 
   async run(ctx: Ctx): Promise<void> {
     const reader = await ctx.client.reader();
-    const ns = this.all ? undefined : (this.user ?? callerName());
+    const ns = namespaceFor(kindInfo('Booking'), { namespace: this.user, allNamespaces: this.all }); // as get's -n/-A
     const eventsPrefix = `${ROOT}events/bookings/${ns ? `${ns}/` : ''}`;
     const [bookings, raw] = await Promise.all([reader.list('Booking', { namespace: ns }), rawValues(reader, eventsPrefix, true)]);
     const events: KiwiEvent[] = [];

@@ -57,6 +57,8 @@ export function infoRows(nodes: Node[], bookings: Booking[], now: Date): InfoRow
     const held = holders.get(name);
     const phase = n.status?.phase;
     let state = phase === 'NotReady' ? 'down' : phase === 'Drained' ? 'drained' : phase === 'Draining' ? 'draining' : held ? 'booked' : 'free';
+    // Power saving: bookable, woken in time for the next booking.
+    if (state === 'free' && (phase === 'Off' || phase === 'PoweringOff' || phase === 'Resuming')) state = phase === 'Resuming' ? 'waking' : 'off';
     if (n.spec?.unschedulable) state = state === 'free' ? 'cordoned' : `${state},cordoned`;
     const row: InfoRow = { node: name, state, waiting: waiting.get(name) ?? 0, labels: { ...(n.metadata.labels ?? {}) } };
     if (held) {

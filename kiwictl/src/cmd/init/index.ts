@@ -8,6 +8,7 @@ import { CLUSTER_CONFIG_NAME, DEFAULT_CONFIG } from '../../../../crds/api/config
 import { parseDuration } from '../../../../crds/api/duration.js';
 import { collect, examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { requireAdmin, userExists } from '../bookings.js';
+import { wouldDo } from '../apply/plan.js';
 
 interface InitFlags {
   admin?: string[];
@@ -59,7 +60,7 @@ export class InitOptions implements Options {
     const { validateObject } = await import('../../../../crds/api/validate.js');
     const valid = validateObject(obj, 'clusterconfig default') as ClusterConfig;
     if (this.dryRun) {
-      ctx.out(`clusterconfig.kiwi.dev/default ${cur ? (JSON.stringify(cur.spec) === JSON.stringify(valid.spec) ? 'unchanged' : 'configured') : 'created'} (dry run)\n`);
+      ctx.out(`clusterconfig.kiwi.dev/default ${wouldDo(valid, cur)} (dry run)\n`);
       return;
     }
     const { action } = await store.apply(valid);

@@ -19,8 +19,8 @@ import { DEGRADED, fromMap, hasCondition, matches, setCondition } from '../../..
 import type { BookingView } from '../types.js';
 import { filterNode } from '../filters.js';
 import { firstConflict } from '../calendar.js';
-import { fitsWindow } from '../windows.js';
-import { bookingEvent, entryFor, expire, human, iso, pauseDue, place, unplace, wakeBooking, type Desired, type PassState } from '../pass.js';
+import { fitsWindow } from '../../../../crds/api/windows.js';
+import { bookingEvent, entryFor, expire, human, iso, pauseDue, place, unplace, wakeNodes, type Desired, type PassState } from '../pass.js';
 
 export interface NodeFailure {
   node: string;
@@ -31,10 +31,10 @@ export interface NodeFailure {
 
 /**
  * Has node `name` failed, as this pass sees it? NotReady for longer than the grace (or at all
- * with `grace` false: nothing has begun there), or draining or drained. Within the grace, booking
- * `wake` is planned again when it ends (a time no calendar holds).
+ * with `grace` false: nothing has begun there), or draining or drained. Within the grace the node
+ * is planned again when it ends (a time no calendar holds), with the bookings on it.
  */
-export function failureOf(s: PassState, name: string, grace = true, wake?: string): NodeFailure | undefined {
+export function failureOf(s: PassState, name: string, grace = true): NodeFailure | undefined {
   const st = s.nodes.get(name)?.node.status;
   if (st?.phase === 'Draining' || st?.phase === 'Drained') return { node: name, reason: 'Drained', why: `node ${name} is ${st.phase.toLowerCase()}${st.message ? ` (${st.message})` : ''}` };
   if (st?.phase !== 'NotReady') return undefined;
@@ -46,7 +46,7 @@ export function failureOf(s: PassState, name: string, grace = true, wake?: strin
   if (!grace) return { node: name, reason: 'HeartbeatLost', why };
   const due = since + s.config.healing.gracePeriod * 1000;
   if (due > s.now) {
-    if (wake) wakeBooking(s, wake, due);
+    wakeNodes(s, [name], due);
     return undefined;
   }
   return { node: name, reason: 'HeartbeatLost', why: `${why}, more than healing.gracePeriod ${s.config.healing.gracePeriod}s ago` };
@@ -73,7 +73,7 @@ export function* heal(s: PassState): Generator<void, void, void> {
   for (let i = s.queue.length - 1; i >= 0; i--) {
     const v = s.queue[i];
     if (v.booking.spec.onNodeFailure !== 'End' || !v.booking.spec.nodes || !v.booking.status?.phase) continue;
-    const failed = v.booking.spec.nodes.map((n) => failureOf(s, n, true, v.key)).filter((f) => f !== undefined);
+    const failed = v.booking.spec.nodes.map((n) => failureOf(s, n)).filter((f) => f !== undefined);
     if (!failed.length) continue;
     s.queue.splice(i, 1);
     expire(s, v, 'NodeLost', `${failed.map((f) => f.why).join('; ')}; the booking asked to end then (spec.onNodeFailure: End)`, 'Warning');
@@ -89,7 +89,7 @@ function healActive(s: PassState, d: Desired): void {
   const b = v.booking;
   const st = d.status;
   const nodes = st.nodes ?? [];
-  const failed = nodes.map((n) => failureOf(s, n, true, v.key)).filter((f) => f !== undefined);
+  const failed = nodes.map((n) => failureOf(s, n)).filter((f) => f !== undefined);
   if (!failed.length) {
     if (hasCondition(st.conditions, DEGRADED, 'NodeFailed')) {
       const msg = `its nodes are back (${nodes.join(', ')})`;

@@ -8,7 +8,7 @@
 // while its user may be active on any of its nodes. Runs before the queue, which gets the nodes.
 import type { BookingStatus } from '../../../../crds/api/index.js';
 import { IDLE_WARNING, setCondition } from '../../../../crds/api/index.js';
-import { bookingEvent, expire, human, pauseDue, unplace, wakeBooking, type Desired, type PassState } from '../pass.js';
+import { bookingEvent, expire, human, pauseDue, unplace, wakeNodes, type Desired, type PassState } from '../pass.js';
 
 /** Since when the booking's user has been idle on every one of its nodes (the latest of the nodes' reports), or undefined. */
 export function idleSince(s: PassState, d: Desired): number | undefined {
@@ -36,7 +36,7 @@ export function* idle(s: PassState): Generator<void, void, void> {
     const warnAt = since !== undefined ? since + (policy!.after - policy!.warnBefore) * 1000 : undefined;
     if (since === undefined || warnAt! > s.now) {
       if (warned) clearWarning(s, d, since === undefined ? 'its user is active on one of its nodes (or a node does not report)' : `its user was active until ${human(since)}`);
-      if (warnAt !== undefined) wakeBooking(s, d.view.key, warnAt);
+      if (warnAt !== undefined) wakeNodes(s, d.entries.keys(), warnAt);
       continue;
     }
     // Warned: the end comes after.after idle, and never sooner than warnBefore after the warning.
@@ -47,7 +47,7 @@ export function* idle(s: PassState): Generator<void, void, void> {
       expire(s, d.view, 'Idle', `ended at ${human(s.now)}: its user was idle on all its nodes (${(st.nodes ?? []).join(', ')}) since ${human(since)}, for idleRelease.after ${policy!.after}s; warned at ${human(warnedAt)}`, 'Warning');
       continue;
     }
-    wakeBooking(s, d.view.key, endAt);
+    wakeNodes(s, d.entries.keys(), endAt);
     const message = `its user has been idle on all its nodes since ${human(since)}; it ends at ${human(endAt)} (reason Idle) unless they use one of them`;
     if (warned?.message === message) continue;
     d.status = { ...st, conditions: setCondition(st.conditions, { type: IDLE_WARNING, status: 'True', reason: 'Idle', message }, s.now) };

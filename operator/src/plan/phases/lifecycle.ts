@@ -11,7 +11,7 @@ import { setCondition } from '../../../../crds/api/index.js';
 import type { BookingView } from '../types.js';
 import { timingOf } from '../admission.js';
 import { firstConflict } from '../calendar.js';
-import { describeWindows, fitsWindow } from '../windows.js';
+import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { activeStatus, bookingEvent, entriesOn, expire, gen, human, iso, keep, pauseDue, place, started, type Desired, type PassState } from '../pass.js';
 import { immutableProblems } from '../immutable.js';
 

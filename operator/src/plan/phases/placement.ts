@@ -9,8 +9,9 @@ import { admit, timingOf, type Timing } from '../admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, predecessor, type SlotNode } from '../calendar.js';
 import { filterNode, NodeSelectorMatch, rankNodes, type FilterRequest } from '../filters.js';
 import { EarliestFree } from '../earliest.js';
-import { describeWindows, fitsWindow } from '../windows.js';
+import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { reject as rejectStatus, verdict, worst, type FilterStatus } from '../status.js';
+import { nodeReadyAt } from './power.js';
 import { bookingEvent, calendarOf, clip, expire, gen, human, iso, keep, pauseDue, placeAt, type PassState } from '../pass.js';
 
 /** Per pass: the nodes a selector and duration allow (the filters depend on nothing else). */
@@ -113,7 +114,7 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
     names.map((n) => {
       // One per node per pass: its entries are the working calendar itself, which grows in place.
       let sn = ctx.slotCache.get(n);
-      if (!sn) ctx.slotCache.set(n, (sn = { name: n, entries: calendarOf(s, n), windows: s.nodes.get(n)?.node.spec?.reservableWindows }));
+      if (!sn) ctx.slotCache.set(n, (sn = { name: n, entries: calendarOf(s, n), windows: s.nodes.get(n)?.node.spec?.reservableWindows, from: nodeReadyAt(s, n) }));
       return sn;
     });
 
@@ -201,6 +202,8 @@ function fixedSlot(s: PassState, v: BookingView, t: Timing, admitting: boolean, 
   const check = (n: string) => {
     const ws = s.nodes.get(n)?.node.spec?.reservableWindows;
     if (!fitsWindow(ws, start, end)) return `node ${n} is bookable only within ${describeWindows(ws!)}; ${human(start)} to ${human(end)} does not fit one window`;
+    const up = admitting ? nodeReadyAt(s, n) : undefined; // an admitted slot keeps its node
+    if (up !== undefined && up > start) return `node ${n} is ${s.nodes.get(n)?.node.status?.phase} (power saving) and cannot be up before ${human(up)}`;
     const c = firstConflict(s.calendars.get(n) ?? [], start, end);
     return c ? `node ${n} is booked by ${c.booking} (user ${c.user}) from ${human(c.start)} to ${human(c.end)}` : '';
   };

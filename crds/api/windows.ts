@@ -1,54 +1,14 @@
 // Reservable windows: daily hours in which a node may be booked (Node spec.reservableWindows).
-// Pure: a window and a time range in, intervals in epoch milliseconds out. Time zones through
-// Intl, so DST is the zone's own; an end at or before the start spans midnight.
-import type { NodeSpec } from '../../../crds/api/index.js';
+// Pure: windows and a time range in, intervals in epoch milliseconds out; the planner (which
+// refuses and places by them) and the calendar page (which draws them) share this one reading.
+// Time zones through Intl (time.ts), so DST is the zone's own; an end at or before the start
+// spans midnight.
+import type { NodeSpec } from './types.js';
+import { zonedDate, zonedTime } from './time.js';
 
 export type Window = NonNullable<NodeSpec['reservableWindows']>[number];
 const DAY = 86_400_000;
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(tz: string): Intl.DateTimeFormat {
-  let f = formatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
-    formatters.set(tz, f);
-  }
-  return f;
-}
-
-/** The wall clock of `tz` at `t`: year, month (1-12), day, hour, minute, second. */
-function wall(tz: string, t: number): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(tz).formatToParts(new Date(t))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return { y: parts.year, mo: parts.month, d: parts.day, h: parts.hour % 24, mi: parts.minute, s: parts.second };
-}
-
-/** Offset of `tz` from UTC at `t`, in ms (local minus UTC). */
-function offset(tz: string, t: number): number {
-  const w = wall(tz, t);
-  return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(t / 1000) * 1000;
-}
-
-/** The instant when `tz`'s wall clock shows y-mo-d h:mi (the later reading in a DST gap). */
-export function zonedTime(tz: string, y: number, mo: number, d: number, h: number, mi: number): number {
-  const guess = Date.UTC(y, mo - 1, d, h, mi);
-  const o1 = offset(tz, guess);
-  const t = guess - o1;
-  const o2 = offset(tz, t);
-  return o2 === o1 ? t : guess - o2;
-}
-
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    formatter(tz);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function hm(s: string): [number, number] {
   const [h, m] = s.split(':').map(Number);
@@ -63,21 +23,37 @@ export function windowIntervals(w: Window, from: number, to: number): [number, n
   const [eh, em] = hm(w.end);
   const spans = eh * 60 + em <= sh * 60 + sm; // ends the next day (24:00 included)
   // Walk local dates from the day before `from` to the day after `to`.
-  const first = wall(tz, from - DAY);
+  const first = zonedDate(from - DAY, tz);
   let day = Date.UTC(first.y, first.mo - 1, first.d);
-  const last = wall(tz, to + DAY);
+  const last = zonedDate(to + DAY, tz);
   const lastDay = Date.UTC(last.y, last.mo - 1, last.d);
   for (; day <= lastDay; day += DAY) {
     const dt = new Date(day);
     const [y, mo, d] = [dt.getUTCFullYear(), dt.getUTCMonth() + 1, dt.getUTCDate()];
     if (w.days && w.days.length && !w.days.includes(DAYS[dt.getUTCDay()] as any)) continue;
-    const s = zonedTime(tz, y, mo, d, sh, sm);
+    const s = zonedTime(y, mo, d, sh, sm, tz);
     // 24:00 is the next day's 00:00; an end at or before the start is the next day's too.
     const nd = new Date(day + (spans || eh === 24 ? DAY : 0));
-    const e = zonedTime(tz, nd.getUTCFullYear(), nd.getUTCMonth() + 1, nd.getUTCDate(), eh === 24 ? 0 : eh, em);
+    const e = zonedTime(nd.getUTCFullYear(), nd.getUTCMonth() + 1, nd.getUTCDate(), eh === 24 ? 0 : eh, em, tz);
     if (e > from && s < to) out.push([s, e]);
   }
   return out.sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Where any of `ws` is open within [from, to): their occurrences clipped to the range, overlapping
+ * ones merged, sorted. No windows: an empty list (the node is always reservable).
+ */
+export function openIntervals(ws: Window[] | undefined, from: number, to: number): [number, number][] {
+  const all = (ws ?? []).flatMap((w) => windowIntervals(w, from, to)).map(([s, e]): [number, number] => [Math.max(s, from), Math.min(e, to)]);
+  all.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const iv of all) {
+    const last = merged[merged.length - 1];
+    if (last && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+    else merged.push(iv);
+  }
+  return merged;
 }
 
 /** "Mon-Fri 09:00-18:00 Europe/Berlin" style text naming a window. */
