@@ -13,6 +13,7 @@ export const IMMUTABLE_ONCE_STARTED: { path: string; of: (b: Booking) => unknown
   { path: 'spec.nodeSelector', of: (b) => b.spec?.nodeSelector },
   { path: 'spec.count', of: (b) => (b.spec?.nodes ? undefined : b.spec?.count ?? 1) },
   { path: 'spec.start', of: (b) => (b.spec?.start !== undefined ? Date.parse(b.spec.start) : undefined) },
+  { path: 'spec.pool', of: (b) => b.spec?.pool },
 ];
 
 /** Has the booking's slot begun: Active, or planned to start at or before `now`. */

@@ -18,3 +18,4 @@ export * from './endpoints.js';
 export * from './update.js';
 export * from './immutable.js';
 export * from './usage.js';
+export * from './pool.js';

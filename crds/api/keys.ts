@@ -49,7 +49,7 @@ export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' 
   const m = /^\/kiwi\/(spec|status)\/([a-z]+)\/(.+)$/.exec(key);
   if (!m) return undefined;
   const [, part, plural, rest] = m;
-  const kind = (['Booking', 'Node', 'ClusterConfig'] as KindName[]).find((k) => kindInfo(k).plural === plural);
+  const kind = (['Booking', 'Node', 'ClusterConfig', 'Pool'] as KindName[]).find((k) => kindInfo(k).plural === plural);
   if (!kind) return undefined;
   const segs = rest.split('/');
   if (kindInfo(kind).namespaced) {

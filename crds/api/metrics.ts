@@ -32,13 +32,15 @@ export interface OperatorMetrics {
   leader: Gauge;
   /** Failed etcd calls by operation. */
   etcdErrors: Counter<'op'>;
+  /** Pending bookings by pool and by what they wait for. Reported by the leader. */
+  waiting: Gauge<'pool' | 'reason'>;
   /** Nodes by status.phase (power saving's Off, PoweringOff, Resuming too; "None": no daemon yet). Reported by the leader. */
   nodes: Gauge<'phase'>;
   /** Power commands the operator carried out (action off or on, result ok or failed). */
   powerActions: Counter<'action' | 'result'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined }): OperatorMetrics {
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -97,6 +99,16 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    waiting: new Gauge({
+      name: 'kiwi_bookings_waiting',
+      help: 'Pending bookings by pool (none: no Pool objects) and reason (a pool limit such as PoolMaxNodesPerUser, else Queued or Scheduled), from the leader\'s cache; a standby reports none',
+      labelNames: ['pool', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of src.waiting?.() ?? []) this.set({ pool: w.pool, reason: w.reason }, w.count);
+      },
+    }),
     nodes: new Gauge({
       name: 'kiwi_nodes',
       help: 'Nodes by phase (Ready, NotReady, Draining, Drained; Off, PoweringOff, Resuming: power saving, no alarm; None: no daemon yet), from the leader\'s cache; a standby reports none',
@@ -115,6 +127,13 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       registers: [registry],
     }),
   };
+}
+
+/** Pending bookings of one pool waiting for one reason. */
+export interface WaitingCount {
+  pool: string;
+  reason: string;
+  count: number;
 }
 
 export interface DaemonMetrics {

@@ -180,6 +180,13 @@ export const crds: Crd[] = [
                       "description": "Wait in line (FIFO) while the nodes are busy. With false, a booking that cannot start now is refused (reason Busy).",
                       "default": true
                     },
+                    "pool": {
+                      "type": "string",
+                      "description": "The Pool to book from (its nodes, access and limits). Absent, the default pool; with no Pool objects at all, none applies.",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+                    },
                     "cancelled": {
                       "type": "boolean",
                       "description": "Set to true to end the booking now (kiwictl kill does this); it becomes Expired with reason Cancelled and stays for the record. Deleting the booking also ends it, without a record."
@@ -348,6 +355,11 @@ export const crds: Crd[] = [
                           }
                         }
                       }
+                    },
+                    "pendingReason": {
+                      "type": "string",
+                      "description": "While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.",
+                      "maxLength": 64
                     },
                     "observedGeneration": {
                       "type": "integer",
@@ -1432,6 +1444,394 @@ export const crds: Crd[] = [
                 "status": {
                   "type": "object",
                   "description": "Unused; a record never changes once written."
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "pools.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Cluster",
+      "names": {
+        "plural": "pools",
+        "singular": "pool",
+        "kind": "Pool",
+        "listKind": "PoolList",
+        "shortNames": [
+          "pl"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "Default",
+              "type": "boolean",
+              "jsonPath": ".spec.default"
+            },
+            {
+              "name": "State",
+              "type": "string",
+              "jsonPath": ".spec.state"
+            },
+            {
+              "name": "Order",
+              "type": "string",
+              "jsonPath": ".spec.order"
+            },
+            {
+              "name": "Selector",
+              "type": "string",
+              "jsonPath": ".spec.nodeSelector"
+            },
+            {
+              "name": "Groups",
+              "type": "string",
+              "jsonPath": ".spec.allowGroups",
+              "priority": 1
+            },
+            {
+              "name": "Users",
+              "type": "string",
+              "jsonPath": ".spec.allowUsers",
+              "priority": 1
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "A Pool is a set of nodes with the rules for booking them (Slurm's partition and QOS). A Booking names its pool in spec.pool, or gets the default pool; its nodes must be in it.",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "Pool"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "Which nodes, who, and the limits; every field has a default.",
+                  "properties": {
+                    "default": {
+                      "type": "boolean",
+                      "description": "Bookings that name no pool are in this one. With several defaults the first by name is taken.",
+                      "default": false
+                    },
+                    "nodeSelector": {
+                      "type": "string",
+                      "description": "The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.",
+                      "maxLength": 4096,
+                      "default": ""
+                    },
+                    "state": {
+                      "type": "string",
+                      "description": "Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.",
+                      "enum": [
+                        "Open",
+                        "Closed"
+                      ],
+                      "default": "Open"
+                    },
+                    "allowUsers": {
+                      "type": "array",
+                      "description": "Users who may book the pool. With allowGroups, either admits. Neither given, everyone may; admins always may.",
+                      "maxItems": 10000,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                        "maxLength": 32
+                      }
+                    },
+                    "allowGroups": {
+                      "type": "array",
+                      "description": "Unix groups (resolved through NSS by the operator) whose members may book the pool. perGroup limits apply to each of these groups.",
+                      "maxItems": 1000,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                        "maxLength": 32
+                      }
+                    },
+                    "order": {
+                      "type": "string",
+                      "description": "The order of the pool's queue. FIFO is arrival order; RoundRobin takes each user's first waiting booking before anyone's second; FairShare takes next the booking of the user with the fewest recent node-hours (decayed with fairShareHalfLife), counting what the queue ahead of them already got. Backfill delays no one under any order.",
+                      "enum": [
+                        "FIFO",
+                        "RoundRobin",
+                        "FairShare"
+                      ],
+                      "default": "FIFO"
+                    },
+                    "fairShareHalfLife": {
+                      "x-kubernetes-int-or-string": true,
+                      "description": "With order FairShare, node-hours used this long ago count half (seconds or text). Default 7d.",
+                      "anyOf": [
+                        {
+                          "type": "integer"
+                        },
+                        {
+                          "type": "string"
+                        }
+                      ],
+                      "minimum": 1,
+                      "maximum": 31622400,
+                      "maxLength": 32,
+                      "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                    },
+                    "timeZone": {
+                      "type": "string",
+                      "description": "IANA time zone of the schedule's windows (default UTC).",
+                      "maxLength": 64,
+                      "default": "UTC"
+                    },
+                    "limits": {
+                      "type": "object",
+                      "description": "Per booking, per user and per group limits. Absent limits do not apply.",
+                      "properties": {
+                        "maxDuration": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "The longest booking in the pool (seconds or text); beyond it a booking is refused (PoolMaxDuration), and so is an extension past it.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "defaultDuration": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "Duration of a booking in the pool that names none (instead of the ClusterConfig's).",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "maxNodes": {
+                          "type": "integer",
+                          "description": "Nodes one booking may ask for (PoolMaxNodes).",
+                          "minimum": 1,
+                          "maximum": 100000
+                        },
+                        "maxStartAhead": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How far ahead of now a fixed start (spec.start) may be (PoolMaxStartAhead), as igor2's maxScheduleDays.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "extendWithin": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "An Active booking may be extended only this close to its end (PoolExtendWithin), as Chameleon's last 48 h.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "maxExtend": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "The most one extension may add (PoolMaxExtend).",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "perUser": {
+                          "type": "object",
+                          "description": "What one user may hold in the pool.",
+                          "properties": {
+                            "nodes": {
+                              "type": "integer",
+                              "description": "Nodes one user may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerUser); one that alone asks more is refused.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "bookings": {
+                              "type": "integer",
+                              "description": "Bookings one user may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "waiting": {
+                              "type": "integer",
+                              "description": "Bookings one user may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "nodeHours": {
+                              "type": "integer",
+                              "description": "Node-hours one user may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.",
+                              "minimum": 0,
+                              "maximum": 100000000
+                            }
+                          }
+                        },
+                        "perGroup": {
+                          "type": "object",
+                          "description": "What the members of one of allowGroups may hold in the pool together, for each such group a user is in.",
+                          "properties": {
+                            "nodes": {
+                              "type": "integer",
+                              "description": "Nodes the members of one group may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerGroup); one that alone asks more is refused.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "bookings": {
+                              "type": "integer",
+                              "description": "Bookings the members of one group may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "waiting": {
+                              "type": "integer",
+                              "description": "Bookings the members of one group may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.",
+                              "minimum": 0,
+                              "maximum": 100000
+                            },
+                            "nodeHours": {
+                              "type": "integer",
+                              "description": "Node-hours the members of one group may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.",
+                              "minimum": 0,
+                              "maximum": 100000000
+                            }
+                          }
+                        },
+                        "schedule": {
+                          "type": "array",
+                          "description": "Limits on nodes held that depend on the time of day or week, in the pool's timeZone (e.g. weekdays 09:00-18:00 at most 2 nodes per user). While a window is open its values replace perUser.nodes and perGroup.nodes; a booking must keep to the limit of every moment it spans.",
+                          "maxItems": 32,
+                          "items": {
+                            "type": "object",
+                            "required": [
+                              "start",
+                              "end"
+                            ],
+                            "properties": {
+                              "start": {
+                                "type": "string",
+                                "description": "HH:MM, local to the pool's timeZone.",
+                                "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$"
+                              },
+                              "end": {
+                                "type": "string",
+                                "description": "HH:MM; 24:00 for midnight. An end before start spans midnight.",
+                                "pattern": "^(([01]\\d|2[0-3]):[0-5]\\d|24:00)$"
+                              },
+                              "days": {
+                                "type": "array",
+                                "description": "Days on which the window opens (default every day).",
+                                "x-kubernetes-list-type": "set",
+                                "items": {
+                                  "type": "string",
+                                  "enum": [
+                                    "Mon",
+                                    "Tue",
+                                    "Wed",
+                                    "Thu",
+                                    "Fri",
+                                    "Sat",
+                                    "Sun"
+                                  ]
+                                }
+                              },
+                              "perUserNodes": {
+                                "type": "integer",
+                                "description": "Nodes one user may hold while the window is open.",
+                                "minimum": 0,
+                                "maximum": 100000
+                              },
+                              "perGroupNodes": {
+                                "type": "integer",
+                                "description": "Nodes the members of one group may hold while the window is open.",
+                                "minimum": 0,
+                                "maximum": 100000
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "Written by the operator.",
+                  "properties": {
+                    "observedGeneration": {
+                      "type": "integer",
+                      "format": "int64",
+                      "description": "The spec generation the operator has applied."
+                    }
+                  }
                 }
               }
             }

@@ -53,6 +53,10 @@ export interface BookingSpec {
    */
   queue?: boolean;
   /**
+   * The Pool to book from (its nodes, access and limits). Absent, the default pool; with no Pool objects at all, none applies.
+   */
+  pool?: string;
+  /**
    * Set to true to end the booking now (kiwictl kill does this); it becomes Expired with reason Cancelled and stays for the record. Deleting the booking also ends it, without a record.
    */
   cancelled?: boolean;
@@ -145,6 +149,10 @@ export interface BookingStatus {
      */
     reason?: string;
   }[];
+  /**
+   * While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.
+   */
+  pendingReason?: string;
   /**
    * The spec generation this status answers.
    */
@@ -586,4 +594,163 @@ export interface UsageRecordSpec {
  * Unused; a record never changes once written.
  */
 export interface UsageRecordStatus {}
+
+/**
+ * A Pool is a set of nodes with the rules for booking them (Slurm's partition and QOS). A Booking names its pool in spec.pool, or gets the default pool; its nodes must be in it.
+ */
+export interface Pool {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'Pool';
+  metadata: ObjectMeta;
+  spec?: PoolSpec;
+  status?: PoolStatus;
+}
+/**
+ * Which nodes, who, and the limits; every field has a default.
+ */
+export interface PoolSpec {
+  /**
+   * Bookings that name no pool are in this one. With several defaults the first by name is taken.
+   */
+  default?: boolean;
+  /**
+   * The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.
+   */
+  nodeSelector?: string;
+  /**
+   * Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.
+   */
+  state?: 'Open' | 'Closed';
+  /**
+   * Users who may book the pool. With allowGroups, either admits. Neither given, everyone may; admins always may.
+   *
+   * @maxItems 10000
+   */
+  allowUsers?: string[];
+  /**
+   * Unix groups (resolved through NSS by the operator) whose members may book the pool. perGroup limits apply to each of these groups.
+   *
+   * @maxItems 1000
+   */
+  allowGroups?: string[];
+  /**
+   * The order of the pool's queue. FIFO is arrival order; RoundRobin takes each user's first waiting booking before anyone's second; FairShare takes next the booking of the user with the fewest recent node-hours (decayed with fairShareHalfLife), counting what the queue ahead of them already got. Backfill delays no one under any order.
+   */
+  order?: 'FIFO' | 'RoundRobin' | 'FairShare';
+  /**
+   * With order FairShare, node-hours used this long ago count half (seconds or text). Default 7d.
+   */
+  fairShareHalfLife?: number | string;
+  /**
+   * IANA time zone of the schedule's windows (default UTC).
+   */
+  timeZone?: string;
+  /**
+   * Per booking, per user and per group limits. Absent limits do not apply.
+   */
+  limits?: {
+    /**
+     * The longest booking in the pool (seconds or text); beyond it a booking is refused (PoolMaxDuration), and so is an extension past it.
+     */
+    maxDuration?: number | string;
+    /**
+     * Duration of a booking in the pool that names none (instead of the ClusterConfig's).
+     */
+    defaultDuration?: number | string;
+    /**
+     * Nodes one booking may ask for (PoolMaxNodes).
+     */
+    maxNodes?: number;
+    /**
+     * How far ahead of now a fixed start (spec.start) may be (PoolMaxStartAhead), as igor2's maxScheduleDays.
+     */
+    maxStartAhead?: number | string;
+    /**
+     * An Active booking may be extended only this close to its end (PoolExtendWithin), as Chameleon's last 48 h.
+     */
+    extendWithin?: number | string;
+    /**
+     * The most one extension may add (PoolMaxExtend).
+     */
+    maxExtend?: number | string;
+    /**
+     * What one user may hold in the pool.
+     */
+    perUser?: {
+      /**
+       * Nodes one user may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerUser); one that alone asks more is refused.
+       */
+      nodes?: number;
+      /**
+       * Bookings one user may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.
+       */
+      bookings?: number;
+      /**
+       * Bookings one user may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.
+       */
+      waiting?: number;
+      /**
+       * Node-hours one user may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.
+       */
+      nodeHours?: number;
+    };
+    /**
+     * What the members of one of allowGroups may hold in the pool together, for each such group a user is in.
+     */
+    perGroup?: {
+      /**
+       * Nodes the members of one group may hold at any moment (Active or planned), summed over their bookings in this pool. Beyond it a booking waits (PoolMaxNodesPerGroup); one that alone asks more is refused.
+       */
+      nodes?: number;
+      /**
+       * Bookings the members of one group may hold at once in this pool (Active or with a planned slot). Beyond it a booking waits unplanned.
+       */
+      bookings?: number;
+      /**
+       * Bookings the members of one group may have Pending in this pool (held or not). A new booking beyond it is refused, as Slurm's MaxSubmitJobs.
+       */
+      waiting?: number;
+      /**
+       * Node-hours the members of one group may have booked ahead in this pool (what is left of Active bookings plus planned ones). Beyond it a booking waits; one that alone is larger is refused.
+       */
+      nodeHours?: number;
+    };
+    /**
+     * Limits on nodes held that depend on the time of day or week, in the pool's timeZone (e.g. weekdays 09:00-18:00 at most 2 nodes per user). While a window is open its values replace perUser.nodes and perGroup.nodes; a booking must keep to the limit of every moment it spans.
+     *
+     * @maxItems 32
+     */
+    schedule?: {
+      /**
+       * HH:MM, local to the pool's timeZone.
+       */
+      start: string;
+      /**
+       * HH:MM; 24:00 for midnight. An end before start spans midnight.
+       */
+      end: string;
+      /**
+       * Days on which the window opens (default every day).
+       */
+      days?: ('Mon' | 'Tue' | 'Wed' | 'Thu' | 'Fri' | 'Sat' | 'Sun')[];
+      /**
+       * Nodes one user may hold while the window is open.
+       */
+      perUserNodes?: number;
+      /**
+       * Nodes the members of one group may hold while the window is open.
+       */
+      perGroupNodes?: number;
+    }[];
+  };
+}
+/**
+ * Written by the operator.
+ */
+export interface PoolStatus {
+  /**
+   * The spec generation the operator has applied.
+   */
+  observedGeneration?: number;
+}
 

@@ -10,7 +10,8 @@ import { InvalidError } from './errors.js';
 import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.js';
 import { RETENTION_DURATIONS } from './config.js';
 import { POWER_DURATIONS, powerProblems } from './power.js';
-import { isLabelKey, isLabelValue } from './selector.js';
+import { isLabelKey, isLabelValue, parseSelector } from './selector.js';
+import { POOL_LIMIT_DURATIONS } from './pool.js';
 import { NAME_PATTERN, USER_PATTERN } from './keys.js';
 
 /** The largest object Kiwi stores; etcd's own request limit is 1.5 MiB. */
@@ -114,8 +115,9 @@ const DURATION_FIELDS: Record<KindName, string[][]> = {
   Node: [],
   ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ...POWER_DURATIONS.map((f) => ['spec', 'power', ...f]), ['spec', 'healing', 'gracePeriod'], ['spec', 'idleRelease', 'after'], ['spec', 'idleRelease', 'warnBefore']],
   UsageRecord: [],
+  Pool: [['spec', 'fairShareHalfLife'], ...POOL_LIMIT_DURATIONS.map((f) => ['spec', 'limits', f])],
 };
-const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [] };
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Pool: [] };
 
 function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
   let cur: any = obj;
@@ -225,9 +227,28 @@ export function validateObject(input: unknown, what: string): KiwiObject {
     const who = bookingUserProblem(obj as any);
     if (who) problems.push(who);
   }
+  if (kind === 'Pool') problems.push(...poolProblems(obj.spec ?? {}));
   if (kind === 'ClusterConfig' && obj.spec?.defaultDuration && obj.spec?.maxDuration && obj.spec.defaultDuration > obj.spec.maxDuration)
     problems.push('spec.defaultDuration: is longer than spec.maxDuration');
   if (kind === 'ClusterConfig') problems.push(...powerProblems(obj.spec?.power));
   if (problems.length) throw fail(problems);
   return obj as KiwiObject;
+}
+
+/** What the schema cannot say about a Pool: a selector that parses, a time zone Intl knows, defaults within maxima. */
+function poolProblems(s: Json): string[] {
+  const out: string[] = [];
+  try {
+    parseSelector(s.nodeSelector ?? '');
+  } catch (e) {
+    out.push(`spec.nodeSelector: ${(e as Error).message}`);
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone ?? 'UTC' });
+  } catch {
+    out.push(`spec.timeZone: ${JSON.stringify(s.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
+  }
+  const l = s.limits ?? {};
+  if (l.defaultDuration !== undefined && l.maxDuration !== undefined && l.defaultDuration > l.maxDuration) out.push('spec.limits.defaultDuration: is longer than spec.limits.maxDuration');
+  return out;
 }

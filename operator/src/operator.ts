@@ -10,6 +10,9 @@ import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/ind
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
+import type { GroupLookup } from './reconcile/groups.js';
+import type { WaitingCount } from '../../crds/api/metrics.js';
+import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
 import { PowerActor } from './power/act.js';
 import { effectivePower } from '../../crds/api/index.js';
@@ -24,6 +27,8 @@ export interface OperatorOptions {
   clock?: Clock;
   /** The user database (default: this host's, through NSS). */
   users?: UserLookup;
+  /** Unix groups by name (default: this host's, through NSS), for the pools' allowGroups. */
+  groups?: GroupLookup;
   /** Counted into when given (crds/api/metrics.ts operatorMetrics). */
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
@@ -68,6 +73,7 @@ export class Operator {
         this.election.once('lost', () => r());
       });
       const users = this.opts.users ?? systemUsers().lookup;
+      const groups = this.opts.groups ?? ((n: string) => systemUsers().group(n));
       let rec: Reconciler | undefined = undefined;
       // Power saving's shell: what the planner decided to power off or on, once written.
       const power = new PowerActor({
@@ -84,13 +90,14 @@ export class Operator {
         clock: this.opts.clock,
         resyncMs: this.opts.resyncMs,
         users,
+        groups,
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
         onPower: (a) => power.act(a.name, a.power),
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
-      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users });
+      const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users, groups });
       const retention = new RetentionController({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
@@ -137,6 +144,13 @@ export class Operator {
       m.set(p, (m.get(p) ?? 0) + 1);
     }
     return m;
+  }
+
+  /** Pending bookings by pool and reason, from the leader's cache; undefined when not leading. */
+  waiting(): WaitingCount[] | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const c = this.reconciler.cache;
+    return waitingByPool(c.bookings().map((v) => v.booking), c.pools());
   }
 
   /** Nodes by status.phase ("None": no daemon reported yet) from the leader's cache; undefined when not leading. */

@@ -3,7 +3,7 @@
 // program can compute (how long a booking has left, why a pending one waits).
 import type { KindInfo } from '../../../crds/api/kinds.js';
 import { DEGRADED, IDLE_WARNING } from '../../../crds/api/conditions.js';
-import { cell, jsonPath, shortRemaining, shortTime, truncate } from './format.js';
+import { cell, heldBack, jsonPath, shortRemaining, shortTime, truncate } from './format.js';
 
 /** Who holds a node (from the Active bookings, see cmd/info/rows.ts nodeHolders). */
 export interface NodeHolder {
@@ -95,6 +95,8 @@ function message(wide: boolean): Column {
       const a = b.status?.phase === 'Active' ? alerts(b) : [];
       if (a.length) return truncate(a.map((c) => c.message ?? c.type).join('; '), 140);
       if (b.status?.phase !== 'Pending') return '';
+      // A pool limit first, as squeue's (Reason): "PoolMaxNodesPerUser: pool gpu allows 2 ..."
+      if (b.status.pendingReason) return truncate(heldBack(b), 80);
       // What it waits for, short: "after alice/bk-2 (alice) on n01 until 14:05"
       const w = (b.status.waitingFor ?? []) as { node: string; booking: string; user?: string; until?: string }[];
       if (w.length) {

@@ -31,7 +31,8 @@ export function nested(v: unknown, indent = 2): string {
   return out;
 }
 
-export function describeObject(obj: any, events: KiwiEvent[], now = new Date()): string {
+/** `extra`: what a kind adds after its status (a pool's nodes and holders). */
+export function describeObject(obj: any, events: KiwiEvent[], now = new Date(), extra = ''): string {
   const m = obj.metadata ?? {};
   let out = field('Name', m.name);
   if (m.namespace) out += field('Namespace', m.namespace);
@@ -46,6 +47,7 @@ export function describeObject(obj: any, events: KiwiEvent[], now = new Date()):
   const { conditions, ...status } = obj.status ?? {};
   const noStatus = obj.kind === 'UsageRecord' ? '  <none: a usage record never changes>\n' : '  <none yet: the operator has not seen it>\n';
   out += 'Status:\n' + (Object.keys(status).length ? nested(status) : noStatus);
+  out += extra;
   out += 'Conditions:\n';
   if (conditions?.length) {
     const rows = conditions.map((c: any) => [c.type, c.status, c.reason ?? '', c.lastTransitionTime ? `${age(c.lastTransitionTime, now)} ago` : '', c.message ?? '']);

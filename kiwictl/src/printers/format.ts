@@ -62,3 +62,10 @@ export function cell(v: unknown): string {
 export function truncate(s: string, max: number): string {
   return s.length <= max ? s : s.slice(0, max - 3) + '...';
 }
+
+/** The pool limit a Pending booking waits for, as its message says it: what held its planned start back, or why it waits; '' for other waits. */
+export function heldBack(b: { status?: { pendingReason?: string; message?: string } }): string {
+  const st = b.status;
+  if (!st?.pendingReason) return '';
+  return /\(held back by (.*)\)$/.exec(st.message ?? '')?.[1] ?? (st.message ?? st.pendingReason).replace(/^waits: /, '');
+}

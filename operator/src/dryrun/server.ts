@@ -8,6 +8,7 @@ import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, ty
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
+import { poolGroups, type GroupLookup } from '../reconcile/groups.js';
 
 export interface DryRunServerOptions {
   store: Store;
@@ -16,6 +17,7 @@ export interface DryRunServerOptions {
   id: string;
   now?: () => number;
   users?: UserLookup;
+  groups?: GroupLookup;
 }
 
 export class DryRunServer {
@@ -44,7 +46,9 @@ export class DryRunServer {
     try {
       const value = JSON.parse(kv.value.toString());
       const c = this.o.cache;
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings: c.bookings(), nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] } }, req.user, value); // the answer includes the boot time of a node that is off
+      const pools = c.pools();
+      const bookings = c.bookings();
+      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings, nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] }, ...(pools.length ? { pools, groups: poolGroups(pools, [req.user, ...bookings.map((b) => b.key.split('/')[0])], this.o.groups, this.o.users) } : {}) }, req.user, value); // the answer includes the boot time of a node that is off
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');

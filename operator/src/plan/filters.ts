@@ -2,8 +2,8 @@
 // answers undefined (fits) or a status: a code (can waiting help?) and the reason, in words a
 // user can act on. What a booking then does is verdict()'s (status.ts), not the filter's.
 // A new filter is one object here (or its own module) added to PLACEMENT_FILTERS.
-import type { Booking } from '../../../crds/api/index.js';
-import { fromMap, matches, formatDuration } from '../../../crds/api/index.js';
+import type { Booking, Pool } from '../../../crds/api/index.js';
+import { fromMap, matches, formatDuration, inPool } from '../../../crds/api/index.js';
 import type { NodeView } from './types.js';
 import { describeWindows, longestWindow } from '../../../crds/api/windows.js';
 import { reject, type FilterStatus } from './status.js';
@@ -13,6 +13,8 @@ export interface FilterRequest {
   /** Duration in ms. */
   durationMs: number;
   now: number;
+  /** The booking's pool, when there are pools: its nodes are the only candidates. */
+  pool?: Pool;
 }
 
 export interface NodeFilter {
@@ -53,6 +55,15 @@ export const NodeSelectorMatch: NodeFilter = {
   },
 };
 
+/** With pools: a node outside the booking's pool (its label selector) is no candidate. */
+export const PoolMember: NodeFilter = {
+  name: 'PoolMember',
+  check: (r, name, n) =>
+    r.pool && n && !inPool(r.pool, n.node.metadata.labels)
+      ? reject('PoolMember', `PoolMember: node ${name} is not in pool ${r.pool.metadata.name} (nodeSelector ${JSON.stringify(r.pool.spec?.nodeSelector ?? '')})`)
+      : undefined,
+};
+
 /** A booking longer than every occurrence of the node's windows can never fit. */
 export const WindowCanFit: NodeFilter = {
   name: 'WindowCanFit',
@@ -66,7 +77,7 @@ export const WindowCanFit: NodeFilter = {
 };
 
 /** The filters a node must pass before anything new is planned on it, in order. */
-export const PLACEMENT_FILTERS: NodeFilter[] = [NodeExists, NodeSchedulable, NodeNotDraining, NodeReady, NodeSelectorMatch, WindowCanFit];
+export const PLACEMENT_FILTERS: NodeFilter[] = [NodeExists, PoolMember, NodeSchedulable, NodeNotDraining, NodeReady, NodeSelectorMatch, WindowCanFit];
 
 /** undefined when the node passes every filter, else the first filter's status. */
 export function filterNode(req: FilterRequest, name: string, node: NodeView | undefined, filters = PLACEMENT_FILTERS): FilterStatus | undefined {

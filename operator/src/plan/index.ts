@@ -8,3 +8,4 @@ export * from './plan.js';
 export * from './txn.js';
 export * from './scope.js';
 export * from './earliest.js';
+export * from './pools.js';

@@ -6,6 +6,7 @@ import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
+import type { PoolBook } from './pools.js';
 
 export const SOURCE = 'kiwi-operator';
 
@@ -56,6 +57,8 @@ export interface PassState {
   readonly finalize: (() => void)[];
   actions: Action[];
   nextWake?: number;
+  /** With Pool objects: what users and groups hold in each pool (phase pools). */
+  pools?: PoolBook;
   /** node -> when it needs a pass of its own (power saving). */
   readonly nodeWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */

@@ -16,6 +16,7 @@ import { lifecycle } from './phases/lifecycle.js';
 import { heal } from './phases/heal.js';
 import { idle } from './phases/idle.js';
 import { placement, waitingFor } from './phases/placement.js';
+import { pools } from './phases/pools.js';
 import { diff, wake } from './phases/diff.js';
 import { power, powerState } from './phases/power.js';
 
@@ -34,6 +35,7 @@ export const PHASES: Phase[] = [
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
   { name: 'heal', run: heal }, //               failed nodes: replace (selector), wait or end (pinned); re-plan reservations
   { name: 'idle', run: idle }, //               end bookings idle on all their nodes, after a warning
+  { name: 'pools', run: pools }, //             what users hold in each pool; each pool's queue in its order
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored

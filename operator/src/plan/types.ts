@@ -1,7 +1,7 @@
 // What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
 // caches and turns the actions into etcd transactions.
 import type { UserLookup } from '../../../crds/api/users.js';
-import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus, PowerSettings } from '../../../crds/api/index.js';
+import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus, Pool, PowerSettings } from '../../../crds/api/index.js';
 import type { PowerCommand } from '../power/decide.js';
 
 export interface BookingView {
@@ -40,6 +40,10 @@ export interface PlanInput {
   /** Resolves a user name through the user database where the operator can (undefined: unknown). */
   users?: UserLookup;
   source?: string;
+  /** The Pool objects (none: every booking is planned as without pools). */
+  pools?: Pool[];
+  /** user -> the Unix groups (of those the pools name) the user is in, resolved by the shell through NSS. */
+  groups?: Map<string, string[]>;
   /** Power saving: its settings and the cluster's recent power actions (absent: off). */
   power?: PlanPower;
 }

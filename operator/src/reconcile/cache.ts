@@ -7,7 +7,7 @@
 // that does not decode is handed to the planner as invalid, which refuses it under its key's name;
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
 import type { IKeyValue, Watcher } from 'etcd3';
-import type { Booking, Calendar, ClusterConfig, KindName } from '../../../crds/api/index.js';
+import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
 import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, nodeMayHaveFailed, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
@@ -42,6 +42,8 @@ export class ClusterCache {
   private readonly bookingViews = new Map<string, BookingView>();
   private readonly nodeViews = new Map<string, NodeView>();
   private clusterConfig?: ClusterConfig;
+  /** The valid Pool objects by name (an invalid one is ignored and reported, as a Node is). */
+  private readonly poolObjects = new Map<string, Pool>();
   /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
   private readonly usage = new Map<string, { keys: number; bytes: number }>();
   /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
@@ -132,6 +134,7 @@ export class ClusterCache {
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.clusterConfig = undefined;
+    this.poolObjects.clear();
     this.reported.clear();
     this.index = new RefIndex();
     for (const [n, c] of this.calendars) this.index.setCalendar(n, c.entries);
@@ -284,6 +287,11 @@ export class ClusterCache {
       }
       this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
       this.index.setNode(ref.name, d.object.metadata?.labels, true, nodeMayHaveFailed(d.object));
+    } else if (ref.kind === 'Pool') {
+      const d = decode('Pool');
+      if (d && !d.ok) this.report(d, s!.mod);
+      if (d?.ok) this.poolObjects.set(ref.name, d.object);
+      else this.poolObjects.delete(ref.name);
     } else if (ref.name === CLUSTER_CONFIG_NAME) {
       const d = decode('ClusterConfig');
       if (d && !d.ok) this.report(d, s!.mod);
@@ -336,6 +344,11 @@ export class ClusterCache {
   /** The nodes by name; the planner reads it and must not change it. */
   nodes(): Map<string, NodeView> {
     return this.nodeViews;
+  }
+
+  /** The valid Pool objects, by name. */
+  pools(): Pool[] {
+    return [...this.poolObjects.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   }
 
   /** The ClusterConfig, when it is there and valid (else the defaults apply). */

@@ -10,6 +10,7 @@ import { compare, effectiveConfig, effectivePower, keys, putOp, rangeOp, type Co
 import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
+import { poolGroups, type GroupLookup } from './groups.js';
 import { isWarm, powerNode } from '../power/decide.js';
 import { WorkQueue } from './queue.js';
 
@@ -42,6 +43,8 @@ export interface ReconcilerOptions {
   parallel?: number;
   /** The user database (crds/api/nss.ts): admission's protected and duplicate rules. */
   users?: UserLookup;
+  /** Unix groups by name (crds/api/nss.ts), for the pools' allowGroups. */
+  groups?: GroupLookup;
   /** Called when a fenced write finds that we are no longer the leader. */
   onDeposed?: () => void;
   /** Metrics hooks (the operator counts there; the reconciler only reports). */
@@ -178,6 +181,8 @@ export class Reconciler {
         users: this.opts.users,
         power: this.powerInput(),
       };
+      const pools = this.cache.pools();
+      if (pools.length) Object.assign(input, { pools, groups: poolGroups(pools, input.bookings.map((b) => b.key.split('/')[0]), this.opts.groups, this.opts.users) });
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
@@ -234,6 +239,8 @@ export class Reconciler {
    */
   private partsOf(batch: Set<string>, now: number): { scopes: Scope[]; whole: boolean } | 'all' {
     const index = this.cache.index;
+    // Pool limits and orders tie a user's bookings on any node together: with pools, passes are whole.
+    if (this.cache.pools().length) return 'all';
     if (this.plannedUpTo === undefined || batch.has('resync') || batch.has('config')) {
       const scopes = index.components(this.cache.bookingKeys(), [...this.cache.nodes().keys(), ...this.cache.calendars.keys()]);
       return scopes ? { scopes, whole: true } : 'all';

@@ -58,6 +58,7 @@ describe('CRDs', () => {
     for (const t of ['clusterconfigs', 'cc']) assert.equal(resolveKind(t).kind, 'ClusterConfig');
     assert.throws(() => resolveKind('pods'), /unknown kind "pods": Kiwi knows bookings/);
     for (const t of ['usagerecords', 'usagerecord', 'ur']) assert.equal(resolveKind(t).kind, 'UsageRecord');
-    assert.deepEqual(KINDS.map((k) => k.namespaced), [true, false, false, true]);
+    for (const t of ['pools', 'pool', 'pl']) assert.equal(resolveKind(t).kind, 'Pool');
+    assert.deepEqual(KINDS.map((k) => k.namespaced), [true, false, false, true, false]);
   });
 });

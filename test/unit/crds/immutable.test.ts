@@ -18,6 +18,7 @@ describe('crds immutable fields once a booking has started', () => {
     { name: 'a count instead of nodes', to: { nodes: undefined, count: 2 }, paths: ['spec.nodes', 'spec.count'] },
     { name: 'a nodeSelector', to: { nodeSelector: { gpu: 'a100' } }, paths: ['spec.nodeSelector'] },
     { name: 'a start', to: { start: new Date(T).toISOString() }, paths: ['spec.start'] },
+    { name: 'another pool (its limits and rates were the admitted one\'s)', to: { pool: 'gpu' }, paths: ['spec.pool'] },
     { name: 'a longer duration (extend)', to: { duration: 7200 }, paths: [] },
     { name: 'cancelled', to: { cancelled: true }, paths: [] },
   ];

@@ -289,7 +289,7 @@ describe('kiwictl booking verbs: pure decisions', () => {
       assert.deepEqual(t.verbs.map((v) => v.name), ['alloc', 'get', 'dev']);
       assert.deepEqual(t.verbs[0].flags[0], { names: ['-w', '--nodelist'], description: '', takesValue: true, values: '@nodes' });
       assert.deepEqual(t.verbs[2].subverbs, ['up', 'down']);
-      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur');
+      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur pools pl');
     });
 
     it('bash and zsh scripts name every verb and flag', () => {

@@ -17,10 +17,12 @@ describe('import-kiwi: old Kiwi config.json to Kiwi objects', () => {
     colour: 'green',
   };
 
-  it('makes valid Nodes and a ClusterConfig', () => {
-    const { objects } = convertKiwiConfig(old);
+  it('makes valid Nodes, a ClusterConfig and a default Pool of every node', () => {
+    const { objects, notes } = convertKiwiConfig(old);
     for (const o of objects) validateObject(o, 'converted');
-    assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Node/node1', 'Node/gpu-box', 'Node/w3', 'ClusterConfig/default']);
+    assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Node/node1', 'Node/gpu-box', 'Node/w3', 'ClusterConfig/default', 'Pool/kiwi']);
+    assert.deepEqual((objects[4] as any).spec, { default: true, nodeSelector: '', state: 'Open', order: 'FIFO' });
+    assert.ok(notes.includes('pool kiwi: every node, the default pool, open to everyone in arrival order (the original Kiwi had no limits); add limits with kiwictl edit pool kiwi'));
     const gpu = objects[1] as any;
     assert.deepEqual(gpu.spec, {
       address: '10.0.0.7',

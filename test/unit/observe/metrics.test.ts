@@ -2,6 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { NotFoundError, UnavailableError } from '../../../crds/api/errors.js';
 import { countRejections, daemonMetrics, newRegistry, operatorMetrics } from '../../../crds/api/metrics.js';
+import { waitingByPool } from '../../../crds/api/pool.js';
+import type { Booking, Pool } from '../../../crds/api/types.js';
 
 class FakeStore {
   #calls = 0;
@@ -49,5 +51,24 @@ describe('metrics', () => {
     const t2 = await r2.metrics();
     for (const n of ['kiwi_cleanup_duration_seconds', 'kiwi_cleanup_leftover_processes', 'kiwi_cleanup_failures_total', 'kiwi_processes_killed_total', 'kiwi_pam_decisions_total', 'kiwi_etcd_errors_total', 'kiwi_heartbeat_ok']) assert.match(t2, new RegExp(`^# TYPE ${n} `, 'm'));
     assert.match(t2, /^kiwi_heartbeat_ok 1$/m);
+  });
+
+  it('reports bookings waiting by pool and by reason, from the planner\'s statuses', async () => {
+    const r = newRegistry();
+    const pools: Pool[] = [{ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'gpu' }, spec: { default: true } }, { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'cpu' } }];
+    const bk = (pool: string | undefined, status: Booking['status']): Booking => ({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'b', namespace: 'u' }, spec: { nodes: ['n'], ...(pool ? { pool } : {}) }, status });
+    const bookings = [
+      bk(undefined, { phase: 'Pending', reason: 'Queued', pendingReason: 'PoolMaxNodesPerUser' }),
+      bk('gpu', { phase: 'Pending', reason: 'Queued', pendingReason: 'PoolMaxNodesPerUser' }),
+      bk('cpu', { phase: 'Pending', reason: 'Queued' }),
+      bk('gone', { phase: 'Pending', reason: 'Queued', pendingReason: 'PoolNotFound' }),
+      bk('cpu', { phase: 'Active', reason: 'Started' }),
+    ];
+    operatorMetrics(r, { bookingPhases: () => new Map(), isLeader: () => true, waiting: () => waitingByPool(bookings, pools) });
+    const text = await r.metrics();
+    assert.match(text, /^kiwi_bookings_waiting\{pool="gpu",reason="PoolMaxNodesPerUser"\} 2$/m);
+    assert.match(text, /^kiwi_bookings_waiting\{pool="cpu",reason="Queued"\} 1$/m);
+    assert.match(text, /^kiwi_bookings_waiting\{pool="unknown",reason="PoolNotFound"\} 1$/m);
+    assert.deepEqual(waitingByPool(bookings, []), [{ pool: 'none', reason: 'PoolMaxNodesPerUser', count: 2 }, { pool: 'none', reason: 'PoolNotFound', count: 1 }, { pool: 'none', reason: 'Queued', count: 1 }]);
   });
 });

@@ -3,14 +3,15 @@
 // as it asked (pinned); reservations move off a NotReady node at once; a returning node gets
 // nothing back. Pure planner, exact reasons.
 import assert from 'node:assert/strict';
-import type { BookingSpec, BookingStatus, NodeStatus } from '../../../crds/api/index.js';
-import { T0, H, MIN, iso, booking, node, entry, run } from './fixtures.js';
+import type { BookingSpec, BookingStatus, NodeStatus, Pool } from '../../../crds/api/index.js';
+import { plan, type BookingAction } from '../../../operator/src/plan/index.js';
+import { T0, H, MIN, iso, booking, node, entry, run, input } from './fixtures.js';
 
 const GRACE = { healing: { gracePeriod: 120 } };
 /** A node whose heartbeat stopped at `since` (the readiness phase's Ready=False condition). */
-const dead = (name: string, since: number, labels = { gpu: 'a100' }) =>
+const dead = (name: string, since: number, labels: Record<string, string> = { gpu: 'a100' }) =>
   node(name, { labels, status: { phase: 'NotReady', conditions: [{ type: 'Ready', status: 'False', reason: 'HeartbeatLost', lastTransitionTime: iso(since).replace('.000Z', 'Z') }] } });
-const live = (name: string, labels = { gpu: 'a100' }, status: NodeStatus = { phase: 'Ready' }) => node(name, { labels, status, heartbeat: true });
+const live = (name: string, labels: Record<string, string> = { gpu: 'a100' }, status: NodeStatus = { phase: 'Ready' }) => node(name, { labels, status, heartbeat: true });
 
 /** An Active booking on `nodes` from start to end: count + nodeSelector unless pinned. */
 function activeOn(key: string, nodes: string[], start: number, end: number, spec: Partial<BookingSpec> = {}, status: Partial<BookingStatus> = {}) {
@@ -37,6 +38,16 @@ describe('operator heal: a begun booking with count + nodeSelector', () => {
     // The failed node's entry goes; the new one's runs from now to the end; n2's is untouched.
     assert.deepEqual(x.calendar.map((c) => [c.node, c.entries.map((e) => [e.start, e.end])]), [['n1', []], ['n3', [[T0, T0 + H]]]]);
     assert.deepEqual(x.events.map((e) => [e.type, e.reason]), [['Warning', 'Replaced']]);
+  });
+
+  it('with pools, only a node of the booking\'s pool takes the failed one\'s place', () => {
+    const a = activeOn('alice/a', ['n1'], T0 - H, T0 + H, { pool: 'lab' });
+    const lab: Pool = { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'lab' }, spec: { nodeSelector: 'room=lab' } };
+    const other: Pool = { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'other' }, spec: { default: true, nodeSelector: 'room=b' } };
+    const nodes = [dead('n1', T0 - 5 * MIN, { gpu: 'a100', room: 'lab' }), live('n2', { gpu: 'a100', room: 'b' }), live('n3', { gpu: 'a100', room: 'lab' })];
+    const r = plan({ ...input({ now: T0, config: GRACE, bookings: [a.view], entries: a.entries, nodes }), pools: [lab, other] });
+    const x = r.actions.find((y) => y.kind === 'booking' && y.key === 'alice/a') as BookingAction;
+    assert.deepEqual(x.status!.replacements!.map((q) => q.by), ['n3'], 'n2 matches the selector but is in another pool');
   });
 
   it('within the grace period nothing moves, and the booking is planned again when it ends', () => {

@@ -68,7 +68,7 @@ export class Sim {
     return { ...this.input(), bookings, nodes, calendars };
   }
 
-  private setBooking(key: string, v: BookingView | undefined): void {
+  setBooking(key: string, v: BookingView | undefined): void {
     if (v) this.bookings.set(key, v);
     else this.bookings.delete(key);
     this.index.setBooking(key, v?.booking);

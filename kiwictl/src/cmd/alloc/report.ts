@@ -1,7 +1,7 @@
 // Pure: what the booking verbs say about a booking. Where it waits and until when, how to log
 // in, one live status line. Times are shown in the local zone ("14:05", "Nov 23 14:05").
 import type { Booking, Node } from '../../../../crds/api/types.js';
-import { shortRemaining, shortTime } from '../../printers/format.js';
+import { heldBack, shortRemaining, shortTime } from '../../printers/format.js';
 
 const ref = (b: Booking) => `${b.metadata.namespace}/${b.metadata.name}`;
 const at = (iso: string | undefined, now: Date) => (iso ? shortTime(iso, now) : '?');
@@ -31,7 +31,8 @@ export function statusLine(b: Booking | undefined, now: Date): string {
     case 'Pending': {
       if (!st.startTime) return `${ref(b)}: Pending, ${st.message ?? 'waiting'}`;
       const w = waitingFor(b, now);
-      return `${ref(b)}: Pending, starts ${at(st.startTime, now)} (in ${left(st.startTime, now)})${w ? `, after ${w}` : ''}`;
+      const held = heldBack(b);
+      return `${ref(b)}: Pending, starts ${at(st.startTime, now)} (in ${left(st.startTime, now)})${w ? `, after ${w}` : ''}${held ? `, held back by ${held}` : ''}`;
     }
     default:
       return `${ref(b)}: Expired (${st.reason ?? 'unknown'})${st.message ? `: ${st.message}` : ''}`;
@@ -74,7 +75,9 @@ export function allocReport(b: Booking, nodes: Map<string, Node>, now: Date): Re
         lines.push(`booking ${ref(b)} waits in line: planned start ${at(st.startTime, now)} (in ${left(st.startTime, now)}), until ${at(st.endTime, now)}, on ${(st.nodes ?? []).join(', ')}`);
         const w = waitingFor(b, now, 10);
         if (w) lines.push(`  after ${w}`);
-        else if (st.message) lines.push(`  ${st.message}`);
+        else if (st.message && !heldBack(b)) lines.push(`  ${st.message}`);
+        const held = heldBack(b);
+        if (held) lines.push(`  held back by ${held}`);
       }
       lines.push(`wait for it with: kiwictl wait ${name} --for=phase=Active`);
       return { text: lines.join('\n') + '\n' };
@@ -112,3 +115,4 @@ export function dryRunReport(b: Booking, now: Date): Report {
       return { text: `booking ${ref(b)}: the operator would not plan it yet (server dry run: nothing written)\n` };
   }
 }
+

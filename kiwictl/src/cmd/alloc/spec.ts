@@ -23,6 +23,7 @@ export interface AllocFlags {
   output?: string;
   idleRelease?: boolean;
   onNodeFailure?: string;
+  pool?: string;
 }
 
 export interface AllocRequest {
@@ -38,6 +39,7 @@ export interface AllocRequest {
   /** spec.idleRelease; undefined: the cluster's default. */
   idleRelease?: boolean;
   onNodeFailure?: 'Wait' | 'End';
+  pool?: string;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -88,6 +90,10 @@ export function allocRequest(f: AllocFlags, now: number, zone: string = localZon
     if (r.end <= (r.start ?? now)) throw usage(`--end ${f.end}: ${new Date(r.end).toISOString()} is not after the start`);
   }
   if (r.start !== undefined && r.start < now - 5000) throw usage(`--start ${f.start}: ${new Date(r.start).toISOString()} is in the past`);
+  if (f.pool !== undefined) {
+    if (!NAME.test(f.pool) || f.pool.length > 253) throw usage(`--pool ${f.pool}: not a pool name (kiwictl get pools lists them)`);
+    r.pool = f.pool;
+  }
   if (f.name !== undefined) {
     if (!NAME.test(f.name) || f.name.length > 63) throw usage(`--name ${f.name}: use lower-case letters, digits, "-" and "." (at most 63)`);
     r.name = f.name;
@@ -117,5 +123,6 @@ export function bookingFor(r: AllocRequest, user: string, name: string): Booking
   if (!r.queue) spec.queue = false;
   if (r.idleRelease !== undefined) spec.idleRelease = r.idleRelease;
   if (r.onNodeFailure) spec.onNodeFailure = r.onNodeFailure;
+  if (r.pool !== undefined) spec.pool = r.pool;
   return { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace: user }, spec };
 }

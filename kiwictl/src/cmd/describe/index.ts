@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { KindInfo } from '../../../../crds/api/kinds.js';
 import { NotFoundError } from '../../../../crds/api/errors.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { namespaceFor, refForArg, resolveKind, splitKindName } from '../resource.js';
+import { namespaceFor, refForArg, resolveKind, skippedKeys, splitKindName } from '../resource.js';
+import type { Pool } from '../../../../crds/api/types.js';
 import { refString } from '../../../../crds/api/keys.js';
 import { readLeader, stalenessHint } from '../../client/staleness.js';
 import { describeObject } from '../../printers/describe.js';
@@ -43,12 +44,20 @@ export class DescribeOptions implements Options {
       const obj = await reader.get(ref);
       if (!obj) throw new NotFoundError(`${this.kind.kind} "${ref.namespace && name.includes('/') ? refString(ref) : name}" not found${ref.namespace && !name.includes('/') ? ` in namespace ${ref.namespace}` : ''}`);
       const events = (await reader.listEvents(ref)).sort((a, b) => a.time.localeCompare(b.time));
-      parts.push(describeObject(obj, events));
+      parts.push(describeObject(obj, events, new Date(), obj.kind === 'Pool' ? await this.poolPart(reader, obj) : ''));
     }
     ctx.out(parts.join('\n\n'));
     const rec = await leader;
     const h = rec && stalenessHint(rec, Date.now());
     if (h) ctx.err(h + '\n');
+  }
+
+  /** A pool's nodes, limits and who holds what against them now. */
+  private async poolPart(reader: Awaited<ReturnType<Ctx['client']['reader']>>, p: Pool): Promise<string> {
+    const skipped = skippedKeys(() => undefined);
+    const [pools, nodes, bookings] = await Promise.all([reader.list('Pool', skipped), reader.list('Node', skipped), reader.list('Booking', skipped)]);
+    const { poolSummary } = await import('./pool.js');
+    return poolSummary(p, pools, nodes, bookings, Date.now());
   }
 }
 

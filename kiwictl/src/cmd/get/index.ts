@@ -177,7 +177,7 @@ export class GetOptions implements Options {
 export function registerGet(program: Command): Command {
   return program
     .command('get')
-    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc), usagerecords (ur)')
+    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc), usagerecords (ur), pools (pl)')
     .argument('<kind>', 'kind to show, or KIND/NAME')
     .argument('[names...]', 'names of the objects (default: all)')
     .option('-o, --output <format>', 'table, wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=HEADER:PATH,..., custom-columns-file=FILE', 'table')

@@ -2,7 +2,7 @@
 // time windows and a label; an ssh bypass list; a UTC offset in hours) into Kiwi objects.
 // Pure: the caller reads the file and applies the result. Everything that cannot be carried
 // over is said in `notes`, never dropped silently.
-import type { ClusterConfig, KiwiObject, Node } from '../../../../crds/api/types.js';
+import type { ClusterConfig, KiwiObject, Node, Pool } from '../../../../crds/api/types.js';
 import { InvalidError } from '../../../../crds/api/errors.js';
 
 export interface Conversion {
@@ -24,6 +24,8 @@ const USER = /^[a-z_][a-z0-9_.-]*[$]?$/;
 const KNOWN = new Set(['workers', 'worker_install_path', 'worker_shared_path', 'worker_ssh_bypass', 'timezone']);
 
 export const LABEL_KEY = 'kiwi.dev/label';
+/** The pool import-kiwi makes of the original Kiwi's nodes. */
+export const DEFAULT_POOL = 'kiwi';
 
 export function convertKiwiConfig(config: unknown, source = 'config.json'): Conversion {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new InvalidError(`${source}: not a Kiwi config (expected a JSON object with "workers")`);
@@ -103,6 +105,11 @@ export function convertKiwiConfig(config: unknown, source = 'config.json'): Conv
     spec: { sshBypassUsers: valid },
   };
   objects.push(cc);
+  // The original Kiwi had one set of nodes open to everyone, in arrival order: one default pool
+  // of every node, without limits, plans exactly that; an admin adds limits or other pools to it.
+  const pool: Pool = { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: DEFAULT_POOL }, spec: { default: true, nodeSelector: '', state: 'Open', order: 'FIFO' } };
+  objects.push(pool);
+  notes.push(`pool ${DEFAULT_POOL}: every node, the default pool, open to everyone in arrival order (the original Kiwi had no limits); add limits with kiwictl edit pool ${DEFAULT_POOL}`);
 
   for (const k of ['worker_install_path', 'worker_shared_path'])
     if (c[k] !== undefined) notes.push(`${k}: not needed (Kiwi keeps its state in etcd and installs with "kiwictl node install"); left out`);

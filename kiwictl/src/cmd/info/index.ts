@@ -6,7 +6,7 @@ import { parseSelector, matches, type Requirement } from '../../../../crds/api/s
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { renderTable } from '../../printers/table.js';
 import { shortRemaining, shortTime } from '../../printers/format.js';
-import { formatLabels, infoRows, type InfoRow } from './rows.js';
+import { formatLabels, infoRows, poolSections, type InfoRow } from './rows.js';
 import { skippedKeys } from '../resource.js';
 import { readLeader, stalenessHint } from '../../client/staleness.js';
 
@@ -33,14 +33,16 @@ export class InfoOptions implements Options {
   async run(ctx: Ctx): Promise<void> {
     const reader = await ctx.client.reader();
     const skipped = skippedKeys(ctx.err);
-    const [nodes, bookings, leader] = await Promise.all([reader.list('Node', skipped), reader.list('Booking', skipped), readLeader(reader).catch(() => undefined)]);
+    const [nodes, bookings, pools, leader] = await Promise.all([reader.list('Node', skipped), reader.list('Booking', skipped), reader.list('Pool', skipped), readLeader(reader).catch(() => undefined)]);
     skipped.warn();
     const hint = leader && stalenessHint(leader, Date.now());
     if (hint) ctx.err(hint + '\n');
     const now = new Date();
     const rows = infoRows(nodes.filter((n) => matches(this.selector, n.metadata.labels)), bookings, now);
+    const sections = pools.length ? poolSections(rows, pools) : undefined;
     if (this.format === 'json') return ctx.out(JSON.stringify(rows, null, 2) + '\n');
     if (!rows.length) return ctx.err(nodes.length ? 'No nodes match the selector.\n' : 'No nodes yet: add one with `kiwictl add-node NAME --host HOST`.\n');
+    if (sections) return ctx.out(sections.filter((s) => s.rows.length).map((s) => `${s.title}\n${infoTable(s.rows, now)}`).join('\n'));
     ctx.out(infoTable(rows, now));
   }
 }

@@ -2,7 +2,8 @@
 // when, how long is left, how many bookings wait for it, its labels. From Nodes and Bookings
 // (the Active bookings are the truth; the node daemon's status.booking fills in when the
 // bookings cannot be read), sorted by name with numbers in order (n2 before n10).
-import type { Booking, Node } from '../../../../crds/api/types.js';
+import type { Booking, Node, Pool } from '../../../../crds/api/types.js';
+import { inPool } from '../../../../crds/api/pool.js';
 
 export interface InfoRow {
   node: string;
@@ -16,6 +17,8 @@ export interface InfoRow {
   /** Pending bookings planned on the node. */
   waiting: number;
   labels: Record<string, string>;
+  /** With Pool objects: the pools the node is in. */
+  pools?: string[];
 }
 
 export function naturalCompare(a: string, b: string): number {
@@ -73,4 +76,23 @@ export function infoRows(nodes: Node[], bookings: Booking[], now: Date): InfoRow
 export function formatLabels(l: Record<string, string>): string {
   const s = Object.entries(l).map(([k, v]) => (v ? `${k}=${v}` : k)).join(',');
   return s || '-';
+}
+
+/**
+ * With pools, info groups the nodes by pool, as sinfo by partition: one section per pool (a node
+ * in several pools is in each), then the nodes in none. Sets each row's `pools`.
+ */
+export function poolSections(rows: InfoRow[], pools: Pool[]): { title: string; rows: InfoRow[] }[] {
+  for (const r of rows) r.pools = pools.filter((p) => inPool(p, r.labels)).map((p) => p.metadata.name!);
+  const out = [...pools]
+    .sort((a, b) => naturalCompare(a.metadata.name!, b.metadata.name!))
+    .map((p) => {
+      const mine = rows.filter((r) => r.pools!.includes(p.metadata.name!));
+      const s = p.spec ?? {};
+      const free = mine.filter((r) => r.state === 'free').length;
+      return { title: `POOL ${p.metadata.name}${s.default ? ' (default)' : ''}: ${s.state ?? 'Open'}, ${s.order ?? 'FIFO'}, ${mine.length} node(s), ${free} free`, rows: mine };
+    });
+  const none = rows.filter((r) => r.pools!.length === 0);
+  if (none.length) out.push({ title: `IN NO POOL: ${none.length} node(s)`, rows: none });
+  return out;
 }

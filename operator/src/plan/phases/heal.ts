@@ -15,7 +15,7 @@
 // - A reservation (fixed start, not begun) with count + nodeSelector on a NotReady node is
 //   placed anew at once, like every queued booking (the placement filters leave such nodes out).
 import type { BookingStatus, Condition } from '../../../../crds/api/index.js';
-import { DEGRADED, fromMap, hasCondition, matches, setCondition } from '../../../../crds/api/index.js';
+import { DEGRADED, fromMap, hasCondition, matches, poolFor, setCondition } from '../../../../crds/api/index.js';
 import type { BookingView } from '../types.js';
 import { filterNode } from '../filters.js';
 import { firstConflict } from '../calendar.js';
@@ -151,11 +151,13 @@ function healActive(s: PassState, d: Desired): void {
   }
 }
 
-/** Nodes that may take a failed node's place: matching, passing every placement filter, free from now to `end`. */
+/** Nodes that may take a failed node's place: matching, in its pool, passing every placement filter, free from now to `end`. */
 function replacementsFor(s: PassState, v: BookingView, end: number, held: Set<string>): string[] {
   const b = v.booking;
   const sel = fromMap(b.spec.nodeSelector);
-  const req = { booking: b, durationMs: end - s.now, now: s.now };
+  // With pools, only the booking's pool's nodes (the PoolMember filter).
+  const pool = s.input.pools?.length ? poolFor(s.input.pools, b.spec.pool) : undefined;
+  const req = { booking: b, durationMs: end - s.now, now: s.now, ...(pool ? { pool } : {}) };
   const out: string[] = [];
   for (const n of [...s.nodes.keys()].sort()) {
     if (held.has(n)) continue;

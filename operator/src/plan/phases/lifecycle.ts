@@ -14,6 +14,7 @@ import { firstConflict } from '../calendar.js';
 import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { activeStatus, bookingEvent, entriesOn, expire, gen, human, iso, keep, pauseDue, place, started, type Desired, type PassState } from '../pass.js';
 import { immutableProblems } from '../immutable.js';
+import { PoolBook } from '../pools.js';
 
 export function* lifecycle(s: PassState): Generator<void, void, void> {
   const { now } = s;
@@ -147,6 +148,11 @@ function resize(s: PassState, v: BookingView): void {
       refuse(`a booking from ${human(start)} to ${human(newEnd)} is longer than the cluster's maxDuration ${config.maxDuration}s`, 'MaxDuration');
       return;
     }
+    const byPool = s.input.pools?.length ? extendRule(s, v, start, end, newEnd) : undefined;
+    if (byPool) {
+      refuse(byPool.reason, byPool.plugin);
+      return;
+    }
     const outside = nodes.find((n) => !fitsWindow(s.nodes.get(n)?.node.spec?.reservableWindows, start, newEnd));
     if (outside) {
       refuse(`node ${outside} is bookable only within ${describeWindows(s.nodes.get(outside)!.node.spec!.reservableWindows!)}; ${human(start)} to ${human(newEnd)} does not fit one window`, 'Window');
@@ -202,4 +208,9 @@ function liveHeld(s: PassState, node: string, except: string): CalendarEntry[] {
 function dropConditions(conds: BookingStatus['conditions'], types: string[]): BookingStatus['conditions'] {
   const l = (conds ?? []).filter((c) => !types.includes(c.type));
   return l.length ? l : undefined;
+}
+
+/** A pool's extend rules (extendWithin, maxExtend, maxDuration); lifecycle runs before phase pools, so its own book. */
+function extendRule(s: PassState, v: BookingView, start: number, end: number, newEnd: number) {
+  return new PoolBook(s.input.pools!, s.input, s.now).extendProblem(v, start, end, newEnd);
 }

@@ -2,12 +2,12 @@
 // specs) are admitted, then each is placed at the earliest slot where all its nodes are free.
 // A later booking can only take a gap an earlier one could not use: backfill that delays no
 // one. What a queued booking waits for is said once everything is placed (phase waitingFor).
-import type { Booking, BookingStatus } from '../../../../crds/api/index.js';
+import type { Booking, BookingStatus, Pool } from '../../../../crds/api/index.js';
 import { validateObject } from '../../../../crds/api/validate.js';
 import type { BookingView } from '../types.js';
 import { admit, timingOf, type Timing } from '../admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, predecessor, type SlotNode } from '../calendar.js';
-import { filterNode, NodeSelectorMatch, rankNodes, type FilterRequest } from '../filters.js';
+import { filterNode, NodeSelectorMatch, PoolMember, rankNodes, type FilterRequest } from '../filters.js';
 import { EarliestFree } from '../earliest.js';
 import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { reject as rejectStatus, verdict, worst, type FilterStatus } from '../status.js';
@@ -50,7 +50,11 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
   const b = v.booking;
   const st = b.status ?? {};
   const admitting = !st.phase || gen(b) !== st.observedGeneration;
-  const t = timingOf(b, config, now);
+  // With pools: the booking's pool (or why it has none), whose defaultDuration replaces the cluster's.
+  const inPool = s.pools?.poolOf(b);
+  const pool = inPool && 'metadata' in inPool ? inPool : undefined;
+  const poolDefault = pool?.spec?.limits?.defaultDuration;
+  const t = timingOf(b, poolDefault === undefined ? config : { ...config, defaultDuration: Number(poolDefault) }, now);
   if (typeof t === 'string') {
     if (admitting) expire(s, v, 'Rejected', t, 'Warning');
     else keep(s, v);
@@ -64,8 +68,14 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
     }
   }
   /** The one place a filter's answer becomes a refusal or a wait. */
-  const refuseOrWait = (st: FilterStatus) => (verdict(st, admitting) === 'Reject' ? expire(s, v, 'Rejected', st.reason, 'Warning') : waitFor(s, v, st.reason));
-  const req: FilterRequest = { booking: b, durationMs: t.durationMs, now };
+  const refuseOrWait = (st: FilterStatus) => (verdict(st, admitting) === 'Reject' ? expire(s, v, 'Rejected', st.reason, 'Warning') : waitFor(s, v, st.reason, poolReason(st)));
+  const req: FilterRequest = { booking: b, durationMs: t.durationMs, now, pool };
+  if (inPool && !pool) return void refuseOrWait(inPool as FilterStatus);
+  if (pool) {
+    const why = s.pools!.check(v, pool, t, b.spec.nodes?.length ?? b.spec.count ?? 1, admitting);
+    if (why) return void refuseOrWait(why);
+    if (admitting) s.pools!.noteWaiting(v);
+  }
 
   // Candidate nodes.
   let cands: string[];
@@ -84,13 +94,13 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
     cands = b.spec.nodes;
   } else {
     const count = b.spec.count ?? 1;
-    const memoKey = `${JSON.stringify(b.spec.nodeSelector ?? {})}|${t.durationMs}`;
+    const memoKey = `${JSON.stringify(b.spec.nodeSelector ?? {})}|${t.durationMs}${pool ? `|${pool.metadata.name}` : ''}`;
     let m = ctx.candidates.get(memoKey);
     if (!m) {
       const found: Candidates = { cands: [], set: new Set<string>(), matching: 0, why: [] };
       for (const n of ctx.sortedNodes) {
         // Nodes the selector leaves out are not counted or named, whatever else is wrong with them.
-        if (NodeSelectorMatch.check(req, n, s.nodes.get(n))) continue;
+        if (NodeSelectorMatch.check(req, n, s.nodes.get(n)) || PoolMember.check(req, n, s.nodes.get(n))) continue;
         found.matching++;
         const w = filterNode(req, n, s.nodes.get(n));
         if (!w) found.cands.push(n), found.set.add(n);
@@ -118,7 +128,7 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
       return sn;
     });
 
-  if (t.start !== undefined || t.end !== undefined) return fixedSlot(s, v, t, admitting, cands, ranked);
+  if (t.start !== undefined || t.end !== undefined) return fixedSlot(s, v, t, admitting, cands, ranked, pool);
 
   // Queued: the earliest slot.
   // A planned start that has come keeps its time when its nodes are still free from then: the
@@ -130,16 +140,31 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
   if (planned !== undefined && planned <= now && st.nodes!.every(inCands) && (b.spec.nodes || st.nodes!.length === (b.spec.count ?? 1))) {
     if (earliestCommonSlot(slotNodes(st.nodes!), planned, t.durationMs) === planned) [start, chosen] = [planned, [...st.nodes!]];
   }
-  if (start === undefined && b.spec.nodes) {
-    start = earliestCommonSlot(slotNodes(cands), now, t.durationMs);
-    chosen = cands;
-  } else if (start === undefined && (b.spec.count ?? 1) === 1 && free) {
-    const r = free().best([...current].filter(inCands).sort());
-    if (r) [start, chosen] = [r.start, [r.node]];
-  } else if (start === undefined) {
-    const r = earliestCountSlot(slotNodes(ranked()), b.spec.count ?? 1, now, t.durationMs);
-    if (r) ({ start, nodes: chosen } = { start: r.start, nodes: [...r.nodes].sort() });
+  /** The earliest slot from `nb` on: which nodes, and when. */
+  const search = (nb: number): { start: number; chosen: string[] } | undefined => {
+    if (b.spec.nodes) {
+      const at = earliestCommonSlot(slotNodes(cands), nb, t.durationMs);
+      return at === undefined ? undefined : { start: at, chosen: cands };
+    }
+    if ((b.spec.count ?? 1) === 1 && free && nb === now) {
+      const r = free().best([...current].filter(inCands).sort());
+      return r && { start: r.start, chosen: [r.node] };
+    }
+    const r = earliestCountSlot(slotNodes(ranked()), b.spec.count ?? 1, nb, t.durationMs);
+    return r && { start: r.start, chosen: [...r.nodes].sort() };
+  };
+  // A pool's nodes-held limits can push the start later: to the next moment something the user
+  // (or their group) holds ends or a schedule window turns, and the search goes on from there.
+  let limited: FilterStatus | undefined;
+  for (let nb = now, guard = 0; start === undefined && guard < 64; guard++) {
+    const r = search(nb);
+    if (!r) break;
+    const over = pool && s.pools!.nodesOver(v, pool, r.start, r.start + t.durationMs, r.chosen.length);
+    if (!over) [start, chosen] = [r.start, r.chosen];
+    else if (((limited = over.status), over.retryAt === undefined)) break;
+    else nb = over.retryAt;
   }
+  if (start === undefined && limited) return void refuseOrWait(limited);
   if (start === undefined) {
     refuseOrWait(rejectStatus('Slot', `no slot of ${t.durationMs / 1000}s fits the reservable windows of the nodes within the next 400 days`));
     return;
@@ -159,6 +184,7 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
     return;
   }
   const d = placeAt(s, v, chosen, start, end);
+  s.pools?.note(v, start, end, chosen.length);
   if (start <= now) return;
   const slot = { start, end, chosen };
   s.finalize.push(() => {
@@ -167,16 +193,18 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
       return p ? [{ node: n, booking: p.booking, user: p.user, until: iso(p.end) }] : [];
     });
     const who = preds.map((p) => `${p.booking} (user ${p.user}) on ${p.node} until ${human(Date.parse(p.until))}`);
+    const held = limited ? ` (held back by ${limited.reason})` : '';
     const status: BookingStatus = {
       phase: 'Pending',
-      reason: preds.length ? 'Queued' : 'Scheduled',
-      message: preds.length ? `starts ${human(slot.start)}, after ${clip(who)}` : `starts ${human(slot.start)}, when the nodes' reservable windows open`,
+      reason: preds.length || limited ? 'Queued' : 'Scheduled',
+      message: preds.length ? `starts ${human(slot.start)}, after ${clip(who)}${held}` : limited ? `starts ${human(slot.start)}${held}` : `starts ${human(slot.start)}, when the nodes' reservable windows open`,
       nodes: slot.chosen,
       startTime: iso(slot.start),
       endTime: iso(slot.end),
       observedGeneration: gen(b),
     };
     if (preds.length) status.waitingFor = preds;
+    if (limited) status.pendingReason = limited.plugin;
     if (st.conditions?.length) status.conditions = st.conditions;
     d.status = status;
     if (st.phase !== 'Pending' || !st.startTime) {
@@ -190,7 +218,7 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
 }
 
 /** A fixed slot: a reservation (start), or "until end" starting now. */
-function fixedSlot(s: PassState, v: BookingView, t: Timing, admitting: boolean, cands: string[], ranked: () => string[]): void {
+function fixedSlot(s: PassState, v: BookingView, t: Timing, admitting: boolean, cands: string[], ranked: () => string[], pool?: Pool): void {
   const { now } = s;
   const b = v.booking;
   const st = b.status ?? {};
@@ -221,11 +249,14 @@ function fixedSlot(s: PassState, v: BookingView, t: Timing, admitting: boolean, 
     }
     if (ok.length === count) chosen = ok.sort();
   }
-  if (!chosen) {
+  const over = chosen && pool ? s.pools!.nodesOver(v, pool, start, end, chosen.length) : undefined;
+  if (over) why = over.status.reason;
+  if (!chosen || over) {
     expire(s, v, 'Rejected', `the slot ${human(start)} to ${human(end)} is not free: ${why}`, 'Warning');
     return;
   }
   const d = placeAt(s, v, chosen, start, end);
+  s.pools?.note(v, start, end, chosen.length);
   if (start > now) {
     d.status = { phase: 'Pending', reason: 'Scheduled', message: `reserved ${chosen.join(', ')} from ${human(start)} to ${human(end)}`, nodes: chosen, startTime: iso(start), endTime: iso(end), observedGeneration: gen(b) };
     if (st.phase !== 'Pending' || st.startTime !== iso(start)) {
@@ -236,10 +267,11 @@ function fixedSlot(s: PassState, v: BookingView, t: Timing, admitting: boolean, 
 }
 
 /** Pending, saying why it cannot be placed now. */
-function waitFor(s: PassState, v: BookingView, why: string): void {
+function waitFor(s: PassState, v: BookingView, why: string, pendingReason?: string): void {
   const b = v.booking;
   const st = b.status ?? {};
   const status: BookingStatus = { phase: 'Pending', reason: 'Queued', message: `waits: ${why}`, observedGeneration: gen(b) };
+  if (pendingReason) status.pendingReason = pendingReason;
   if (b.spec.nodes) status.nodes = b.spec.nodes;
   if (st.conditions?.length) status.conditions = st.conditions;
   const d = keep(s, v);
@@ -259,3 +291,6 @@ function schemaProblem(b: Booking): string {
     return (e as Error).message.replace(/^spec: /, 'invalid: ');
   }
 }
+
+/** A pool's limits name themselves in status.pendingReason (Slurm's pending reason); other waits leave it out, as before pools. */
+const poolReason = (st: FilterStatus) => (st.plugin.startsWith('Pool') ? st.plugin : undefined);
