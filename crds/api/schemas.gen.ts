@@ -1552,6 +1552,10 @@ export const crds: Crd[] = [
                       "maxLength": 4096,
                       "default": ""
                     },
+                    "idleRelease": {
+                      "type": "boolean",
+                      "description": "Release the pool's bookings whose user is idle on all their nodes (ClusterConfig idleRelease gives the times); a booking's own spec.idleRelease comes first. Unset follows the ClusterConfig's idleRelease.enabled."
+                    },
                     "state": {
                       "type": "string",
                       "description": "Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.",

@@ -618,6 +618,10 @@ export interface PoolSpec {
    */
   nodeSelector?: string;
   /**
+   * Release the pool's bookings whose user is idle on all their nodes (ClusterConfig idleRelease gives the times); a booking's own spec.idleRelease comes first. Unset follows the ClusterConfig's idleRelease.enabled.
+   */
+  idleRelease?: boolean;
+  /**
    * Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.
    */
   state?: 'Open' | 'Closed';

@@ -2,7 +2,7 @@
 // phases share (placing entries, keeping or expiring a booking). Pure: input.now is the only
 // clock. A phase is a generator over this state; it yields where a caller may pause it.
 import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent } from '../../../crds/api/index.js';
-import { parseDuration, rfc3339 } from '../../../crds/api/index.js';
+import { parseDuration, poolFor, rfc3339 } from '../../../crds/api/index.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
@@ -116,8 +116,9 @@ export function entryFor(s: PassState, v: BookingView, start: number, end: numbe
   const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: userOf(v.booking), start, end };
   const es = v.booking.spec.endSignal;
   if (es) e.endSignal = { signal: es.signal, before: safeSeconds(es.before, 300) };
-  // Idle release (spec.idleRelease, else the cluster's default): the daemons measure the user's activity.
-  if (v.booking.spec.idleRelease ?? s.config.idleRelease.enabled) {
+  // Idle release (spec.idleRelease, else its pool's, else the cluster's default): the daemons measure the user's activity.
+  const pool = s.input.pools?.length ? poolFor(s.input.pools, v.booking.spec.pool) : undefined;
+  if (v.booking.spec.idleRelease ?? pool?.spec?.idleRelease ?? s.config.idleRelease.enabled) {
     const { after, warnBefore, cpuPercent } = s.config.idleRelease;
     e.idle = { after, warnBefore: Math.min(warnBefore, after), cpuPercent };
   }

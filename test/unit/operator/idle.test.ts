@@ -3,9 +3,10 @@
 // after the warning (condition IdleWarning) has stood for warnBefore; never while any node says
 // active, reports nothing for this entry, or has lost its heartbeat.
 import assert from 'node:assert/strict';
-import type { BookingStatus, CalendarEntry, Condition } from '../../../crds/api/index.js';
+import type { BookingStatus, CalendarEntry, Condition, Pool } from '../../../crds/api/index.js';
+import { plan, type BookingAction } from '../../../operator/src/plan/index.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/index.js';
-import { T0, MIN, H, iso, booking, node, entry, run } from './fixtures.js';
+import { T0, MIN, H, iso, booking, node, entry, run, input } from './fixtures.js';
 
 const IDLE = { after: 600, warnBefore: 120, cpuPercent: 5 };
 const CONFIG = { idleRelease: { ...IDLE, enabled: false } };
@@ -33,6 +34,15 @@ describe('operator idle release', () => {
     const x = booking('alice/c', { nodes: ['n1'], duration: 60, idleRelease: false });
     assert.equal(run({ config: { idleRelease: { ...IDLE, enabled: true } }, bookings: [x] }).b.get('alice/c')!.calendar[0].entries[0].idle, undefined, 'opted out');
     assert.equal(DEFAULT_CONFIG.idleRelease.enabled, false, 'off unless asked');
+  });
+
+  it('a pool opts its bookings in (or out); the booking\'s own spec.idleRelease comes first', () => {
+    const pool = (idleRelease: boolean): Pool => ({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'lab' }, spec: { default: true, idleRelease } });
+    const idleOf = (spec: object, p: Pool, enabled = false) =>
+      (plan({ ...input({ config: { idleRelease: { ...IDLE, enabled } }, bookings: [booking('alice/p', { nodes: ['n1'], duration: 60, ...spec })] }), pools: [p] }).actions[0] as BookingAction).calendar[0].entries[0].idle;
+    assert.deepEqual(idleOf({}, pool(true)), IDLE, 'the pool opts in');
+    assert.equal(idleOf({}, pool(false), true), undefined, 'the pool opts out of the cluster default');
+    assert.equal(idleOf({ idleRelease: false }, pool(true)), undefined, 'the booking opts out');
   });
 
   it('idle on all its nodes for after - warnBefore: warned (IdleWarning), not ended', () => {
