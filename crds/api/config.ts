@@ -1,6 +1,7 @@
 // The ClusterConfig in force: the stored object's spec with every default filled in.
 // Pure, so that the operator, the daemon and kiwictl agree on the same values.
 import type { ClusterConfig } from './types.js';
+import type { Rates } from './ledger.js';
 
 export interface EffectiveConfig {
   admins: string[];
@@ -18,6 +19,8 @@ export interface EffectiveConfig {
   healing: { gracePeriod: number };
   /** spec.idleRelease: the default for bookings that do not say, and its thresholds (seconds, percent of a CPU). */
   idleRelease: IdlePolicy & { enabled: boolean };
+  /** Service units per node-hour (accounting); absent: every node costs 1. */
+  rates?: Rates;
 }
 
 /** When a user counts as idle on a node, and how long before the end they are warned (seconds). */
@@ -83,6 +86,7 @@ export function effectiveConfig(cc: ClusterConfig | undefined): EffectiveConfig 
       warnBefore: num(s.idleRelease?.warnBefore, DEFAULT_CONFIG.idleRelease.warnBefore),
       cpuPercent: num(s.idleRelease?.cpuPercent, DEFAULT_CONFIG.idleRelease.cpuPercent),
     },
+    ...(s.rates ? { rates: s.rates } : {}),
   };
 }
 

@@ -4,7 +4,8 @@
 // key is a Problem naming the key, never an exception (one bad key must not fail a listing nor
 // crash the operator). Identity comes from the key and from etcd, never from the value: namespace
 // and name from the key, uid from the key's create revision (entryUid), resourceVersion from its
-// mod revision. Light on purpose (no ajv): kiwictl's reads use it; callers that hold the schema
+// mod revision, generation from its version (how many times the key was written since it was
+// created: a user cannot hold it still while changing the spec). Light on purpose (no ajv): kiwictl's reads use it; callers that hold the schema
 // validator pass it in as `check`.
 import type { KindName, ObjectOfKind } from './types.js';
 import { API_VERSION } from './types.js';
@@ -13,8 +14,8 @@ import { kindInfo } from './kinds.js';
 import { InvalidError } from './errors.js';
 
 /** etcd3's key-value (IKeyValue) as decodeObject reads it. */
-export function rawKv(kv: { key: Buffer; value: Buffer; mod_revision: string; create_revision: string }): RawKv {
-  return { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision };
+export function rawKv(kv: { key: Buffer; value: Buffer; mod_revision: string; create_revision: string; version: string }): RawKv {
+  return { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version };
 }
 
 /** One key as read from etcd, whatever client read it. */
@@ -24,6 +25,8 @@ export interface RawKv {
   modRevision: number | string;
   /** 0 or absent where the client did not read it (then the uid cannot be derived: a problem). */
   createRevision?: number | string;
+  /** The key's version (1 when created, +1 each put); 0 or absent where not read (then the generation is unknown: a problem). */
+  version?: number | string;
 }
 
 export interface DecodeProblem {
@@ -82,6 +85,8 @@ export function decodeObject<K extends KindName>(kind: K, spec: RawKv, status?: 
     return fail(`names no valid ${kind}: the name (and a Booking's namespace, its user) in the key must be lower-case letters, digits, "-" and "."`);
   const createRevision = Number(spec.createRevision ?? 0);
   if (!createRevision) return fail('was read without its create revision, so its uid is unknown');
+  const version = Number(spec.version ?? 0);
+  if (!version) return fail('was read without its version, so its generation is unknown');
   const parsed = parseValue(spec.value);
   if ('problem' in parsed) return fail(parsed.problem);
   const o = parsed.value;
@@ -102,7 +107,9 @@ export function decodeObject<K extends KindName>(kind: K, spec: RawKv, status?: 
   // Identity from etcd, whatever the value says.
   m.uid = entryUid(key, createRevision);
   m.resourceVersion = String(spec.modRevision);
-  if (typeof m.generation !== 'number' || !Number.isSafeInteger(m.generation) || m.generation < 1) m.generation = 1;
+  // Every write of the spec key counts, whatever the value claims: a raw write that kept the
+  // generation it was admitted at while changing the spec skipped admission.
+  m.generation = version;
   if ('status' in o) delete o.status; // status lives under its own key
   const where = `${kind} ${refString(ref)}`;
   let statusProblem: DecodeProblem | undefined;

@@ -1,6 +1,7 @@
 // Connecting to etcd: a deadline on every unary call, etcd3's own retries switched off so
 // that the store's cockatiel policy is the one place that decides what is retried.
-import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, type IOptions } from 'etcd3';
+import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, Range, type IOptions, type IPermissionRequest } from 'etcd3';
+import type { Grant } from './roles.js';
 import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, circuitBreaker, wrap, type IPolicy } from 'cockatiel';
 import { readFileSync } from 'node:fs';
 import { authVerdict, type AuthVerdict } from './endpoints.js';
@@ -91,6 +92,17 @@ function preferLiveMembers(client: Etcd3): Etcd3 {
     failedAt.set(h, Date.now());
     markFailed(h, e);
   };
+  // A unary call that failed on a member (its deadline passed: a paused member) resets that
+  // member's connection, and then its retry must go elsewhere first: picked at random again, a
+  // heartbeat write went to the paused member twice and landed 4.8 s late (the fault suite).
+  for (const h of pool.hosts as { resetAllServices?: () => void }[]) {
+    const reset = h.resetAllServices?.bind(h);
+    if (!reset) continue;
+    h.resetAllServices = () => {
+      failedAt.set(h, Date.now());
+      reset();
+    };
+  }
   const shuffled = pool.shuffledHosts.bind(pool);
   pool.shuffledHosts = function* () {
     const g = shuffled();
@@ -226,4 +238,9 @@ export async function startupAuthCheck(o: { endpoints: string[]; security: Pick<
   const v = authVerdict({ endpoints: o.endpoints, authOff: off, insecureNoAuth: o.insecureNoAuth, credentials: !!o.security.auth });
   if (v.action === 'warn') o.log.warn({ endpoints: o.endpoints, authOff: off }, v.message);
   return v;
+}
+
+/** One of Kiwi's grants (crds/api/roles.ts) as etcd3 grants or revokes it. */
+export function etcdPermission(g: Grant): IPermissionRequest {
+  return g.prefix ? { permission: g.permission, range: Range.prefix(g.key) } : { permission: g.permission, key: g.key };
 }

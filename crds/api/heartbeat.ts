@@ -1,7 +1,7 @@
 // The node heartbeat value (keys.heartbeat(node)), written by the node's daemon only (its etcd
 // role is the one that may write the key) and read by the operator. Liveness is the value
 // changing, not the key existing: the daemon rewrites it every TTL/3 and the operator calls the
-// node NotReady when it has seen no change for ttlSeconds by its own clock. Pure.
+// node NotReady when it has seen no change for ttlSeconds and one such period by its own clock. Pure.
 
 /** The default TTL (kiwi-node-daemon --lease-ttl), used when a value names none. */
 export const DEFAULT_HEARTBEAT_TTL_SECONDS = 3;
@@ -11,7 +11,7 @@ export const MAX_HEARTBEAT_TTL_SECONDS = 300;
 export interface HeartbeatValue {
   time: string;
   daemonVersion: string;
-  /** How long the value may stay unchanged before the node is NotReady. */
+  /** How long the value may stay unchanged before the node is NotReady (the operator adds one beat period of slack). */
   ttlSeconds: number;
 }
 

@@ -1,21 +1,6 @@
-// The Kiwi API module: what the operator, the node daemon and kiwictl share.
-export * from './types.js';
-export * from './kinds.js';
-export * from './keys.js';
-export * from './errors.js';
-export * from './duration.js';
-export * from './selector.js';
-export * from './store.js';
-export * from './decode.js';
-export * from './etcd.js';
-export * from './informer.js';
+// The Kiwi API module: what the operator, the node daemon and kiwictl share. Pure code
+// (the planner, the daemon's decisions) imports ./pure.js, which reaches no etcd, file,
+// network, logger or clock; this entry is pure.js, io.js and the programs' logger.
+export * from './pure.js';
+export * from './io.js';
 export * from './log.js';
-export * from './config.js';
-export * from './power.js';
-export * from './time.js';
-export * from './conditions.js';
-export * from './endpoints.js';
-export * from './update.js';
-export * from './immutable.js';
-export * from './usage.js';
-export * from './pool.js';

@@ -5,7 +5,7 @@
 import type { Watcher, IKeyValue } from 'etcd3';
 import type { KindName, ObjectOfKind } from './types.js';
 import { ROOT, keys, prefixEnd, refFromKey } from './keys.js';
-import type { Store, Stored } from './store.js';
+import { rangeOp, type Store, type Stored } from './store.js';
 import { decodeObject, rawKv, type DecodeProblem } from './decode.js';
 
 export type InformerEvent<T> =
@@ -66,14 +66,17 @@ export class Informer<K extends KindName> {
     if (this.stopped) return;
     const specPrefix = keys.specPrefix(this.kind, this.opts.namespace);
     const statusPrefix = keys.statusPrefix(this.kind, this.opts.namespace);
-    const [spec, status] = await Promise.all([this.store.rawRange(specPrefix), this.store.rawRange(statusPrefix)]);
-    // Two reads may see two revisions; the watch from the lower one replays what differs.
-    const rev = Math.min(spec.revision, status.revision);
+    // Spec and status read at ONE revision (one transaction), and the watch goes on from it: two
+    // reads at two revisions made the watch replay, over the later read, values older than it
+    // (a status went backwards until the replay caught up).
+    const r = await this.store.txn(`list ${this.kind}`, [], [rangeOp(specPrefix, true), rangeOp(statusPrefix, true)]);
+    const rev = Number(r.header.revision);
+    const [spec, status] = r.responses.map((x) => x.response_range.kvs);
     const before = new Map(this.cache);
     this.specs.clear();
     this.statuses.clear();
-    for (const kv of spec.kvs) this.specs.set(pathOf(kv.key.toString()), kv);
-    for (const kv of status.kvs) this.statuses.set(pathOf(kv.key.toString()), kv);
+    for (const kv of spec) this.specs.set(pathOf(kv.key.toString()), kv);
+    for (const kv of status) this.statuses.set(pathOf(kv.key.toString()), kv);
     this.cache.clear();
     for (const p of this.specs.keys()) this.rebuild(p, false);
     for (const [p, old] of before) {

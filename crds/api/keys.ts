@@ -42,6 +42,9 @@ export const keys = {
    */
   usagePrefix: () => ROOT + 'usage/',
   usage: (filedAt: string, namespace: string, name: string) => ROOT + 'usage/' + filedAt + '/' + namespace + '/' + name,
+  /** The operator's mark on a user whose write grants it revoked (operator/src/grants); written by the operator only. */
+  revoked: (user: string) => ROOT + 'grants/revoked/' + user,
+  revokedPrefix: () => ROOT + 'grants/revoked/',
 };
 
 /** Parses a spec or status key back into the object it names. */
@@ -49,7 +52,7 @@ export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' 
   const m = /^\/kiwi\/(spec|status)\/([a-z]+)\/(.+)$/.exec(key);
   if (!m) return undefined;
   const [, part, plural, rest] = m;
-  const kind = (['Booking', 'Node', 'ClusterConfig', 'Pool'] as KindName[]).find((k) => kindInfo(k).plural === plural);
+  const kind = (['Booking', 'Node', 'ClusterConfig', 'Pool', 'Account'] as KindName[]).find((k) => kindInfo(k).plural === plural);
   if (!kind) return undefined;
   const segs = rest.split('/');
   if (kindInfo(kind).namespaced) {

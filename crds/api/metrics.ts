@@ -38,9 +38,20 @@ export interface OperatorMetrics {
   nodes: Gauge<'phase'>;
   /** Power commands the operator carried out (action off or on, result ok or failed). */
   powerActions: Counter<'action' | 'result'>;
+  /** Accounting: each account's ledger (units encumbered, charged this period, available), from the leader's cache. */
+  accountUnits: Gauge<'account' | 'state'>;
+  /** Accounting: units charged, counted as the charges commit. */
+  unitsCharged: Counter<'account'>;
 }
 
-export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined }): OperatorMetrics {
+/** An account's ledger in units, as the metrics show it. */
+export interface AccountUnits {
+  encumbered: number;
+  charged: number;
+  available?: number;
+}
+
+export function operatorMetrics(registry: Registry, src: { bookingPhases: () => Map<string, number> | undefined; isLeader: () => boolean; nodePhases?: () => Map<string, number> | undefined; waiting?: () => WaitingCount[] | undefined; accounts?: () => Map<string, AccountUnits> | undefined }): OperatorMetrics {
   const byPhase = () => src.bookingPhases();
   return {
     registry,
@@ -99,6 +110,26 @@ export function operatorMetrics(registry: Registry, src: { bookingPhases: () => 
       },
     }),
     etcdErrors: etcdErrorsCounter(registry),
+    accountUnits: new Gauge({
+      name: 'kiwi_account_units',
+      help: 'Service units of each account by state: encumbered (reserved by bookings not over), charged (this period), available (absent without a limit); from the leader\'s cache, a standby reports none',
+      labelNames: ['account', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [account, u] of src.accounts?.() ?? []) {
+          this.set({ account, state: 'encumbered' }, u.encumbered);
+          this.set({ account, state: 'charged' }, u.charged);
+          if (u.available !== undefined) this.set({ account, state: 'available' }, u.available);
+        }
+      },
+    }),
+    unitsCharged: new Counter({
+      name: 'kiwi_units_charged_total',
+      help: 'Service units charged to each account by this operator replica, counted as the charges commit',
+      labelNames: ['account'],
+      registers: [registry],
+    }),
     waiting: new Gauge({
       name: 'kiwi_bookings_waiting',
       help: 'Pending bookings by pool (none: no Pool objects) and reason (a pool limit such as PoolMaxNodesPerUser, else Queued or Scheduled), from the leader\'s cache; a standby reports none',

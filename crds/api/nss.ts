@@ -7,6 +7,7 @@
 // alone (`getent passwd NAME`) and the answer, found or not, kept for missTtlMs.
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { SYSTEM_DIRS, systemTool } from './tools.js';
 import { parseGroup, parsePasswd, UserTable, type GroupEntry, type SystemUser, type UserLookup } from './users.js';
 
 /** Runs getent; the output, or undefined when the key is not found (exit 2). Throws on other failures. */
@@ -14,8 +15,10 @@ export type Getent = (args: string[]) => string | undefined;
 
 export const getent: Getent = (args) => {
   try {
-    // A fixed PATH and nothing else of our environment: getent runs as whoever we are (root on a node).
-    return execFileSync('getent', args, { encoding: 'utf8', timeout: 5000, maxBuffer: 256 << 20, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    // By absolute path (tools.ts), with nothing of our environment: getent runs as whoever we are (root on a node).
+    const bin = systemTool('getent');
+    if (!bin) throw new Error(`getent not found in ${SYSTEM_DIRS.join(', ')} (root-owned, not group- or world-writable): Kiwi resolves users through it`);
+    return execFileSync(bin, args, { encoding: 'utf8', timeout: 5000, maxBuffer: 256 << 20, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (err) {
     if ((err as { status?: number }).status === 2) return undefined;
     throw err;

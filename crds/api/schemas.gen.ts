@@ -191,6 +191,13 @@ export const crds: Crd[] = [
                       "type": "boolean",
                       "description": "Set to true to end the booking now (kiwictl kill does this); it becomes Expired with reason Cancelled and stays for the record. Deleting the booking also ends it, without a record."
                     },
+                    "account": {
+                      "type": "string",
+                      "description": "The Account (kiwictl get accounts) whose service units pay for the booking. Default, the user's own account (the only one they are a member of, or the one marked default). Unused while the cluster has no accounts.",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+                    },
                     "command": {
                       "type": "string",
                       "description": "An optional command that kiwictl run starts on the first node when the booking becomes Active.",
@@ -360,6 +367,19 @@ export const crds: Crd[] = [
                       "type": "string",
                       "description": "While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.",
                       "maxLength": 64
+                    },
+                    "account": {
+                      "type": "string",
+                      "description": "The account that pays for the booking (set when the operator encumbers its units)."
+                    },
+                    "charged": {
+                      "type": "number",
+                      "description": "Once Expired, the units charged to the account (rates in the ClusterConfig's spec.rates)."
+                    },
+                    "period": {
+                      "type": "string",
+                      "maxLength": 16,
+                      "description": "Once Expired, the account's period the units were charged in (Total, 2026-12, 2026)."
                     },
                     "observedGeneration": {
                       "type": "integer",
@@ -1032,6 +1052,59 @@ export const crds: Crd[] = [
                         }
                       }
                     },
+                    "rates": {
+                      "type": "object",
+                      "description": "Service units per node-hour, the one place prices live. A node in a booking costs its pool's rate if the booking's pool has one, else the rate of the first nodeLabels rule whose selector its labels match, else default.",
+                      "properties": {
+                        "default": {
+                          "type": "number",
+                          "description": "Units per node-hour of a node no other rate names. Default 1.",
+                          "minimum": 0,
+                          "maximum": 1000000,
+                          "default": 1
+                        },
+                        "pools": {
+                          "type": "object",
+                          "description": "Units per node-hour by pool name (a booking's spec.pool).",
+                          "maxProperties": 1000,
+                          "additionalProperties": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 1000000
+                          }
+                        },
+                        "nodeLabels": {
+                          "type": "array",
+                          "description": "Units per node-hour of nodes carrying labels (a GPU node costs more); the first rule that matches wins.",
+                          "maxItems": 100,
+                          "items": {
+                            "type": "object",
+                            "required": [
+                              "selector",
+                              "rate"
+                            ],
+                            "properties": {
+                              "selector": {
+                                "type": "object",
+                                "description": "Labels the node must carry, all of them.",
+                                "minProperties": 1,
+                                "maxProperties": 32,
+                                "additionalProperties": {
+                                  "type": "string",
+                                  "maxLength": 63
+                                }
+                              },
+                              "rate": {
+                                "type": "number",
+                                "description": "Units per node-hour of a node that matches.",
+                                "minimum": 0,
+                                "maximum": 1000000
+                              }
+                            }
+                          }
+                        }
+                      }
+                    },
                     "retention": {
                       "type": "object",
                       "description": "How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.",
@@ -1428,6 +1501,16 @@ export const crds: Crd[] = [
                       "format": "int64",
                       "minimum": 0,
                       "description": "Nodes held times seconds held."
+                    },
+                    "units": {
+                      "type": "number",
+                      "minimum": 0,
+                      "description": "Service units charged to the account (unset while Kiwi has no accounts)."
+                    },
+                    "period": {
+                      "type": "string",
+                      "maxLength": 16,
+                      "description": "The account's period the units were charged in (Total, 2026-12, 2026)."
                     },
                     "reason": {
                       "type": "string",
@@ -1834,6 +1917,278 @@ export const crds: Crd[] = [
                       "type": "integer",
                       "format": "int64",
                       "description": "The spec generation the operator has applied."
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {
+      "name": "accounts.kiwi.dev"
+    },
+    "spec": {
+      "group": "kiwi.dev",
+      "scope": "Cluster",
+      "names": {
+        "plural": "accounts",
+        "singular": "account",
+        "kind": "Account",
+        "listKind": "AccountList",
+        "shortNames": [
+          "acct"
+        ]
+      },
+      "versions": [
+        {
+          "name": "v1alpha1",
+          "served": true,
+          "storage": true,
+          "subresources": {
+            "status": {}
+          },
+          "additionalPrinterColumns": [
+            {
+              "name": "Period",
+              "type": "string",
+              "jsonPath": ".status.period"
+            },
+            {
+              "name": "Allocation",
+              "type": "number",
+              "jsonPath": ".status.allocation"
+            },
+            {
+              "name": "Available",
+              "type": "number",
+              "jsonPath": ".status.available"
+            },
+            {
+              "name": "Encumbered",
+              "type": "number",
+              "jsonPath": ".status.encumbered"
+            },
+            {
+              "name": "Charged",
+              "type": "number",
+              "jsonPath": ".status.charged"
+            },
+            {
+              "name": "Users",
+              "type": "string",
+              "jsonPath": ".spec.members.users",
+              "priority": 1
+            },
+            {
+              "name": "Groups",
+              "type": "string",
+              "jsonPath": ".spec.members.groups",
+              "priority": 1
+            },
+            {
+              "name": "Managers",
+              "type": "string",
+              "jsonPath": ".spec.managers",
+              "priority": 1
+            }
+          ],
+          "schema": {
+            "openAPIV3Schema": {
+              "type": "object",
+              "description": "An account of service units (1 unit = one node-hour at rate 1). Bookings of its members are charged to it; a booking that it cannot pay for is refused (or waits, with whenShort Queue).",
+              "required": [
+                "apiVersion",
+                "kind",
+                "metadata",
+                "spec"
+              ],
+              "properties": {
+                "apiVersion": {
+                  "type": "string",
+                  "enum": [
+                    "kiwi.dev/v1alpha1"
+                  ]
+                },
+                "kind": {
+                  "type": "string",
+                  "enum": [
+                    "Account"
+                  ]
+                },
+                "metadata": {
+                  "type": "object"
+                },
+                "spec": {
+                  "type": "object",
+                  "description": "Who may spend, and how much. Written by admins (and the account's managers, where etcd's roles let them).",
+                  "properties": {
+                    "members": {
+                      "type": "object",
+                      "description": "Who may book on this account, as Unix users and groups (resolved through NSS on the operator's host, as PAM does).",
+                      "properties": {
+                        "users": {
+                          "type": "array",
+                          "description": "Unix user names.",
+                          "maxItems": 10000,
+                          "x-kubernetes-list-type": "set",
+                          "items": {
+                            "type": "string",
+                            "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                            "maxLength": 32
+                          }
+                        },
+                        "groups": {
+                          "type": "array",
+                          "description": "Unix groups whose members (as getent group lists them, or by primary group) are members.",
+                          "maxItems": 1000,
+                          "x-kubernetes-list-type": "set",
+                          "items": {
+                            "type": "string",
+                            "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                            "maxLength": 32
+                          }
+                        }
+                      }
+                    },
+                    "managers": {
+                      "type": "array",
+                      "description": "Users who manage the account (add members, read its reports). They are not members unless listed there too.",
+                      "maxItems": 100,
+                      "x-kubernetes-list-type": "set",
+                      "items": {
+                        "type": "string",
+                        "pattern": "^[a-z_][a-z0-9_.-]*[$]?$",
+                        "maxLength": 32
+                      }
+                    },
+                    "allocation": {
+                      "type": "object",
+                      "description": "Service units the account may spend. Absent, the account has no limit and only records what is charged.",
+                      "required": [
+                        "units"
+                      ],
+                      "properties": {
+                        "units": {
+                          "type": "number",
+                          "description": "Units per period (or in all, with period Total). Up to three decimals count.",
+                          "minimum": 0,
+                          "maximum": 1000000000
+                        },
+                        "period": {
+                          "type": "string",
+                          "description": "Total (one allocation for ever), Monthly or Yearly (charges start again from zero on the first day of each month or year, UTC; what is encumbered stays encumbered and is charged in the period its booking ends).",
+                          "enum": [
+                            "Total",
+                            "Monthly",
+                            "Yearly"
+                          ],
+                          "default": "Total"
+                        }
+                      }
+                    },
+                    "memberCaps": {
+                      "type": "object",
+                      "description": "The most one member may have encumbered and charged in a period, in units, by user name.",
+                      "maxProperties": 10000,
+                      "additionalProperties": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1000000000
+                      }
+                    },
+                    "default": {
+                      "type": "boolean",
+                      "description": "The default account of a member who is in several accounts and books without naming one.",
+                      "default": false
+                    },
+                    "whenShort": {
+                      "type": "string",
+                      "description": "What a new booking that the account cannot pay for does. Refuse (Rejected, naming the balance, what is encumbered and the cost) or Queue (waits, saying so, until units are freed or added).",
+                      "enum": [
+                        "Refuse",
+                        "Queue"
+                      ],
+                      "default": "Refuse"
+                    },
+                    "charge": {
+                      "type": "string",
+                      "description": "What is charged at the end. Held, the node-hours the user held (an early end, a kill or a shortening pays only what was used); Reserved, the whole slot as booked once it started (an early end refunds nothing). A booking cancelled before its start is free either way.",
+                      "enum": [
+                        "Held",
+                        "Reserved"
+                      ],
+                      "default": "Held"
+                    }
+                  }
+                },
+                "status": {
+                  "type": "object",
+                  "description": "The ledger, written only by the operator in the transactions that write the calendars. allocation = available + encumbered + charged, in units.",
+                  "properties": {
+                    "period": {
+                      "type": "string",
+                      "description": "The period the charges are for (Total, 2026-12, 2026).",
+                      "maxLength": 16
+                    },
+                    "allocation": {
+                      "type": "number",
+                      "description": "The allocation in force (never below what is encumbered and charged; absent for an account without limit)."
+                    },
+                    "available": {
+                      "type": "number",
+                      "description": "What new bookings may still encumber (absent without limit)."
+                    },
+                    "encumbered": {
+                      "type": "number",
+                      "description": "Units reserved by bookings not yet over."
+                    },
+                    "charged": {
+                      "type": "number",
+                      "description": "Units charged in this period, by bookings that ended."
+                    },
+                    "members": {
+                      "type": "object",
+                      "description": "Per user, what they have encumbered and charged in this period.",
+                      "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                          "encumbered": {
+                            "type": "number"
+                          },
+                          "charged": {
+                            "type": "number"
+                          }
+                        }
+                      }
+                    },
+                    "encumbrances": {
+                      "type": "object",
+                      "description": "What each booking not yet over holds in reserve, by namespace/name.",
+                      "additionalProperties": {
+                        "type": "object",
+                        "required": [
+                          "uid",
+                          "user",
+                          "units"
+                        ],
+                        "properties": {
+                          "uid": {
+                            "type": "string"
+                          },
+                          "user": {
+                            "type": "string"
+                          },
+                          "units": {
+                            "type": "number"
+                          }
+                        }
+                      }
                     }
                   }
                 }

@@ -45,9 +45,9 @@ export function compare(key: string, target: Compare['target'], result: Compare[
   return { key, target, result, value };
 }
 
-/** What is stored under a spec key: the object without status and resourceVersion. */
-function specValue(obj: KiwiObject): unknown {
-  const { resourceVersion: _rv, ...meta } = obj.metadata;
+/** What is stored under a spec key: the object without status, resourceVersion and generation (etcd's revision and version say those). */
+function specValue(obj: KiwiObject): { metadata: object } {
+  const { resourceVersion: _rv, generation: _g, ...meta } = obj.metadata;
   const { status: _status, ...rest } = obj as KiwiObject & { status?: unknown };
   return { ...rest, metadata: meta };
 }
@@ -179,14 +179,14 @@ export class Store {
       // A retried call whose first attempt did commit finds exactly its own value: that is success.
       const existing = r.responses[0].response_range.kvs[0];
       if (existing?.value.toString() !== ops[0].request_put!.value!.toString()) throw new AlreadyExistsError(`${stored.kind} ${refString(refOf(stored))} already exists`);
-      return withIdentity(stored, key, existing.create_revision, existing.mod_revision);
+      return withIdentity(stored, key, existing);
     }
-    return withIdentity(stored, key, r.header.revision, r.header.revision);
+    return withIdentity(stored, key, { create_revision: r.header.revision, mod_revision: r.header.revision, version: '1' });
   }
 
   /**
    * Replaces spec, labels and annotations if metadata.resourceVersion is still current.
-   * generation goes up when the spec changes; uid and creationTimestamp are kept.
+   * generation (the key's version) goes up with the write; uid and creationTimestamp are kept.
    */
   async update<T extends KiwiObject>(obj: T): Promise<T> {
     const ref = refOf(obj);
@@ -199,17 +199,18 @@ export class Store {
     const next = merged(current.object, obj);
     if (isDeepStrictEqual(specValue(next), specValue(current.object))) return current.object as T;
     const attempts = { n: 0 };
-    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, specValue(next))], [rangeOp(key)], attempts);
+    const value = nonced(specValue(next));
+    const r = await this.txn(`update ${obj.kind} ${refString(ref)}`, [compare(key, 'Mod', 'Equal', rv)], [putOp(key, value)], [rangeOp(key)], attempts);
     if (!r.succeeded) {
       const now = r.responses[0].response_range.kvs[0];
-      // A retried call whose first attempt committed finds its own value: success. Without a
-      // retry the same value is somebody else's identical write (two `extend +10m` from one
-      // state): a conflict, so that the caller re-reads and both changes count.
-      if (attempts.n > 1 && now && now.value.toString() === JSON.stringify(specValue(next))) next.metadata.resourceVersion = now.mod_revision;
-      else throw conflict(ref, rv, now ? Number(now.mod_revision) : 0);
-      return next as T;
+      // A retried call whose first attempt committed finds its own value (its nonce): success.
+      // Anything else, even somebody's identical change (two `extend +10m` from one state), is
+      // a conflict, so that the caller re-reads and both changes count.
+      if (attempts.n > 1 && now && now.value.toString() === JSON.stringify(value)) return withIdentity(next, key, now);
+      throw conflict(ref, rv, now ? Number(now.mod_revision) : 0);
     }
     next.metadata.resourceVersion = String(r.header.revision);
+    next.metadata.generation = (current.object.metadata.generation ?? 0) + 1; // the compare held: one put since the version read
     return next as T;
   }
 
@@ -272,14 +273,14 @@ export class Store {
         return;
       }
       results.push({ object: next, action: 'configured' });
-      writes.push({ i, key: specKeys[i], value: JSON.stringify(specValue(next)), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
+      writes.push({ i, key: specKeys[i], value: JSON.stringify(nonced(specValue(next))), compare: compare(specKeys[i], 'Mod', 'Equal', curRev) });
     });
     for (let c = 0; c < writes.length; c += MAX_TXN_OPS) {
       const chunk = writes.slice(c, c + MAX_TXN_OPS);
       const what = chunk.length === 1 ? `apply ${objs[chunk[0].i].kind} ${refString(refs[chunk[0].i])}` : `apply ${chunk.length} objects`;
       const r = await this.txn(what, chunk.map((w) => w.compare), chunk.map((w) => ({ request_put: { key: enc(w.key), value: enc(w.value) } })), chunk.map((w) => rangeOp(w.key)));
       let revision = Number(r.header.revision);
-      let created: number[] | undefined;
+      let found: IKeyValue[] | undefined;
       if (!r.succeeded) {
         // A retried call whose first attempt committed finds exactly its own values: success.
         const now = r.responses.map((x) => x.response_range.kvs[0]);
@@ -287,12 +288,12 @@ export class Store {
           const changed = chunk.filter((w, j) => now[j]?.value.toString() !== w.value).map((w) => `${objs[w.i].kind} ${refString(refs[w.i])}`);
           throw new ConflictError(`${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` and ${changed.length - 3} more` : ''} changed while being applied; nothing of this apply was written${c > 0 ? ` after the first ${c} changes` : ''}: apply again`);
         }
-        revision = Math.max(...now.map((kv) => Number(kv!.mod_revision)));
-        created = now.map((kv) => Number(kv!.create_revision));
+        found = now as IKeyValue[];
       }
       chunk.forEach((w, j) => {
         const had = current[w.i];
-        withIdentity(results[w.i].object, w.key, had ? had.create_revision : (created?.[j] ?? revision), revision);
+        // The compares held, so each key was put once since it was read (or created).
+        withIdentity(results[w.i].object, w.key, found?.[j] ?? { create_revision: had?.create_revision ?? String(revision), mod_revision: String(revision), version: String(had ? Number(had.version) + 1 : 1) });
       });
     }
     return results;
@@ -384,10 +385,20 @@ function stampNew<T extends KiwiObject>(obj: T, now: Date): T {
   return obj;
 }
 
-/** The identity etcd gave an object it stored: uid from the key's create revision, resourceVersion its mod revision. */
-function withIdentity<T extends KiwiObject>(obj: T, specKey: string, createRevision: number | string, modRevision: number | string): T {
-  obj.metadata.uid = entryUid(specKey, createRevision);
-  obj.metadata.resourceVersion = String(modRevision);
+/**
+ * The stored value with a fresh metadata.uid: every write's own nonce, as create()'s is, so a
+ * retried write tells its own commit from another writer's identical value (which readers
+ * never see: they take the uid from etcd).
+ */
+function nonced(value: { metadata: object }): { metadata: object } {
+  return { ...value, metadata: { ...value.metadata, uid: randomUUID() } };
+}
+
+/** The identity etcd gave an object it stored: uid from the key's create revision, resourceVersion its mod revision, generation its version. */
+function withIdentity<T extends KiwiObject>(obj: T, specKey: string, kv: Pick<IKeyValue, 'create_revision' | 'mod_revision' | 'version'>): T {
+  obj.metadata.uid = entryUid(specKey, kv.create_revision);
+  obj.metadata.resourceVersion = String(kv.mod_revision);
+  obj.metadata.generation = Number(kv.version);
   return obj;
 }
 
@@ -407,7 +418,6 @@ export function merged<T extends KiwiObject>(current: KiwiObject, obj: T): T {
   else delete next.metadata.labels;
   if (m.annotations && Object.keys(m.annotations).length) next.metadata.annotations = { ...m.annotations };
   else delete next.metadata.annotations;
-  if (!isDeepStrictEqual(next.spec, (current as any).spec)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
   return next as T;
 }
 

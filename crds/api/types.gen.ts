@@ -61,6 +61,10 @@ export interface BookingSpec {
    */
   cancelled?: boolean;
   /**
+   * The Account (kiwictl get accounts) whose service units pay for the booking. Default, the user's own account (the only one they are a member of, or the one marked default). Unused while the cluster has no accounts.
+   */
+  account?: string;
+  /**
    * An optional command that kiwictl run starts on the first node when the booking becomes Active.
    */
   command?: string;
@@ -153,6 +157,18 @@ export interface BookingStatus {
    * While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.
    */
   pendingReason?: string;
+  /**
+   * The account that pays for the booking (set when the operator encumbers its units).
+   */
+  account?: string;
+  /**
+   * Once Expired, the units charged to the account (rates in the ClusterConfig's spec.rates).
+   */
+  charged?: number;
+  /**
+   * Once Expired, the account's period the units were charged in (Total, 2026-12, 2026).
+   */
+  period?: string;
   /**
    * The spec generation this status answers.
    */
@@ -429,6 +445,38 @@ export interface ClusterConfigSpec {
     cpuPercent?: number;
   };
   /**
+   * Service units per node-hour, the one place prices live. A node in a booking costs its pool's rate if the booking's pool has one, else the rate of the first nodeLabels rule whose selector its labels match, else default.
+   */
+  rates?: {
+    /**
+     * Units per node-hour of a node no other rate names. Default 1.
+     */
+    default?: number;
+    /**
+     * Units per node-hour by pool name (a booking's spec.pool).
+     */
+    pools?: {
+      [k: string]: number;
+    };
+    /**
+     * Units per node-hour of nodes carrying labels (a GPU node costs more); the first rule that matches wins.
+     *
+     * @maxItems 100
+     */
+    nodeLabels?: {
+      /**
+       * Labels the node must carry, all of them.
+       */
+      selector: {
+        [k: string]: string;
+      };
+      /**
+       * Units per node-hour of a node that matches.
+       */
+      rate: number;
+    }[];
+  };
+  /**
    * How long finished things are kept, and how the operator keeps etcd's history short. The operator deletes in small batches, off the planning path.
    */
   retention?: {
@@ -581,6 +629,14 @@ export interface UsageRecordSpec {
    * Nodes held times seconds held.
    */
   nodeSeconds: number;
+  /**
+   * Service units charged to the account (unset while Kiwi has no accounts).
+   */
+  units?: number;
+  /**
+   * The account's period the units were charged in (Total, 2026-12, 2026).
+   */
+  period?: string;
   /**
    * Why the booking ended (its status.reason, e.g. TimeLimit, Cancelled, NodeLost, Rejected, Busy).
    */
@@ -756,5 +812,119 @@ export interface PoolStatus {
    * The spec generation the operator has applied.
    */
   observedGeneration?: number;
+}
+
+/**
+ * An account of service units (1 unit = one node-hour at rate 1). Bookings of its members are charged to it; a booking that it cannot pay for is refused (or waits, with whenShort Queue).
+ */
+export interface Account {
+  apiVersion: 'kiwi.dev/v1alpha1';
+  kind: 'Account';
+  metadata: ObjectMeta;
+  spec: AccountSpec;
+  status?: AccountStatus;
+}
+/**
+ * Who may spend, and how much. Written by admins (and the account's managers, where etcd's roles let them).
+ */
+export interface AccountSpec {
+  /**
+   * Who may book on this account, as Unix users and groups (resolved through NSS on the operator's host, as PAM does).
+   */
+  members?: {
+    /**
+     * Unix user names.
+     *
+     * @maxItems 10000
+     */
+    users?: string[];
+    /**
+     * Unix groups whose members (as getent group lists them, or by primary group) are members.
+     *
+     * @maxItems 1000
+     */
+    groups?: string[];
+  };
+  /**
+   * Users who manage the account (add members, read its reports). They are not members unless listed there too.
+   *
+   * @maxItems 100
+   */
+  managers?: string[];
+  /**
+   * Service units the account may spend. Absent, the account has no limit and only records what is charged.
+   */
+  allocation?: {
+    /**
+     * Units per period (or in all, with period Total). Up to three decimals count.
+     */
+    units: number;
+    /**
+     * Total (one allocation for ever), Monthly or Yearly (charges start again from zero on the first day of each month or year, UTC; what is encumbered stays encumbered and is charged in the period its booking ends).
+     */
+    period?: 'Total' | 'Monthly' | 'Yearly';
+  };
+  /**
+   * The most one member may have encumbered and charged in a period, in units, by user name.
+   */
+  memberCaps?: {
+    [k: string]: number;
+  };
+  /**
+   * The default account of a member who is in several accounts and books without naming one.
+   */
+  default?: boolean;
+  /**
+   * What a new booking that the account cannot pay for does. Refuse (Rejected, naming the balance, what is encumbered and the cost) or Queue (waits, saying so, until units are freed or added).
+   */
+  whenShort?: 'Refuse' | 'Queue';
+  /**
+   * What is charged at the end. Held, the node-hours the user held (an early end, a kill or a shortening pays only what was used); Reserved, the whole slot as booked once it started (an early end refunds nothing). A booking cancelled before its start is free either way.
+   */
+  charge?: 'Held' | 'Reserved';
+}
+/**
+ * The ledger, written only by the operator in the transactions that write the calendars. allocation = available + encumbered + charged, in units.
+ */
+export interface AccountStatus {
+  /**
+   * The period the charges are for (Total, 2026-12, 2026).
+   */
+  period?: string;
+  /**
+   * The allocation in force (never below what is encumbered and charged; absent for an account without limit).
+   */
+  allocation?: number;
+  /**
+   * What new bookings may still encumber (absent without limit).
+   */
+  available?: number;
+  /**
+   * Units reserved by bookings not yet over.
+   */
+  encumbered?: number;
+  /**
+   * Units charged in this period, by bookings that ended.
+   */
+  charged?: number;
+  /**
+   * Per user, what they have encumbered and charged in this period.
+   */
+  members?: {
+    [k: string]: {
+      encumbered?: number;
+      charged?: number;
+    };
+  };
+  /**
+   * What each booking not yet over holds in reserve, by namespace/name.
+   */
+  encumbrances?: {
+    [k: string]: {
+      uid: string;
+      user: string;
+      units: number;
+    };
+  };
 }
 

@@ -1,13 +1,13 @@
 // The object types, generated from crds/*.yaml (types.gen.ts), plus the few shapes that
 // are not CRD kinds: calendar entries and events.
-import type { Booking, Node, ClusterConfig, UsageRecord, Pool } from './types.gen.js';
+import type { Booking, Node, ClusterConfig, UsageRecord, Pool, Account } from './types.gen.js';
 export type * from './types.gen.js';
 
 export const API_VERSION = 'kiwi.dev/v1alpha1' as const;
 
 /** A Node annotation asking the operator to drain it (kiwictl drain sets it, uncordon removes it); its value is the reason. */
 export const DRAIN_ANNOTATION = 'kiwi.dev/drain';
-export type KiwiObject = Booking | Node | ClusterConfig | UsageRecord | Pool;
+export type KiwiObject = Booking | Node | ClusterConfig | UsageRecord | Pool | Account;
 export type KindName = KiwiObject['kind'];
 export type ObjectOfKind<K extends KindName> = Extract<KiwiObject, { kind: K }>;
 export type Condition = NonNullable<NonNullable<Node['status']>['conditions']>[number];

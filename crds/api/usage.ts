@@ -30,6 +30,9 @@ export function usageRecordOf(b: Booking, createRevision: number): UsageRecord |
       nodes,
       ...(held ? { startTime: st.startTime, endTime: st.endTime } : {}),
       nodeSeconds: held ? Math.round((nodes.length * (end - start)) / 1000) : 0,
+      // Accounting: what the booking's account was charged, and the pool it was in.
+      ...(typeof st.account === 'string' ? { account: st.account, units: typeof st.charged === 'number' && st.charged >= 0 ? st.charged : 0, ...(typeof st.period === 'string' ? { period: st.period } : {}) } : {}),
+      ...(typeof b.spec?.pool === 'string' ? { pool: b.spec.pool } : {}),
       reason: typeof st.reason === 'string' ? st.reason : 'Unknown',
       filedAt: filed,
     },

@@ -116,8 +116,9 @@ const DURATION_FIELDS: Record<KindName, string[][]> = {
   ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ...POWER_DURATIONS.map((f) => ['spec', 'power', ...f]), ['spec', 'healing', 'gracePeriod'], ['spec', 'idleRelease', 'after'], ['spec', 'idleRelease', 'warnBefore']],
   UsageRecord: [],
   Pool: [['spec', 'fairShareHalfLife'], ...POOL_LIMIT_DURATIONS.map((f) => ['spec', 'limits', f])],
+  Account: [],
 };
-const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Pool: [] };
+const TIME_FIELDS: Record<KindName, string[][]> = { Booking: [['spec', 'start'], ['spec', 'end']], Node: [], ClusterConfig: [], UsageRecord: [], Pool: [], Account: [] };
 
 function at(obj: Json, path: string[]): { parent: Json; key: string } | undefined {
   let cur: any = obj;
@@ -143,7 +144,7 @@ function validateMetadata(kind: KindName, meta: unknown, problems: string[]): vo
   if (kindInfo(kind).namespaced) {
     if (typeof m.namespace !== 'string' || m.namespace.length > 32 || !USER.test(m.namespace))
       problems.push(`metadata.namespace: ${m.namespace === undefined ? 'required field is missing' : `"${String(m.namespace).slice(0, 80)}" is not a user name`}`);
-  } else if (m.namespace !== undefined) problems.push(`metadata.namespace: a ${kind} is cluster-wide and has no namespace`);
+  } else if (m.namespace !== undefined) problems.push(`metadata.namespace: ${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} is cluster-wide and has no namespace`);
   for (const field of ['labels', 'annotations'] as const) {
     const v = m[field];
     if (v === undefined) continue;

@@ -8,7 +8,7 @@ import * as yaml from 'js-yaml';
 import { compile } from 'json-schema-to-typescript';
 
 const crdDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CRD_FILES = ['booking.yaml', 'node.yaml', 'clusterconfig.yaml', 'usagerecord.yaml', 'pool.yaml'];
+export const CRD_FILES = ['booking.yaml', 'node.yaml', 'clusterconfig.yaml', 'usagerecord.yaml', 'pool.yaml', 'account.yaml'];
 
 type Schema = Record<string, any>;
 

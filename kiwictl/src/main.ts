@@ -21,7 +21,7 @@ async function main(): Promise<number> {
     // An exit code passed on (kiwictl run): the reason was printed already.
     if ((err as any)?.silent && typeof (err as any).exitCode === 'number') return (err as any).exitCode;
     let e: unknown = err;
-    for (const c of clients) e = c.explain(e);
+    for (const c of clients) e = c.explain(await c.explainRevoked(e));
     const problems: string[] = (e as any)?.problems?.length > 1 ? (e as any).problems : [(e as Error)?.message ?? String(e)];
     process.stderr.write(problems.map((p) => `error: ${p}\n`).join(''));
     const code = (e as any)?.exitCode;

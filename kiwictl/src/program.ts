@@ -13,6 +13,7 @@ import { registerDiff } from './cmd/diff/index.js';
 import { registerMan } from './cmd/man/index.js';
 import { registerEdit } from './cmd/edit/index.js';
 import { registerHistory } from './cmd/history/index.js';
+import { registerUsage } from './cmd/usage/index.js';
 import { registerAnnotate, registerLabel } from './cmd/label/index.js';
 import { registerGet } from './cmd/get/index.js';
 import { registerDescribe } from './cmd/describe/index.js';
@@ -93,7 +94,7 @@ export function buildProgram(): { program: Command; clients: Client[] } {
   });
 
   const verbs = [
-    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo, registerHistory,
+    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo, registerHistory, registerUsage,
     registerApply, registerDiff, registerGet, registerDescribe, registerDelete, registerEdit, registerLabel, registerAnnotate, registerExplain,
     registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
     registerNode, registerDev, registerCompletion, registerMan, registerAdmin,

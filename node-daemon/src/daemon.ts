@@ -27,6 +27,7 @@ import { restoreWakeOnLan } from './register/wol.js';
 import { selfPowerOffDue } from './decide/power.js';
 import { execFile } from 'node:child_process';
 import { systemUsers } from '../../crds/api/nss.js';
+import { systemTool } from '../../crds/api/tools.js';
 import { countRejections, type DaemonMetrics } from '../../crds/api/metrics.js';
 
 export interface DaemonOptions {
@@ -175,6 +176,8 @@ export class Daemon {
       { node: this.opts.node, stateDir: this.opts.stateDir, entries: this.state.view.entries.length, owed: this.state.known.length, cgroup: this.cgroups?.root ?? null, cgroupWhy: this.cgroups?.why ?? this.cgroupProblem, cgroupKill: this.cgroups?.kill ?? false, onlyUsers: this.opts.onlyUsers?.source ?? null, version: DAEMON_VERSION },
       'kiwi-node-daemon starting',
     );
+    // Resolved once, here, by absolute path (crds/api/tools.ts): never through PATH.
+    this.log.info({ tools: Object.fromEntries(['getent', 'setpriv', 'kill', 'ipcrm', 'rm', 'nvidia-smi'].map((n) => [n, systemTool(n) ?? null])) }, 'system tools');
     await this.runConfigHooks();
     this.removeStaleCgroups();
     if (this.opts.wakeOnLan) void this.restoreWakeOnLan(this.opts.wakeOnLan);

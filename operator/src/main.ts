@@ -70,7 +70,7 @@ try {
 const client = connect({ endpoints, callTimeoutMs: 5000, ...security });
 const registry = newRegistry();
 let op: Operator | undefined;
-const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false, nodePhases: () => op?.nodePhases(), waiting: () => op?.waiting() });
+const metrics = operatorMetrics(registry, { bookingPhases: () => op?.bookingPhases(), isLeader: () => op?.leading ?? false, nodePhases: () => op?.nodePhases(), waiting: () => op?.waiting(), accounts: () => op?.accountUnits() });
 // Every failed Store call is counted by its method (txn, get, ...).
 const store = countRejections(new Store(client, { endpoints }), (what) => metrics.etcdErrors.inc({ op: what }));
 op = new Operator({ client, store, log, id, leaseTtlSeconds: ttl, resyncMs: Number(o.resync) * 1000, retentionSweepMs: sweep * 1000, metrics });

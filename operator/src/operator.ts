@@ -3,10 +3,11 @@
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import type { Logger, Store } from '../../crds/api/index.js';
-import type { OperatorMetrics } from '../../crds/api/metrics.js';
+import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
+import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
@@ -14,6 +15,7 @@ import type { GroupLookup } from './reconcile/groups.js';
 import type { WaitingCount } from '../../crds/api/metrics.js';
 import { waitingByPool } from '../../crds/api/pool.js';
 import { DryRunServer } from './dryrun/server.js';
+import { GrantController } from './grants/index.js';
 import { PowerActor } from './power/act.js';
 import { effectivePower } from '../../crds/api/index.js';
 
@@ -33,6 +35,8 @@ export interface OperatorOptions {
   metrics?: OperatorMetrics;
   /** Between retention sweeps, ms (default 10 s; operator/src/retention). */
   retentionSweepMs?: number;
+  /** Between looks for flooding users, ms (default 500; operator/src/grants). */
+  grantsIntervalMs?: number;
 }
 
 export class Operator {
@@ -40,6 +44,8 @@ export class Operator {
   reconciler?: Reconciler;
   /** Usage records, retention and compaction, beside the planner while leading. */
   retention?: RetentionController;
+  /** Revokes a flooding user's write grants, beside the planner while leading. */
+  grants?: GrantController;
   private stopping = false;
   private running?: Promise<void>;
   private lostWaiter?: () => void;
@@ -56,7 +62,7 @@ export class Operator {
   }
 
   start(): void {
-    warmUp(); // compile the schema validator now, not on the first pass after winning
+    warmUp((this.opts.clock ?? systemClock).now()); // compile the schema validator now, not on the first pass after winning
     this.running = this.run().catch((err) => {
       if (!this.stopping) this.opts.log.error({ err }, 'operator loop failed');
     });
@@ -107,6 +113,16 @@ export class Operator {
         sweepMs: this.opts.retentionSweepMs,
         onDeposed: () => this.lostWaiter?.(),
       });
+      const grants = new GrantController({
+        client: this.opts.client,
+        store: this.opts.store,
+        fence: { key: leader.key, createRevision: leader.createRevision },
+        cache: rec.cache,
+        log,
+        clock: this.opts.clock,
+        intervalMs: this.opts.grantsIntervalMs,
+        onDeposed: () => this.lostWaiter?.(),
+      });
       try {
         await rec.start();
         power.resumeUnfinished(rec.cache.nodes().values());
@@ -114,6 +130,8 @@ export class Operator {
         this.synced = true;
         this.retention = retention;
         retention.start();
+        this.grants = grants;
+        grants.start();
         await lost;
       } catch (err) {
         log.error({ err }, 'leading failed; standing by again');
@@ -122,6 +140,8 @@ export class Operator {
         await dryRun.stop();
         this.retention = undefined;
         await retention.stop();
+        this.grants = undefined;
+        await grants.stop();
         await rec.stop();
         await power.idle();
         this.reconciler = undefined;
@@ -142,6 +162,19 @@ export class Operator {
     for (const v of this.reconciler.cache.bookings()) {
       const p = v.booking.status?.phase ?? 'New';
       m.set(p, (m.get(p) ?? 0) + 1);
+    }
+    return m;
+  }
+
+  /** Each account's ledger as the leader's cache holds it (metrics), rolled to the current period. */
+  accountUnits(): Map<string, AccountUnits> | undefined {
+    if (!this.leading || !this.reconciler) return undefined;
+    const now = (this.opts.clock ?? { now: () => Date.now() }).now();
+    const m = new Map<string, AccountUnits>();
+    for (const [name, av] of this.reconciler.cache.accounts()) {
+      if (!av.ledger) continue;
+      const st = encodeLedger(rollLedger(av.ledger, periodOf(av.account.spec?.allocation?.period, now)), allocationMilli(av.account));
+      m.set(name, { encumbered: st.encumbered ?? 0, charged: st.charged ?? 0, ...(st.available !== undefined ? { available: st.available } : {}) });
     }
     return m;
   }
@@ -176,6 +209,7 @@ export class Operator {
         if (!m) return;
         for (const a of actions) {
           m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
+          if (a.kind === 'booking') for (const c of a.ledger ?? []) if (c.charge) m.unitsCharged.inc({ account: c.account }, toUnits(c.charge.milli));
           if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;
           const b = this.reconciler?.cache.booking(a.key)?.booking;
           const created = Date.parse(b?.metadata.creationTimestamp ?? '');

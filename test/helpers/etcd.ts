@@ -93,6 +93,8 @@ export interface TestEtcdCluster {
   procs: (ChildProcess | undefined)[];
   /** SIGKILLs member i (its data stays). */
   kill(i: number): Promise<void>;
+  /** Starts a killed member i again on its ports and data, and waits for its health. */
+  restart(i: number): Promise<void>;
   /** SIGSTOPs member i (a paused process: its connections stay open and answer nothing); resume() sends SIGCONT. */
   pause(i: number): void;
   resume(i: number): void;
@@ -108,19 +110,19 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
   const client = (i: number) => `http://127.0.0.1:${ports[2 * i]}`;
   const peer = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
   const initial = Array.from({ length: size }, (_, i) => `m${i}=${peer(i)}`).join(',');
-  const procs: (ChildProcess | undefined)[] = Array.from({ length: size }, (_, i) =>
+  const launch = (i: number, state: 'new' | 'existing') =>
     spawn(
       'etcd',
       [
         '--name', `m${i}`, '--data-dir', dirs[i],
         '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
         '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
-        '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', `kiwitest-${ports[0]}`,
+        '--initial-cluster', initial, '--initial-cluster-state', state, '--initial-cluster-token', `kiwitest-${ports[0]}`,
         '--heartbeat-interval=50', '--election-timeout=500', '--logger', 'zap', '--log-level', 'error',
       ],
       { stdio: 'ignore' },
-    ),
-  );
+    );
+  const procs: (ChildProcess | undefined)[] = Array.from({ length: size }, (_, i) => launch(i, 'new'));
   await waitFor(
     async () => {
       const rs = await Promise.all(Array.from({ length: size }, (_, i) => fetch(`${client(i)}/health`).then((r) => r.ok).catch(() => false)));
@@ -152,6 +154,11 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
       const p = procs[i];
       if (p) await stopProc(p, 'SIGKILL');
       procs[i] = undefined;
+    },
+    async restart(i) {
+      if (procs[i]) throw new Error(`etcd member m${i} is running`);
+      procs[i] = launch(i, 'existing');
+      await waitFor(() => fetch(`${client(i)}/health`).then((r) => r.ok).catch(() => false), { timeoutMs: 20_000, what: `etcd member m${i} healthy again` });
     },
     async stop() {
       for (const p of procs) p?.kill('SIGCONT'); // a paused member cannot stop

@@ -33,6 +33,34 @@ describe('guaranteedUpdate (real etcd)', () => {
     await assert.rejects(guaranteedUpdate(stores[0], { kind: 'Node', name: 'nope' }, () => true), NotFoundError);
   });
 
+  it('a retried write does not take another writer\'s identical change for its own (two increments from one state make two)', async () => {
+    const start = Number((await stores[0].mustGet(ref)).metadata.labels!.n);
+    const inc = (n: Node) => {
+      n.metadata.labels = { n: String(Number(n.metadata.labels!.n) + 1) };
+      return true;
+    };
+    // The first attempt of A's compare-and-swap fails as a lost connection does (never reaching
+    // etcd), after B wrote the very value A was about to write; A's store retries the call.
+    const kv = stores[0].etcd.kv;
+    const txn = kv.txn.bind(kv);
+    let injected = false;
+    kv.txn = (async (req: Parameters<typeof txn>[0]) => {
+      if (!injected && req.compare?.length) {
+        injected = true;
+        await guaranteedUpdate(stores[1], ref, inc);
+        throw new Error('14 UNAVAILABLE: connection dropped (injected)');
+      }
+      return txn(req);
+    }) as typeof kv.txn;
+    try {
+      await guaranteedUpdate(stores[0], ref, inc);
+    } finally {
+      kv.txn = txn;
+    }
+    assert.ok(injected);
+    assert.equal((await stores[0].mustGet(ref)).metadata.labels!.n, String(start + 2));
+  });
+
   it('statuses compose the same way', async () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => guaranteedUpdateStatus(stores[i % 4], ref, (st) => ({ ...st, message: String(Number(st?.message ?? 0) + 1) }))));
     assert.equal((await stores[0].mustGet(ref)).status!.message, '10');

@@ -98,6 +98,21 @@ export class Client {
     return new Store(this.etcd, { endpoints: this.resolved.endpoints, retries: 0 });
   }
 
+  /** A refused write of a user whose write grants the operator revoked (operator/src/grants): says so, and why. */
+  async explainRevoked(err: unknown): Promise<unknown> {
+    const user = this.etcdUser();
+    if (!(err instanceof ForbiddenError) || !user || !this.etcd || !/permission denied by etcd/.test(err.message)) return err;
+    try {
+      const { keys } = await import('../../../crds/api/keys.js');
+      const v = await this.etcd.get(keys.revoked(user)).string();
+      if (v === null) return err;
+      const what = err.message.replace(/: permission denied by etcd[\s\S]*$/, '');
+      return new ForbiddenError(`${what}: refused by etcd: the operator revoked ${user}'s write grants: ${String(JSON.parse(v)?.reason ?? 'flooding')}`);
+    } catch {
+      return err;
+    }
+  }
+
   /** Rewrites "etcd did not answer" into one line that says where the address came from and what to do. */
   explain(err: unknown): unknown {
     const msg = err instanceof Error ? err.message : '';

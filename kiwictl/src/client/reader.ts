@@ -33,8 +33,8 @@ export class EtcdReader implements Reader {
   }
 
   /** Reads several ranges in one transaction: one revision for all of them. */
-  async ranges(what: string, ranges: { key: string; prefix?: boolean }[]): Promise<WireKv[][]> {
-    const msg = encodeTxnRanges(ranges.map((r) => ({ key: Buffer.from(r.key), ...(r.prefix ? { rangeEnd: prefixEnd(r.key) } : {}) })));
+  async ranges(what: string, ranges: { key: string; prefix?: boolean; end?: string }[]): Promise<WireKv[][]> {
+    const msg = encodeTxnRanges(ranges.map((r) => ({ key: Buffer.from(r.key), ...(r.end !== undefined ? { rangeEnd: Buffer.from(r.end) } : r.prefix ? { rangeEnd: prefixEnd(r.key) } : {}) })));
     let last: WireError | undefined;
     for (const ep of this.endpoints) {
       try {

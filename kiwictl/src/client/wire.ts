@@ -16,6 +16,8 @@ export interface WireKv {
   value: string;
   modRevision: number;
   createRevision: number;
+  /** The key's version: the generation of the object it holds. */
+  version: number;
 }
 export interface TxnRangesResult {
   revision: number;
@@ -121,7 +123,7 @@ function decodeHeaderRevision(d: Decoder, [s, e]: [number, number]): number {
 
 function decodeKv(buf: Buffer, [s, e]: [number, number]): WireKv {
   const d = new Decoder(buf, s, e);
-  const kv: WireKv = { key: '', value: '', modRevision: 0, createRevision: 0 };
+  const kv: WireKv = { key: '', value: '', modRevision: 0, createRevision: 0, version: 0 };
   while (d.more()) {
     const t = d.varint();
     const f = t >>> 3;
@@ -134,6 +136,7 @@ function decodeKv(buf: Buffer, [s, e]: [number, number]): WireKv {
       else kv.value = text;
     } else if (f === 3 && w === 0) kv.modRevision = d.varint();
     else if (f === 2 && w === 0) kv.createRevision = d.varint();
+    else if (f === 4 && w === 0) kv.version = d.varint();
     else d.skip(w);
   }
   return kv;

@@ -4,7 +4,7 @@
 // user's terminals are told), end (idle for the whole `after`). The operator ends the booking only
 // when every one of its nodes says idle long enough (operator/src/plan/phases/idle.ts); this
 // decides for one node.
-import type { CalendarEntry } from '../../../crds/api/index.js';
+import type { CalendarEntry } from '../../../crds/api/pure.js';
 
 export type IdlePolicy = NonNullable<CalendarEntry['idle']>;
 

@@ -1,6 +1,6 @@
 // Pure: which bookings are owed a cleanup, and whose processes that cleanup may end.
 // No /proc, no signals, no clock: callers pass `now` and what they read.
-import type { CalendarEntry, EffectiveConfig } from '../../../crds/api/index.js';
+import type { CalendarEntry, EffectiveConfig } from '../../../crds/api/pure.js';
 import { protectedUser, type ProtectedReason, type UserLookup } from '../../../crds/api/users.js';
 import { begunSlotsMovedLater } from './timers.js';
 

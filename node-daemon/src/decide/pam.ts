@@ -22,7 +22,7 @@
 // When the daemon cannot be asked at all (down, hung, socket missing) the helper script decides
 // alone from the bypass file: the always-allowed users get in, everyone else follows
 // pamFailMode (closed by default). See node-daemon/pam/pam_kiwi.c.
-import type { CalendarEntry } from '../../../crds/api/index.js';
+import type { CalendarEntry } from '../../../crds/api/pure.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/config.js';
 import { protectedUser, type ProtectedReason } from '../../../crds/api/users.js';
 import type { LocalView } from '../view.js';

@@ -1,7 +1,7 @@
 // Pure: when the daemon powers its own machine off. With power saving's wakeOnLan action and no
 // powerOff command, nothing outside the node can power it off, so the daemon does, once per
 // decision (the operator's lastOffTime), and never while an entry of its calendar holds the node.
-import type { CalendarEntry, NodeStatus, PowerSettings } from '../../../crds/api/index.js';
+import type { CalendarEntry, NodeStatus, PowerSettings } from '../../../crds/api/pure.js';
 import { isActive } from './kill.js';
 
 /** The decision (lastOffTime) to act on now, or undefined. `done`: the last one acted on. */

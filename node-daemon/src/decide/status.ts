@@ -1,5 +1,5 @@
 // Pure: the Node status fields the daemon owns, and the clock-skew estimate.
-import type { CalendarEntry, Condition, NodeStatus } from '../../../crds/api/index.js';
+import type { CalendarEntry, Condition, NodeStatus } from '../../../crds/api/pure.js';
 import { setCondition } from '../../../crds/api/conditions.js';
 import { rfc3339 as iso } from '../../../crds/api/time.js';
 import { isActive } from './kill.js';

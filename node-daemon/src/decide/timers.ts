@@ -1,5 +1,5 @@
 // Pure: terminal warnings and opt-in end signals that are due, and when to wake up next.
-import type { CalendarEntry, EffectiveConfig } from '../../../crds/api/index.js';
+import type { CalendarEntry, EffectiveConfig } from '../../../crds/api/pure.js';
 import { isActive, type Tracked } from './kill.js';
 
 /** When the user's hold ends: the entry's end, extended by back-to-back entries of the same user. */

@@ -1,7 +1,7 @@
 // Pure: what `ethtool IFACE` says about wake-on-LAN, and what to do about it. Network cards
 // lose their wake-on-LAN setting at every boot on many machines; the daemon sets it back to
 // "g" (magic packet) at every start, so that power saving can wake the node.
-import type { Condition } from '../../../crds/api/index.js';
+import type { Condition } from '../../../crds/api/pure.js';
 
 export interface EthtoolWol {
   /** Modes the card supports (letters: p u m b a g s f), '' when it says none. */

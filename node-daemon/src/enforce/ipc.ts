@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isOwnersUid, type Owner } from './owner.js';
+import { systemTool } from '../../../crds/api/tools.js';
 
 export type SysvKind = 'shm' | 'sem' | 'msg';
 
@@ -49,11 +50,15 @@ const IPCRM_FLAG: Record<SysvKind, string> = { shm: '-m', sem: '-s', msg: '-q' }
  * needed, which the hardened unit does not grant), else as root; absolute paths, empty
  * environment. True when one of the two succeeded.
  */
-function runAsOwner(uid: number, argv: string[]): boolean {
+function runAsOwner(uid: number, name: 'ipcrm' | 'rm', args: string[]): boolean {
   const opts = { env: {}, stdio: 'ignore' as const, timeout: 2000, cwd: '/' };
-  if (uid > 0) {
+  const bin = systemTool(name); // by absolute path (crds/api/tools.ts)
+  if (!bin) return false;
+  const argv = [bin, ...args];
+  const setpriv = systemTool('setpriv');
+  if (uid > 0 && setpriv) {
     try {
-      execFileSync('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], opts);
+      execFileSync(setpriv, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], opts);
       return true;
     } catch {
       /* no CAP_SETUID here: try as root */
@@ -84,7 +89,7 @@ export function removeIpcOf(owner: Owner, roots: { proc?: string; dirs?: string[
     }
     for (const o of parseSysvipc(kind, text)) {
       if (!isOwnersUid(o.uid, owner) && !isOwnersUid(o.cuid, owner)) continue;
-      if (runAsOwner(isOwnersUid(o.uid, owner) ? o.uid : o.cuid, ['/usr/bin/ipcrm', IPCRM_FLAG[kind], String(o.id)])) out.sysv.push(o);
+      if (runAsOwner(isOwnersUid(o.uid, owner) ? o.uid : o.cuid, 'ipcrm', [IPCRM_FLAG[kind], String(o.id)])) out.sysv.push(o);
       else out.failed.push(`${kind} ${o.id}`);
     }
   }
@@ -105,7 +110,7 @@ export function removeIpcOf(owner: Owner, roots: { proc?: string; dirs?: string[
       }
       if (st.isDirectory() || !isOwnersUid(st.uid, owner)) continue;
       // as the owner (rm, by absolute path, the name after --), which a sticky /dev/shm allows
-      if (runAsOwner(st.uid, ['/bin/rm', '-f', '--', p]) && !existsSync(p)) out.files.push(p);
+      if (runAsOwner(st.uid, 'rm', ['-f', '--', p]) && !existsSync(p)) out.files.push(p);
       else out.failed.push(p);
     }
   }

@@ -8,16 +8,16 @@
 // success from it: the scans and cgroup.events decide. (The daemon's RLIMIT_NPROC carries over
 // to it: a user at a process limit below the daemon's cannot stop it.)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { systemTool } from '../../../crds/api/tools.js';
 
-const SETPRIV = '/usr/bin/setpriv';
-const KILL = '/bin/kill';
-
-export const canKillAs = (): boolean => existsSync(SETPRIV) && existsSync(KILL);
+export const canKillAs = (): boolean => Boolean(systemTool('setpriv') && systemTool('kill'));
 
 /** Sends `sig` to every process whose real or saved uid is `uid` (never uid 0); false if the helper could not run. */
 export function killAllAs(uid: number, sig: 'TERM' | 'KILL'): boolean {
   if (!Number.isInteger(uid) || uid <= 0) throw new Error(`refusing kill(-1) as uid ${uid}`);
-  const r = spawnSync(SETPRIV, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', KILL, `-${sig}`, '-1'], { env: {}, stdio: 'ignore', timeout: 2000, cwd: '/' });
+  const setpriv = systemTool('setpriv');
+  const kill = systemTool('kill');
+  if (!setpriv || !kill) return false;
+  const r = spawnSync(setpriv, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', kill, `-${sig}`, '-1'], { env: {}, stdio: 'ignore', timeout: 2000, cwd: '/' });
   return !r.error && (r.status === 0 || r.status === 1);
 }

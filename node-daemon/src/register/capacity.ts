@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { NodeStatus } from '../../../crds/api/index.js';
+import { systemTool } from '../../../crds/api/tools.js';
 
 /** Counts "GPU n: ..." lines of `nvidia-smi -L`. */
 export function parseNvidiaSmiL(text: string): number {
@@ -16,8 +17,10 @@ export function detectGpus(): number {
   } catch {
     /* no NVIDIA driver */
   }
+  const smi = systemTool('nvidia-smi'); // by absolute path, never through PATH (crds/api/tools.ts)
+  if (!smi) return 0;
   try {
-    return parseNvidiaSmiL(execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }));
+    return parseNvidiaSmiL(execFileSync(smi, ['-L'], { encoding: 'utf8', timeout: 5000, env: {}, cwd: '/', stdio: ['ignore', 'pipe', 'ignore'] }));
   } catch {
     return 0;
   }

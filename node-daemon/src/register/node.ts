@@ -1,7 +1,7 @@
 // Node registration and the status fields the daemon owns, written read-modify-write (guaranteedUpdateStatus) with a
 // compare-and-swap on the status revision, so the operator's fields (phase, Ready) survive.
 import { isDeepStrictEqual } from 'node:util';
-import { AlreadyExistsError, API_VERSION, guaranteedUpdateStatus, type Node, type NodeStatus, type Store, type Logger } from '../../../crds/api/index.js';
+import { AlreadyExistsError, API_VERSION, ForbiddenError, guaranteedUpdateStatus, type Node, type NodeStatus, type Store, type Logger } from '../../../crds/api/index.js';
 import { mergeStatus, type OwnedStatus } from '../decide/status.js';
 
 export interface RegisterOptions {
@@ -11,7 +11,11 @@ export interface RegisterOptions {
   labels?: Record<string, string>;
 }
 
-/** Creates the Node when it does not exist yet; an existing Node (an admin's, or ours) is kept. */
+/**
+ * Creates the Node when it does not exist yet; an existing Node (an admin's, or ours) is kept.
+ * With etcd auth the node's own user may not write its Node spec (crds/api/roles.ts): then an
+ * admin registers it, and the refusal says how.
+ */
 export async function ensureNode(store: Store, o: RegisterOptions, log: Logger): Promise<'created' | 'exists'> {
   if (await store.get({ kind: 'Node', name: o.node })) return 'exists';
   const node: Node = {
@@ -26,6 +30,8 @@ export async function ensureNode(store: Store, o: RegisterOptions, log: Logger):
     return 'created';
   } catch (err) {
     if (err instanceof AlreadyExistsError) return 'exists';
+    if (err instanceof ForbiddenError)
+      throw new ForbiddenError(`Node ${o.node} is not registered, and this node's etcd user may not write Node specs (labels and addresses are the admin's): an admin runs \`kiwictl add-node ${o.node} --host ${o.address}\`; the daemon waits for it`);
     throw err;
   }
 }

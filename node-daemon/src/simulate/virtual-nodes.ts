@@ -65,8 +65,8 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
   }
   // Heartbeat: one lease for all (its keys vanish together when this process dies), and every
   // value rewritten each TTL/3 as a real daemon does (the operator judges liveness by change).
-  const lease: Lease = etcd.lease(o.leaseTtlSeconds, { autoKeepAlive: true });
-  const leaseId = await lease.grant();
+  let lease: Lease = etcd.lease(o.leaseTtlSeconds, { autoKeepAlive: true });
+  let leaseId = await lease.grant();
   /** Powered off (or still booting): no heartbeat. */
   const down = new Set<string>();
   const cycles = { off: 0, on: 0 };
@@ -84,7 +84,21 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
     beating = true;
     beatAll().catch((err) => log.warn({ err }, 'cannot rewrite the virtual heartbeats; trying again')).finally(() => (beating = false));
   }, heartbeatPeriodMs(o.leaseTtlSeconds));
-  lease.on('lost', (err) => log.error({ err }, 'the virtual nodes\' heartbeat lease is lost; they will turn NotReady'));
+  // A lost lease (expired, or revoked by a resumed old raft leader: etcd-io/etcd#12528) is
+  // replaced at once, as a real daemon does (register/heartbeat.ts).
+  let stopped = false;
+  const onLost = (lost: Lease) => (err: unknown) => {
+    if (stopped || lost !== lease) return;
+    log.warn({ err }, 'the virtual nodes\' heartbeat lease is lost; granting a new one');
+    const next = etcd.lease(o.leaseTtlSeconds, { autoKeepAlive: true });
+    next.on('lost', onLost(next));
+    lease = next;
+    next.grant().then((id) => {
+      leaseId = id;
+      return beatAll();
+    }).catch((e) => log.warn({ err: e }, 'cannot grant a new heartbeat lease; the next beat tries again'));
+  };
+  lease.on('lost', onLost(lease));
   // Calendars: one watcher over the prefix; count what the virtual nodes hold.
   const mine = new Set(names);
   const counts = new Map<string, number>();
@@ -102,6 +116,7 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
     off: () => [...down].sort(),
     cycles: () => ({ ...cycles }),
     async stop() {
+      stopped = true;
       clearInterval(beatTimer);
       await power?.stop();
       await watcher.cancel().catch(() => undefined);

@@ -4,7 +4,7 @@
 // (compaction) re-reads. While etcd is unreachable it keeps retrying; the daemon goes on
 // enforcing its last view meanwhile. confirm() re-reads the revisions to prove the view current.
 import type { Watcher, IKeyValue } from 'etcd3';
-import { keys, rangeOp, CLUSTER_CONFIG_NAME, type Calendar, type ClusterConfig, type Node, type Store, type Logger } from '../../../crds/api/index.js';
+import { decodeObject, keys, rangeOp, rawKv, CLUSTER_CONFIG_NAME, type Calendar, type ClusterConfig, type Store, type Logger, type Node } from '../../../crds/api/index.js';
 
 export interface OwnKeysHandlers {
   onCalendar(cal: Calendar | undefined): void;
@@ -118,16 +118,19 @@ export class OwnKeysWatch {
         const kv = this.kvs.get('calendar');
         this.h.onCalendar(kv ? (JSON.parse(kv.value.toString()) as Calendar) : undefined);
       } else if (p === 'config') {
+        // Objects through the one codec (crds/api/decode.ts): identity from the key, a value of
+        // another kind or name refused, a status older than its spec never joined.
         const kv = this.kvs.get('config');
-        this.h.onConfig(kv ? (JSON.parse(kv.value.toString()) as ClusterConfig) : undefined);
+        const d = kv && decodeObject('ClusterConfig', rawKv(kv));
+        if (d && !d.ok) throw new Error(d.problem);
+        this.h.onConfig(d ? (d.object as ClusterConfig) : undefined);
       } else {
         const spec = this.kvs.get('nodeSpec');
         const status = this.kvs.get('nodeStatus');
         if (!spec) return this.h.onNode(undefined, status ? Number(status.mod_revision) : 0);
-        const node = JSON.parse(spec.value.toString()) as Node;
-        node.metadata.resourceVersion = spec.mod_revision;
-        if (status) node.status = JSON.parse(status.value.toString());
-        this.h.onNode(node, status ? Number(status.mod_revision) : 0);
+        const d = decodeObject('Node', rawKv(spec), status ? rawKv(status) : undefined);
+        if (!d.ok) throw new Error(d.problem);
+        this.h.onNode(d.object as Node, status ? Number(status.mod_revision) : 0);
       }
     } catch (err) {
       this.log.error({ err, key: this.keyOf[p] }, 'cannot parse own key; keeping the previous value');

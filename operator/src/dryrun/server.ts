@@ -8,7 +8,7 @@ import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, ty
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
-import { poolGroups, type GroupLookup } from '../reconcile/groups.js';
+import { accountGroups, poolGroups, type GroupLookup } from '../reconcile/groups.js';
 
 export interface DryRunServerOptions {
   store: Store;
@@ -48,7 +48,8 @@ export class DryRunServer {
       const c = this.o.cache;
       const pools = c.pools();
       const bookings = c.bookings();
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings, nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] }, ...(pools.length ? { pools, groups: poolGroups(pools, [req.user, ...bookings.map((b) => b.key.split('/')[0])], this.o.groups, this.o.users) } : {}) }, req.user, value); // the answer includes the boot time of a node that is off
+      const inAccounts = accountGroups(c.accounts());
+      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings, nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, accounts: new Map(c.accounts()), power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] }, ...(pools.length ? { pools } : {}), ...(pools.length || inAccounts.length ? { groups: poolGroups(pools, [req.user, ...bookings.map((b) => b.key.split('/')[0])], this.o.groups, this.o.users, inAccounts) } : {}) }, req.user, value); // the answer includes the boot time of a node that is off
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');

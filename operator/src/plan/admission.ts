@@ -1,7 +1,7 @@
 // Admission beyond the schema: rules a booking must pass when it arrives (or its spec
 // changes). Each rule is named; a refusal says which rule and why. Pure.
-import type { Booking, EffectiveConfig } from '../../../crds/api/index.js';
-import { parseDuration, formatDuration } from '../../../crds/api/index.js';
+import type { Booking, EffectiveConfig } from '../../../crds/api/pure.js';
+import { parseDuration, formatDuration } from '../../../crds/api/pure.js';
 import { protectedUser, type UserLookup } from '../../../crds/api/users.js';
 
 /** Grace for a fixed start that is a moment in the past (clock skew, a slow apply). */

@@ -1,6 +1,6 @@
 // Calendar operations: pure. A calendar's entries are sorted by start and never overlap;
 // every function here keeps it so or says why not.
-import type { CalendarEntry } from '../../../crds/api/index.js';
+import type { CalendarEntry } from '../../../crds/api/pure.js';
 import { nextWindowFit, type Window } from '../../../crds/api/windows.js';
 
 /** Two half-open ranges [a, b) and [c, d) overlap. */

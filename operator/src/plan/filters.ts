@@ -2,8 +2,8 @@
 // answers undefined (fits) or a status: a code (can waiting help?) and the reason, in words a
 // user can act on. What a booking then does is verdict()'s (status.ts), not the filter's.
 // A new filter is one object here (or its own module) added to PLACEMENT_FILTERS.
-import type { Booking, Pool } from '../../../crds/api/index.js';
-import { fromMap, matches, formatDuration, inPool } from '../../../crds/api/index.js';
+import type { Booking, Pool } from '../../../crds/api/pure.js';
+import { fromMap, matches, formatDuration, inPool } from '../../../crds/api/pure.js';
 import type { NodeView } from './types.js';
 import { describeWindows, longestWindow } from '../../../crds/api/windows.js';
 import { reject, type FilterStatus } from './status.js';

@@ -1,7 +1,7 @@
 // The operator's side of crds/api/immutable.ts: a spec written around kiwictl (raw to etcd)
 // that changes a field fixed at admission is refused too. The operator has no old spec, only
 // what the booking holds: the user its entries are for, the nodes and start in its status.
-import type { Booking, BookingStatus, CalendarEntry } from '../../../crds/api/index.js';
+import type { Booking, BookingStatus, CalendarEntry } from '../../../crds/api/pure.js';
 
 export function immutableProblems(b: Booking, st: BookingStatus, held: Map<string, CalendarEntry[]> | undefined): string[] {
   const out: string[] = [];

@@ -1,12 +1,13 @@
 // The state of one planning pass, which every phase reads and adds to, and the few moves
 // phases share (placing entries, keeping or expiring a booking). Pure: input.now is the only
 // clock. A phase is a generator over this state; it yields where a caller may pause it.
-import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent } from '../../../crds/api/index.js';
-import { parseDuration, poolFor, rfc3339 } from '../../../crds/api/index.js';
+import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent } from '../../../crds/api/pure.js';
+import { parseDuration, poolFor, rfc3339 } from '../../../crds/api/pure.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
 import type { PoolBook } from './pools.js';
+import { newBudget, type Budget } from './budget.js';
 
 export const SOURCE = 'kiwi-operator';
 
@@ -63,6 +64,8 @@ export interface PassState {
   readonly nodeWakes: Map<string, number>;
   /** Steps taken, for pausing every STEP. */
   step: number;
+  /** Accounting: the working ledgers (budget.ts). */
+  readonly budget: Budget;
 }
 
 /** Steps (bookings, actions) between two pauses outside the queue. */
@@ -77,6 +80,7 @@ export function newPass(input: PlanInput): PassState {
     nodes: new Map(input.nodes), nodeActions: new Map(),
     desired: new Map(), calendars: new Map(), versions: new Map(),
     queue: [], finalize: [], actions: [], step: 0, nodeWakes: new Map(),
+    budget: newBudget(input),
   };
 }
 

@@ -19,6 +19,7 @@ import { placement, waitingFor } from './phases/placement.js';
 import { pools } from './phases/pools.js';
 import { diff, wake } from './phases/diff.js';
 import { power, powerState } from './phases/power.js';
+import { budget, ledger, settleEnds } from './budget.js';
 
 export { SOURCE, iso, human } from './pass.js';
 export { sameStored } from './phases/diff.js';
@@ -35,11 +36,14 @@ export const PHASES: Phase[] = [
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
   { name: 'heal', run: heal }, //               failed nodes: replace (selector), wait or end (pinned); re-plan reservations
   { name: 'idle', run: idle }, //               end bookings idle on all their nodes, after a warning
+  { name: 'settle', run: settleEnds }, //       accounting: what ended is charged, the rest released
   { name: 'pools', run: pools }, //             what users hold in each pool; each pool's queue in its order
   { name: 'placement', run: placement }, //     the queue, in arrival order
   { name: 'waitingFor', run: waitingFor }, //   what each queued booking waits for
+  { name: 'budget', run: budget }, //           accounting: reserves trued down to the slots held
   { name: 'diff', run: diff }, //               the booking actions: what differs from what is stored
   { name: 'power', run: power }, //             power saving: power off the idle, wake what a start needs
+  { name: 'ledger', run: ledger }, //           accounting: each action's ledger changes
   { name: 'drained', run: drained }, //         node actions: draining nodes nothing holds are Drained
   { name: 'wake', run: wake }, //               when the next start or end comes
 ];
@@ -64,9 +68,8 @@ export function* planSteps(input: PlanInput, phases: Phase[] = PHASES): Generato
   return { actions: s.actions, nextWake: s.nextWake, ...(s.nodeWakes.size ? { nodeWakes: s.nodeWakes } : {}) };
 }
 
-/** Plans a tiny state once, so that the schema validator is compiled before the first real pass. */
-export function warmUp(): void {
-  const now = Date.now();
+/** Plans a tiny state once at `now`, so that the schema validator is compiled before the first real pass. */
+export function warmUp(now: number): void {
   const booking: BookingView = {
     key: 'warm/up', specRevision: 1, statusRevision: 0, createRevision: 1,
     booking: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'up', namespace: 'warm', uid: 'u', generation: 1 }, spec: { user: 'warm', nodes: ['n'], duration: 60 } },

@@ -8,8 +8,8 @@
 // as this pass has decided them so far (Active and begun slots first, then each queued booking
 // as it is placed), so a limit is checked against exactly the calendar being built. Without any
 // Pool object none of this runs (PassState.pools is undefined).
-import type { Booking, Pool } from '../../../crds/api/index.js';
-import { formatDuration, inPool, poolFor } from '../../../crds/api/index.js';
+import type { Booking, Pool } from '../../../crds/api/pure.js';
+import { formatDuration, inPool, poolFor } from '../../../crds/api/pure.js';
 import { windowIntervals, type Window } from '../../../crds/api/windows.js';
 import { reject, wait, type FilterStatus } from './status.js';
 import type { BookingView, PlanInput } from './types.js';

@@ -18,8 +18,8 @@
 //
 // Time is a change too: an entry's start or end coming makes its node part of the next pass
 // (due()), and nextTime() says when that is.
-import type { Booking, CalendarEntry, Node } from '../../../crds/api/index.js';
-import { DRAIN_ANNOTATION, fromMap, matches, type Requirement } from '../../../crds/api/index.js';
+import type { Booking, CalendarEntry, Node } from '../../../crds/api/pure.js';
+import { DRAIN_ANNOTATION, fromMap, matches, type Requirement } from '../../../crds/api/pure.js';
 import { partitionPoint } from './calendar.js';
 
 export interface Scope {

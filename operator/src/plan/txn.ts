@@ -4,9 +4,10 @@
 // calendar value written is valid on its own, and no revision shows two Active bookings on a
 // node (a start whose entry is already in the calendar changes no calendar, yet must come after
 // its predecessor's expiry). A group goes in as few transactions as etcd's op limit allows.
-import type { CalendarEntry } from '../../../crds/api/index.js';
+import type { CalendarEntry, Ledger } from '../../../crds/api/pure.js';
 import type { Action, BookingAction, CalendarView } from './types.js';
 import { isValidCalendar } from './calendar.js';
+import { applyLedgerChanges } from './budget.js';
 
 /** etcd refuses more than 128 ops on a side of a transaction (--max-txn-ops); stay below. */
 export const MAX_TXN_OPS = 120;
@@ -17,6 +18,8 @@ export interface TxnChunk {
   calendars: Map<string, CalendarEntry[]>;
   /** False when no split kept every calendar valid: it must not be written. */
   valid: boolean;
+  /** The new value of every account ledger this chunk changes (accounting), by account. */
+  ledgers: Map<string, Ledger>;
 }
 
 export function applyChanges(entries: CalendarEntry[], a: BookingAction, node: string): CalendarEntry[] {
@@ -34,7 +37,9 @@ function firstStart(a: Action): number {
 }
 
 /** Ends something: an expiry, or a removal of entries (orphans). Written before anything else of its group. */
-const ends = (a: Action) => a.kind === 'booking' && (a.status?.phase === 'Expired' || (a.calendar.length > 0 && a.calendar.every((c) => c.entries.length === 0)));
+const ends = (a: Action) => a.kind === 'booking' && (a.status?.phase === 'Expired' || (a.calendar.length > 0 && a.calendar.every((c) => c.entries.length === 0)) || releases(a));
+/** Only gives units back (a deleted booking's reserve): before the reserves its group takes. */
+const releases = (a: BookingAction) => !a.status && a.calendar.length === 0 && (a.ledger?.length ?? 0) > 0 && a.ledger!.every((c) => !c.set && !c.charge);
 
 /** The nodes a booking action's status says it holds or held (its status write must be ordered with theirs). */
 function statusNodes(a: BookingAction): string[] {
@@ -42,7 +47,10 @@ function statusNodes(a: BookingAction): string[] {
   return p === 'Active' || p === 'Expired' ? a.status?.nodes ?? [] : [];
 }
 
-/** Success-side ops of an action (status, events), not counting calendars. */
+/** The accounts whose ledgers an action changes. */
+const accountsOf = (a: Action) => (a.kind === 'booking' ? (a.ledger ?? []).map((c) => c.account) : []);
+
+/** Success-side ops of an action (status, events), not counting calendars and ledgers. */
 const opsOf = (a: Action) => (a.kind === 'node' ? 1 : a.status ? 1 : 0) + a.events.length;
 /** Compare-side ops: spec and status revisions. */
 const comparesOf = (a: Action) => (a.kind === 'node' ? 2 : 2);
@@ -61,7 +69,7 @@ export function groupActions(actions: Action[]): Action[][] {
   actions.forEach((a, i) => {
     parent.set(idOf(a, i), idOf(a, i));
     if (a.kind === 'booking') {
-      for (const node of [...a.calendar.map((c) => c.node), ...statusNodes(a)]) {
+      for (const node of [...a.calendar.map((c) => c.node), ...statusNodes(a), ...(a.ledger ?? []).map((c) => `\0acct:${c.account}`)]) {
         const n = `n:${node}`;
         if (!parent.has(n)) parent.set(n, n);
         union(idOf(a, i), n);
@@ -85,28 +93,33 @@ export function groupActions(actions: Action[]): Action[][] {
 }
 
 /** One group in transactions: each chunk leaves every calendar it writes valid. */
-export function chunkGroup(group: Action[], calendars: Map<string, CalendarView>, maxOps = MAX_TXN_OPS): TxnChunk[] {
+export function chunkGroup(group: Action[], calendars: Map<string, CalendarView>, maxOps = MAX_TXN_OPS, ledgers: Map<string, Ledger> = new Map()): TxnChunk[] {
   const sorted = [...group].sort((a, b) => Number(ends(b)) - Number(ends(a)) || firstStart(a) - firstStart(b));
   const state = new Map<string, CalendarEntry[]>();
   const cal = (n: string) => state.get(n) ?? calendars.get(n)?.entries ?? [];
   const chunks: TxnChunk[] = [];
   let cur: Action[] = [];
   let touched = new Map<string, CalendarEntry[]>();
+  const ledgerState = new Map(ledgers);
+  let touchedLedgers = new Map<string, Ledger>();
   let ops = 0;
   let cmps = 1;
   const flush = () => {
     if (!cur.length) return;
     const valid = [...touched.values()].every(isValidCalendar);
-    chunks.push({ actions: cur, calendars: touched, valid });
+    chunks.push({ actions: cur, calendars: touched, valid, ledgers: touchedLedgers });
     for (const [n, es] of touched) state.set(n, es);
+    for (const [n, l] of touchedLedgers) ledgerState.set(n, l);
     cur = [];
     touched = new Map();
+    touchedLedgers = new Map();
     ops = 0;
     cmps = 1;
   };
   const wouldAdd = (a: Action) => {
     let newCals = 0;
     if (a.kind === 'booking') for (const c of a.calendar) if (!touched.has(c.node)) newCals++;
+    for (const n of new Set(accountsOf(a))) if (!touchedLedgers.has(n)) newCals++;
     return { ops: opsOf(a) + newCals, cmps: comparesOf(a) + newCals };
   };
   for (const a of sorted) {
@@ -116,17 +129,23 @@ export function chunkGroup(group: Action[], calendars: Map<string, CalendarView>
     ops += w.ops;
     cmps += w.cmps;
     if (a.kind === 'booking') for (const c of a.calendar) touched.set(c.node, applyChanges(touched.get(c.node) ?? cal(c.node), a, c.node));
+    if (a.kind === 'booking' && a.ledger?.length) {
+      const view = new Map<string, Ledger>();
+      for (const n of accountsOf(a)) { const l = touchedLedgers.get(n) ?? ledgerState.get(n); if (l) view.set(n, l); }
+      applyLedgerChanges(view, a.ledger);
+      for (const [n, l] of view) touchedLedgers.set(n, l);
+    }
   }
   flush();
   // A chunk past etcd's hard limit cannot be sent either.
-  for (const c of chunks) if (c.actions.reduce((s, a) => s + opsOf(a), c.calendars.size) > 128) c.valid = false;
+  for (const c of chunks) if (c.actions.reduce((s, a) => s + opsOf(a), c.calendars.size + c.ledgers.size) > 128) c.valid = false;
   return chunks;
 }
 
 /** The ops of a chunk on each side of its transaction: [compares, success ops]. */
 export function chunkOps(c: TxnChunk): [number, number] {
-  let cmps = 1 + c.calendars.size;
-  let ops = c.calendars.size;
+  let cmps = 1 + c.calendars.size + c.ledgers.size;
+  let ops = c.calendars.size + c.ledgers.size;
   for (const a of c.actions) {
     cmps += comparesOf(a);
     ops += opsOf(a);
@@ -152,10 +171,11 @@ export function packChunks(chunks: TxnChunk[], maxOps = MAX_TXN_OPS): TxnChunk[]
     if (cur && size[0] + s[0] - 1 <= maxOps && size[1] + s[1] <= maxOps) {
       cur.actions.push(...c.actions);
       for (const [n, es] of c.calendars) cur.calendars.set(n, es);
+      for (const [n, l] of c.ledgers) cur.ledgers.set(n, l);
       size = [size[0] + s[0] - 1, size[1] + s[1]];
       continue;
     }
-    cur = { actions: [...c.actions], calendars: new Map(c.calendars), valid: true };
+    cur = { actions: [...c.actions], calendars: new Map(c.calendars), valid: true, ledgers: new Map(c.ledgers) };
     size = s;
     out.push(cur);
   }

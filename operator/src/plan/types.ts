@@ -1,7 +1,7 @@
 // What the planner sees and what it decides. Pure data: the shell fills PlanInput from its
 // caches and turns the actions into etcd transactions.
 import type { UserLookup } from '../../../crds/api/users.js';
-import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, NodeStatus, Pool, PowerSettings } from '../../../crds/api/index.js';
+import type { Account, Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent, Node, Ledger, LedgerChange, NodeStatus, Pool, PowerSettings } from '../../../crds/api/pure.js';
 import type { PowerCommand } from '../power/decide.js';
 
 export interface BookingView {
@@ -31,6 +31,16 @@ export interface CalendarView {
   modRevision: number;
 }
 
+/** An Account as the planner sees it: its ledger decoded (the status), or why it cannot be. */
+export interface AccountView {
+  account: Account;
+  /** mod_revision of the account's status key (the ledger), 0 when none: the ledger's compare-and-swap. */
+  statusRevision: number;
+  /** The stored ledger; undefined with `problem` when it does not decode (the account then pays for nothing new). */
+  ledger?: Ledger;
+  problem?: string;
+}
+
 export interface PlanInput {
   now: number;
   config: EffectiveConfig;
@@ -44,6 +54,10 @@ export interface PlanInput {
   pools?: Pool[];
   /** user -> the Unix groups (of those the pools name) the user is in, resolved by the shell through NSS. */
   groups?: Map<string, string[]>;
+  /** Accounting: the accounts by name (none or absent: nothing is charged or refused). */
+  accounts?: Map<string, AccountView>;
+  /** The uid of the booking stored under a key, across the whole state (a scoped pass sees part of it); default: this input's. */
+  bookingUid?: (key: string) => string | undefined;
   /** Power saving: its settings and the cluster's recent power actions (absent: off). */
   power?: PlanPower;
 }
@@ -79,6 +93,8 @@ export interface BookingAction {
   events: KiwiEvent[];
   /** A short word for logs and tests: Queued, Started, TimeLimit, Rejected... */
   transition: string;
+  /** What the action does to accounts' ledgers, written in the same transaction (compared on each ledger's revision). */
+  ledger?: LedgerChange[];
 }
 
 export interface NodeAction {

@@ -7,8 +7,8 @@
 // calendar ahead, so a node is woken bootTime before its next planned start, and a booking
 // placed on a node that is off starts no earlier than it can be up (readyAt): the start shown
 // stays exact.
-import type { CalendarEntry, KiwiEvent, Node, NodeStatus } from '../../../crds/api/index.js';
-import { DRAIN_ANNOTATION, matches, setCondition, type PowerSettings } from '../../../crds/api/index.js';
+import type { CalendarEntry, KiwiEvent, Node, NodeStatus } from '../../../crds/api/pure.js';
+import { DRAIN_ANNOTATION, matches, setCondition, type PowerSettings } from '../../../crds/api/pure.js';
 
 export type PowerCommand = 'off' | 'on';
 

@@ -8,11 +8,11 @@
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
 import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
-import { API_VERSION, CLUSTER_CONFIG_NAME, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
+import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
-import { RefIndex, nodeMayHaveFailed, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
+import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
-import { heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
+import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
 /** One key as held: its raw value, decoded when the object is rebuilt (touch). */
 interface Rec {
@@ -44,6 +44,10 @@ export class ClusterCache {
   private clusterConfig?: ClusterConfig;
   /** The valid Pool objects by name (an invalid one is ignored and reported, as a Node is). */
   private readonly poolObjects = new Map<string, Pool>();
+  /** Accounting: the accounts with their ledgers, and which bookings wait for each one's units. */
+  private readonly accountViews = new Map<string, AccountView>();
+  private readonly waiting = new Map<string, Set<string>>();
+  private readonly waitingOn = new Map<string, string>();
   /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
   private readonly usage = new Map<string, { keys: number; bytes: number }>();
   /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
@@ -74,17 +78,24 @@ export class ClusterCache {
     await this.cancelWatchers();
   }
 
-  /** Is the node's heartbeat value still changing (seen to within its TTL by our clock)? */
+  /**
+   * Is the node's heartbeat value still changing (seen to within its TTL, and one beat period
+   * of slack, by our clock)? The slack is for one write stalled by an etcd member that stopped
+   * answering: gRPC keepalives notice it in about 2 s, and with a 3 s TTL a write due just then
+   * came 3.1 s after the one before (the fault suite, raft leader SIGSTOPped).
+   */
   private heartbeatAlive(node: string): boolean {
-    return this.beats.fresh(node, this.clock.now(), this.beatTtl.get(node) ?? 0);
+    const ttl = this.beatTtl.get(node) ?? 0;
+    return this.beats.fresh(node, this.clock.now(), ttl && ttl + heartbeatPeriodMs(ttl / 1000));
   }
 
   /** Records a heartbeat put or delete; returns the change key when the node's readiness input flipped. */
   private beat(node: string, kv: IKeyValue, deleted: boolean): ChangeKey | undefined {
-    if (deleted) {
-      this.beats.forget(node);
-      this.beatTtl.delete(node);
-    } else {
+    // A deleted key (its lease revoked or expired) is one that stopped changing: the node is
+    // NotReady once its last change is a TTL old. etcd 3.4 (before 3.4.28) revokes live leases
+    // when a paused raft leader resumes (etcd-io/etcd#12528); the daemon puts its key again
+    // under a new lease within a beat, and that costs no NotReady.
+    if (!deleted) {
       this.beatTtl.set(node, heartbeatTtlMs(kv.value));
       this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
     }
@@ -131,10 +142,25 @@ export class ClusterCache {
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
     for (const kv of cal) this.calendars.set(calName(kv.key.toString()), calView(kv));
     for (const kv of hb) this.beat(hbName(kv.key.toString()), kv, false); // each gets a full TTL from now
+    // A node its status calls Ready whose heartbeat key is gone gets one TTL from now as well,
+    // as a deleted key seen by the watch does: a lease revoked by a resumed old raft leader
+    // (etcd-io/etcd#12528) just before this snapshot (a new leader's) costs no NotReady when the
+    // daemon puts its key again under a new lease in time.
+    const nodeStatus = keys.statusPrefix('Node');
+    for (const [k, r] of this.statuses) {
+      const name = k.slice(nodeStatus.length);
+      const v = k.startsWith(nodeStatus) && !this.beats.get(name) ? parseValue(r.raw.value) : undefined;
+      if (!v || !('value' in v) || (v.value as { phase?: unknown } | null)?.phase !== 'Ready') continue;
+      this.beats.observe(name, 0, this.clock.now());
+      this.beatTtl.set(name, heartbeatTtlMs(undefined));
+    }
     this.bookingViews.clear();
     this.nodeViews.clear();
     this.clusterConfig = undefined;
     this.poolObjects.clear();
+    this.accountViews.clear();
+    this.waiting.clear();
+    this.waitingOn.clear();
     this.reported.clear();
     this.index = new RefIndex();
     for (const [n, c] of this.calendars) this.index.setCalendar(n, c.entries);
@@ -203,12 +229,15 @@ export class ClusterCache {
 
   /** Our own committed writes, at revision `rev`: put (value) or delete (undefined). */
   applyLocal(rev: number, writes: { key: string; value: unknown }[]): void {
+    const woken: ChangeKey[] = [];
     for (const w of writes) {
-      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev) } as unknown as IKeyValue;
+      if (w.key.startsWith(keys.statusPrefix('Account'))) woken.push(`account:${w.key.slice(keys.statusPrefix('Account').length)}`);
+      const kv = { key: Buffer.from(w.key), value: Buffer.from(JSON.stringify(w.value ?? null)), mod_revision: String(rev), create_revision: String(rev), version: '1' } as unknown as IKeyValue;
       const cur = this.specs.get(w.key) ?? this.statuses.get(w.key);
-      if (cur) (kv as any).create_revision = String(cur.create);
+      if (cur) ((kv as any).create_revision = String(cur.create), ((kv as any).version = String(Number(cur.raw.version ?? 0) + 1)));
       this.apply(kv, w.value === undefined);
     }
+    if (woken.length) this.onChange(woken);
   }
 
   /** Re-reads some keys (after a lost compare-and-swap) and takes what is newer. */
@@ -241,6 +270,11 @@ export class ClusterCache {
     else this.specs.delete(key);
   }
 
+  /** Per user: booking keys held (valid or not) and the bytes of their values; read only. */
+  usageByUser(): ReadonlyMap<string, { readonly keys: number; readonly bytes: number }> {
+    return this.usage;
+  }
+
   /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
   private overLimit(user: string): string {
     const u = this.usage.get(user);
@@ -268,6 +302,7 @@ export class ClusterCache {
       if (!s || !d) {
         this.bookingViews.delete(path);
         this.index.setBooking(path, undefined);
+        this.setWaiting(path, undefined);
         return;
       }
       // A new booking of a user beyond their limits is refused; what they hold already goes on.
@@ -277,6 +312,17 @@ export class ClusterCache {
         : { key: path, booking: refusedBooking(key, ref.name, ref.namespace!, s, st), specRevision: s.mod, statusRevision: st?.mod ?? 0, createRevision: s.create, invalid: d.ok ? over : d.problem };
       this.bookingViews.set(path, view);
       this.index.setBooking(path, d.ok && !over ? d.object : undefined);
+      this.setWaiting(path, view.booking);
+    } else if (ref.kind === 'Account') {
+      const d = decode('Account');
+      if (d && !d.ok) this.report(d, s!.mod);
+      if (!d || !d.ok) {
+        this.accountViews.delete(ref.name);
+        return;
+      }
+      const st = d.object.status;
+      const l = decodeLedger(st, typeof st?.period === 'string' ? st.period : 'Total');
+      this.accountViews.set(ref.name, { account: d.object, statusRevision: d.statusRevision, ...('ledger' in l ? { ledger: l.ledger } : { problem: l.problem }) });
     } else if (ref.kind === 'Node') {
       const d = decode('Node');
       if (d && !d.ok) this.report(d, s!.mod);
@@ -297,6 +343,34 @@ export class ClusterCache {
       if (d && !d.ok) this.report(d, s!.mod);
       this.clusterConfig = d?.ok ? d.object : undefined;
     }
+  }
+
+  /** A booking that waits for an account's units (Pending with no slot, status.account set): woken when the ledger changes. */
+  private setWaiting(key: string, b: Booking | undefined): void {
+    const st = b?.status;
+    const acct = st?.phase === 'Pending' && !st.startTime && typeof st.account === 'string' ? st.account : undefined;
+    const old = this.waitingOn.get(key);
+    if (old === acct) return;
+    if (old !== undefined) {
+      this.waiting.get(old)?.delete(key);
+      this.waitingOn.delete(key);
+    }
+    if (acct !== undefined) {
+      let set = this.waiting.get(acct);
+      if (!set) this.waiting.set(acct, (set = new Set()));
+      set.add(key);
+      this.waitingOn.set(key, acct);
+    }
+  }
+
+  /** Bookings waiting for this account's units. */
+  waitersOf(account: string): string[] {
+    return [...(this.waiting.get(account) ?? [])];
+  }
+
+  /** The accounts by name (accounting); the planner reads it and must not change it. */
+  accounts(): Map<string, AccountView> {
+    return this.accountViews;
   }
 
   private report(p: DecodeProblem, mod: number): void {
@@ -358,7 +432,7 @@ export class ClusterCache {
 }
 
 function rec(kv: IKeyValue): Rec {
-  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
+  return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
 }
 
 /** The schema, for decodeObject: '' when the object fits. */
@@ -373,7 +447,7 @@ function schemaCheck(obj: unknown): string {
 
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
 function refusedBooking(key: string, name: string, namespace: string, s: Rec, st: Rec | undefined): Booking {
-  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
+  const b: Booking = { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace, uid: entryUid(key, s.create), generation: Number(s.raw.version) || 1, resourceVersion: String(s.mod) }, spec: {} as Booking['spec'] };
   const status = st && st.mod >= s.create ? parseValue(st.raw.value) : undefined; // an older status is an earlier object's
   if (status && 'value' in status && status.value !== null && typeof status.value === 'object' && !Array.isArray(status.value)) b.status = status.value as Booking['status'];
   return b;
@@ -394,5 +468,7 @@ function changeKey(key: string): ChangeKey | undefined {
   if (!ref) return undefined;
   if (ref.kind === 'Booking') return `booking:${ref.namespace}/${ref.name}`;
   if (ref.kind === 'Node') return `node:${ref.name}`;
+  // A ledger changes with every booking its account pays for: it wakes only what waits for it.
+  if (ref.kind === 'Account') return ref.part === 'status' ? `account:${ref.name}` : 'config';
   return 'config';
 }

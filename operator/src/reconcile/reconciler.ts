@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
 import type { Calendar, DecodeProblem, KiwiEvent } from '../../../crds/api/index.js';
-import { compare, effectiveConfig, effectivePower, keys, putOp, rangeOp, type Compare, type Logger, type Store } from '../../../crds/api/index.js';
+import { allocationMilli, compare, effectiveConfig, encodeLedger, effectivePower, keys, putOp, rangeOp, type Compare, type Ledger, type Logger, type Store } from '../../../crds/api/index.js';
 import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
-import { poolGroups, type GroupLookup } from './groups.js';
+import { accountGroups, poolGroups, type GroupLookup } from './groups.js';
 import { isWarm, powerNode } from '../power/decide.js';
 import { WorkQueue } from './queue.js';
 
@@ -179,10 +179,15 @@ export class Reconciler {
         // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
         calendars: slice?.calendars ?? new Map(this.cache.calendars),
         users: this.opts.users,
+        // Accounting: a copy of the map (a ledger written meanwhile replaces a view, never changes it).
+        accounts: new Map(this.cache.accounts()),
+        bookingUid: (k) => this.cache.booking(k)?.booking.metadata.uid,
         power: this.powerInput(),
       };
       const pools = this.cache.pools();
-      if (pools.length) Object.assign(input, { pools, groups: poolGroups(pools, input.bookings.map((b) => b.key.split('/')[0]), this.opts.groups, this.opts.users) });
+      const inAccounts = accountGroups(input.accounts!);
+      if (pools.length) Object.assign(input, { pools });
+      if (pools.length || inAccounts.length) input.groups = poolGroups(pools, input.bookings.map((b) => b.key.split('/')[0]), this.opts.groups, this.opts.users, inAccounts);
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
@@ -224,7 +229,9 @@ export class Reconciler {
     };
     const ready = groupActions(actions).filter((g) => !g.some(waits));
     if (!ready.length) return;
-    const groups = ready.map((g) => chunkGroup(g, input.calendars));
+    const ledgers = new Map<string, Ledger>();
+    for (const [n, av] of input.accounts ?? []) if (av.ledger) ledgers.set(n, av.ledger);
+    const groups = ready.map((g) => chunkGroup(g, input.calendars, undefined, ledgers));
     // Independent single-transaction groups share transactions; the rest go in order.
     const work = [...packChunks(groups.filter((g) => g.length === 1).map((g) => g[0])).map((c) => [c]), ...groups.filter((g) => g.length > 1)];
     this.stats.actions += ready.reduce((n, g) => n + g.length, 0);
@@ -252,6 +259,7 @@ export class Reconciler {
       const i = k.indexOf(':');
       const kind = k.slice(0, i);
       if (kind === 'booking') bookings.push(k.slice(i + 1));
+      else if (kind === 'account') bookings.push(...this.cache.waitersOf(k.slice(i + 1)));
       else if (kind === 'node' || kind === 'heartbeat' || kind === 'calendar') nodes.push(k.slice(i + 1));
     }
     const scopes = index.components(bookings, nodes);
@@ -292,19 +300,21 @@ export class Reconciler {
   /** A group's chunks in order; the first that fails stops the group (the next pass re-plans). */
   private async writeGroup(chunks: TxnChunk[], input: PlanInput): Promise<void> {
     const calRev = new Map<string, number>();
+    const ledgerRev = new Map<string, number>();
     for (const c of chunks) {
       for (const n of c.calendars.keys()) if (!calRev.has(n)) calRev.set(n, input.calendars.get(n)?.modRevision ?? 0);
+      for (const n of c.ledgers.keys()) if (!ledgerRev.has(n)) ledgerRev.set(n, input.accounts?.get(n)?.statusRevision ?? 0);
       if (!c.valid) {
         this.log.error({ actions: c.actions.map(actionKey) }, 'refusing to write a transaction that would leave a calendar overlapping; will re-plan');
         for (const a of c.actions) this.queue.addRateLimited(actionKey(a));
         return;
       }
-      const ok = await this.writeChunk(c, calRev);
+      const ok = await this.writeChunk(c, calRev, ledgerRev, input);
       if (!ok) return;
     }
   }
 
-  private async writeChunk(c: TxnChunk, calRev: Map<string, number>): Promise<boolean> {
+  private async writeChunk(c: TxnChunk, calRev: Map<string, number>, ledgerRev: Map<string, number>, input: PlanInput): Promise<boolean> {
     const { store, fence } = this.opts;
     const cmp: Compare[] = [compare(fence.key, 'Create', 'Equal', fence.createRevision)];
     const ops: IRequestOp[] = [];
@@ -317,6 +327,16 @@ export class Reconciler {
       ops.push(putOp(k, value));
       writes.push({ key: k, value });
       touched.push(k);
+    }
+    // The ledgers, compare-and-swapped like the calendars: a reserve is taken only from the ledger planned on.
+    for (const [name, l] of c.ledgers) {
+      const k = keys.status({ kind: 'Account', name });
+      const av = input.accounts?.get(name);
+      cmp.push(compare(k, 'Mod', 'Equal', ledgerRev.get(name)!));
+      const value = encodeLedger(l, av ? allocationMilli(av.account) : undefined);
+      ops.push(putOp(k, value));
+      writes.push({ key: k, value });
+      touched.push(keys.spec({ kind: 'Account', name }), k);
     }
     for (const a of c.actions) {
       if (a.kind === 'booking') {
@@ -358,6 +378,7 @@ export class Reconciler {
       this.cache.applyLocal(rev, writes);
       for (const a of c.actions) if (a.kind === 'node' && a.power) this.opts.onPower?.({ ...a, power: a.power });
       for (const n of c.calendars.keys()) calRev.set(n, rev);
+      for (const n of c.ledgers.keys()) ledgerRev.set(n, rev);
       for (const a of c.actions) {
         this.queue.forget(actionKey(a));
         this.log.info(

@@ -191,6 +191,29 @@ describe('security: etcd authentication and per-user authorization', function ()
       assert.match(r.stderr, /not allowed|reserved|at most 63/);
     }
   });
+
+  it('NodeRestriction: a node\'s user cannot relabel, readdress, uncordon or delete its own Node (raw writes); it reads its spec (the real daemon still reports its status: above)', async () => {
+    const root = c.storeAs('root');
+    assert.equal((await c.k(['label', 'node', 'sn2', 'gpu=none'])).code, 0);
+    assert.equal((await c.k(['cordon', 'sn2'])).code, 0);
+    const ref = { kind: 'Node' as const, name: 'sn2' };
+    const before = (await root.etcd.get(keys.spec(ref)).exec()).kvs[0];
+    const s = c.storeAs('kiwi-node-sn2');
+    const own = JSON.parse((await s.etcd.get(keys.spec(ref)).string())!); // it reads its spec
+    const forged = [
+      { ...own, metadata: { ...own.metadata, labels: { gpu: 'a100' } } }, // attracts gpu=a100 bookings
+      { ...own, spec: { ...own.spec, address: '10.6.6.6' } }, // the address users are told to ssh to
+      { ...own, spec: { ...own.spec, unschedulable: false } },
+    ];
+    for (const v of forged) await assert.rejects(s.etcd.put(keys.spec(ref)).value(JSON.stringify(v)).exec(), /permission denied/i);
+    await assert.rejects(s.etcd.delete().key(keys.spec(ref)).exec(), /permission denied/i);
+    await assert.rejects(s.update({ ...(await s.mustGet(ref)), metadata: { ...(await s.mustGet(ref)).metadata, labels: { gpu: 'a100' } } }), ForbiddenError);
+    const after = (await root.etcd.get(keys.spec(ref)).exec()).kvs[0];
+    assert.equal(after.mod_revision, before.mod_revision, 'the Node spec is untouched');
+    assert.deepEqual((await root.mustGet(ref)).metadata.labels, { gpu: 'none' });
+    assert.equal((await c.k(['uncordon', 'sn2'])).code, 0);
+    assert.equal((await c.k(['label', 'node', 'sn2', 'gpu-'])).code, 0);
+  });
 });
 
 async function runWithInput(c: AuthCluster, u: TestUser, args: string[], input: string) {

@@ -148,6 +148,11 @@ describe('secure by default: node install against an etcd with authentication on
     try {
       await etcd.put(keys.heartbeat('sec-new')).value('{}').exec();
       await assert.rejects(etcd.put(keys.heartbeat('sec-old')).value('{}').exec(), /permission denied/i);
+      // Registered by the install (as the admin): the node's own user reads its spec, never writes it.
+      assert.match(r.stdout, /registered Node sec-new \(address sec-new/);
+      const spec = await etcd.get(keys.spec({ kind: 'Node', name: 'sec-new' })).string();
+      assert.equal(JSON.parse(spec!).spec.address, 'sec-new');
+      await assert.rejects(etcd.put(keys.spec({ kind: 'Node', name: 'sec-new' })).value(spec!.replace('"address":"sec-new"', '"address":"evil"')).exec(), /permission denied/i);
     } finally {
       etcd.close();
     }

@@ -95,6 +95,28 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
     assert.equal(await revision(c), before, 'nothing was written');
   });
 
+  it('generation is the spec key\'s version: a queued booking rewritten raw with its old metadata.generation is admitted again (maxDuration holds)', async () => {
+    const r = await c.as(bob, ['alloc', '-w', 'un1', '-t', '2m', '--name', 'gen-blocker']);
+    assert.equal(r.code, 0, r.stderr);
+    await until(bob.name, 'gen-blocker', (s) => s?.phase === 'Active', 'gen-blocker Active');
+    const key = keys.spec({ kind: 'Booking', namespace: alice.name, name: 'gen-held' });
+    await put(alice.name, key, JSON.stringify(bk(alice.name, 'gen-held', { nodes: ['un1'], duration: 60 })));
+    const queued = await until(alice.name, 'gen-held', (s) => s?.phase === 'Pending' && s.observedGeneration === 1, 'gen-held Pending, seen at generation 1');
+    assert.ok(queued.startTime, 'planned after the blocker');
+    // The same generation in the value, a 30-day spec: only etcd's version says it changed.
+    await put(alice.name, key, JSON.stringify(bk(alice.name, 'gen-held', { nodes: ['un1'], duration: 30 * 86400 }, { generation: 1 })));
+    const st = await until(alice.name, 'gen-held', (s) => s?.phase === 'Expired' || (s?.observedGeneration ?? 0) >= 2, 'gen-held seen at generation 2');
+    assert.equal(st.phase, 'Expired', `admission ran again: ${JSON.stringify(st)}`);
+    assert.equal(st.reason, 'Rejected');
+    assert.match(st.message!, /duration 30d.* is longer than the cluster's maxDuration/);
+    assert.equal(st.observedGeneration, 2);
+    const kv = (await root().etcd.get(key).exec()).kvs[0];
+    assert.equal((await root().get({ kind: 'Booking', namespace: alice.name, name: 'gen-held' }))!.metadata.generation, Number(kv.version), 'every reader sees etcd\'s version');
+    assert.ok(!(await calendar('un1')).entries.some((e) => e.booking === `${alice.name}/gen-held`), 'nothing of it stays in the calendar');
+    await root().delete({ kind: 'Booking', namespace: alice.name, name: 'gen-held' });
+    assert.equal((await c.as(bob, ['kill', 'gen-blocker'])).code, 0);
+  });
+
   it('entry uids come from etcd: a metadata.uid copied from another booking, ".", or "../x" is not what the calendar carries', async () => {
     const r = await c.as(bob, ['alloc', '-w', 'un2', '-t', '2m', '--name', 'victim']);
     assert.equal(r.code, 0, r.stderr);
@@ -130,8 +152,10 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
     assert.equal(g.code, 0, g.stderr);
     assert.doesNotMatch(g.stdout, /claimed/);
     assert.match(g.stderr, /warning: 1 stored value is not a valid object and is not shown: .*real: metadata\.name is "claimed"/);
-    // a Node claiming another node's name, written by that node's own etcd user
-    await put('kiwi-node-un3', keys.spec({ kind: 'Node', name: 'un3' }), JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'un1' }, spec: {} }));
+    // a Node claiming another node's name: its own etcd user may not write it (NodeRestriction), an admin's raw write is refused as a value
+    const claim = JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'un1' }, spec: {} });
+    await assert.rejects(put('kiwi-node-un3', keys.spec({ kind: 'Node', name: 'un3' }), claim), /permission denied/i);
+    await put('root', keys.spec({ kind: 'Node', name: 'un3' }), claim);
     const n = await c.as(bob, ['get', 'nodes', '-o', 'name']);
     assert.equal(n.code, 0, n.stderr);
     assert.equal(n.stdout.split('\n').filter((l) => l.endsWith('/un1')).length, 1, 'un1 listed once: the real one');
@@ -147,7 +171,7 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
       [alice.name, keys.spec({ kind: 'Booking', namespace: alice.name, name: 'objnodes' }), JSON.stringify(bk(alice.name, 'objnodes', { nodes: {}, duration: 60 }))],
       [alice.name, keys.spec({ kind: 'Booking', namespace: alice.name, name: 'deep' }), '['.repeat(100_000) + ']'.repeat(100_000)],
       [alice.name, `${keys.specPrefix('Booking', alice.name)}a/b`, '{}'],
-      ['kiwi-node-un3', keys.spec({ kind: 'Node', name: 'un3' }), '\u0000\u00ff garbage'],
+      ['root', keys.spec({ kind: 'Node', name: 'un3' }), '\u0000\u00ff garbage'], // an admin's (the node may not write it)
       ['kiwi-node-un3', keys.status({ kind: 'Node', name: 'un3' }), '[1,2,3'],
       ['kiwi-node-un3', keys.heartbeat('un3'), 'null'],
     ];

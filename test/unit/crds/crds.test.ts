@@ -59,6 +59,7 @@ describe('CRDs', () => {
     assert.throws(() => resolveKind('pods'), /unknown kind "pods": Kiwi knows bookings/);
     for (const t of ['usagerecords', 'usagerecord', 'ur']) assert.equal(resolveKind(t).kind, 'UsageRecord');
     for (const t of ['pools', 'pool', 'pl']) assert.equal(resolveKind(t).kind, 'Pool');
-    assert.deepEqual(KINDS.map((k) => k.namespaced), [true, false, false, true, false]);
+    for (const t of ['accounts', 'account', 'acct']) assert.equal(resolveKind(t).kind, 'Account');
+    assert.deepEqual(KINDS.map((k) => k.namespaced), [true, false, false, true, false, false]);
   });
 });

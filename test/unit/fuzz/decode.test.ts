@@ -7,7 +7,7 @@ import { decodeObject, entryUid, ENTRY_UID_PATTERN, isEntryUid, keys, type RawKv
 import { oddValue, mutationPath, mutate, validBooking, validNode } from './gen.js';
 
 const BK = keys.spec({ kind: 'Booking', namespace: 'alice', name: 'bk-1' });
-const kv = (key: string, value: unknown, create = 7, mod = 9): RawKv => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value), modRevision: mod, createRevision: create });
+const kv = (key: string, value: unknown, create = 7, mod = 9, version = 3): RawKv => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value), modRevision: mod, createRevision: create, version });
 
 describe('decodeObject: values read from etcd are untrusted', () => {
   it('a valid booking: identity from the key and etcd, not from the value', () => {
@@ -18,6 +18,17 @@ describe('decodeObject: values read from etcd are untrusted', () => {
     assert.match(d.object.metadata.uid!, /^42-[0-9a-f]{16}$/);
     assert.equal(d.object.metadata.resourceVersion, '50');
     assert.equal(d.createRevision, 42);
+  });
+
+  it('generation is the spec key\'s version, whatever the value claims; a spec read without its version is a problem', () => {
+    for (const claimed of [1, 99, -1, 'x', undefined]) {
+      const b = { ...validBooking(), metadata: { ...validBooking().metadata, generation: claimed } };
+      const d = decodeObject('Booking', kv(BK, b, 42, 50, 4));
+      assert.ok(d.ok);
+      assert.equal(d.object.metadata.generation, 4, String(claimed));
+    }
+    const d = decodeObject('Booking', { key: BK, value: JSON.stringify(validBooking()), modRevision: 3, createRevision: 2 });
+    assert.ok(!d.ok && /read without its version, so its generation is unknown/.test(d.problem));
   });
 
   it('entry uids: strict, derived, distinct for keys created in one transaction and for a re-creation', () => {
@@ -93,7 +104,7 @@ describe('decodeObject: values read from etcd are untrusted', () => {
   it('property: any bytes under any Booking key decode without throwing', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), fc.string({ maxLength: 300 }), fc.jsonValue().map((v) => JSON.stringify(v))), (value) => {
-        const d = decodeObject('Booking', { key: BK, value, modRevision: 3, createRevision: 2 });
+        const d = decodeObject('Booking', { key: BK, value, modRevision: 3, createRevision: 2, version: 1 });
         if (d.ok) assert.equal(d.object.metadata.name, 'bk-1');
       }),
       { numRuns: 2000 },

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { checkName, grantsOf, etcdUserOf } from '../../../kiwictl/src/cmd/admin/roles.js';
+import { checkName, grantsOf, etcdUserOf } from '../../../crds/api/roles.js';
 import { parseCredentialText, resolveCredentials } from '../../../kiwictl/src/client/credentials.js';
 import { refusal } from '../../../kiwictl/src/client/index.js';
 import { KiwiError } from '../../../crds/api/errors.js';

@@ -60,6 +60,7 @@ describe('kiwictl booking verbs: pure decisions', () => {
         [{ nodelist: 'n1', start: '2020-01-01T00:00:00Z' }, /in the past/],
         [{ nodelist: 'n1', time: '1h', end: '15:00' }, /not both/],
         [{ nodelist: 'n1', name: 'Bad' }, /--name Bad/],
+        [{ nodelist: 'n1', account: 'Lab A' }, /--account Lab A: not an account name/],
       ];
       for (const [f, msg] of bad) assert.throws(() => allocRequest(f, NOW, 'UTC'), (e: any) => e instanceof InvalidError && msg.test(e.message), JSON.stringify(f));
     });
@@ -75,6 +76,7 @@ describe('kiwictl booking verbs: pure decisions', () => {
       const b = bookingFor(allocRequest({ count: '2', selector: 'gpu=a100', time: '2h', queue: false }, NOW), 'alice', randomName());
       assert.match(b.metadata.name!, /^bk-[a-z0-9]{5}$/);
       assert.deepEqual(b.spec, { user: 'alice', count: 2, nodeSelector: { gpu: 'a100' }, duration: 7200, queue: false });
+      assert.equal(bookingFor(allocRequest({ nodelist: 'n1', account: 'smith-lab' }, NOW), 'alice', 'b').spec.account, 'smith-lab');
       assert.equal(b.metadata.namespace, 'alice');
       validateObject(b, 'test');
       assert.equal(randomName(Buffer.from([0, 1, 35, 36, 255])), 'bk-ab9ad');
@@ -289,7 +291,7 @@ describe('kiwictl booking verbs: pure decisions', () => {
       assert.deepEqual(t.verbs.map((v) => v.name), ['alloc', 'get', 'dev']);
       assert.deepEqual(t.verbs[0].flags[0], { names: ['-w', '--nodelist'], description: '', takesValue: true, values: '@nodes' });
       assert.deepEqual(t.verbs[2].subverbs, ['up', 'down']);
-      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur pools pl');
+      assert.equal(t.verbs[1].args, 'bookings bk nodes no clusterconfigs cc usagerecords ur pools pl accounts acct');
     });
 
     it('bash and zsh scripts name every verb and flag', () => {

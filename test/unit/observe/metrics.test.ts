@@ -33,16 +33,23 @@ describe('metrics', () => {
   it('exports the documented names; the leader reports bookings by phase, a standby none', async () => {
     const r = newRegistry();
     let phases: Map<string, number> | undefined = new Map([['Active', 2], ['New', 1]]);
-    const m = operatorMetrics(r, { bookingPhases: () => phases, isLeader: () => phases !== undefined });
+    const m = operatorMetrics(r, { bookingPhases: () => phases, isLeader: () => phases !== undefined, accounts: () => (phases ? new Map([['lab', { encumbered: 3, charged: 1.5, available: 5.5 }], ['open', { encumbered: 0, charged: 2 }]]) : undefined) });
     m.transitions.inc({ kind: 'Booking', transition: 'Started' });
+    m.unitsCharged.inc({ account: 'lab' }, 1.5);
     let text = await r.metrics();
     for (const n of ['kiwi_bookings', 'kiwi_queue_length', 'kiwi_queue_wait_seconds', 'kiwi_reconcile_duration_seconds', 'kiwi_planning_conflicts_total', 'kiwi_transitions_total', 'kiwi_leader', 'kiwi_etcd_errors_total']) assert.match(text, new RegExp(`^# TYPE ${n} `, 'm'));
     assert.match(text, /^kiwi_bookings\{phase="Active"\} 2$/m);
     assert.match(text, /^kiwi_bookings\{phase="Pending"\} 0$/m);
     assert.match(text, /^kiwi_leader 1$/m);
     assert.match(text, /^kiwi_transitions_total\{kind="Booking",transition="Started"\} 1$/m);
+    assert.match(text, /^kiwi_account_units\{account="lab",state="encumbered"\} 3$/m);
+    assert.match(text, /^kiwi_account_units\{account="lab",state="available"\} 5.5$/m);
+    assert.match(text, /^kiwi_account_units\{account="open",state="charged"\} 2$/m);
+    assert.doesNotMatch(text, /account="open",state="available"/, 'an account without limit has no available');
+    assert.match(text, /^kiwi_units_charged_total\{account="lab"\} 1.5$/m);
     phases = undefined;
     text = await r.metrics();
+    assert.doesNotMatch(text, /^kiwi_account_units\{/m, 'a standby reports no ledgers');
     assert.doesNotMatch(text, /^kiwi_bookings\{/m);
     assert.match(text, /^kiwi_leader 0$/m);
 

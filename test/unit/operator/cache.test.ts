@@ -1,6 +1,7 @@
 // The operator's cache as the planner sees it: a slice of a scope, and a slice refused when a
 // booking of the scope changed after the scope was computed (it may name nodes outside it now).
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { keys, logger, type Store } from '../../../crds/api/index.js';
 import { ClusterCache } from '../../../operator/src/reconcile/cache.js';
 import { booking } from './fixtures.js';
@@ -50,12 +51,65 @@ describe('operator cache: node readiness from the heartbeat value', () => {
     now += 1900;
     (c as any).expireHeartbeats();
     assert.equal(c.nodes().get('n1')!.heartbeat, true, 'refreshed 1.9 s ago, TTL 2 s');
+    now += 600;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, '2.5 s ago: within one beat period (0.67 s) past the TTL');
     beat(12); // the same revision again: what a kept-alive lease looks like
-    now += 200;
+    now += 200; // 2.7 s: past the TTL and one beat period (0.67 s) of slack
     (c as any).expireHeartbeats();
     assert.equal(c.nodes().get('n1')!.heartbeat, false);
     assert.deepEqual(changes.splice(0), ['heartbeat:n1']);
     beat(13);
     assert.equal(c.nodes().get('n1')!.heartbeat, true, 'back when the value changes');
+  });
+
+  it('a deleted heartbeat key (a revoked lease) is stale once its last change is a TTL old; put again in time, the node never turns NotReady', () => {
+    let now = 1_000_000;
+    const changes: string[] = [];
+    const c = new ClusterCache(undefined as unknown as Store, (ks) => changes.push(...ks), logger('test', 'silent'), { now: () => now });
+    c.applyLocal(10, [{ key: keys.spec({ kind: 'Node', name: 'n1' }), value: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n1' }, spec: {} } }]);
+    c.applyLocal(11, [{ key: keys.heartbeat('n1'), value: { time: 'x', daemonVersion: 'v', ttlSeconds: 3 } }]);
+    now += 1000;
+    c.applyLocal(12, [{ key: keys.heartbeat('n1'), value: undefined }]); // revoked (etcd-io/etcd#12528)
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, 'its value changed 1 s ago, TTL 3 s');
+    now += 500;
+    c.applyLocal(13, [{ key: keys.heartbeat('n1'), value: { time: 'y', daemonVersion: 'v', ttlSeconds: 3 } }]); // the daemon's new lease
+    now += 2800;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true);
+    assert.deepEqual(changes, []);
+    c.applyLocal(14, [{ key: keys.heartbeat('n1'), value: undefined }]); // the daemon stopped
+    now += 3100;
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, false, 'gone and unchanged for a TTL');
+    assert.deepEqual(changes, ['heartbeat:n1']);
+  });
+
+  it('after a snapshot, a node whose status says Ready but whose heartbeat key is gone gets one TTL to put it again', async () => {
+    let now = 1_000_000;
+    const kv = (key: string, value: unknown, rev = 5) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)), mod_revision: String(rev), create_revision: String(rev), version: '1' });
+    const watcher = () => {
+      const w = new EventEmitter();
+      setImmediate(() => w.emit('connected'));
+      return Object.assign(w, { cancel: async () => undefined });
+    };
+    const store = {
+      txn: async () => ({ header: { revision: '20' }, responses: [
+        [kv(keys.spec({ kind: 'Node', name: 'n1' }), { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n1' }, spec: {} }), kv(keys.spec({ kind: 'Node', name: 'n2' }), { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n2' }, spec: {} })],
+        [kv(keys.status({ kind: 'Node', name: 'n1' }), { phase: 'Ready' }), kv(keys.status({ kind: 'Node', name: 'n2' }), { phase: 'NotReady' })],
+        [], [],
+      ].map((kvs) => ({ response_range: { kvs } })) }),
+      etcd: { watch: () => ({ prefix: () => ({ startRevision: () => ({ watcher }) }) }) },
+    } as unknown as Store;
+    const changes: string[] = [];
+    const c = new ClusterCache(store, (ks) => changes.push(...ks), logger('test', 'silent'), { now: () => now });
+    await (c as any).snapshot();
+    assert.equal(c.nodes().get('n1')!.heartbeat, true, 'Ready before, given a TTL');
+    assert.equal(c.nodes().get('n2')!.heartbeat, false, 'NotReady before: no grace');
+    now += 4100; // the default TTL (3 s) and one beat period
+    (c as any).expireHeartbeats();
+    assert.equal(c.nodes().get('n1')!.heartbeat, false, 'no heartbeat within the TTL');
+    await c.stop();
   });
 });

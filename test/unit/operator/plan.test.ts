@@ -223,6 +223,17 @@ describe('operator plan: extend and shrink', () => {
     assert.deepEqual([x.events[0].reason, x.events[0].type], ['ExtendRefused', 'Warning']);
     assert.deepEqual(x.calendar, []);
   });
+  it('an extend refused after the end passed ends the booking (TimeLimit, at its end) while its successor starts: never two Active on the node', () => {
+    // found by the fault suite: the extend arrived while no operator led, after the end had passed
+    const a = active('alice/a', ['n1'], T0 - H, T0 - MIN);
+    a.view.booking.spec = { ...a.view.booking.spec, duration: 3 * 3600 };
+    a.view.booking.metadata.generation = 2;
+    const w = booking('bob/w', { nodes: ['n1'], duration: 3600 }, { status: { phase: 'Pending', reason: 'Queued', nodes: ['n1'], startTime: iso(T0 - MIN), endTime: iso(T0 + 59 * MIN), observedGeneration: 1 } });
+    const b = run({ bookings: [a.view, w], entries: [...a.entries, ['n1', entry('bob/w', T0 - MIN, T0 + 59 * MIN)]] }).b;
+    const x = b.get('alice/a')!;
+    assert.deepEqual([x.status!.phase, x.status!.reason, x.status!.endTime], ['Expired', 'TimeLimit', iso(T0 - MIN)]);
+    assert.equal(b.get('bob/w')!.status!.phase, 'Active');
+  });
   it('refuses beyond maxDuration', () => {
     const x = grow({ duration: 5 * 3600 }, [], [], { maxDuration: 4 * 3600 }).get('alice/a')!;
     assert.equal(x.status!.conditions![0].reason, 'MaxDuration');

@@ -3,9 +3,9 @@
 // write, as the operator's cache does.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Booking, PowerSettings } from '../../../crds/api/index.js';
-import { DEFAULT_CONFIG, DRAIN_ANNOTATION } from '../../../crds/api/index.js';
-import { groupActions, chunkGroup, packChunks, isValidCalendar, RefIndex, nodeMayHaveFailed, type BookingView, type CalendarView, type NodeView, type PlanInput, type Action, type Scope } from '../../../operator/src/plan/index.js';
+import type { Booking, EffectiveConfig, Ledger, PowerSettings, UsageRecord } from '../../../crds/api/index.js';
+import { allocationMilli, DEFAULT_CONFIG, DRAIN_ANNOTATION, encodeLedger, usageRecordOf } from '../../../crds/api/index.js';
+import { groupActions, chunkGroup, packChunks, isValidCalendar, RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type PlanInput, type Action, type Scope } from '../../../operator/src/plan/index.js';
 import { T0 } from './fixtures.js';
 
 export const NODES = ['n1', 'n2', 'n3'];
@@ -52,6 +52,10 @@ export class Sim {
   /** Kept in step with every write, as the operator's cache keeps it. */
   index = new RefIndex();
   seq = 0;
+  /** Accounting: accounts with their ledgers as written, and the usage record of every booking that became Expired. */
+  accounts = new Map<string, AccountView>();
+  records = new Map<string, UsageRecord>();
+  config: EffectiveConfig = DEFAULT_CONFIG;
 
   /** `labels` gives a node its labels (none by default). */
   /** `power`: plan with power saving on, the nodes' daemons heartbeating from the start. */
@@ -75,7 +79,7 @@ export class Sim {
   }
 
   input(): PlanInput {
-    const input: PlanInput = { now: this.now, config: DEFAULT_CONFIG, bookings: [...this.bookings.values()], nodes: this.nodes, calendars: this.calendars };
+    const input: PlanInput = { now: this.now, config: this.config, bookings: [...this.bookings.values()], nodes: this.nodes, calendars: this.calendars, ...(this.accounts.size ? { accounts: new Map(this.accounts) } : {}) };
     if (!this.power) return input;
     // The rates' sliding minute over the whole cluster, as the reconciler counts it.
     const recent = (f: 'lastOffTime' | 'lastOnTime') => [...this.nodes.values()].map((v) => Date.parse(v.node.status?.power?.[f] ?? '')).filter((t) => t > this.now - 60_000);
@@ -152,7 +156,9 @@ export class Sim {
 
   /** Writes actions as the reconciler does; checks every calendar value written. */
   write(actions: Action[]): void {
-    const groups = groupActions(actions).map((g) => chunkGroup(g, this.calendars));
+    const ledgers = new Map<string, Ledger>();
+    for (const [n, av] of this.accounts) if (av.ledger) ledgers.set(n, av.ledger);
+    const groups = groupActions(actions).map((g) => chunkGroup(g, this.calendars, undefined, ledgers));
     const work = [...packChunks(groups.filter((g) => g.length === 1).map((g) => g[0])).map((c) => [c]), ...groups.filter((g) => g.length > 1)];
     for (const chunks of work) {
       for (const c of chunks) {
@@ -162,6 +168,10 @@ export class Sim {
           assert.ok(isValidCalendar(es), `calendar ${n} written overlapping: ${JSON.stringify(es)}`);
           this.calendars.set(n, { entries: es, modRevision: rev });
           this.index.setCalendar(n, es);
+        }
+        for (const [n, l] of c.ledgers) {
+          const av = this.accounts.get(n)!;
+          this.accounts.set(n, { account: { ...av.account, status: encodeLedger(l, allocationMilli(av.account)) }, statusRevision: rev, ledger: l });
         }
         for (const a of c.actions) {
           if (a.kind === 'node') {
@@ -173,6 +183,8 @@ export class Sim {
           const v = this.bookings.get(a.key);
           if (!v) continue;
           this.setBooking(a.key, { ...v, booking: { ...v.booking, status: a.status }, statusRevision: rev });
+          const r = usageRecordOf({ ...v.booking, status: a.status }, v.createRevision);
+          if (r && !this.records.has(`${a.key}.${v.createRevision}`)) this.records.set(`${a.key}.${v.createRevision}`, r);
         }
       }
     }

@@ -65,7 +65,7 @@ export class AddNodeOptions implements Options {
 export function registerAddNode(program: Command): Command {
   return program
     .command('add-node')
-    .description('Register a node by hand (its node daemon does this itself once it runs). Admins only')
+    .description('Register a node (its node daemon does this itself only where etcd auth is off: with auth, a node may not write its Node spec). Admins only')
     .argument('[name]', 'the node\'s name (lower-case letters, digits, "-" and ".")')
     .option('--host <host>', 'host name or address users ssh to')
     .option('--port <port>', 'ssh port (default 22)')

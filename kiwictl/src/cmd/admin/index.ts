@@ -15,8 +15,9 @@ import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
 import { systemUsers } from '../../../../crds/api/nss.js';
 import { credentialFileOf, credentialsDir } from '../../client/credentials.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { checkName, etcdUserOf, grantsOf, roleOf, OPERATOR_USER, type Identity } from './roles.js';
+import { checkName, etcdUserOf, grantsOf, roleOf, OPERATOR_USER, type Identity } from '../../../../crds/api/roles.js';
 import { BackupOptions } from './backup.js';
+import { RestoreUserOptions } from './restore-user.js';
 
 /** The Unix user a credential file belongs to, through the one user-database resolver (crds/api/nss.ts). */
 function uidOf(name: string): number | undefined {
@@ -43,22 +44,21 @@ export const newPassword = () => randomBytes(24).toString('base64url');
 
 /** Creates or resets the etcd user, (re)creates its role with exactly its grants, links them. */
 export async function ensureIdentity(etcd: Etcd3, id: Identity, password: string): Promise<void> {
-  const mod: any = await import('etcd3');
-  const Range: typeof import('etcd3').Range = mod.Range ?? mod.default.Range;
+  const { etcdPermission } = await import('../../../../crds/api/etcd.js');
   const roleName = roleOf(id);
   const role = etcd.role(roleName);
   const roleExists = (await etcd.getRoles()).some((r) => r.name === roleName);
   if (id.kind !== 'admin' || !roleExists) {
     if (roleExists) await role.delete();
     await role.create();
-    await role.grant(
-      grantsOf(id).map((g) => (g.prefix ? { permission: g.permission, range: Range.prefix(g.key) } : { permission: g.permission, key: g.key })),
-    );
+    await role.grant(grantsOf(id).map(etcdPermission));
   }
   const user = etcd.user(etcdUserOf(id));
   if (await userExists(etcd, etcdUserOf(id))) await user.setPassword(password);
   else await user.create(password);
   await user.addRole(roleName);
+  // The operator revokes a flooding user's write grants (operator/src/grants): etcd lets only root change roles.
+  if (id.kind === 'operator') await user.addRole('root');
 }
 
 class EnableAuthOptions implements Options {
@@ -124,7 +124,7 @@ class AddUserOptions implements Options {
 }
 
 export function registerAdmin(program: Command): Command {
-  const admin = program.command('admin').description('etcd authentication and backups for Kiwi: enable-auth, add-user, backup (root only)');
+  const admin = program.command('admin').description('etcd authentication and backups for Kiwi: enable-auth, add-user, restore-user, backup (root only)');
   admin
     .command('enable-auth')
     .description('Create the operator, node and admin users with their roles and root with a generated password, then turn on etcd authentication')
@@ -138,6 +138,13 @@ export function registerAdmin(program: Command): Command {
     .option('--node', 'NAME is a node: the node daemon\'s user kiwi-node-NAME')
     .addHelpText('after', examples('kiwictl admin add-user alice', 'kiwictl admin add-user bob --admin', 'kiwictl admin add-user gpu01 --node'))
     .action(verbAction(() => new AddUserOptions()));
+  admin
+    .command('restore-user')
+    .description('Give back the etcd write grants the operator revoked from a user who flooded their bookings (see /kiwi/grants/revoked/USER)')
+    .argument('<user>', 'the Unix user name')
+    .option('--delete-ended', "first delete the user's bookings that are neither Pending nor Active (the flood's Rejected ones)")
+    .addHelpText('after', examples('kiwictl admin restore-user alice', 'kiwictl admin restore-user alice --delete-ended'))
+    .action(verbAction(() => new RestoreUserOptions()));
   admin
     .command('backup')
     .description("Write a snapshot of Kiwi's whole state (etcd's database, as etcdctl snapshot save does) to FILE, printing its revision and SHA-256")

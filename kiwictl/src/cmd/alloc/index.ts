@@ -139,6 +139,7 @@ export function allocFlags(cmd: Command): Command {
     .option('--no-queue', 'if the nodes are busy, refuse instead of waiting in line')
     .option('--name <name>', 'the booking\'s name (default bk-<5 random characters>)')
     .option('--pool <pool>', 'book from this pool (kiwictl get pools; default: the default pool)')
+    .option('--account <account>', 'the account that pays (default: yours; balances: `kiwictl usage --accounts`)')
     .option('--no-user-check', 'do not check that the user exists on this machine')
     .option('--idle-release', 'end the booking (reason Idle) once you have been idle on all its nodes for the cluster\'s idleRelease.after, after a warning')
     .option('--no-idle-release', 'never end it for idleness, whatever the cluster\'s default')

@@ -24,6 +24,7 @@ export interface AllocFlags {
   idleRelease?: boolean;
   onNodeFailure?: string;
   pool?: string;
+  account?: string;
 }
 
 export interface AllocRequest {
@@ -40,6 +41,7 @@ export interface AllocRequest {
   idleRelease?: boolean;
   onNodeFailure?: 'Wait' | 'End';
   pool?: string;
+  account?: string;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -94,6 +96,10 @@ export function allocRequest(f: AllocFlags, now: number, zone: string = localZon
     if (!NAME.test(f.pool) || f.pool.length > 253) throw usage(`--pool ${f.pool}: not a pool name (kiwictl get pools lists them)`);
     r.pool = f.pool;
   }
+  if (f.account !== undefined) {
+    if (!NAME.test(f.account) || f.account.length > 253) throw usage(`--account ${f.account}: not an account name (lower-case letters, digits, "-" and "."; kiwictl get accounts lists them)`);
+    r.account = f.account;
+  }
   if (f.name !== undefined) {
     if (!NAME.test(f.name) || f.name.length > 63) throw usage(`--name ${f.name}: use lower-case letters, digits, "-" and "." (at most 63)`);
     r.name = f.name;
@@ -124,5 +130,6 @@ export function bookingFor(r: AllocRequest, user: string, name: string): Booking
   if (r.idleRelease !== undefined) spec.idleRelease = r.idleRelease;
   if (r.onNodeFailure) spec.onNodeFailure = r.onNodeFailure;
   if (r.pool !== undefined) spec.pool = r.pool;
+  if (r.account !== undefined) spec.account = r.account;
   return { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace: user }, spec };
 }

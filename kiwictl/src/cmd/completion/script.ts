@@ -25,7 +25,7 @@ export interface Tree {
   verbs: VerbInfo[];
 }
 
-const KINDS = 'bookings bk nodes no clusterconfigs cc usagerecords ur pools pl';
+const KINDS = 'bookings bk nodes no clusterconfigs cc usagerecords ur pools pl accounts acct';
 
 /** What a flag's value is, by the flag's long name. */
 function valuesFor(long: string | undefined, verb: string): string | undefined {

@@ -5,7 +5,7 @@ import type { KindInfo } from '../../../../crds/api/kinds.js';
 import { NotFoundError } from '../../../../crds/api/errors.js';
 import { matches, parseSelector, type Requirement } from '../../../../crds/api/selector.js';
 import type { InformerEvent } from '../../../../crds/api/informer.js';
-import type { Node } from '../../../../crds/api/types.js';
+import type { Account, Node } from '../../../../crds/api/types.js';
 import { refString } from '../../../../crds/api/keys.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { namespaceFor, refForArg, resolveKind, skippedKeys, splitKindName } from '../resource.js';
@@ -74,6 +74,11 @@ export class GetOptions implements Options {
     const print = async (objects: unknown[], single = false) => {
       const o = this.printOptions(single);
       if (this.kind.kind === 'Node' && (o.format === 'table' || o.format === 'wide')) o.table = await this.nodeContext(reader, objects as Node[]);
+      if (this.kind.kind === 'Account' && (o.format === 'table' || o.format === 'wide')) {
+        // The balance now: the ledger rolled to the current period, with the allocation in force (yaml and json show it as stored).
+        const { withCurrentLedger } = await import('../usage/report.js');
+        objects = (objects as Account[]).map((a) => withCurrentLedger(a, Date.now()));
+      }
       return printObjects(this.sortBy ? sortBy(objects, this.sortBy) : objects, o);
     };
     const hint = async () => {
@@ -177,7 +182,7 @@ export class GetOptions implements Options {
 export function registerGet(program: Command): Command {
   return program
     .command('get')
-    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc), usagerecords (ur), pools (pl)')
+    .description('Show objects of a kind: bookings (bk), nodes (no), clusterconfigs (cc), usagerecords (ur), pools (pl), accounts (acct)')
     .argument('<kind>', 'kind to show, or KIND/NAME')
     .argument('[names...]', 'names of the objects (default: all)')
     .option('-o, --output <format>', 'table, wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=HEADER:PATH,..., custom-columns-file=FILE', 'table')

@@ -2,15 +2,21 @@
 // time they are filed at (crds/api/keys.ts), not under /kiwi/spec/, so they are read here in one
 // range (by the fast reader where it serves, else through the Store) and filtered like a list.
 import type { UsageRecord } from '../../../../crds/api/types.js';
-import { keys } from '../../../../crds/api/keys.js';
+import { keys, prefixEnd } from '../../../../crds/api/keys.js';
 import { matches, type Requirement } from '../../../../crds/api/selector.js';
 import { EtcdReader, type Reader } from '../../client/reader.js';
 import type { Store } from '../../../../crds/api/store.js';
 
-export async function listUsageRecords(reader: Reader, opts: { namespace?: string; selector?: Requirement[]; names?: string[] }): Promise<UsageRecord[]> {
+/**
+ * The records (of a namespace, a selector, names), or those filed in [from, to) when given (an
+ * ISO time each: the keys sort by it, so a period is one range read, whatever else etcd holds).
+ */
+export async function listUsageRecords(reader: Reader, opts: { namespace?: string; selector?: Requirement[]; names?: string[]; from?: string; to?: string }): Promise<UsageRecord[]> {
+  const start = opts.from !== undefined ? keys.usagePrefix() + opts.from : keys.usagePrefix();
+  const end = opts.to !== undefined ? keys.usagePrefix() + opts.to : prefixEnd(keys.usagePrefix()).toString();
   const values = reader instanceof EtcdReader
-    ? (await reader.ranges('list usagerecords', [{ key: keys.usagePrefix(), prefix: true }]))[0].map((kv) => kv.value)
-    : (await (reader as unknown as Store).rawRange(keys.usagePrefix())).kvs.map((kv) => kv.value.toString());
+    ? (await reader.ranges('list usagerecords', [{ key: start, end }]))[0].map((kv) => kv.value)
+    : (await (reader as unknown as Store).etcd.getAll().inRange({ start, end }).exec()).kvs.map((kv) => kv.value.toString());
   const out: UsageRecord[] = [];
   for (const v of values) {
     let r: UsageRecord;

@@ -147,7 +147,7 @@ export class NodeInstallOptions implements Options {
 
 /**
  * Secure by default: asks etcd whether its authentication is on. On: the node daemon gets its
- * own etcd user (kiwi-node-<node>, its role only: kiwictl/src/cmd/admin/roles.ts), made with
+ * own etcd user (kiwi-node-<node>, its role only: crds/api/roles.ts), made with
  * this kiwictl's credentials (etcd's root), its file 0600 in /etc/kiwi/credentials, named in
  * kiwi.env. Off, on a non-loopback address: refused unless --insecure-no-auth.
  */
@@ -176,7 +176,7 @@ async function etcdAccess(o: NodeInstallOptions, ctx: Ctx, written: Set<string>,
   written.add(rel);
   if (existsSync(full)) return; // made by an earlier install: kept
   const admin = await import('../admin/index.js');
-  const { checkName } = await import('../admin/roles.js');
+  const { checkName } = await import('../../../../crds/api/roles.js');
   const bad = checkName(node, 'node');
   if (bad) throw new InvalidError(bad);
   // The install's own endpoints (they may differ from this kiwictl's), with this kiwictl's credentials.
@@ -191,6 +191,19 @@ async function etcdAccess(o: NodeInstallOptions, ctx: Ctx, written: Set<string>,
   });
   admin.writeCredentialFile(`kiwi-node-${node}`, `kiwi-node-${node}`, pw, undefined, full);
   note(rel, true);
+  // The node's own user may not write its Node spec (crds/api/roles.ts): register it here, as the admin.
+  const reg = new Client({ ...ctx.globals, endpoints: o.settings.endpoints });
+  try {
+    const s = await reg.store();
+    if (!(await s.get({ kind: 'Node', name: node }))) {
+      const { API_VERSION } = await import('../../../../crds/api/types.js');
+      const address = o.settings.address ?? node;
+      await s.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: node }, spec: { address, sshPort: 22 } });
+      ctx.out(`registered Node ${node} (address ${address}; labels: kiwictl label node ${node} KEY=VALUE)\n`);
+    }
+  } finally {
+    reg.close();
+  }
 }
 
 export class NodeUninstallOptions implements Options {

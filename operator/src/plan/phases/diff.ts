@@ -1,7 +1,7 @@
 // Phase "diff": the actions, what differs from what is stored. Each booking's action carries
 // the final entries it has on every node it touches; orphans' entries are removed. And when
 // next to look again: the first planned start or end after now.
-import type { CalendarEntry } from '../../../../crds/api/index.js';
+import type { CalendarEntry } from '../../../../crds/api/pure.js';
 import type { BookingAction, CalendarChange } from '../types.js';
 import { iso, pauseDue, type PassState } from '../pass.js';
 

@@ -14,8 +14,8 @@
 //   serves on until the booking ends), End ends it (reason NodeLost).
 // - A reservation (fixed start, not begun) with count + nodeSelector on a NotReady node is
 //   placed anew at once, like every queued booking (the placement filters leave such nodes out).
-import type { BookingStatus, Condition } from '../../../../crds/api/index.js';
-import { DEGRADED, fromMap, hasCondition, matches, poolFor, setCondition } from '../../../../crds/api/index.js';
+import type { BookingStatus, Condition } from '../../../../crds/api/pure.js';
+import { DEGRADED, fromMap, hasCondition, matches, poolFor, setCondition } from '../../../../crds/api/pure.js';
 import type { BookingView } from '../types.js';
 import { filterNode } from '../filters.js';
 import { firstConflict } from '../calendar.js';

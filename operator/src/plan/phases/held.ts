@@ -1,6 +1,6 @@
 // Phase "held": what each live booking holds now, read from the calendars; entries whose
 // booking is gone (or was re-created under a new uid) are orphans, to be removed.
-import type { CalendarEntry } from '../../../../crds/api/index.js';
+import type { CalendarEntry } from '../../../../crds/api/pure.js';
 import type { PassState } from '../pass.js';
 
 export function* held(s: PassState): Generator<void, void, void> {

@@ -6,8 +6,8 @@
 // when the user has been idle there; a node that does not say so for this entry (no report, an
 // old one of another entry, the user active, its heartbeat gone) keeps the booking: never ended
 // while its user may be active on any of its nodes. Runs before the queue, which gets the nodes.
-import type { BookingStatus } from '../../../../crds/api/index.js';
-import { IDLE_WARNING, setCondition } from '../../../../crds/api/index.js';
+import type { BookingStatus } from '../../../../crds/api/pure.js';
+import { IDLE_WARNING, setCondition } from '../../../../crds/api/pure.js';
 import { bookingEvent, expire, human, pauseDue, unplace, wakeNodes, type Desired, type PassState } from '../pass.js';
 
 /** Since when the booking's user has been idle on every one of its nodes (the latest of the nodes' reports), or undefined. */

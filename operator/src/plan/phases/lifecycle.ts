@@ -6,8 +6,8 @@
 // A begun slot (a Pending booking whose entry's start has passed by the clock the daemons
 // follow: they let its user in) is an Active booking here, whatever edits came meanwhile: it is
 // never moved to a later start or another node, only ended. What is left goes to the queue.
-import type { BookingStatus, CalendarEntry } from '../../../../crds/api/index.js';
-import { setCondition } from '../../../../crds/api/index.js';
+import type { BookingStatus, CalendarEntry } from '../../../../crds/api/pure.js';
+import { setCondition } from '../../../../crds/api/pure.js';
 import type { BookingView } from '../types.js';
 import { timingOf } from '../admission.js';
 import { firstConflict } from '../calendar.js';
@@ -15,6 +15,7 @@ import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { activeStatus, bookingEvent, entriesOn, expire, gen, human, iso, keep, pauseDue, place, started, type Desired, type PassState } from '../pass.js';
 import { immutableProblems } from '../immutable.js';
 import { PoolBook } from '../pools.js';
+import { extendReserve } from '../budget.js';
 
 export function* lifecycle(s: PassState): Generator<void, void, void> {
   const { now } = s;
@@ -109,6 +110,12 @@ function resize(s: PassState, v: BookingView): void {
     place(s, d.entries);
   };
   const refuse = (why: string, condReason: string, type = 'ExtendRefused', what = 'extend refused') => {
+    // Refused after its end passed (the change came while no operator led): it ended then, and
+    // its successor may start; keeping it Active would show two Active bookings on a node.
+    if (end <= now) {
+      expire(s, v, 'TimeLimit', `ended at ${human(end)} (${what}: ${why})`);
+      return;
+    }
     const status: BookingStatus = {
       ...st,
       message: `${what}: ${why}; the booking still ends at ${human(end)}`,
@@ -120,14 +127,12 @@ function resize(s: PassState, v: BookingView): void {
   // Fields fixed when the booking was admitted: a change is refused, the booking goes on as it was.
   const fixed = immutableProblems(b, st, s.held.get(v.key));
   if (fixed.length) {
-    if (end <= now) expire(s, v, 'TimeLimit', `ended at ${human(end)}`);
-    else refuse(fixed.join('; '), 'FieldImmutable', 'SpecRefused', 'change refused');
+    refuse(fixed.join('; '), 'FieldImmutable', 'SpecRefused', 'change refused');
     return;
   }
   const t = timingOf(b, config, now);
   if (typeof t === 'string') {
-    if (end <= now) expire(s, v, 'TimeLimit', `ended at ${human(end)}`);
-    else refuse(t, 'Invalid');
+    refuse(t, 'Invalid');
     return;
   }
   const newEnd = t.end ?? (t.start ?? start) + t.durationMs;
@@ -164,6 +169,11 @@ function resize(s: PassState, v: BookingView): void {
         refuse(`node ${n} is booked by ${c.booking} (user ${c.user}) from ${human(c.start)} to ${human(c.end)}, before the asked end ${human(newEnd)}`, 'Conflict');
         return;
       }
+    }
+    const unpaid = extendReserve(s, v, nodes, start, newEnd);
+    if (unpaid) {
+      refuse(unpaid, 'Budget');
+      return;
     }
   }
   const status: BookingStatus = {

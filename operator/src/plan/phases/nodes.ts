@@ -2,8 +2,8 @@
 // drain request, before any booking is planned (what is planned sees it); and, once every
 // booking is planned, a draining node that nothing holds now is Drained. Apart from booking
 // planning: bookings only read s.nodes.
-import type { KiwiEvent, NodeStatus } from '../../../../crds/api/index.js';
-import { DRAIN_ANNOTATION, setCondition } from '../../../../crds/api/index.js';
+import type { KiwiEvent, NodeStatus } from '../../../../crds/api/pure.js';
+import { DRAIN_ANNOTATION, setCondition } from '../../../../crds/api/pure.js';
 import { nodeEvent, type PassState } from '../pass.js';
 
 /** The daemon drained the node because a cleanup failed: only fixing that brings it back. */

@@ -2,13 +2,14 @@
 // specs) are admitted, then each is placed at the earliest slot where all its nodes are free.
 // A later booking can only take a gap an earlier one could not use: backfill that delays no
 // one. What a queued booking waits for is said once everything is placed (phase waitingFor).
-import type { Booking, BookingStatus, Pool } from '../../../../crds/api/index.js';
+import type { Booking, BookingStatus, Pool } from '../../../../crds/api/pure.js';
 import { validateObject } from '../../../../crds/api/validate.js';
 import type { BookingView } from '../types.js';
 import { admit, timingOf, type Timing } from '../admission.js';
 import { conflicts, earliestCommonSlot, earliestCountSlot, firstConflict, predecessor, type SlotNode } from '../calendar.js';
 import { filterNode, NodeSelectorMatch, PoolMember, rankNodes, type FilterRequest } from '../filters.js';
 import { EarliestFree } from '../earliest.js';
+import { encumber } from '../budget.js';
 import { describeWindows, fitsWindow } from '../../../../crds/api/windows.js';
 import { reject as rejectStatus, verdict, worst, type FilterStatus } from '../status.js';
 import { nodeReadyAt } from './power.js';
@@ -128,6 +129,12 @@ function placeOne(s: PassState, ctx: PlacementCtx, v: BookingView): void {
       return sn;
     });
 
+  // Accounting: the booking's maximum cost is encumbered before it gets a slot, or it does not get one.
+  const unpaid = encumber(s, v, admitting, cands, t.durationMs);
+  if (unpaid) {
+    refuseOrWait(unpaid);
+    return;
+  }
   if (t.start !== undefined || t.end !== undefined) return fixedSlot(s, v, t, admitting, cands, ranked, pool);
 
   // Queued: the earliest slot.

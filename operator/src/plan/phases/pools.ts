@@ -6,8 +6,8 @@
 // them is given. Each pool's bookings keep the queue positions they had, so pools with other
 // orders are not disturbed; placement then plans the queue as always (earliest slot, backfill
 // that delays no one ahead in this order). Without any Pool nothing happens.
-import type { Pool } from '../../../../crds/api/index.js';
-import { DEFAULT_FAIR_SHARE_HALF_LIFE } from '../../../../crds/api/index.js';
+import type { Pool } from '../../../../crds/api/pure.js';
+import { DEFAULT_FAIR_SHARE_HALF_LIFE } from '../../../../crds/api/pure.js';
 import type { BookingView } from '../types.js';
 import { userOf } from '../admission.js';
 import { PoolBook } from '../pools.js';

@@ -2,7 +2,7 @@
 // operator/src/power/decide.ts). powerState runs after readiness, before anything is placed, so
 // that placement sees whether a node went Off or came back; power runs once every booking is
 // placed, so that it powers off only what no entry needs soon and wakes what one needs.
-import { DEFAULT_POWER, type NodeStatus } from '../../../../crds/api/index.js';
+import { DEFAULT_POWER, type NodeStatus } from '../../../../crds/api/pure.js';
 import { decide, observe, powerNode, readyAt, type PowerContext, type PowerDecision, type PowerNode } from '../../power/decide.js';
 import type { NodeView, PlanPower } from '../types.js';
 import { nodeEvent, type PassState } from '../pass.js';

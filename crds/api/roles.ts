@@ -8,12 +8,18 @@
 //   kiwi-user-<user>     read /kiwi/ (bookings are not secret in a lab); readwrite only
 //                        /kiwi/spec/bookings/<user>/ and its server dry-run requests under
 //                        /kiwi/dryrun/<user>/ (each under a short lease; the operator answers)
-//   kiwi-node-<node>     readwrite its heartbeat key, its Node spec (registration) and status
-//                        keys, its events; read its calendar and the ClusterConfig
-// Pure: the admin verb turns these into etcd grants.
-import { keys, ROOT } from '../../../../crds/api/keys.js';
-import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
-import { DRYRUN_PREFIX } from '../../../../crds/api/dryrun.js';
+//   kiwi-node-<node>     readwrite its heartbeat key, its Node status key and its events; read
+//                        its Node spec, its calendar and the ClusterConfig. Never write its
+//                        spec: labels (that attract selector bookings), the address users are
+//                        shown and cordon are the admin's (Kubernetes' NodeRestriction), so an
+//                        admin registers the Node (kiwictl add-node, or node install)
+// A user who floods their own prefix past the ClusterConfig's userLimits loses the two Readwrite
+// grants (writeGrantsOf) until an admin restores them (operator/src/grants, kiwictl admin
+// restore-user); the operator's etcd user also has etcd's root role, to revoke them.
+// Pure: the admin verb and the operator turn these into etcd grants.
+import { keys, ROOT } from './keys.js';
+import { CLUSTER_CONFIG_NAME } from './config.js';
+import { DRYRUN_PREFIX } from './dryrun.js';
 
 export type Perm = 'Read' | 'Write' | 'Readwrite';
 export interface Grant {
@@ -61,7 +67,7 @@ export function grantsOf(id: Identity): Grant[] {
       const ref = { kind: 'Node' as const, name: id.node };
       return [
         { permission: 'Readwrite', key: keys.heartbeat(id.node) },
-        { permission: 'Readwrite', key: keys.spec(ref) },
+        { permission: 'Read', key: keys.spec(ref) },
         { permission: 'Readwrite', key: keys.status(ref) },
         { permission: 'Readwrite', key: keys.eventPrefix(ref), prefix: true },
         { permission: 'Read', key: keys.calendar(id.node) },
@@ -83,4 +89,22 @@ export function checkName(name: string, what: 'user' | 'node'): string | undefin
   if (!re.test(name) || name.includes('..')) return `${what} name ${JSON.stringify(name)} is not allowed: ${what === 'user' ? 'letters, digits, _, . and -, not starting with a digit, . or -' : 'letters, digits, . and -'}`;
   if (['root', OPERATOR_USER].includes(name) || name.startsWith('kiwi-node-')) return `${what} name ${name} is reserved`;
   return undefined;
+}
+
+/** The grants a flooding user loses (their writes), leaving them read access to see why. */
+export function writeGrantsOf(user: string): Grant[] {
+  return grantsOf({ kind: 'user', user }).filter((g) => g.permission !== 'Read');
+}
+
+/** How far past a ClusterConfig userLimits limit a user's keys or bytes go before their write grants are revoked. */
+export const REVOKE_FACTOR = 2;
+
+/**
+ * Why a user holding `keys` booking keys of `bytes` bytes is flooding (past REVOKE_FACTOR times a
+ * limit), or ''. The one rule the operator revokes by and restore-user checks before restoring.
+ */
+export function floodReason(user: string, u: { keys: number; bytes: number }, lim: { bookings: number; bytes: number }): string {
+  if (u.keys > REVOKE_FACTOR * lim.bookings) return `user ${user} holds ${u.keys} booking keys, more than ${REVOKE_FACTOR} times the ${lim.bookings} one user may hold (ClusterConfig spec.userLimits.bookings)`;
+  if (u.bytes > REVOKE_FACTOR * lim.bytes) return `user ${user} holds ${u.bytes} bytes of bookings, more than ${REVOKE_FACTOR} times the ${lim.bytes} one user may hold (ClusterConfig spec.userLimits.bytes)`;
+  return '';
 }

@@ -1,0 +1,117 @@
+// Grant revocation, beside the planner while leading: a user flooding their own booking prefix
+// (operator/src/grants/decide.ts) loses their etcd write grants, so that etcd's space and
+// attention stay with everybody else. The operator's etcd user has etcd's root role for this
+// (kiwictl admin enable-auth). The revocation comes first, then the mark
+// (/kiwi/grants/revoked/<user>) and a Warning event on the ClusterConfig, in one transaction
+// fenced on the leader's election key; a leader deposed between the two leaves the grants revoked
+// and the next one writes the mark. Only `kiwictl admin restore-user` gives the grants back and
+// removes the mark. Without etcd auth there is nothing to revoke: a warning, once per user.
+import type { Etcd3 } from 'etcd3';
+import { CLUSTER_CONFIG_NAME, compare, effectiveConfig, etcdPermission, keys, putOp, rangeOp, rfc3339, type KiwiEvent, type Logger, type Store } from '../../../crds/api/index.js';
+import { roleOf, writeGrantsOf } from '../../../crds/api/roles.js';
+import type { ClusterCache } from '../reconcile/cache.js';
+import type { Clock, Fence } from '../reconcile/index.js';
+import { toRevoke, type Revocation } from './decide.js';
+
+export interface GrantOptions {
+  client: Etcd3;
+  store: Store;
+  fence: Fence;
+  /** The reconciler's cache: read only (each user's keys and bytes). */
+  cache: ClusterCache;
+  log: Logger;
+  clock?: Clock;
+  /** Between looks, ms (default 500): a flood of thousands of puts a second is cut within about this. */
+  intervalMs?: number;
+  onDeposed?: () => void;
+}
+
+/** The mark's value: what the operator saw when it revoked. */
+export interface RevokedMark {
+  user: string;
+  reason: string;
+  keys: number;
+  bytes: number;
+  time: string;
+}
+
+export class GrantController {
+  readonly revoked: string[] = [];
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private timer?: NodeJS.Timeout;
+  /** Users whose revocation failed (no role: auth off, or never added), and when to try again. */
+  private readonly failedUntil = new Map<string, number>();
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: GrantOptions) {
+    this.clock = opts.clock ?? { now: () => Date.now() };
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      await this.check().catch((err) => this.opts.log.warn({ err }, 'grants: looking for flooding users failed; trying again'));
+      if (this.stopped) return;
+      await new Promise<void>((r) => {
+        this.wake = r;
+        this.timer = setTimeout(r, this.opts.intervalMs ?? 500);
+      });
+    }
+  }
+
+  /** One look: the marks in etcd, the cache's usage, and a revocation for each user due. */
+  async check(): Promise<void> {
+    const prefix = keys.revokedPrefix();
+    const marked = new Set((await this.opts.store.etcd.getAll().prefix(prefix).keys()).map((k) => k.slice(prefix.length)));
+    const now = this.clock.now();
+    for (const [u, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(u);
+    const skip = new Set([...marked, ...this.failedUntil.keys()]);
+    for (const r of toRevoke(this.opts.cache.usageByUser(), effectiveConfig(this.opts.cache.config()), skip)) {
+      if (this.stopped) return;
+      await this.revoke(r);
+    }
+  }
+
+  private async revoke(r: Revocation): Promise<void> {
+    const { client, store, fence, log } = this.opts;
+    const role = client.role(roleOf({ kind: 'user', user: r.user }));
+    // One at a time: etcd3's revoke() of an array grants instead.
+    for (const g of writeGrantsOf(r.user)) {
+      try {
+        await role.revoke(etcdPermission(g));
+      } catch (err) {
+        const m = String((err as Error)?.message ?? err);
+        if (/permission is not granted/i.test(m)) continue; // revoked already (a leader deposed before its mark)
+        this.failedUntil.set(r.user, this.clock.now() + 60_000);
+        log.warn({ err, user: r.user, reason: r.reason }, /role name not found|not found/i.test(m)
+          ? 'grants: a flooding user has no etcd role to revoke (etcd auth off, or the user was never added): nothing stops their writes'
+          : "grants: could not revoke a flooding user's write grants (the operator's etcd user needs etcd's root role, which `kiwictl admin enable-auth` grants)");
+        return;
+      }
+    }
+    const time = rfc3339(new Date(this.clock.now()));
+    const mark: RevokedMark = { user: r.user, reason: r.reason, keys: r.keys, bytes: r.bytes, time };
+    const ev: KiwiEvent = { time, kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Warning', reason: 'UserWriteRevoked', message: r.reason, source: 'kiwi-operator' };
+    const res = await store.txn(`mark ${r.user}'s write grants revoked`, [compare(fence.key, 'Create', 'Equal', fence.createRevision)], [putOp(keys.revoked(r.user), mark), store.eventOp(ev, `revoked-${r.user}-${Date.now()}`)], [rangeOp(fence.key)]);
+    if (!res.succeeded) {
+      log.warn({ fence, user: r.user }, 'grants: a fenced write found another leader (or none): the next leader marks the revocation');
+      this.stopped = true;
+      this.opts.onDeposed?.();
+      return;
+    }
+    this.revoked.push(r.user);
+    log.warn({ user: r.user, keys: r.keys, bytes: r.bytes, reason: r.reason }, 'revoked a flooding user\'s etcd write grants');
+  }
+}
