@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 // The calendar page: nodes down, time across. A small hand-made DOM view (no framework): the
-// pure rules are in layout.ts and colors.ts; this file draws them and keeps them live from two
-// watches of the HTTP API (Server-Sent Events). A change touches only the bars of the booking
+// pure rules are in layout.ts and colors.ts; this file draws them and keeps them live from the
+// watches of the HTTP API (Server-Sent Events: nodes, bookings, pools). A change touches only the bars of the booking
 // (or the row of the node) that changed: the world is never redrawn for one event.
 // Everything from etcd is shown with textContent, never as HTML.
-import type { Booking, Node } from '../../crds/api/types.js';
-import { barsOf, describe, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, POOL_LABEL, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
+import type { Booking, Node, Pool } from '../../crds/api/types.js';
+import { barsOf, describe, nodeState, selectionToSpec, snap, spanOf, ticks, viewStart, visibleNodes, poolChoices, HOUR, DAY, type Bar, type Filter, type View } from './layout.js';
 import { userColor } from './colors.js';
 import { openIntervals } from '../../crds/api/windows.js';
 import { planExtend } from '../../crds/api/extend.js';
@@ -21,6 +21,7 @@ interface SessionInfo { user?: string; csrf?: string; loginMode: 'etcd' | 'dev';
 const state = {
   nodes: new Map<string, Node>(),
   bookings: new Map<string, Booking>(),
+  pools: new Map<string, Pool>(),
   session: undefined as SessionInfo | undefined,
   view: 'week' as View,
   from: 0,
@@ -30,7 +31,7 @@ const state = {
   rows: [] as string[],
   rowIndex: new Map<string, number>(),
   bars: new Map<string, HTMLElement[]>(),
-  synced: { Node: false, Booking: false },
+  synced: { Node: false, Booking: false, Pool: false },
   selected: undefined as string | undefined,
 };
 
@@ -69,7 +70,7 @@ function drawAll(): void {
     if (!s) usersOn.set(bar.node, (s = new Set()));
     s.add(bar.user);
   }
-  const nodes = visibleNodes([...state.nodes.values()], state.filter, (n) => usersOn.get(n) ?? new Set());
+  const nodes = visibleNodes([...state.nodes.values()], state.filter, (n) => usersOn.get(n) ?? new Set(), [...state.pools.values()]);
   state.rows = nodes.map((n) => n.metadata.name!);
   state.rowIndex = new Map(state.rows.map((n, i) => [n, i]));
   const width = span() * pxPerMs();
@@ -198,21 +199,24 @@ function drawNow(): void {
 
 // ---- live data -----------------------------------------------------------------------------
 
-function watch(kind: 'Node' | 'Booking'): void {
-  const path = kind === 'Node' ? `${API}/nodes?watch=true` : `${API}/bookings?watch=true`;
-  const es = new EventSource(path);
-  const fresh = new Map<string, Node | Booking>();
+type Watched = Node | Booking | Pool;
+const WATCHES = { Node: 'nodes', Booking: 'bookings', Pool: 'pools' } as const;
+
+function watch(kind: keyof typeof WATCHES): void {
+  const es = new EventSource(`${API}/${WATCHES[kind]}?watch=true`);
+  const fresh = new Map<string, Watched>();
   let initial = true;
   es.onmessage = (m) => {
-    const ev = JSON.parse(m.data) as { type: string; object: Node | Booking };
+    const ev = JSON.parse(m.data) as { type: string; object: Watched };
     if (ev.type === 'BOOKMARK') {
       // (Re)connected: the initial events are the whole state; replace what we had.
       initial = false;
-      const map = (kind === 'Node' ? state.nodes : state.bookings) as Map<string, Node | Booking>;
+      const map = (kind === 'Node' ? state.nodes : kind === 'Booking' ? state.bookings : state.pools) as Map<string, Watched>;
       map.clear();
       for (const [k, v] of fresh) map.set(k, v);
       fresh.clear();
       state.synced[kind] = true;
+      if (kind === 'Pool') return poolsChanged();
       if (state.synced.Node && state.synced.Booking) {
         drawAll();
         document.body.dataset.live = 'true';
@@ -234,7 +238,12 @@ function watch(kind: 'Node' | 'Booking'): void {
   };
 }
 
-function apply(kind: 'Node' | 'Booking', type: string, key: string, o: Node | Booking): void {
+function apply(kind: keyof typeof WATCHES, type: string, key: string, o: Watched): void {
+  if (kind === 'Pool') {
+    if (type === 'DELETED') state.pools.delete(key);
+    else state.pools.set(key, o as Pool);
+    return poolsChanged();
+  }
   if (kind === 'Booking') {
     const b = o as Booking;
     if (type === 'DELETED') state.bookings.delete(key);
@@ -693,29 +702,34 @@ function setupControls(): void {
   setView('week');
 }
 
-/** Pools: the values of the kiwi.dev/pool node label (a hook until Kiwi has a Pool kind). */
-function updatePools(): void {
-  const pools = [...new Set([...state.nodes.values()].map((n) => n.metadata.labels?.[POOL_LABEL]).filter((x): x is string => Boolean(x)))].sort();
+/**
+ * A Pool came, went or changed (its selector): the filter's choices follow, and the rows too when
+ * a pool is chosen. A chosen pool that is gone falls back to "any pool".
+ */
+function poolsChanged(): void {
+  const choices = poolChoices([...state.pools.values()]);
   const s = $<HTMLSelectElement>('f-pool');
-  if (s.options.length - 1 === pools.length) return;
-  const cur = s.value;
-  s.replaceChildren(el('option', '', 'any pool'), ...pools.map((p) => Object.assign(el('option', '', p), { value: p })));
-  (s.options[0] as HTMLOptionElement).value = '';
+  const any = Object.assign(el('option', '', 'any pool'), { value: '' });
+  s.replaceChildren(any, ...choices.map((c) => Object.assign(el('option', '', c.text), { value: c.value, title: c.title })));
+  const chosen = state.filter.pool;
+  const cur = choices.some((c) => c.value === chosen) ? chosen : '';
   s.value = cur;
-  s.disabled = pools.length === 0;
-  s.title = pools.length ? '' : `no pools: label nodes ${POOL_LABEL}=NAME`;
+  s.disabled = choices.length === 0;
+  s.title = choices.length ? '' : 'no pools: an admin makes them with kiwictl apply (kind Pool)';
+  state.filter = { ...state.filter, pool: cur };
+  if (chosen && state.synced.Node && state.synced.Booking) drawAll();
 }
 
 async function main(): Promise<void> {
   // the watches start at once; the first draw waits for them and the session (drawAll)
   watch('Node');
   watch('Booking');
+  watch('Pool');
   setupInput();
   setupControls();
   await loadSession();
   if (state.synced.Node && state.synced.Booking) drawAll();
   setInterval(drawNow, 10_000);
-  setInterval(updatePools, 2000);
   // bars that end or start as time passes (a planned slot becoming past) follow on redraws
   setInterval(() => {
     if (document.hasFocus()) for (const b of state.bookings.values()) if (b.status?.phase === 'Active') drawBooking(b);

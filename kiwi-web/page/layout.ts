@@ -1,12 +1,12 @@
 // Pure: what the calendar shows, computed from the objects and a time. The page's DOM code
 // (app.ts) only draws what these functions return, so each rule is unit-tested here.
-import type { Booking, Node } from '../../crds/api/types.js';
+import type { Booking, Node, Pool } from '../../crds/api/types.js';
+import { defaultPool, inPool } from '../../crds/api/pool.js';
 import { zonedDate, zonedTime } from '../../crds/api/time.js';
 import { DRAIN_ANNOTATION } from '../../crds/api/types.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
-export const POOL_LABEL = 'kiwi.dev/pool';
 
 export type BarKind = 'active' | 'planned' | 'expired';
 
@@ -66,22 +66,40 @@ export function nodeState(n: Node): NodeState {
 export interface Filter {
   /** "key=value" (one label), empty for any */
   label: string;
+  /** a Pool's name, empty for any */
   pool: string;
   user: string;
 }
 
-/** The nodes shown, in name order. `usersOn` tells which users have bars on a node (for the user filter). */
-export function visibleNodes(nodes: Node[], f: Filter, usersOn: (node: string) => Set<string>): Node[] {
+/**
+ * The nodes shown, in name order. `usersOn` tells which users have bars on a node (for the user
+ * filter); a pool is the Pool object of that name, its members by crds/api/pool.ts's inPool (the
+ * operator's and kiwictl's rule), and a pool that is not there has none.
+ */
+export function visibleNodes(nodes: Node[], f: Filter, usersOn: (node: string) => Set<string>, pools: Pool[]): Node[] {
   const [lk, lv] = f.label.includes('=') ? f.label.split('=', 2).map((s) => s.trim()) : [f.label.trim(), undefined];
+  const pool = f.pool ? pools.find((p) => p.metadata.name === f.pool) : undefined;
   return nodes
     .filter((n) => {
       const labels = n.metadata.labels ?? {};
       if (lk && (lv === undefined ? !(lk in labels) : labels[lk] !== lv)) return false;
-      if (f.pool && labels[POOL_LABEL] !== f.pool) return false;
+      if (f.pool && !(pool && inPool(pool, labels))) return false;
       if (f.user && !usersOn(n.metadata.name!).has(f.user.trim())) return false;
       return true;
     })
     .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!, undefined, { numeric: true }));
+}
+
+/** The pool filter's choices: every Pool by name, the default one (poolFor's) and closed ones marked, the selector as a hint. */
+export function poolChoices(pools: Pool[]): { value: string; text: string; title: string }[] {
+  const def = defaultPool(pools)?.metadata.name;
+  return [...pools]
+    .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!, undefined, { numeric: true }))
+    .map((p) => {
+      const name = p.metadata.name!;
+      const marks = [name === def ? 'default' : '', p.spec?.state === 'Closed' ? 'closed' : ''].filter(Boolean);
+      return { value: name, text: marks.length ? `${name} (${marks.join(', ')})` : name, title: `nodes: ${p.spec?.nodeSelector || '(every node)'}` };
+    });
 }
 
 export type View = 'day' | 'week';

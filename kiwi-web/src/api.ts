@@ -53,6 +53,7 @@ export async function handleApi(d: ApiDeps, req: IncomingMessage, res: ServerRes
   const method = req.method ?? 'GET';
   let m: { kind: WatchedKind; namespace?: string; name?: string } | undefined;
   if (rest[0] === 'nodes' && rest.length <= 2) m = { kind: 'Node', name: rest[1] };
+  else if (rest[0] === 'pools' && rest.length <= 2) m = { kind: 'Pool', name: rest[1] };
   else if (rest[0] === 'bookings' && rest.length === 1) m = { kind: 'Booking' };
   else if (rest[0] === 'namespaces' && rest[2] === 'bookings' && rest.length >= 3 && rest.length <= 4) m = { kind: 'Booking', namespace: rest[1], name: rest[3] };
   if (!m) throw new HttpError(404, 'NotFound', `no such path ${p}; see /openapi/v3 for the API`);
@@ -66,7 +67,7 @@ export async function handleApi(d: ApiDeps, req: IncomingMessage, res: ServerRes
     const items = d.hub.list(m.kind, m.namespace).filter(keep);
     return sendJson(res, 200, { apiVersion: API_VERSION, kind: `${m.kind}List`, metadata: { resourceVersion: String(d.hub.revision()) }, items }), true;
   }
-  if (m.kind !== 'Booking' || m.namespace === undefined) throw new HttpError(405, 'MethodNotAllowed', `${method} ${p}: only bookings are written through this server (nodes: kiwictl, as an admin)`);
+  if (m.kind !== 'Booking' || m.namespace === undefined) throw new HttpError(405, 'MethodNotAllowed', `${method} ${p}: only bookings are written through this server (nodes and pools: kiwictl, as an admin)`);
   const s = d.sessions.forWrite(req);
   await mayWriteFor(d, s, m.namespace);
   if (method === 'POST' && !m.name) return await create(d, s, req, res, m.namespace, url.searchParams.get('dryRun') === 'All'), true;

@@ -3,7 +3,7 @@
 // change is serialized once and written to every subscriber of its kind.
 import { Informer, type InformerEvent, type KiwiObject, type Logger, type Store } from '../../crds/api/index.js';
 
-export type WatchedKind = 'Node' | 'Booking';
+export type WatchedKind = 'Node' | 'Booking' | 'Pool';
 export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KiwiObject };
 
 export interface Subscriber {
@@ -20,10 +20,12 @@ export class Hub {
   private synced = false;
 
   constructor(store: Store, private readonly log: Logger) {
-    for (const kind of ['Node', 'Booking'] as const) {
+    for (const kind of ['Node', 'Booking', 'Pool'] as const) {
       this.informers.set(kind, new Informer(store, kind, {
         onEvent: (ev) => this.publish(kind, ev as InformerEvent<KiwiObject>),
         onError: (err) => log.warn({ err, kind }, 'watch broke; re-listing'),
+        // A key that is not a valid object (anyone who may write it is untrusted) is left out.
+        onInvalid: (p) => log.warn({ kind, key: p.key, problem: p.problem }, 'not served: an invalid object in etcd'),
       }) as unknown as Informer<WatchedKind>);
     }
   }

@@ -292,7 +292,7 @@ export class Daemon {
     this.poweredOffFor = decision;
     const cmd = this.opts.powerOffCommand ?? '/usr/sbin/poweroff';
     this.log.warn({ node: this.opts.node, command: cmd, decision }, 'power saving: powering this machine off');
-    execFile(cmd, [], { timeout: 60_000, killSignal: 'SIGKILL' }, (err, _o, stderr) => {
+    execFile(cmd, [], { env: {}, timeout: 60_000, killSignal: 'SIGKILL' }, (err, _o, stderr) => {
       if (err) this.log.error({ err, node: this.opts.node, command: cmd, stderr: String(stderr).slice(0, 300) }, 'power saving: powering this machine off failed; the operator sets it Ready again after resumeTimeout');
     });
   }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../helpers/wait.js';
-import { API, booking, kiwictl, startCluster, token, type Cluster } from './harness.js';
+import { API, booking, kiwictl, startCluster, token, watchLines, type Cluster } from './harness.js';
 import { startOperator } from '../../integration/operator/helpers.js';
 
 const ALICE = 'kiwitest-alice';
@@ -163,31 +163,13 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
   });
 
   it('streams a watch: the current objects, a bookmark, then changes', async () => {
-    const ac = new AbortController();
-    const r = await fetch(`${url}${API}/namespaces/${BOB}/bookings?watch=true`, { signal: ac.signal });
-    const reader = r.body!.getReader();
-    const events: any[] = [];
-    let buf = '';
-    const pump = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        buf += Buffer.from(value!).toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i).trim();
-          buf = buf.slice(i + 1);
-          if (line) events.push(JSON.parse(line));
-        }
-      }
-    })();
+    const { events, stop } = await watchLines(`${url}${API}/namespaces/${BOB}/bookings?watch=true`);
     await waitFor(() => events.some((e) => e.type === 'BOOKMARK'), { what: 'the initial bookmark' });
     assert.equal(events.filter((e) => e.type === 'ADDED').length, 0);
     const cli = kiwictl(c.etcd.endpoint, ['alloc', '-u', BOB, '--no-user-check', '-w', 'n-1', '-t', '10m', '--name', 'w1']);
     assert.equal(cli.code, 0, cli.stderr);
     await waitFor(() => events.some((e) => e.object.metadata.name === 'w1' && e.object.status?.phase === 'Active'), { what: 'w1 Active on the watch' });
-    ac.abort();
-    await pump;
+    await stop();
   });
 
   it('serves an OpenAPI document generated from the CRDs', async () => {
@@ -195,6 +177,10 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     assert.equal(doc.openapi, '3.0.3');
     assert.ok(doc.paths[`${API}/namespaces/{namespace}/bookings`].post);
     assert.ok(doc.paths[`${API}/nodes`].get);
+    assert.equal(doc.paths[`${API}/pools`].get.operationId, 'listPools');
+    assert.equal(doc.paths[`${API}/pools/{name}`].get.operationId, 'readPool');
+    assert.equal(doc.components.schemas.Pool.properties.spec.properties.nodeSelector.type, 'string');
+    assert.equal(doc.components.schemas.PoolList.properties.items.items.$ref, '#/components/schemas/Pool');
     const spec = doc.components.schemas.Booking.properties.spec;
     assert.equal(spec.properties.count.maximum, 1000);
     assert.ok(spec.properties.endSignal.properties.signal.enum.includes('SIGUSR1'));
@@ -265,6 +251,48 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       c.op = startOperator(c.etcd.endpoint, { id: 'web-test-2', leaseTtl: 1, logLevel: 'warn' });
       const cur = await store.mustGet({ kind: 'Node', name: 'n-3' });
       await store.update({ ...cur, spec: { ...cur.spec, reservableWindows: undefined } });
+    }
+  });
+
+  // Last: with Pool objects the operator plans by them; this test removes what it made.
+  it('serves Pools (list, one, watch), leaves out an invalid pool key, and writes none', async () => {
+    const store = c.etcd.store();
+    const raw = c.etcd.client();
+    const pool = (name: string, nodeSelector: string) => ({ apiVersion: 'kiwi.dev/v1alpha1' as const, kind: 'Pool' as const, metadata: { name }, spec: { nodeSelector } });
+    const { events, stop } = await watchLines(`${url}${API}/pools?watch=true`);
+    try {
+      await waitFor(() => events.some((e) => e.type === 'BOOKMARK'), { what: 'the initial bookmark of pools' });
+      assert.equal(events.filter((e) => e.type === 'ADDED').length, 0, 'no pools yet');
+      await store.create(pool('lab', 'rack=r1'));
+      // hostile bytes at a pool's key: not JSON, and JSON of the wrong shape
+      await raw.put('/kiwi/spec/pools/junk').value('{"not json');
+      // an object claiming another name than its key's (to shadow lab)
+      await raw.put('/kiwi/spec/pools/odd').value(JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'lab' }, spec: { nodeSelector: '' } }));
+      await waitFor(() => events.some((e) => e.type === 'ADDED' && e.object.metadata.name === 'lab'), { what: 'lab ADDED on the watch' });
+      await waitFor(() => ['junk', 'odd'].every((k) => c.web.logs.some((l) => l.includes(`/kiwi/spec/pools/${k}`) && l.includes('not served'))), { what: 'both bad keys logged, with their keys' });
+      const list = (await (await fetch(`${url}${API}/pools`)).json()) as any;
+      assert.equal(list.kind, 'PoolList');
+      assert.deepEqual(list.items.map((p: any) => [p.metadata.name, p.spec.nodeSelector]), [['lab', 'rack=r1']], 'the invalid keys are left out');
+      assert.equal(events.filter((e) => e.type === 'ADDED').length, 1, 'and never streamed');
+      assert.equal(((await (await fetch(`${url}${API}/pools/lab`)).json()) as any).spec.nodeSelector, 'rack=r1');
+      const missing = await fetch(`${url}${API}/pools/junk`);
+      assert.equal(missing.status, 404);
+      assert.match(((await missing.json()) as any).message, /Pool junk not found/);
+      // a changed selector arrives as MODIFIED
+      const cur = await store.mustGet({ kind: 'Pool', name: 'lab' });
+      await store.update({ ...cur, spec: { ...cur.spec, nodeSelector: 'rack in (r1,r2)' } });
+      await waitFor(() => events.some((e) => e.type === 'MODIFIED' && e.object.spec.nodeSelector === 'rack in (r1,r2)'), { what: 'the new selector on the watch' });
+      // pools are an admin's to write, with kiwictl
+      const auth = { authorization: `Bearer ${await token(url, ALICE)}` };
+      const w = await post(`${API}/pools`, pool('mine', 'a=b'), auth);
+      assert.equal(w.status, 405);
+      assert.match(((await w.json()) as any).message, /only bookings are written through this server \(nodes and pools: kiwictl/);
+      assert.equal(await store.get({ kind: 'Pool', name: 'mine' }), undefined);
+      await store.delete({ kind: 'Pool', name: 'lab' });
+      await waitFor(() => events.some((e) => e.type === 'DELETED' && e.object.metadata.name === 'lab'), { what: 'lab DELETED on the watch' });
+    } finally {
+      await stop();
+      await raw.delete().prefix('/kiwi/spec/pools/');
     }
   });
 });

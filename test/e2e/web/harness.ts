@@ -116,3 +116,26 @@ export async function token(url: string, user: string, password?: string): Promi
 export const booking = (user: string, spec: Record<string, unknown>, name?: string) => ({
   apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { namespace: user, ...(name ? { name } : {}) }, spec: { user, ...spec },
 });
+
+/** A watch as a script reads it (newline-delimited JSON): the events so far, and stop(). */
+export async function watchLines(url: string): Promise<{ events: any[]; stop(): Promise<void> }> {
+  const ac = new AbortController();
+  const r = await fetch(url, { signal: ac.signal });
+  const reader = r.body!.getReader();
+  const events: any[] = [];
+  let buf = '';
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buf += Buffer.from(value!).toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line) events.push(JSON.parse(line));
+      }
+    }
+  })();
+  return { events, stop: async () => (ac.abort(), await pump) };
+}

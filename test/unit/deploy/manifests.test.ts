@@ -109,8 +109,9 @@ describe('deployment manifests', function () {
     assert.equal(sc.allowPrivilegeEscalation, false);
     // KILL: signal any user's processes; SYS_PTRACE: read other users' /proc/PID/fd (their ttys);
     // DAC_OVERRIDE: write to those ttys and to cgroup files; SETUID/SETGID: setpriv becomes the
-    // user for kill(-1) and ipcrm (enforce/killas.ts, ipc.ts), as the systemd unit's bounding set allows
-    assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['KILL', 'SYS_PTRACE', 'DAC_OVERRIDE', 'SETUID', 'SETGID'] });
+    // user for kill(-1) and ipcrm (enforce/killas.ts, ipc.ts), as the systemd unit's bounding set allows;
+    // NET_ADMIN: ethtool restores wake-on-LAN at start (power saving)
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: ['KILL', 'SYS_PTRACE', 'DAC_OVERRIDE', 'SETUID', 'SETGID', 'NET_ADMIN'] });
     const unit = readFileSync('manifests/systemd/kiwi-node-daemon.service', 'utf8');
     assert.deepEqual(/^CapabilityBoundingSet=(.*)$/m.exec(unit)![1].split(' ').map((c) => c.replace(/^CAP_/, '')).sort(), [...sc.capabilities.add].sort(), 'the chart and the unit grant the same');
   });

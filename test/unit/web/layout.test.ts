@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Booking, Node } from '../../../crds/api/types.js';
-import { barsOf, describe as describeBooking, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
+import type { Booking, Node, Pool } from '../../../crds/api/types.js';
+import { barsOf, describe as describeBooking, nodeState, selectionToSpec, snap, ticks, viewStart, visibleNodes, poolChoices, HOUR, DAY } from '../../../kiwi-web/page/layout.js';
 import { openIntervals } from '../../../crds/api/windows.js';
 
 const T = Date.parse('2026-12-01T12:00:00Z'); // a Tuesday
@@ -40,14 +40,48 @@ describe('web page layout (pure)', () => {
     assert.equal(nodeState(node('a', { status: { phase: 'NotReady' } })), 'notready');
   });
 
-  it('filters nodes by label, bare label key, pool and user, in natural name order', () => {
-    const ns = [node('n10', { metadata: { name: 'n10', labels: { gpu: 'a100', 'kiwi.dev/pool': 'p1' } } }), node('n2', { metadata: { name: 'n2', labels: { gpu: 'v100' } } }), node('n1')];
+  const pool = (name: string, spec: Pool['spec']): Pool => ({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name }, spec });
+
+  it('filters nodes by label, bare label key and user, in natural name order', () => {
+    const ns = [node('n10', { metadata: { name: 'n10', labels: { gpu: 'a100' } } }), node('n2', { metadata: { name: 'n2', labels: { gpu: 'v100' } } }), node('n1')];
     const none = () => new Set<string>();
-    assert.deepEqual(visibleNodes(ns, { label: '', pool: '', user: '' }, none).map((n) => n.metadata.name), ['n1', 'n2', 'n10']);
-    assert.deepEqual(visibleNodes(ns, { label: 'gpu=a100', pool: '', user: '' }, none).map((n) => n.metadata.name), ['n10']);
-    assert.deepEqual(visibleNodes(ns, { label: 'gpu', pool: '', user: '' }, none).map((n) => n.metadata.name), ['n2', 'n10']);
-    assert.deepEqual(visibleNodes(ns, { label: '', pool: 'p1', user: '' }, none).map((n) => n.metadata.name), ['n10']);
-    assert.deepEqual(visibleNodes(ns, { label: '', pool: '', user: 'bob' }, (n) => new Set(n === 'n2' ? ['bob'] : [])).map((n) => n.metadata.name), ['n2']);
+    assert.deepEqual(visibleNodes(ns, { label: '', pool: '', user: '' }, none, []).map((n) => n.metadata.name), ['n1', 'n2', 'n10']);
+    assert.deepEqual(visibleNodes(ns, { label: 'gpu=a100', pool: '', user: '' }, none, []).map((n) => n.metadata.name), ['n10']);
+    assert.deepEqual(visibleNodes(ns, { label: 'gpu', pool: '', user: '' }, none, []).map((n) => n.metadata.name), ['n2', 'n10']);
+    assert.deepEqual(visibleNodes(ns, { label: '', pool: '', user: 'bob' }, (n) => new Set(n === 'n2' ? ['bob'] : []), []).map((n) => n.metadata.name), ['n2']);
+  });
+
+  it('filters nodes by Pool membership, the planner\'s rule (crds/api/pool.ts): selectors, overlapping pools, and a pool that is gone', () => {
+    const lab = (name: string, labels: Record<string, string>) => node(name, { metadata: { name, labels } });
+    const ns = [lab('a1', { gpu: 'a100', rack: 'r1' }), lab('a2', { gpu: 'a100', rack: 'r2' }), lab('v1', { gpu: 'v100', rack: 'r1' }), node('plain'), lab('res', { gpu: 'a100', reserved: '' })];
+    const pools = [
+      pool('a100', { nodeSelector: 'gpu=a100,!reserved' }),
+      pool('rack1', { nodeSelector: 'rack in (r1)' }), // overlaps a100 on a1
+      pool('all', { nodeSelector: '' }), // empty selector: every node
+      pool('broken', { nodeSelector: 'gpu in (a100' }), // past validation but unparsable: no node
+      pool('hostile', { nodeSelector: 7 as unknown as string }), // raw-written, not a string: no node
+    ];
+    const none = () => new Set<string>();
+    const shown = (p: string, f: Partial<{ label: string; user: string }> = {}) => visibleNodes(ns, { label: '', user: '', ...f, pool: p }, none, pools).map((n) => n.metadata.name);
+    assert.deepEqual(shown('a100'), ['a1', 'a2']);
+    assert.deepEqual(shown('rack1'), ['a1', 'v1']);
+    assert.deepEqual(shown('all'), ['a1', 'a2', 'plain', 'res', 'v1']);
+    assert.deepEqual(shown('broken'), []);
+    assert.deepEqual(shown('hostile'), []);
+    assert.deepEqual(shown('gone'), [], 'a pool that is not there has no nodes');
+    assert.deepEqual(shown('a100', { label: 'rack=r2' }), ['a2'], 'with the label filter, both hold');
+    // a node label alone (the old kiwi.dev/pool stand-in) makes no pool membership
+    assert.deepEqual(visibleNodes([lab('x', { 'kiwi.dev/pool': 'a100' })], { label: '', user: '', pool: 'a100' }, none, pools), []);
+    // a changed selector changes the rows, with nothing else changed
+    assert.deepEqual(visibleNodes(ns, { label: '', user: '', pool: 'a100' }, none, [pool('a100', { nodeSelector: 'rack=r1' })]).map((n) => n.metadata.name), ['a1', 'v1']);
+  });
+
+  it('offers every Pool by name, marking the default (first default by name) and closed ones', () => {
+    const cs = poolChoices([pool('zeta', { default: true }), pool('lab10', { nodeSelector: 'gpu=a100', state: 'Closed' }), pool('alpha', { default: true }), pool('lab2', {})]);
+    assert.deepEqual(cs.map((c) => [c.value, c.text]), [['alpha', 'alpha (default)'], ['lab2', 'lab2'], ['lab10', 'lab10 (closed)'], ['zeta', 'zeta']]);
+    assert.equal(cs[2].title, 'nodes: gpu=a100');
+    assert.equal(cs[1].title, 'nodes: (every node)');
+    assert.deepEqual(poolChoices([]), []);
   });
 
   it('starts a day at midnight and a week on Monday, in the viewer\'s zone', () => {
