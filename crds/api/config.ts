@@ -15,8 +15,19 @@ export interface EffectiveConfig {
   clockSkewSeconds: number;
   /** Per user (namespace): bookings and bytes of booking values held. */
   userLimits: { bookings: number; bytes: number };
+  /** spec.healing: seconds a node may be NotReady before its bookings are healed. */
+  healing: { gracePeriod: number };
+  /** spec.idleRelease: the default for bookings that do not say, and its thresholds (seconds, percent of a CPU). */
+  idleRelease: IdlePolicy & { enabled: boolean };
   /** Service units per node-hour (accounting); absent: every node costs 1. */
   rates?: Rates;
+}
+
+/** When a user counts as idle on a node, and how long before the end they are warned (seconds). */
+export interface IdlePolicy {
+  after: number;
+  warnBefore: number;
+  cpuPercent: number;
 }
 
 /** spec.retention with its defaults: seconds, and whether the operator compacts etcd. */
@@ -42,6 +53,8 @@ export const DEFAULT_CONFIG: EffectiveConfig = {
   warnBefore: [600, 60],
   clockSkewSeconds: 2,
   userLimits: { bookings: 1000, bytes: 10 * 1024 * 1024 },
+  healing: { gracePeriod: 120 },
+  idleRelease: { enabled: false, after: 1800, warnBefore: 300, cpuPercent: 5 },
 };
 
 /**
@@ -66,6 +79,13 @@ export function effectiveConfig(cc: ClusterConfig | undefined): EffectiveConfig 
     warnBefore: s.warnBefore ?? DEFAULT_CONFIG.warnBefore,
     clockSkewSeconds: s.clockSkewSeconds ?? DEFAULT_CONFIG.clockSkewSeconds,
     userLimits: { bookings: s.userLimits?.bookings ?? DEFAULT_CONFIG.userLimits.bookings, bytes: s.userLimits?.bytes ?? DEFAULT_CONFIG.userLimits.bytes },
+    healing: { gracePeriod: num(s.healing?.gracePeriod, DEFAULT_CONFIG.healing.gracePeriod) },
+    idleRelease: {
+      enabled: s.idleRelease?.enabled ?? DEFAULT_CONFIG.idleRelease.enabled,
+      after: num(s.idleRelease?.after, DEFAULT_CONFIG.idleRelease.after),
+      warnBefore: num(s.idleRelease?.warnBefore, DEFAULT_CONFIG.idleRelease.warnBefore),
+      cpuPercent: num(s.idleRelease?.cpuPercent, DEFAULT_CONFIG.idleRelease.cpuPercent),
+    },
     ...(s.rates ? { rates: s.rates } : {}),
   };
 }

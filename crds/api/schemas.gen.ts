@@ -238,6 +238,19 @@ export const crds: Crd[] = [
                           "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
                         }
                       }
+                    },
+                    "onNodeFailure": {
+                      "type": "string",
+                      "description": "What a booking pinned to named nodes (spec.nodes) does when one of them stops heartbeating beyond the cluster's healing.gracePeriod or is drained. Wait keeps the slot (the user gets the node back if it returns before the end); End ends the booking (reason NodeLost). A booking with count and nodeSelector gets a free matching node in its place instead, whatever this says.",
+                      "enum": [
+                        "Wait",
+                        "End"
+                      ],
+                      "default": "Wait"
+                    },
+                    "idleRelease": {
+                      "type": "boolean",
+                      "description": "End the booking (reason Idle) once its user has been idle on all its nodes for the cluster's idleRelease.after, after a warning. Unset follows the ClusterConfig's idleRelease.enabled."
                     }
                   }
                 },
@@ -265,7 +278,8 @@ export const crds: Crd[] = [
                         "Cancelled",
                         "NodeLost",
                         "Rejected",
-                        "Busy"
+                        "Busy",
+                        "Idle"
                       ]
                     },
                     "message": {
@@ -313,6 +327,38 @@ export const crds: Crd[] = [
                           "until": {
                             "type": "string",
                             "format": "date-time"
+                          }
+                        }
+                      }
+                    },
+                    "replacements": {
+                      "type": "array",
+                      "description": "Nodes that failed (heartbeat lost beyond the grace period, or drained) while the booking held or planned them, and the node that took each one's place. The booking keeps its end; a replaced node is not given back when it returns.",
+                      "maxItems": 1000,
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "node",
+                          "by",
+                          "time"
+                        ],
+                        "properties": {
+                          "node": {
+                            "type": "string",
+                            "description": "The node that failed."
+                          },
+                          "by": {
+                            "type": "string",
+                            "description": "The node that took its place."
+                          },
+                          "time": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "When the replacement was made (the new node's entry starts then)."
+                          },
+                          "reason": {
+                            "type": "string",
+                            "description": "HeartbeatLost or Drained."
                           }
                         }
                       }
@@ -639,6 +685,33 @@ export const crds: Crd[] = [
                         }
                       }
                     },
+                    "activity": {
+                      "type": "array",
+                      "description": "For each booking entry on the node that opted in to idle release, whether its user has been idle here, and since when (written by the node daemon when that changes).",
+                      "maxItems": 100,
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "booking",
+                          "entryUid"
+                        ],
+                        "properties": {
+                          "booking": {
+                            "type": "string",
+                            "description": "namespace/name of the booking."
+                          },
+                          "entryUid": {
+                            "type": "string",
+                            "description": "The calendar entry's uid (one booking's life)."
+                          },
+                          "idleSince": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "The user's last activity on this node, once they have been idle for a while; absent while they are active."
+                          }
+                        }
+                      }
+                    },
                     "power": {
                       "type": "object",
                       "description": "Power saving's record of the node (written by the operator).",
@@ -905,6 +978,77 @@ export const crds: Crd[] = [
                           "minimum": 1024,
                           "maximum": 1073741824,
                           "default": 10485760
+                        }
+                      }
+                    },
+                    "healing": {
+                      "type": "object",
+                      "description": "What the operator does for bookings whose node fails (stops heartbeating, or is drained).",
+                      "properties": {
+                        "gracePeriod": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long a node may be NotReady (its heartbeat gone) before its bookings are healed (seconds or text). A drained node is healed at once. Default 2m.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 86400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        }
+                      }
+                    },
+                    "idleRelease": {
+                      "type": "object",
+                      "description": "Ending bookings whose user stopped using the nodes (booking spec.idleRelease opts in or out; this is the default).",
+                      "properties": {
+                        "enabled": {
+                          "type": "boolean",
+                          "description": "Whether bookings that do not say (spec.idleRelease unset) are released when idle.",
+                          "default": false
+                        },
+                        "after": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long the user must be idle on every node of the booking before it ends (seconds or text). Default 30m.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "warnBefore": {
+                          "x-kubernetes-int-or-string": true,
+                          "description": "How long before the idle end the user is warned (their terminals, and condition IdleWarning on the booking). Default 5m.",
+                          "anyOf": [
+                            {
+                              "type": "integer"
+                            },
+                            {
+                              "type": "string"
+                            }
+                          ],
+                          "minimum": 1,
+                          "maximum": 31622400,
+                          "maxLength": 32,
+                          "pattern": "^\\s*(\\d+|(\\d+[dhms])+|(\\d+-)?\\d+(:\\d{1,2}){1,3})\\s*$"
+                        },
+                        "cpuPercent": {
+                          "type": "number",
+                          "description": "The user counts as active on a node while their processes there use more than this share of one CPU (averaged between two samples); a login or terminal input counts too. Default 5.",
+                          "minimum": 0,
+                          "maximum": 100000
                         }
                       }
                     },
@@ -1640,6 +1784,10 @@ export const crds: Crd[] = [
                       "description": "The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.",
                       "maxLength": 4096,
                       "default": ""
+                    },
+                    "idleRelease": {
+                      "type": "boolean",
+                      "description": "Release the pool's bookings whose user is idle on all their nodes (ClusterConfig idleRelease gives the times); a booking's own spec.idleRelease comes first. Unset follows the ClusterConfig's idleRelease.enabled."
                     },
                     "state": {
                       "type": "string",

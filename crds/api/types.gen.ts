@@ -81,6 +81,14 @@ export interface BookingSpec {
      */
     before?: number | string;
   };
+  /**
+   * What a booking pinned to named nodes (spec.nodes) does when one of them stops heartbeating beyond the cluster's healing.gracePeriod or is drained. Wait keeps the slot (the user gets the node back if it returns before the end); End ends the booking (reason NodeLost). A booking with count and nodeSelector gets a free matching node in its place instead, whatever this says.
+   */
+  onNodeFailure?: 'Wait' | 'End';
+  /**
+   * End the booking (reason Idle) once its user has been idle on all its nodes for the cluster's idleRelease.after, after a warning. Unset follows the ClusterConfig's idleRelease.enabled.
+   */
+  idleRelease?: boolean;
 }
 /**
  * Written only by the operator.
@@ -93,7 +101,7 @@ export interface BookingStatus {
   /**
    * Why the booking is in its phase.
    */
-  reason?: 'Queued' | 'Scheduled' | 'Started' | 'TimeLimit' | 'Cancelled' | 'NodeLost' | 'Rejected' | 'Busy';
+  reason?: 'Queued' | 'Scheduled' | 'Started' | 'TimeLimit' | 'Cancelled' | 'NodeLost' | 'Rejected' | 'Busy' | 'Idle';
   /**
    * A human sentence; for Pending, why it waits and for whom.
    */
@@ -121,6 +129,29 @@ export interface BookingStatus {
     booking: string;
     user?: string;
     until?: string;
+  }[];
+  /**
+   * Nodes that failed (heartbeat lost beyond the grace period, or drained) while the booking held or planned them, and the node that took each one's place. The booking keeps its end; a replaced node is not given back when it returns.
+   *
+   * @maxItems 1000
+   */
+  replacements?: {
+    /**
+     * The node that failed.
+     */
+    node: string;
+    /**
+     * The node that took its place.
+     */
+    by: string;
+    /**
+     * When the replacement was made (the new node's entry starts then).
+     */
+    time: string;
+    /**
+     * HeartbeatLost or Drained.
+     */
+    reason?: string;
   }[];
   /**
    * While Pending and not planned, the limit it waits for, as Slurm's pending reasons (PoolMaxNodesPerUser, PoolClosed, ...); the message names the value and what the user holds.
@@ -252,6 +283,25 @@ export interface NodeStatus {
     until?: string;
   };
   /**
+   * For each booking entry on the node that opted in to idle release, whether its user has been idle here, and since when (written by the node daemon when that changes).
+   *
+   * @maxItems 100
+   */
+  activity?: {
+    /**
+     * namespace/name of the booking.
+     */
+    booking: string;
+    /**
+     * The calendar entry's uid (one booking's life).
+     */
+    entryUid: string;
+    /**
+     * The user's last activity on this node, once they have been idle for a while; absent while they are active.
+     */
+    idleSince?: string;
+  }[];
+  /**
    * Power saving's record of the node (written by the operator).
    */
   power?: {
@@ -363,6 +413,36 @@ export interface ClusterConfigSpec {
      * Bytes of booking values one user may hold.
      */
     bytes?: number;
+  };
+  /**
+   * What the operator does for bookings whose node fails (stops heartbeating, or is drained).
+   */
+  healing?: {
+    /**
+     * How long a node may be NotReady (its heartbeat gone) before its bookings are healed (seconds or text). A drained node is healed at once. Default 2m.
+     */
+    gracePeriod?: number | string;
+  };
+  /**
+   * Ending bookings whose user stopped using the nodes (booking spec.idleRelease opts in or out; this is the default).
+   */
+  idleRelease?: {
+    /**
+     * Whether bookings that do not say (spec.idleRelease unset) are released when idle.
+     */
+    enabled?: boolean;
+    /**
+     * How long the user must be idle on every node of the booking before it ends (seconds or text). Default 30m.
+     */
+    after?: number | string;
+    /**
+     * How long before the idle end the user is warned (their terminals, and condition IdleWarning on the booking). Default 5m.
+     */
+    warnBefore?: number | string;
+    /**
+     * The user counts as active on a node while their processes there use more than this share of one CPU (averaged between two samples); a login or terminal input counts too. Default 5.
+     */
+    cpuPercent?: number;
   };
   /**
    * Service units per node-hour, the one place prices live. A node in a booking costs its pool's rate if the booking's pool has one, else the rate of the first nodeLabels rule whose selector its labels match, else default.
@@ -672,6 +752,10 @@ export interface PoolSpec {
    * The nodes of the pool, as a label selector in kubectl's syntax (gpu=a100,rack!=r2, gpu in (a100,h100), !reserved). Empty: every node.
    */
   nodeSelector?: string;
+  /**
+   * Release the pool's bookings whose user is idle on all their nodes (ClusterConfig idleRelease gives the times); a booking's own spec.idleRelease comes first. Unset follows the ClusterConfig's idleRelease.enabled.
+   */
+  idleRelease?: boolean;
   /**
    * Open plans new starts; Closed keeps the bookings it has (Active ones and planned slots that have begun) and starts nothing new (they wait, reason PoolClosed), as Slurm's partition state DOWN.
    */

@@ -21,6 +21,8 @@ export interface CalendarEntry {
   end: number;
   /** Optional signal the user asked for shortly before the end. */
   endSignal?: { signal: string; before: number };
+  /** Opted in to idle release (spec.idleRelease or the cluster default): the daemon measures the user's activity (seconds, percent of a CPU). */
+  idle?: { after: number; warnBefore: number; cpuPercent: number };
 }
 
 /** A node's calendar: entries sorted by start, never overlapping. */

@@ -114,7 +114,7 @@ function describeError(e: ErrorObject, kind: KindName): string | undefined {
 const DURATION_FIELDS: Record<KindName, string[][]> = {
   Booking: [['spec', 'duration'], ['spec', 'endSignal', 'before']],
   Node: [],
-  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ...POWER_DURATIONS.map((f) => ['spec', 'power', ...f])],
+  ClusterConfig: [['spec', 'defaultDuration'], ['spec', 'maxDuration'], ...RETENTION_DURATIONS.map((f) => ['spec', 'retention', f]), ...POWER_DURATIONS.map((f) => ['spec', 'power', ...f]), ['spec', 'healing', 'gracePeriod'], ['spec', 'idleRelease', 'after'], ['spec', 'idleRelease', 'warnBefore']],
   UsageRecord: [],
   Pool: [['spec', 'fairShareHalfLife'], ...POOL_LIMIT_DURATIONS.map((f) => ['spec', 'limits', f])],
   Account: [],

@@ -38,7 +38,15 @@ export function barsOf(b: Booking, now: number): Bar[] {
   if (end === undefined || end <= start) return [];
   const kind: BarKind = st.phase === 'Active' ? 'active' : st.phase === 'Pending' ? 'planned' : 'expired';
   const fixed = b.spec.start !== undefined || b.spec.end !== undefined;
-  return st.nodes.map((node) => ({ key, node, user: b.metadata.namespace!, kind, fixed, start, end: end! }));
+  // Healing: a node that took a failed one's place holds it from the replacement on; the failed one held it until then.
+  const repl = st.replacements ?? [];
+  const from = (node: string) => Math.max(start, ...repl.filter((r) => r.by === node).map((r) => Date.parse(r.time)).filter(Number.isFinite));
+  const bars: Bar[] = st.nodes.map((node) => ({ key, node, user: b.metadata.namespace!, kind, fixed, start: from(node), end: end! }));
+  for (const r of repl) {
+    const t = Date.parse(r.time);
+    if (Number.isFinite(t) && t > from(r.node)) bars.push({ key, node: r.node, user: b.metadata.namespace!, kind: 'expired', fixed, start: from(r.node), end: Math.min(t, end!) });
+  }
+  return bars;
 }
 
 export type NodeState = 'ready' | 'notready' | 'cordoned' | 'draining' | 'drained' | 'off' | 'waking';
@@ -155,5 +163,12 @@ export function describe(b: Booking, now: number, fmt: (t: number) => string): s
   if (st.phase === 'Pending' && st.waitingFor?.length)
     lines.push(`after: ${[...new Set(st.waitingFor.map((w) => `${w.booking}${w.user ? ` (${w.user})` : ''}${w.until ? ` until ${fmt(Date.parse(w.until))}` : ''}`))].join(', ')}`);
   if (st.phase === 'Active' && st.endTime) lines.push(`${Math.max(0, Math.round((Date.parse(st.endTime) - now) / 60_000))} min left`);
+  // Healing and idle release: what replaced what, and an idle warning.
+  for (const c of st.phase === 'Expired' ? [] : st.conditions ?? []) {
+    if (c.status !== 'True') continue;
+    if (c.type === 'Degraded') lines.push(`degraded: ${c.message ?? c.reason ?? ''}`);
+    if (c.type === 'IdleWarning') lines.push(`idle warning: ${c.message ?? ''}`);
+  }
+  if (st.replacements?.length) lines.push(`replaced: ${st.replacements.map((r) => `${r.node} by ${r.by} at ${fmt(Date.parse(r.time))}`).join(', ')}`);
   return lines;
 }

@@ -8,6 +8,8 @@ import { connect, effectiveConfig, effectivePower, Store, type PowerSettings, ty
 import type { LocalView } from './view.js';
 import { doneKey, dueCleanups, isActive, protectedReason, pruneDone, track, whoToKill, type Tracked } from './decide/kill.js';
 import { endSignalsDue, nextWake, pruneSent, warningsDue } from './decide/timers.js';
+import { idleState, idleWarning, observeActivity, type IdleTrack } from './decide/idle.js';
+import { sampleActivity } from './enforce/activity.js';
 import { currentBooking, estimateSkew, type ClockSample, type OwnedStatus } from './decide/status.js';
 import { BookingCgroups } from './enforce/cgroup.js';
 import { adoptUser, signalUser, sweepUser, warnUser, type Guard } from './enforce/sweep.js';
@@ -56,6 +58,8 @@ export interface DaemonOptions {
   now?: () => number;
   /** Counted into when given (crds/api/metrics.ts daemonMetrics). */
   metrics?: DaemonMetrics;
+  /** Period of measuring the activity of users whose bookings opted in to idle release (ms). */
+  idleSampleMs?: number;
   /** Restore wake-on-LAN at start with this ethtool (absolute path) on this interface (default: the default route's); false: do not. */
   wakeOnLan?: { ethtool: string; iface?: string } | false;
   /** Powers the machine off when power saving asks the daemon to (absolute path; default /usr/sbin/poweroff). */
@@ -111,6 +115,10 @@ export class Daemon {
   /** The power-off decision (its lastOffTime) this daemon acted on. */
   private poweredOffFor: string | undefined;
   private readonly capacity = detectCapacity();
+  /** Idle release: entry uid -> its user's activity here; what was last reported. */
+  private idleTracks = new Map<string, IdleTrack>();
+  private lastIdleSample = 0;
+  private activity: OwnedStatus['activity'] = [];
   private started = false;
   private syncedOnce = false;
 
@@ -347,6 +355,7 @@ export class Daemon {
       this.state.known = track(this.state.known, v.entries, now, new Set(this.state.done));
       this.cleanupDue(now);
       this.warnAndSignal(now);
+      this.measureIdle(now);
       this.adopt(now);
       const b = currentBooking(v.entries, now);
       const bk = JSON.stringify(b ?? null);
@@ -477,6 +486,42 @@ export class Daemon {
     }
   }
 
+  /**
+   * Idle release: samples the activity of the users of active entries that opted in, warns their
+   * terminals when idle release nears, and reports since when each is idle here in the Node
+   * status (written only when that changes). The operator decides the end from every node's report.
+   */
+  private measureIdle(now: number): void {
+    if (now - this.lastIdleSample < (this.opts.idleSampleMs ?? 10_000)) return;
+    this.lastIdleSample = now;
+    const v = this.state.view;
+    const tracks = new Map<string, IdleTrack>();
+    const report: NonNullable<OwnedStatus['activity']> = [];
+    const sent = new Set(this.state.sent);
+    for (const e of v.entries) {
+      if (!e.idle || !isActive(e, now)) continue;
+      const uid = uidOf(e.user);
+      if (uid === undefined || protectedReason(e.user, uid, v.config, this.opts.onlyUsers)) continue; // never reported idle
+      const track = observeActivity(this.idleTracks.get(e.uid), sampleActivity(uid, now), e.idle);
+      tracks.set(e.uid, track);
+      const d = idleState(track, e.idle, now);
+      report.push({ booking: e.booking, entryUid: e.uid, ...(d.idleSince !== undefined ? { idleSince: new Date(d.idleSince).toISOString() } : {}) });
+      if (d.state === 'warn' || d.state === 'end') {
+        const w = idleWarning(e, d);
+        if (sent.has(w.key)) continue;
+        this.state.sent.push(w.key);
+        const ttys = warnUser(uid, w.message);
+        this.log.info({ user: e.user, booking: e.booking, idleSince: report.at(-1)!.idleSince, endAt: new Date(d.endAt).toISOString(), ttys }, 'warned the user of the idle release');
+      }
+    }
+    this.idleTracks = tracks;
+    if (JSON.stringify(report) === JSON.stringify(this.activity)) return;
+    this.log.info({ node: this.opts.node, activity: report }, 'activity report changed');
+    this.activity = report;
+    this.statusDirty = true;
+    void this.flushStatus();
+  }
+
   /** Moves the processes of active bookings' users into their booking cgroups. */
   private adopt(now: number): void {
     if (!this.cgroups || now - this.lastAdopt < (this.opts.adoptIntervalMs ?? 2000)) return;
@@ -534,6 +579,7 @@ export class Daemon {
       clockSkew: this.clockSkew,
       wakeOnLan: this.wakeOnLan,
       drain: this.failure?.message,
+      activity: this.activity,
     };
     this.statusWriting = writeOwnedStatus(this.store, this.opts.node, want, this.now, { force })
       .then((s) => {

@@ -37,6 +37,7 @@ export interface MainOptions extends EtcdSecurityFlags {
   onlyUsersMatching?: string;
   cleanupTimeout: number;
   statusInterval: number;
+  idleSampleInterval: number;
   cgroups: boolean;
   // [pam]
   pam: boolean;
@@ -81,6 +82,7 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     .addOption(new Option('--only-users-matching <regex>', 'never signal users whose name does not match (KIWI_TEST=1: never users outside ^kiwitest, whatever this says)').env('KIWI_ONLY_USERS_MATCHING'))
     .addOption(new Option('--cleanup-timeout <seconds>', 'how long SIGKILL rounds go on before the node is drained').env('KIWI_CLEANUP_TIMEOUT').default(30).argParser(int))
     .addOption(new Option('--status-interval <seconds>', 'period of heartbeatTime and clock-skew updates in the Node status').env('KIWI_STATUS_INTERVAL').default(30).argParser(int))
+    .addOption(new Option('--idle-sample-interval <seconds>', 'period of measuring the activity of users whose bookings opted in to idle release').env('KIWI_IDLE_SAMPLE_INTERVAL').default(10).argParser(int))
     .option('--no-cgroups', 'do not use per-booking cgroups even where cgroup v2 is available')
     // [power] power saving: wake-on-LAN restored at start, the machine powered off when asked
     .addOption(new Option('--ethtool <path>', 'ethtool, by its absolute path, to restore wake-on-LAN at start').env('KIWI_ETHTOOL').default('/usr/sbin/ethtool'))
@@ -148,6 +150,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Daemon | undef
     spare: test && mark ? spareByCmdline(mark) : undefined,
     cleanupTimeoutMs: o.cleanupTimeout * 1000,
     statusIntervalMs: o.statusInterval * 1000,
+    idleSampleMs: o.idleSampleInterval * 1000,
     cgroups: o.cgroups,
     now: test && offset ? () => Date.now() + offset : undefined,
     metrics, // [metrics]

@@ -2,6 +2,7 @@
 // source of truth), priority 0 always, priority 1 with -o wide, plus the few columns only a
 // program can compute (how long a booking has left, why a pending one waits).
 import type { KindInfo } from '../../../crds/api/kinds.js';
+import { DEGRADED, IDLE_WARNING } from '../../../crds/api/conditions.js';
 import { cell, heldBack, jsonPath, shortRemaining, shortTime, truncate } from './format.js';
 
 /** Who holds a node (from the Active bookings, see cmd/info/rows.ts nodeHolders). */
@@ -69,6 +70,18 @@ const bookingNodes: Column = {
   },
 };
 
+/** A booking's conditions that need its user's eye (healing, idle release), True now. */
+const alerts = (b: any): { type: string; message?: string }[] =>
+  ((b.status?.conditions ?? []) as { type: string; status: string; message?: string }[]).filter((c) => (c.type === DEGRADED || c.type === IDLE_WARNING) && c.status === 'True');
+
+/** PHASE, with the booking's alerts after it as kubectl shows a node's "Ready,SchedulingDisabled": "Active,Degraded". */
+function bookingPhase(fallback: Column): Column {
+  return {
+    ...fallback,
+    value: (b, now) => [fallback.value(b, now), ...(b.status?.phase === 'Expired' ? [] : alerts(b).map((c) => c.type))].join(','),
+  };
+}
+
 /** Why a booking waits (shown for Pending only, unless -o wide shows every message in full). */
 function message(wide: boolean): Column {
   return {
@@ -78,6 +91,9 @@ function message(wide: boolean): Column {
       const m = b.status?.message;
       if (!m) return '';
       if (wide) return cell(m);
+      // An Active booking that was healed or is about to end idle: what happened (what replaced what), short.
+      const a = b.status?.phase === 'Active' ? alerts(b) : [];
+      if (a.length) return truncate(a.map((c) => c.message ?? c.type).join('; '), 140);
       if (b.status?.phase !== 'Pending') return '';
       // A pool limit first, as squeue's (Reason): "PoolMaxNodesPerUser: pool gpu allows 2 ..."
       if (b.status.pendingReason) return truncate(heldBack(b), 80);
@@ -124,6 +140,7 @@ export function columnsFor(kind: KindInfo, opts: { wide?: boolean; allNamespaces
   const version = kind.crd.spec.versions[0];
   const crdCols = ((version.additionalPrinterColumns ?? []) as PrinterColumn[]).map((c) => {
     if (kind.kind === 'Booking' && c.name === 'Nodes') return bookingNodes;
+    if (kind.kind === 'Booking' && c.name === 'Phase') return bookingPhase(fromCrd(c));
     if (kind.kind === 'Node' && c.name === 'Status') return nodeStatus;
     if (kind.kind === 'Node' && c.name === 'User') return nodeHolder('USER', (h) => h.user, fromCrd(c));
     if (kind.kind === 'Node' && c.name === 'Booking') return nodeHolder('BOOKING', (h) => h.booking.slice(h.booking.indexOf('/') + 1), fromCrd(c)) // the USER column says whose;

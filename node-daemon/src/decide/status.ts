@@ -72,6 +72,8 @@ export interface OwnedStatus {
   wakeOnLan?: Omit<Condition, 'type' | 'lastTransitionTime'>;
   /** Set when a cleanup failed: the node is drained with this message. */
   drain?: string;
+  /** Idle release: per active entry that opted in, since when its user is idle here (decide/idle.ts). */
+  activity?: NodeStatus['activity'];
 }
 
 /**
@@ -85,6 +87,8 @@ export function mergeStatus(current: NodeStatus | undefined, want: OwnedStatus, 
   if (want.heartbeatTime !== undefined) s.heartbeatTime = iso(want.heartbeatTime);
   if (want.booking) s.booking = want.booking;
   else delete s.booking;
+  if (want.activity?.length) s.activity = want.activity;
+  else delete s.activity;
   if (!s.phase) {
     s.phase = 'Ready';
     s.conditions = setCondition(s.conditions, { type: 'Ready', status: 'True', reason: 'DaemonStarted', message: 'the node daemon registered the node' }, now);

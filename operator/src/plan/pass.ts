@@ -2,7 +2,7 @@
 // phases share (placing entries, keeping or expiring a booking). Pure: input.now is the only
 // clock. A phase is a generator over this state; it yields where a caller may pause it.
 import type { Booking, BookingStatus, CalendarEntry, EffectiveConfig, KiwiEvent } from '../../../crds/api/pure.js';
-import { parseDuration, rfc3339 } from '../../../crds/api/pure.js';
+import { parseDuration, poolFor, rfc3339 } from '../../../crds/api/pure.js';
 import type { Action, BookingView, NodeAction, NodeView, PlanInput } from './types.js';
 import { insertEntry } from './calendar.js';
 import { userOf } from './admission.js';
@@ -120,11 +120,49 @@ export function entryFor(s: PassState, v: BookingView, start: number, end: numbe
   const e: CalendarEntry = { booking: v.key, uid: v.booking.metadata.uid ?? '', user: userOf(v.booking), start, end };
   const es = v.booking.spec.endSignal;
   if (es) e.endSignal = { signal: es.signal, before: safeSeconds(es.before, 300) };
+  // Idle release (spec.idleRelease, else its pool's, else the cluster's default): the daemons measure the user's activity.
+  const pool = s.input.pools?.length ? poolFor(s.input.pools, v.booking.spec.pool) : undefined;
+  if (v.booking.spec.idleRelease ?? pool?.spec?.idleRelease ?? s.config.idleRelease.enabled) {
+    const { after, warnBefore, cpuPercent } = s.config.idleRelease;
+    e.idle = { after, warnBefore: Math.min(warnBefore, after), cpuPercent };
+  }
   return e;
 }
 
+/**
+ * The booking's entries on `nodes`, each from `start` to `end`, except on a node that took a
+ * failed one's place (status.replacements): there it starts when the replacement was made.
+ */
 export const entriesOn = (s: PassState, v: BookingView, nodes: string[], start: number, end: number) =>
-  new Map(nodes.map((n) => [n, [entryFor(s, v, start, end)]]));
+  new Map(nodes.map((n) => [n, [entryFor(s, v, Math.max(start, replacedAt(v, n) ?? start), end)]]));
+
+/** When node `n` took a failed node's place in this booking (the last such replacement), if it did. */
+export function replacedAt(v: BookingView, n: string): number | undefined {
+  const r = v.booking.status?.replacements?.filter((x) => x.by === n).pop();
+  const t = r ? Date.parse(r.time) : NaN;
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** Takes a booking's entries off the working calendars (of `nodes`, default all it was given). */
+export function unplace(s: PassState, d: Desired, nodes: string[] = [...d.entries.keys()]): void {
+  d.entries = new Map(d.entries); // it may be what the booking holds (phase held's map), which diff compares with
+  for (const n of nodes) {
+    const cal = s.calendars.get(n);
+    if (cal) for (let i = cal.length - 1; i >= 0; i--) if (cal[i].booking === d.view.key) cal.splice(i, 1);
+    d.entries.delete(n);
+    s.versions.set(n, (s.versions.get(n) ?? 0) + 1);
+  }
+}
+
+/**
+ * Asks for a pass over `nodes` (and what shares them) at `t`, the earliest asked for winning
+ * (PlanResult.nodeWakes): a time the calendars do not hold, that a pass scoped to what is due
+ * would not see (a failed node's grace ends, idle release's warning and end).
+ */
+export function wakeNodes(s: PassState, nodes: Iterable<string>, t: number): void {
+  if (t <= s.now) return;
+  for (const n of nodes) s.nodeWakes.set(n, Math.min(t, s.nodeWakes.get(n) ?? Infinity));
+}
 
 /** Records a decision that keeps the booking's status (phases then change it). */
 export function keep(s: PassState, v: BookingView, entries = new Map<string, CalendarEntry[]>()): Desired {

@@ -13,6 +13,8 @@ import { newPass, type PassState } from './pass.js';
 import { held } from './phases/held.js';
 import { drained, readiness } from './phases/nodes.js';
 import { lifecycle } from './phases/lifecycle.js';
+import { heal } from './phases/heal.js';
+import { idle } from './phases/idle.js';
 import { placement, waitingFor } from './phases/placement.js';
 import { pools } from './phases/pools.js';
 import { diff, wake } from './phases/diff.js';
@@ -32,6 +34,8 @@ export const PHASES: Phase[] = [
   { name: 'readiness', run: readiness }, //     node phases from heartbeats and drain requests
   { name: 'powerState', run: powerState }, //   power saving: off, back up, or not in time
   { name: 'lifecycle', run: lifecycle }, //     expire, cancel, resize; Active and begun slots stay put
+  { name: 'heal', run: heal }, //               failed nodes: replace (selector), wait or end (pinned); re-plan reservations
+  { name: 'idle', run: idle }, //               end bookings idle on all their nodes, after a warning
   { name: 'settle', run: settleEnds }, //       accounting: what ended is charged, the rest released
   { name: 'pools', run: pools }, //             what users hold in each pool; each pool's queue in its order
   { name: 'placement', run: placement }, //     the queue, in arrival order
@@ -71,7 +75,7 @@ export function warmUp(now: number): void {
     booking: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'up', namespace: 'warm', uid: 'u', generation: 1 }, spec: { user: 'warm', nodes: ['n'], duration: 60 } },
   };
   plan({
-    now, config: { admins: [], sshBypassUsers: [], minUid: 1000, defaultDuration: 3600, maxDuration: 86400, killWaitSeconds: 10, pamFailMode: 'closed', warnBefore: [], clockSkewSeconds: 2, userLimits: { bookings: 1000, bytes: 1 << 20 } },
+    now, config: { admins: [], sshBypassUsers: [], minUid: 1000, defaultDuration: 3600, maxDuration: 86400, killWaitSeconds: 10, pamFailMode: 'closed', warnBefore: [], clockSkewSeconds: 2, userLimits: { bookings: 1000, bytes: 1 << 20 }, healing: { gracePeriod: 120 }, idleRelease: { enabled: false, after: 1800, warnBefore: 300, cpuPercent: 5 } },
     bookings: [booking], nodes: new Map([['n', { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: 'n' } }, statusRevision: 0, heartbeat: false }]]), calendars: new Map(),
   });
 }

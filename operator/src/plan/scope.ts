@@ -11,13 +11,15 @@
 // A booking refers to the nodes it names (spec.nodes, status.nodes) and to the nodes whose
 // calendars hold its entries. A booking that may still go anywhere (count and nodeSelector,
 // not started) also refers to every node its selector matches; with no selector that is every
-// node, and the pass is whole (undefined). Expired bookings name nothing: they only keep what
+// node, and the pass is whole (undefined). An Active one with count + nodeSelector on a node that
+// may have failed (healing may move it there, phases/heal.ts) refers to every node its selector
+// matches, and each of those to it. Expired bookings name nothing: they only keep what
 // they hold until it is removed.
 //
 // Time is a change too: an entry's start or end coming makes its node part of the next pass
 // (due()), and nextTime() says when that is.
-import type { Booking, CalendarEntry } from '../../../crds/api/pure.js';
-import { fromMap, matches, type Requirement } from '../../../crds/api/pure.js';
+import type { Booking, CalendarEntry, Node } from '../../../crds/api/pure.js';
+import { DRAIN_ANNOTATION, fromMap, matches, type Requirement } from '../../../crds/api/pure.js';
 import { partitionPoint } from './calendar.js';
 
 export interface Scope {
@@ -44,6 +46,10 @@ export class RefIndex {
   private readonly floatingOf = new Map<string, string>();
   /** Every node that exists, with its labels. */
   private readonly labels = new Map<string, Record<string, string> | undefined>();
+  /** Nodes that may have failed (nodeMayHaveFailed): an Active selector booking on one may move to any match. */
+  private readonly failing = new Set<string>();
+  /** Active bookings with count + nodeSelector: key -> selector (healing may move them, phases/heal.ts). */
+  private readonly activeSel = new Map<string, Requirement[]>();
   /** node -> the starts and ends in its calendar, sorted, without repeats */
   private readonly times = new Map<string, number[]>();
 
@@ -56,6 +62,8 @@ export class RefIndex {
       for (const n of b.status?.nodes ?? []) named.add(n);
     }
     relink(this.names, this.namedOn, key, named);
+    if (b && phase === 'Active' && typeof b.spec === 'object' && b.spec !== null && !b.spec.nodes) this.activeSel.set(key, fromMap(b.spec.nodeSelector));
+    else this.activeSel.delete(key);
 
     const oldGroup = this.floatingOf.get(key);
     const free = b !== undefined && phase !== 'Expired' && phase !== 'Active' && typeof b.spec === 'object' && b.spec !== null && !b.spec.nodes;
@@ -89,9 +97,11 @@ export class RefIndex {
   }
 
   /** A node was written (or deleted: undefined). */
-  setNode(name: string, labels: Record<string, string> | undefined, exists = true): void {
+  setNode(name: string, labels: Record<string, string> | undefined, exists = true, failing = false): void {
     if (exists) this.labels.set(name, labels);
     else this.labels.delete(name);
+    if (exists && failing) this.failing.add(name);
+    else this.failing.delete(name);
   }
 
   /**
@@ -103,9 +113,17 @@ export class RefIndex {
     const seen: Scope = { bookings: new Set(), nodes: new Set() };
     const expanded = new Set<string>();
     const parts: Scope[] = [];
+    // Active selector bookings on nodes that may have failed (few): they and every node their selector matches go together.
+    const healing = new Map<string, Requirement[]>();
+    for (const n of this.failing) {
+      for (const k of [...(this.namedOn.get(n) ?? []), ...(this.heldOn.get(n) ?? [])]) {
+        const sel = this.activeSel.get(k);
+        if (sel) healing.set(k, sel);
+      }
+    }
     const seed = (qb: string[], qn: string[]): boolean => {
       const part: Scope = { bookings: new Set(), nodes: new Set() };
-      if (!this.grow(qb, qn, part, seen, expanded)) return false;
+      if (!this.grow(qb, qn, part, seen, expanded, healing)) return false;
       if (part.bookings.size || part.nodes.size) parts.push(part);
       return true;
     };
@@ -115,7 +133,7 @@ export class RefIndex {
   }
 
   /** Adds to `part` what the queues reach and `seen` has not had yet; false when that is everything. */
-  private grow(qb: string[], qn: string[], part: Scope, seen: Scope, expanded: Set<string>): boolean {
+  private grow(qb: string[], qn: string[], part: Scope, seen: Scope, expanded: Set<string>, healing: Map<string, Requirement[]>): boolean {
     /** A floating group is in: all its bookings and every node its selector matches. */
     const expand = (sel: string): boolean => {
       if (expanded.has(sel)) return true;
@@ -136,6 +154,9 @@ export class RefIndex {
         for (const n of this.holds.get(k) ?? []) qn.push(n);
         const sel = this.floatingOf.get(k);
         if (sel !== undefined && !expand(sel)) return false;
+        // On a node that may have failed: every node its selector matches may take that one's place.
+        const as = healing.get(k);
+        if (as) for (const [n, l] of this.labels) if (matches(as, l)) qn.push(n);
       }
       while (qn.length) {
         const n = qn.pop()!;
@@ -145,6 +166,7 @@ export class RefIndex {
         for (const k of this.namedOn.get(n) ?? []) qb.push(k);
         for (const k of this.heldOn.get(n) ?? []) qb.push(k);
         if (!this.labels.has(n)) continue; // a node that does not exist is no candidate
+        for (const [k, sel] of healing) if (!seen.bookings.has(k) && matches(sel, this.labels.get(n))) qb.push(k);
         for (const [sel, g] of this.floating) {
           if (!expanded.has(sel) && matches(g.selector, this.labels.get(n)) && !expand(sel)) return false;
         }
@@ -172,6 +194,15 @@ export class RefIndex {
     }
     return next;
   }
+}
+
+/**
+ * Might healing move bookings off this node (phases/heal.ts decides, with the grace period)?
+ * NotReady, draining or drained, or asked to drain: the index widens such bookings' scope.
+ */
+export function nodeMayHaveFailed(n: Node): boolean {
+  const p = n.status?.phase;
+  return p === 'NotReady' || p === 'Draining' || p === 'Drained' || n.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined;
 }
 
 /**

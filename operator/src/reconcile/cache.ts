@@ -10,7 +10,7 @@ import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
 import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
-import { RefIndex, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
+import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 
@@ -332,7 +332,7 @@ export class ClusterCache {
         return;
       }
       this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
-      this.index.setNode(ref.name, d.object.metadata?.labels);
+      this.index.setNode(ref.name, d.object.metadata?.labels, true, nodeMayHaveFailed(d.object));
     } else if (ref.kind === 'Pool') {
       const d = decode('Pool');
       if (d && !d.ok) this.report(d, s!.mod);

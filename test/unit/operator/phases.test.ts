@@ -143,7 +143,7 @@ describe('operator plan phases: fields fixed at admission (written raw, past kiw
 
 describe('operator plan phases: the driver', () => {
   it('is its list of phases; a phase can be added without touching the others', () => {
-    assert.deepEqual(PHASES.map((p) => p.name), ['held', 'readiness', 'powerState', 'lifecycle', 'settle', 'pools', 'placement', 'waitingFor', 'budget', 'diff', 'power', 'ledger', 'drained', 'wake']);
+    assert.deepEqual(PHASES.map((p) => p.name), ['held', 'readiness', 'powerState', 'lifecycle', 'heal', 'idle', 'settle', 'pools', 'placement', 'waitingFor', 'budget', 'diff', 'power', 'ledger', 'drained', 'wake']);
     const seen: string[] = [];
     const spy: Phase = { name: 'spy', *run(s) { seen.push(...s.desired.keys()); } };
     const after = PHASES.findIndex((p) => p.name === 'placement') + 1;

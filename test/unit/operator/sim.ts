@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Booking, EffectiveConfig, Ledger, PowerSettings, UsageRecord } from '../../../crds/api/index.js';
 import { allocationMilli, DEFAULT_CONFIG, DRAIN_ANNOTATION, encodeLedger, usageRecordOf } from '../../../crds/api/index.js';
-import { groupActions, chunkGroup, packChunks, isValidCalendar, RefIndex, type AccountView, type BookingView, type CalendarView, type NodeView, type PlanInput, type Action, type Scope } from '../../../operator/src/plan/index.js';
+import { groupActions, chunkGroup, packChunks, isValidCalendar, RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type PlanInput, type Action, type Scope } from '../../../operator/src/plan/index.js';
 import { T0 } from './fixtures.js';
 
 export const NODES = ['n1', 'n2', 'n3'];
@@ -61,7 +61,7 @@ export class Sim {
   /** `power`: plan with power saving on, the nodes' daemons heartbeating from the start. */
   constructor(readonly names: string[] = NODES, labels: (n: string) => Record<string, string> | undefined = () => undefined, readonly power?: PowerSettings) {
     this.nodes = new Map(names.map((n) => [n, { node: { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Node', metadata: { name: n, labels: labels(n) } }, statusRevision: 0, heartbeat: power !== undefined }]));
-    for (const [n, v] of this.nodes) this.index.setNode(n, v.node.metadata.labels);
+    for (const [n, v] of this.nodes) this.index.setNode(n, v.node.metadata.labels, true, nodeMayHaveFailed(v.node));
   }
 
   /** Only the part of the state a scope covers, as the reconciler gives it to the planner. */
@@ -143,9 +143,11 @@ export class Sim {
         } else if (op.what === 'Draining') v.node.metadata.annotations = { [DRAIN_ANNOTATION]: 'simulated' }; // as kiwictl drain asks
         else if (op.what === 'window') v.node.spec.reservableWindows = [{ start: '08:00', end: '09:30' }, { start: '10:00', end: '12:00' }];
         else if (op.what === 'always') delete v.node.spec.reservableWindows;
+        // NotReady as the readiness phase leaves it (Ready=False since now): past the grace its bookings are healed.
+        else if (op.what === 'NotReady') v.node.status = { phase: 'NotReady', conditions: [{ type: 'Ready', status: 'False', reason: 'HeartbeatLost', lastTransitionTime: new Date(this.now).toISOString().replace('.000Z', 'Z') }] };
         else v.node.status = { phase: op.what };
         this.nodes.set(name, v);
-        this.index.setNode(name, v.node.metadata.labels);
+        this.index.setNode(name, v.node.metadata.labels, true, nodeMayHaveFailed(v.node));
         changed.nodes.push(name);
       }
     }

@@ -140,7 +140,10 @@ export function allocFlags(cmd: Command): Command {
     .option('--name <name>', 'the booking\'s name (default bk-<5 random characters>)')
     .option('--pool <pool>', 'book from this pool (kiwictl get pools; default: the default pool)')
     .option('--account <account>', 'the account that pays (default: yours; balances: `kiwictl usage --accounts`)')
-    .option('--no-user-check', 'do not check that the user exists on this machine');
+    .option('--no-user-check', 'do not check that the user exists on this machine')
+    .option('--idle-release', 'end the booking (reason Idle) once you have been idle on all its nodes for the cluster\'s idleRelease.after, after a warning')
+    .option('--no-idle-release', 'never end it for idleness, whatever the cluster\'s default')
+    .option('--on-node-failure <wait|end>', 'with -w: when a node stops heartbeating or is drained, keep the slot until it is back (wait, the default) or end the booking');
 }
 
 export function registerAlloc(program: Command): Command {

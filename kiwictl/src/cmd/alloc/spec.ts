@@ -21,6 +21,8 @@ export interface AllocFlags {
   name?: string;
   userCheck?: boolean;
   output?: string;
+  idleRelease?: boolean;
+  onNodeFailure?: string;
   pool?: string;
   account?: string;
 }
@@ -35,6 +37,9 @@ export interface AllocRequest {
   end?: number;
   queue: boolean;
   name?: string;
+  /** spec.idleRelease; undefined: the cluster's default. */
+  idleRelease?: boolean;
+  onNodeFailure?: 'Wait' | 'End';
   pool?: string;
   account?: string;
 }
@@ -99,6 +104,13 @@ export function allocRequest(f: AllocFlags, now: number, zone: string = localZon
     if (!NAME.test(f.name) || f.name.length > 63) throw usage(`--name ${f.name}: use lower-case letters, digits, "-" and "." (at most 63)`);
     r.name = f.name;
   }
+  if (f.idleRelease !== undefined) r.idleRelease = f.idleRelease;
+  if (f.onNodeFailure !== undefined) {
+    const v = f.onNodeFailure.charAt(0).toUpperCase() + f.onNodeFailure.slice(1).toLowerCase();
+    if (v !== 'Wait' && v !== 'End') throw usage(`--on-node-failure ${f.onNodeFailure}: give wait (keep the slot until the node is back) or end`);
+    if (!r.nodes) throw usage('--on-node-failure is for named nodes (-w); with --count a failed node is replaced by a free matching one');
+    r.onNodeFailure = v;
+  }
   return r;
 }
 
@@ -115,6 +127,8 @@ export function bookingFor(r: AllocRequest, user: string, name: string): Booking
   if (r.start !== undefined) spec.start = iso(r.start);
   if (r.end !== undefined) spec.end = iso(r.end);
   if (!r.queue) spec.queue = false;
+  if (r.idleRelease !== undefined) spec.idleRelease = r.idleRelease;
+  if (r.onNodeFailure) spec.onNodeFailure = r.onNodeFailure;
   if (r.pool !== undefined) spec.pool = r.pool;
   if (r.account !== undefined) spec.account = r.account;
   return { apiVersion: API_VERSION, kind: 'Booking', metadata: { name, namespace: user }, spec };

@@ -57,6 +57,7 @@ function sameEntries(a: CalendarEntry[], b: CalendarEntry[]): boolean {
     const y = b[i];
     if (x.start !== y.start || x.end !== y.end || x.uid !== y.uid || x.booking !== y.booking || x.user !== y.user) return false;
     if (x.endSignal?.signal !== y.endSignal?.signal || x.endSignal?.before !== y.endSignal?.before) return false;
+    if (x.idle?.after !== y.idle?.after || x.idle?.warnBefore !== y.idle?.warnBefore || x.idle?.cpuPercent !== y.idle?.cpuPercent) return false;
   }
   return true;
 }
