@@ -175,7 +175,10 @@ describe('security: etcd authentication and per-user authorization', function ()
   });
 
   it('a user asks the operator a server dry run in their own prefix only, and the booking is written nowhere', async () => {
-    // sn3 has no daemon here, so the leader's answer is a refusal (exit 9): proof it answered through auth
+    // sn3's daemon (the test above) is stopped, so once the leader has seen its heartbeat go the
+    // answer is a refusal (exit 9): proof it answered through auth
+    const root = c.storeAs('root');
+    await waitFor(async () => (await root.get({ kind: 'Node', name: 'sn3' }))?.status?.phase === 'NotReady', { timeoutMs: 15_000, what: 'sn3 NotReady after its daemon stopped' });
     const r = await c.as(alice, ['alloc', '-w', 'sn3', '-t', '10m', '--name', 'dry1', '--dry-run=server']);
     assert.equal(r.code, 9, r.stderr);
     assert.match(r.stderr, /would be refused \(Rejected\): node sn3 is NotReady.*\(server dry run: nothing written\)/);
