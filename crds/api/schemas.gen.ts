@@ -2445,7 +2445,7 @@ export const crds: Crd[] = [
                     },
                     "events": {
                       "type": "array",
-                      "description": "Which events: Queued (with the planned start), Moved (the planned start moved up or down the queue), Started, EndingSoon (at the beforeEnd thresholds), Ended (and why), Refused (Rejected or Busy). All when left out.",
+                      "description": "Which events: Queued (with the planned start), Moved (the planned start moved up or down the queue), Started, EndingSoon (at the beforeEnd thresholds), Ended (and why), Refused (Rejected or Busy), Degraded (a node failed; what replaced it), IdleWarning (idle release is about to end it). All when left out.",
                       "maxItems": 6,
                       "x-kubernetes-list-type": "set",
                       "items": {
@@ -2456,7 +2456,9 @@ export const crds: Crd[] = [
                           "Started",
                           "EndingSoon",
                           "Ended",
-                          "Refused"
+                          "Refused",
+                          "Degraded",
+                          "IdleWarning"
                         ]
                       }
                     },

@@ -1029,11 +1029,11 @@ export interface SubscriptionSpec {
    */
   sinks: string[];
   /**
-   * Which events: Queued (with the planned start), Moved (the planned start moved up or down the queue), Started, EndingSoon (at the beforeEnd thresholds), Ended (and why), Refused (Rejected or Busy). All when left out.
+   * Which events: Queued (with the planned start), Moved (the planned start moved up or down the queue), Started, EndingSoon (at the beforeEnd thresholds), Ended (and why), Refused (Rejected or Busy), Degraded (a node failed; what replaced it), IdleWarning (idle release is about to end it). All when left out.
    *
    * @maxItems 6
    */
-  events?: ('Queued' | 'Moved' | 'Started' | 'EndingSoon' | 'Ended' | 'Refused')[];
+  events?: ('Queued' | 'Moved' | 'Started' | 'EndingSoon' | 'Ended' | 'Refused' | 'Degraded' | 'IdleWarning')[];
   /**
    * Seconds before a booking's end at which EndingSoon is sent (default one hour).
    *

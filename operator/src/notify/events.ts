@@ -2,11 +2,12 @@
 // status now) and the time say to its user, and which sinks each event goes to. No I/O: the shell
 // (./controller.ts) keeps the "seen" cursor of every booking in etcd beside the outbox, so that a
 // restarted operator derives the same events with the same idempotency keys.
-import type { Booking, ClusterConfig, Subscription } from '../../../crds/api/index.js';
+import type { Booking, ClusterConfig, Condition, Subscription } from '../../../crds/api/index.js';
+import { DEGRADED, IDLE_WARNING } from '../../../crds/api/conditions.js';
 import { matches, type Requirement } from '../../../crds/api/selector.js';
 import { rfc3339 } from '../../../crds/api/time.js';
 
-export const EVENT_TYPES = ['Queued', 'Moved', 'Started', 'EndingSoon', 'Ended', 'Refused'] as const;
+export const EVENT_TYPES = ['Queued', 'Moved', 'Started', 'EndingSoon', 'Ended', 'Refused', 'Degraded', 'IdleWarning'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** EndingSoon thresholds when a Subscription names none: an hour before the end. */
 export const DEFAULT_BEFORE_END = [3600];
@@ -23,6 +24,9 @@ export interface Seen {
   end?: string;
   /** EndingSoon thresholds (seconds) already sent for `end`. */
   sent?: number[];
+  /** The Degraded and IdleWarning conditions last told about: reason and transition time, so each new one is told once. */
+  degraded?: string;
+  idle?: string;
 }
 
 export interface NotifyEvent {
@@ -93,9 +97,22 @@ export function deriveEvents(seen: Seen | undefined, b: Booking, now: number, th
     }
     for (const t of thresholds) if (!sent.includes(t) && end - t * 1000 > now) wakeAt = Math.min(wakeAt ?? Infinity, end - t * 1000);
   }
+  // Healing and idle release set conditions on an Active booking (plan/phases/heal.ts, idle.ts):
+  // each new one (a reason and a transition time not told before) is one event.
+  if (st.phase === 'Active') {
+    for (const [type, field] of [[DEGRADED, 'degraded'], [IDLE_WARNING, 'idle']] as const) {
+      const c = trueCondition(st.conditions, type);
+      if (!c) continue;
+      next[field] = mark(c);
+      if (prev?.[field] !== next[field] && (prev || recent(c.lastTransitionTime))) emit(type === DEGRADED ? 'Degraded' : 'IdleWarning', `.${next[field]}`, { reason: c.reason, message: c.message });
+    }
+  }
   if (sent.length) next.sent = [...new Set(sent)].sort((a, b2) => a - b2);
   return { events, seen: next, ...(wakeAt !== undefined ? { wakeAt } : {}) };
 }
+
+const trueCondition = (cs: Condition[] | undefined, type: string) => cs?.find((c) => c.type === type && c.status === 'True');
+const mark = (c: Condition) => `${c.reason ?? ''}.${c.lastTransitionTime ?? ''}`;
 
 /** One event for one sink. */
 export interface Delivery {
@@ -146,5 +163,7 @@ export function subject(e: NotifyEvent): string {
     case 'EndingSoon': return `booking ${e.booking} ends in ${Math.round(e.beforeEnd! / 60)} min (${t(e.endTime)})`;
     case 'Ended': return `booking ${e.booking} ended (${t(e.reason)})`;
     case 'Refused': return `booking ${e.booking} was refused (${t(e.reason)})`;
+    case 'Degraded': return `booking ${e.booking} is degraded (${t(e.reason)}): ${t(e.message)}`;
+    case 'IdleWarning': return `booking ${e.booking} is idle and will be ended: ${t(e.message)}`;
   }
 }

@@ -48,6 +48,19 @@ describe('notify: deriveEvents (seen status + status now + time -> events)', () 
     assert.deepEqual(types(e), ['Ended 7-aaaa.Ended']);
     assert.equal(e.events[0].reason, 'Cancelled');
   });
+  it('a Degraded condition from healing and an IdleWarning are each told once, with what the condition says; a new one (another reason or time) again', () => {
+    const degraded = { type: 'Degraded', status: 'True' as const, reason: 'Replaced', message: 'n1 replaced by n2 at 12:00', lastTransitionTime: '2026-12-01T12:00:00Z' };
+    const s1 = deriveEvents({ uid: '7-aaaa', phase: 'Active' }, bk({ ...active(), conditions: [degraded] }), NOW, []);
+    assert.deepEqual(types(s1), ['Degraded 7-aaaa.Degraded.Replaced.2026-12-01T12:00:00Z']);
+    assert.equal(s1.events[0].message, 'n1 replaced by n2 at 12:00');
+    assert.deepEqual(deriveEvents(s1.seen, bk({ ...active(), conditions: [degraded] }), NOW + 5000, []).events, [], 'the same condition again says nothing');
+    const idle = { type: 'IdleWarning', status: 'True' as const, reason: 'Idle', message: 'idle for 25m on n2; ends at 12:35', lastTransitionTime: '2026-12-01T12:30:00Z' };
+    const s2 = deriveEvents(s1.seen, bk({ ...active(), conditions: [degraded, idle] }), NOW, []);
+    assert.deepEqual(types(s2), ['IdleWarning 7-aaaa.IdleWarning.Idle.2026-12-01T12:30:00Z']);
+    const again = { ...degraded, lastTransitionTime: '2026-12-01T13:00:00Z', message: 'n2 replaced by n3 at 13:00' };
+    assert.deepEqual(types(deriveEvents(s2.seen, bk({ ...active(), conditions: [again, idle] }), NOW, [])), ['Degraded 7-aaaa.Degraded.Replaced.2026-12-01T13:00:00Z']);
+    assert.deepEqual(deriveEvents(s2.seen, bk({ ...active(), conditions: [{ ...idle, status: 'False' as const }, degraded] }), NOW, []).events, [], 'a withdrawn warning is not an event');
+  });
   it('Rejected or Busy is Refused, with the message saying why', () => {
     const r = deriveEvents(undefined, bk({ phase: 'Expired', reason: 'Busy', message: 'node n1 is held by bob/bk-2 until 14:00' }), NOW, []);
     assert.deepEqual(types(r), ['Refused 7-aaaa.Refused']);
