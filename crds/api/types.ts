@@ -7,6 +7,8 @@ export const API_VERSION = 'kiwi.dev/v1alpha1' as const;
 
 /** A Node annotation asking the operator to drain it (kiwictl drain sets it, uncordon removes it); its value is the reason. */
 export const DRAIN_ANNOTATION = 'kiwi.dev/drain';
+/** The label on every Booking a BookingSchedule made (an occurrence); its value is the schedule's name. */
+export const SCHEDULE_LABEL = 'kiwi.dev/schedule';
 export type KiwiObject = Booking | Node | ClusterConfig | UsageRecord | Pool | Account | Subscription | BookingSchedule;
 export type KindName = KiwiObject['kind'];
 export type ObjectOfKind<K extends KindName> = Extract<KiwiObject, { kind: K }>;

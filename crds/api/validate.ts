@@ -4,7 +4,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { KiwiObject, KindName } from './types.js';
-import { API_VERSION } from './types.js';
+import { API_VERSION, SCHEDULE_LABEL } from './types.js';
 import { KINDS, kindInfo } from './kinds.js';
 import { InvalidError } from './errors.js';
 import { parseDuration, DurationError, MAX_RETENTION_SECONDS } from './duration.js';
@@ -261,7 +261,7 @@ function scheduleProblems(s: Json): string[] {
   const t = s.template ?? {};
   if (t.nodeSelector !== undefined && t.count === undefined) out.push('spec.template.count: required with nodeSelector');
   if (t.nodes !== undefined && new Set(t.nodes).size !== t.nodes.length) out.push('spec.template.nodes: names a node twice');
-  for (const k of Object.keys(t.labels ?? {})) if (k === 'kiwi.dev/schedule') out.push('spec.template.labels: kiwi.dev/schedule is set by the operator (the schedule\'s name)');
+  for (const k of Object.keys(t.labels ?? {})) if (k === SCHEDULE_LABEL) out.push(`spec.template.labels: ${SCHEDULE_LABEL} is set by the operator (the schedule\'s name)`);
   return out;
 }
 

@@ -3,7 +3,7 @@
 import type { Booking, Node, Pool } from '../../crds/api/types.js';
 import { defaultPool, inPool } from '../../crds/api/pool.js';
 import { zonedDate, zonedTime } from '../../crds/api/time.js';
-import { DRAIN_ANNOTATION } from '../../crds/api/types.js';
+import { DRAIN_ANNOTATION, SCHEDULE_LABEL } from '../../crds/api/types.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -159,6 +159,8 @@ export function describe(b: Booking, now: number, fmt: (t: number) => string): s
   else if (st.phase === 'Expired') lines.push(`Expired (${st.reason ?? ''}): ${from} to ${until}`);
   else lines.push('not planned yet');
   if (b.spec.start || b.spec.end) lines.push('fixed reservation');
+  const rule = b.metadata.labels?.[SCHEDULE_LABEL];
+  if (rule) lines.push(`occurrence of the recurring booking ${b.metadata.namespace}/${rule} (kiwictl describe bs ${rule} -n ${b.metadata.namespace})`);
   if (st.phase === 'Pending' && st.message) lines.push(`why it waits: ${st.message.replace(/^waits: /, '')}`);
   if (st.phase === 'Pending' && st.waitingFor?.length)
     lines.push(`after: ${[...new Set(st.waitingFor.map((w) => `${w.booking}${w.user ? ` (${w.user})` : ''}${w.until ? ` until ${fmt(Date.parse(w.until))}` : ''}`))].join(', ')}`);

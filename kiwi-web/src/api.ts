@@ -56,6 +56,8 @@ export async function handleApi(d: ApiDeps, req: IncomingMessage, res: ServerRes
   else if (rest[0] === 'pools' && rest.length <= 2) m = { kind: 'Pool', name: rest[1] };
   else if (rest[0] === 'bookings' && rest.length === 1) m = { kind: 'Booking' };
   else if (rest[0] === 'namespaces' && rest[2] === 'bookings' && rest.length >= 3 && rest.length <= 4) m = { kind: 'Booking', namespace: rest[1], name: rest[3] };
+  else if (rest[0] === 'bookingschedules' && rest.length === 1) m = { kind: 'BookingSchedule' };
+  else if (rest[0] === 'namespaces' && rest[2] === 'bookingschedules' && rest.length >= 3 && rest.length <= 4) m = { kind: 'BookingSchedule', namespace: rest[1], name: rest[3] };
   if (!m) throw new HttpError(404, 'NotFound', `no such path ${p}; see /openapi/v3 for the API`);
   if (method === 'GET' || method === 'HEAD') {
     if (!d.anonymousRead && !d.sessions.of(req)) throw new HttpError(401, 'Unauthorized', 'log in first: this server shows the calendar only to logged-in users');
@@ -67,7 +69,7 @@ export async function handleApi(d: ApiDeps, req: IncomingMessage, res: ServerRes
     const items = d.hub.list(m.kind, m.namespace).filter(keep);
     return sendJson(res, 200, { apiVersion: API_VERSION, kind: `${m.kind}List`, metadata: { resourceVersion: String(d.hub.revision()) }, items }), true;
   }
-  if (m.kind !== 'Booking' || m.namespace === undefined) throw new HttpError(405, 'MethodNotAllowed', `${method} ${p}: only bookings are written through this server (nodes and pools: kiwictl, as an admin)`);
+  if (m.kind !== 'Booking' || m.namespace === undefined) throw new HttpError(405, 'MethodNotAllowed', `${method} ${p}: only bookings are written through this server (nodes and pools: kiwictl, as an admin; booking schedules: kiwictl apply)`);
   const s = d.sessions.forWrite(req);
   await mayWriteFor(d, s, m.namespace);
   if (method === 'POST' && !m.name) return await create(d, s, req, res, m.namespace, url.searchParams.get('dryRun') === 'All'), true;

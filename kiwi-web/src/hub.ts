@@ -3,12 +3,12 @@
 // change is serialized once and written to every subscriber of its kind.
 import { Informer, type InformerEvent, type KiwiObject, type Logger, type Store } from '../../crds/api/index.js';
 
-export type WatchedKind = 'Node' | 'Booking' | 'Pool';
+export type WatchedKind = 'Node' | 'Booking' | 'Pool' | 'BookingSchedule';
 export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KiwiObject };
 
 export interface Subscriber {
   kind: WatchedKind;
-  /** Only this namespace's bookings (undefined: all). */
+  /** Only this namespace's objects (bookings, schedules; undefined: all). */
   namespace?: string;
   /** Receives one serialized event (a JSON line). */
   send(line: string, ev: WatchEvent): void;
@@ -20,7 +20,7 @@ export class Hub {
   private synced = false;
 
   constructor(store: Store, private readonly log: Logger) {
-    for (const kind of ['Node', 'Booking', 'Pool'] as const) {
+    for (const kind of ['Node', 'Booking', 'Pool', 'BookingSchedule'] as const) {
       this.informers.set(kind, new Informer(store, kind, {
         onEvent: (ev) => this.publish(kind, ev as InformerEvent<KiwiObject>),
         onError: (err) => log.warn({ err, kind }, 'watch broke; re-listing'),

@@ -25,10 +25,11 @@ export function openApi(): Json {
   const node = KINDS.find((k) => k.kind === 'Node')!;
   const booking = KINDS.find((k) => k.kind === 'Booking')!;
   const pool = KINDS.find((k) => k.kind === 'Pool')!;
+  const schedule = KINDS.find((k) => k.kind === 'BookingSchedule')!;
   const schemas: Json = {
     Status: { type: 'object', required: ['kind', 'message', 'reason', 'code'], properties: { kind: { type: 'string', enum: ['Status'] }, apiVersion: { type: 'string' }, status: { type: 'string' }, message: { type: 'string' }, reason: { type: 'string' }, code: { type: 'integer' }, details: { type: 'object', properties: { causes: { type: 'array', items: { type: 'object', properties: { message: { type: 'string' } } } } } } } },
   };
-  for (const k of [node, booking, pool]) {
+  for (const k of [node, booking, pool, schedule]) {
     schemas[k.kind] = { ...(k.crd.spec.versions[0].schema!.openAPIV3Schema as Json), 'x-kubernetes-group-version-kind': [{ group: 'kiwi.dev', version: 'v1alpha1', kind: k.kind }] };
     schemas[`${k.kind}List`] = listOf(k);
   }
@@ -45,6 +46,9 @@ export function openApi(): Json {
       [`${API_PREFIX}/nodes/{name}`]: { get: { operationId: 'readNode', parameters: [nameParam], responses: { 200: ok(ref(node)), ...errors(404) } } },
       [`${API_PREFIX}/pools`]: { get: { operationId: 'listPools', parameters: [watchParam, selParam], responses: { 200: ok({ $ref: '#/components/schemas/PoolList' }) } } },
       [`${API_PREFIX}/pools/{name}`]: { get: { operationId: 'readPool', parameters: [nameParam], responses: { 200: ok(ref(pool)), ...errors(404) } } },
+      [`${API_PREFIX}/bookingschedules`]: { get: { operationId: 'listBookingSchedulesAllNamespaces', parameters: [watchParam, selParam], responses: { 200: ok({ $ref: '#/components/schemas/BookingScheduleList' }) } } },
+      [`${API_PREFIX}/namespaces/{namespace}/bookingschedules`]: { get: { operationId: 'listBookingSchedules', description: 'recurring bookings: each rule, and in its status the occurrences made (ordinary Bookings labelled kiwi.dev/schedule=NAME)', parameters: [nsParam, watchParam, selParam], responses: { 200: ok({ $ref: '#/components/schemas/BookingScheduleList' }) } } },
+      [`${API_PREFIX}/namespaces/{namespace}/bookingschedules/{name}`]: { get: { operationId: 'readBookingSchedule', parameters: [nsParam, nameParam], responses: { 200: ok(ref(schedule)), ...errors(404) } } },
       [`${API_PREFIX}/bookings`]: { get: { operationId: 'listBookingsAllNamespaces', parameters: [watchParam, selParam], responses: { 200: ok(bkList) } } },
       [`${API_PREFIX}/namespaces/{namespace}/bookings`]: {
         get: { operationId: 'listBookings', parameters: [nsParam, watchParam, selParam], responses: { 200: ok(bkList) } },

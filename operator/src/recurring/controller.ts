@@ -13,7 +13,8 @@ import type { Clock } from '../reconcile/index.js';
 import type { BookingView } from '../plan/index.js';
 import { Checked } from '../reconcile/checked.js';
 import { PassLoop } from '../reconcile/loop.js';
-import { planSchedule, SCHEDULE_LABEL } from './occurrences.js';
+import { planSchedule } from './occurrences.js';
+import { SCHEDULE_LABEL } from '../../../crds/api/types.js';
 
 export interface ScheduleOptions {
   store: Store;

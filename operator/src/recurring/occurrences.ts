@@ -3,11 +3,10 @@
 // the shell (./controller.ts) feeds it the schedule, the owned bookings and `now`.
 import type { Booking, BookingSchedule, BookingScheduleStatus } from '../../../crds/api/index.js';
 import { rfc3339, zonedDate, zoneOffsetMs } from '../../../crds/api/time.js';
-import { API_VERSION } from '../../../crds/api/types.js';
+import { API_VERSION, SCHEDULE_LABEL } from '../../../crds/api/types.js';
 import { setCondition } from '../../../crds/api/conditions.js';
 
 /** The label every occurrence carries: the name of the schedule that owns it (same namespace). */
-export const SCHEDULE_LABEL = 'kiwi.dev/schedule';
 export const DEFAULT_HORIZON_SECONDS = 7 * 86400;
 /** Occurrences already begun kept in the schedule's status, beside those still to come. */
 export const BEGUN_SHOWN = 5;

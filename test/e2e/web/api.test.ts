@@ -179,6 +179,8 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
     assert.ok(doc.paths[`${API}/nodes`].get);
     assert.equal(doc.paths[`${API}/pools`].get.operationId, 'listPools');
     assert.equal(doc.paths[`${API}/pools/{name}`].get.operationId, 'readPool');
+    assert.equal(doc.paths[`${API}/namespaces/{namespace}/bookingschedules/{name}`].get.operationId, 'readBookingSchedule');
+    assert.ok(doc.components.schemas.BookingSchedule, 'the BookingSchedule schema, from its CRD');
     assert.equal(doc.components.schemas.Pool.properties.spec.properties.nodeSelector.type, 'string');
     assert.equal(doc.components.schemas.PoolList.properties.items.items.$ref, '#/components/schemas/Pool');
     const spec = doc.components.schemas.Booking.properties.spec;
@@ -251,6 +253,38 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       c.op = startOperator(c.etcd.endpoint, { id: 'web-test-2', leaseTtl: 1, logLevel: 'warn' });
       const cur = await store.mustGet({ kind: 'Node', name: 'n-3' });
       await store.update({ ...cur, spec: { ...cur.spec, reservableWindows: undefined } });
+    }
+  });
+
+  it('serves BookingSchedules (the rule, its occurrences in its status) and the occurrences as Bookings labelled with it', async () => {
+    const store = c.etcd.store();
+    // daily, 3 h from now for 30 min, a horizon of 20 h: exactly one occurrence
+    const first = Math.ceil((Date.now() + 3 * 3600_000) / 60_000) * 60_000;
+    const rule = {
+      apiVersion: 'kiwi.dev/v1alpha1' as const, kind: 'BookingSchedule' as const, metadata: { name: 'lab', namespace: ALICE },
+      spec: { days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const, at: new Date(first).toISOString().slice(11, 16), duration: '30m', timeZone: 'UTC', horizon: '20h', template: { nodes: ['n-3'] } },
+    };
+    await store.create(rule as any);
+    try {
+      const one = `${url}${API}/namespaces/${ALICE}/bookingschedules/lab`;
+      const got = await waitFor(async () => {
+        const r = (await (await fetch(one)).json()) as any;
+        return r.status?.occurrences?.length ? r : undefined;
+      }, { timeoutMs: 20_000, what: 'the rule served with its occurrence in its status' });
+      assert.equal(got.kind, 'BookingSchedule');
+      const occ = got.status.occurrences[0].booking;
+      const list = (await (await fetch(`${url}${API}/bookingschedules`)).json()) as any;
+      assert.equal(list.kind, 'BookingScheduleList');
+      assert.deepEqual(list.items.map((x: any) => `${x.metadata.namespace}/${x.metadata.name}`), [`${ALICE}/lab`]);
+      const mine = (await (await fetch(`${url}${API}/namespaces/${ALICE}/bookings?labelSelector=${encodeURIComponent('kiwi.dev/schedule=lab')}`)).json()) as any;
+      assert.deepEqual(mine.items.map((b: any) => b.metadata.name), [occ], 'the occurrence, found by its label');
+      const missing = await fetch(`${url}${API}/namespaces/${BOB}/bookingschedules/lab`);
+      assert.equal(missing.status, 404);
+      // deleting the rule deletes its occurrence not yet begun, and the API follows
+      await store.delete({ kind: 'BookingSchedule', namespace: ALICE, name: 'lab' });
+      await waitFor(async () => (await fetch(`${url}${API}/namespaces/${ALICE}/bookings/${occ}`)).status === 404, { timeoutMs: 20_000, what: 'the occurrence gone with its rule' });
+    } finally {
+      await store.delete({ kind: 'BookingSchedule', namespace: ALICE, name: 'lab' }).catch(() => undefined);
     }
   });
 

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { Booking, BookingSchedule } from '../../../crds/api/index.js';
-import { begun, occurrences, planSchedule, SCHEDULE_LABEL, wallClock } from '../../../operator/src/recurring/occurrences.js';
+import { begun, occurrences, planSchedule, wallClock } from '../../../operator/src/recurring/occurrences.js';
+import { SCHEDULE_LABEL } from '../../../crds/api/types.js';
 
 const T = (s: string) => Date.parse(s);
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');

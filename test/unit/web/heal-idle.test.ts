@@ -30,4 +30,9 @@ describe('web page: healing and idle release (pure)', () => {
     const back: Booking = { ...idle, status: { ...idle.status, conditions: [{ type: 'IdleWarning', status: 'False', reason: 'Active' }] } };
     assert.ok(!describeBooking(back, T, fmt).some((l) => l.startsWith('idle warning')));
   });
+  it('the hover of an occurrence of a recurring booking names its schedule and how to see it', () => {
+    const occ: Booking = { ...healed, metadata: { ...healed.metadata, name: 'lab-20261201', labels: { 'kiwi.dev/schedule': 'lab' } }, status: { phase: 'Pending', nodes: ['n1'], startTime: iso(T + HOUR), endTime: iso(T + 2 * HOUR) } };
+    assert.ok(describeBooking(occ, T, fmt).includes('occurrence of the recurring booking alice/lab (kiwictl describe bs lab -n alice)'));
+    assert.ok(!describeBooking(healed, T, fmt).some((l) => l.startsWith('occurrence')));
+  });
 });
