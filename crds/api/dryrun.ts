@@ -4,9 +4,14 @@
 // the answer, under the same lease), and the client reads the answer and revokes the lease,
 // which removes both keys. Identity comes from the key: the user is the prefix's, never the
 // value's. See docs/design-notes.md.
+//
+// The same channel carries an account manager's change (`kiwictl account add-member ...`): the
+// request holds `accountChange` instead of `booking`, and the leader applies it to the Account
+// when the prefix's user is one of its managers. Managers get no write on the Account itself,
+// because etcd grants per key and its spec also holds the allocation they must not raise.
 import { randomBytes } from 'node:crypto';
 import type { Watcher } from 'etcd3';
-import type { Booking, BookingStatus } from './types.js';
+import type { AccountSpec, Booking, BookingStatus } from './types.js';
 import { ROOT } from './keys.js';
 import { TimeoutError } from './errors.js';
 import type { Store } from './store.js';
@@ -28,11 +33,24 @@ export interface DryRunRequest {
   booking: Booking;
 }
 
+/** An account manager's change: members added or removed, member caps set (a number) or cleared (null). Nothing else of the Account. */
+export interface AccountChange {
+  account: string;
+  addUsers?: string[];
+  removeUsers?: string[];
+  addGroups?: string[];
+  removeGroups?: string[];
+  memberCaps?: Record<string, number | null>;
+}
+
 export interface DryRunAnswer {
   /** The status the operator would give the booking now (phase Expired, reason Rejected/Busy: refused). */
   status?: BookingStatus;
-  /** The request itself was refused (not JSON, not a Booking, another user's namespace). */
+  /** The request itself was refused (not JSON, not a Booking, another user's namespace; not a manager). */
   error?: string;
+  /** An account change: the Account's spec after it (unchanged when there was nothing to do). */
+  account?: AccountSpec;
+  changed?: boolean;
   /** The operator that answered, and when (RFC 3339). */
   answeredBy?: string;
   time?: string;
@@ -45,7 +63,15 @@ export interface DryRunAnswer {
 const LEASE_SECONDS = 10;
 
 export async function askDryRun(store: Store, booking: Booking, timeoutMs = 5000): Promise<DryRunAnswer> {
-  const user = booking.metadata.namespace!;
+  return ask(store, booking.metadata.namespace!, { booking }, timeoutMs, 'the server-side dry run', '; --dry-run=client checks the input without it');
+}
+
+/** Asks the leader to apply an account manager's change as `user` (the caller: etcd lets them write only their own prefix). */
+export async function askAccountChange(store: Store, user: string, change: AccountChange, timeoutMs = 5000): Promise<DryRunAnswer> {
+  return ask(store, user, { accountChange: change }, timeoutMs, `the change of account ${change.account}`, '; nothing was changed');
+}
+
+async function ask(store: Store, user: string, request: object, timeoutMs: number, what: string, hint: string): Promise<DryRunAnswer> {
   const id = randomBytes(8).toString('hex');
   const etcd = store.etcd;
   const lease = etcd.lease(LEASE_SECONDS, { autoKeepAlive: false });
@@ -63,11 +89,11 @@ export async function askDryRun(store: Store, booking: Booking, timeoutMs = 5000
         }
       });
     });
-    await store.call('write the dry-run request', () => lease.put(dryRunKeys.request(user, id)).value(JSON.stringify({ booking })).exec());
+    await store.call('write the dry-run request', () => lease.put(dryRunKeys.request(user, id)).value(JSON.stringify(request)).exec());
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new TimeoutError(`no kiwi-operator answered the server-side dry run within ${timeoutMs / 1000}s: is one leading? (\`kiwictl info\` warns when none is); --dry-run=client checks the input without it`)),
+        () => reject(new TimeoutError(`no kiwi-operator answered ${what} within ${timeoutMs / 1000}s: is one leading? (\`kiwictl info\` warns when none is)${hint}`)),
         timeoutMs,
       );
     });

@@ -14,6 +14,7 @@ import { registerMan } from './cmd/man/index.js';
 import { registerEdit } from './cmd/edit/index.js';
 import { registerHistory } from './cmd/history/index.js';
 import { registerUsage } from './cmd/usage/index.js';
+import { registerAccount } from './cmd/account/index.js';
 import { registerNotifications } from './cmd/notifications/index.js';
 import { registerAnnotate, registerLabel } from './cmd/label/index.js';
 import { registerGet } from './cmd/get/index.js';
@@ -95,7 +96,7 @@ export function buildProgram(): { program: Command; clients: Client[] } {
   });
 
   const verbs = [
-    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo, registerHistory, registerUsage, registerNotifications,
+    registerAlloc, registerRun, registerKill, registerExtend, registerWait, registerInfo, registerHistory, registerUsage, registerAccount, registerNotifications,
     registerApply, registerDiff, registerGet, registerDescribe, registerDelete, registerEdit, registerLabel, registerAnnotate, registerExplain,
     registerCordon, registerUncordon, registerDrain, registerInit, registerAddNode, registerImportKiwi,
     registerNode, registerDev, registerCompletion, registerMan, registerAdmin,

@@ -2,9 +2,14 @@
 // each from the leader's cache (dryRunAnswer, pure), and put the answer under the request's own
 // lease, so both keys go when the client revokes it or the lease runs out. A request without a
 // lease is ignored (its answer would outlive it); one that is not JSON is answered with an error.
+// A request holding `accountChange` is an account manager's change (../accounting/manage.ts),
+// applied to the Account with a compare-and-swap and answered with the spec after it.
 import type { IKeyValue, Watcher } from 'etcd3';
 import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } from '../../../crds/api/dryrun.js';
 import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, type Store } from '../../../crds/api/index.js';
+import { guaranteedUpdate } from '../../../crds/api/update.js';
+import { NotFoundError } from '../../../crds/api/errors.js';
+import { applyAccountChange, decodeAccountChange } from '../accounting/manage.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
@@ -46,6 +51,10 @@ export class DryRunServer {
     try {
       const value = JSON.parse(kv.value.toString());
       const c = this.o.cache;
+      if (value && typeof value === 'object' && 'accountChange' in value) {
+        a = { ...(await this.changeAccount(req.user, value.accountChange)), time: new Date(now).toISOString() };
+        return await this.put(req, a, kv);
+      }
       const pools = c.pools();
       const bookings = c.bookings();
       const inAccounts = accountGroups(c.accounts());
@@ -54,6 +63,38 @@ export class DryRunServer {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');
     }
+    await this.put(req, a, kv);
+  }
+
+  /** A manager's change, decided from the Account as it is now (re-read on a conflict). */
+  private async changeAccount(user: string, value: unknown): Promise<DryRunAnswer> {
+    const change = decodeAccountChange(value);
+    if ('error' in change) return { error: change.error };
+    const admin = user === 'root' || effectiveConfig(this.o.cache.config()).admins.includes(user);
+    let answer: DryRunAnswer = {};
+    try {
+      const r = await guaranteedUpdate(this.o.store, { kind: 'Account', name: change.account }, (acct) => {
+        const out = applyAccountChange(acct, user, admin, change);
+        if ('error' in out) {
+          answer = { error: out.error };
+          return false;
+        }
+        answer = { account: out.spec, changed: out.changed };
+        if (!out.changed) return false;
+        acct.spec = out.spec;
+        return true;
+      });
+      if (answer.changed) this.o.log.info({ account: change.account, by: user, change }, 'account changed by its manager');
+      return 'error' in answer ? answer : { account: r.object.spec, changed: r.changed };
+    } catch (err) {
+      if (err instanceof NotFoundError) return { error: `account ${change.account} does not exist (kiwictl get accounts lists them)` };
+      this.o.log.error({ err, account: change.account, by: user }, 'account change failed');
+      return { error: `the operator could not change account ${change.account}: ${(err as Error).message}` };
+    }
+  }
+
+  private async put(req: { user: string; id: string }, a: DryRunAnswer, kv: IKeyValue): Promise<void> {
+    const key = kv.key.toString();
     a.answeredBy = this.o.id;
     try {
       await this.o.store.txn('answer dry run', [], [putOp(dryRunKeys.answer(req.user, req.id), a, kv.lease)]);

@@ -12,6 +12,7 @@ import { Etcd3 } from 'etcd3';
 import type { Account, AccountSpec, Booking, Store, UsageRecord } from '../../../crds/api/index.js';
 import { checkLedger, guaranteedUpdate, keys, Store as StoreClass } from '../../../crds/api/index.js';
 import { ETCD_SERVER_FLAGS } from '../../../crds/api/etcd-server.js';
+import { askAccountChange } from '../../../crds/api/dryrun.js';
 import { startEtcd, stopProc, type TestEtcd } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -175,6 +176,38 @@ describe('accounting through the operator (real etcd)', function () {
     assert.match(table, /^NAME\s+PERIOD\s+ALLOCATION\s+AVAILABLE\s+ENCUMBERED\s+CHARGED/m);
     assert.match(table, new RegExp(`^race\\s+Total\\s+10\\s+0\\s+10\\s+0`, 'm'));
     assert.throws(() => kiwictl('usage', '--by', 'colour'), (e: { status: number; stderr: string }) => e.status === 2 && /--by colour: give a comma-separated list of user, account, pool, node/.test(e.stderr));
+  });
+
+  it("an account's manager adds a member (whose booking then starts) and sets a cap; a non-manager, the allocation and a hostile value change nothing", async () => {
+    await store.create(mkAccount('grp', { members: { users: ['mgr'] }, managers: ['mgr'], allocation: { units: 100 } }));
+    await store.create(mkNode('g1'));
+    await store.create(mkBooking('stud', 'before', { nodes: ['g1'], duration: 600 }));
+    await until('stud', 'before', (b) => b.status?.reason === 'Rejected', 'refused: in no account yet');
+    // identity is the request key's prefix: stud asking is refused whatever the value says
+    let a = await askAccountChange(store, 'stud', { account: 'grp', addUsers: ['stud'] });
+    assert.match(a.error ?? '', /stud does not manage account grp; its managers are mgr/);
+    a = await askAccountChange(store, 'mgr', { account: 'grp', allocation: { units: 1e6 } } as never);
+    assert.match(a.error ?? '', /unknown field\(s\) allocation: a manager may only add or remove members and set member caps/);
+    a = await askAccountChange(store, 'mgr', { account: 'grp', memberCaps: { stud: -5 } });
+    assert.match(a.error ?? '', /memberCaps.stud must be a number of units from 0/);
+    a = await askAccountChange(store, 'mgr', 'not an object' as never);
+    assert.match(a.error ?? '', /the account change is not an object/);
+    a = await askAccountChange(store, 'mgr', { account: 'nope', addUsers: ['stud'] });
+    assert.match(a.error ?? '', /account nope does not exist/);
+    assert.deepEqual((await store.get({ kind: 'Account', name: 'grp' }))!.spec, { members: { users: ['mgr'] }, managers: ['mgr'], allocation: { units: 100 } }, 'nothing changed yet');
+    a = await askAccountChange(store, 'mgr', { account: 'grp', addUsers: ['stud'], memberCaps: { stud: 5 } });
+    assert.equal(a.error, undefined);
+    assert.equal(a.changed, true);
+    const acct = (await store.get({ kind: 'Account', name: 'grp' }))!;
+    assert.deepEqual([acct.spec.members, acct.spec.memberCaps, acct.spec.allocation], [{ users: ['mgr', 'stud'] }, { stud: 5 }, { units: 100 }]);
+    assert.equal((await askAccountChange(store, 'mgr', { account: 'grp', addUsers: ['stud'] })).changed, false, 'already a member: unchanged');
+    await store.create(mkBooking('stud', 'after', { nodes: ['g1'], duration: 600 }));
+    await until('stud', 'after', (b) => b.status?.phase === 'Active', 'Active, paid by grp');
+    // through kiwictl (run as root here, whom the operator takes as an admin)
+    const out = execFileSync(process.execPath, [binPath('kiwictl'), '--endpoints', etcd.endpoint, 'account', 'set-cap', 'grp', 'stud', 'none'], { encoding: 'utf8' });
+    assert.match(out, /^account.kiwi.dev\/grp changed: members users \[mgr, stud\] groups \[\]\n$/);
+    assert.equal((await store.get({ kind: 'Account', name: 'grp' }))!.spec.memberCaps, undefined);
+    await holds(store, "after the manager's changes");
   });
 
   it('a restore from a backup (kiwictl admin backup, etcdctl snapshot restore): the ledger holds, and the operator goes on charging', async () => {

@@ -12,6 +12,7 @@ import { ROOT } from '../../helpers/build.js';
 const PURE_ENTRIES = [
   'operator/src/plan/index.ts',
   'operator/src/power/decide.ts',
+  'operator/src/accounting/manage.ts',
   ...readdirSync(join(ROOT, 'node-daemon/src/decide')).filter((f) => f.endsWith('.ts')).map((f) => `node-daemon/src/decide/${f}`),
   'crds/api/pure.ts',
 ];

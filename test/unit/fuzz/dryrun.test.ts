@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dryRunAnswer } from '../../../operator/src/dryrun/answer.js';
 import { parseDryRunRequestKey } from '../../../crds/api/dryrun.js';
+import { applyAccountChange, decodeAccountChange } from '../../../operator/src/accounting/manage.js';
+import type { Account } from '../../../crds/api/types.js';
 import { input, node, T0 } from '../operator/fixtures.js';
 import { mutate, mutationPath, oddValue, validBooking } from './gen.js';
 
@@ -47,5 +49,21 @@ describe('fuzz: server dry-run requests are untrusted', () => {
       const r = parseDryRunRequestKey(`/kiwi/dryrun/${s}/request`);
       if (r) assert.equal(`${r.user}/${r.id}`, s);
     }), { numRuns: 2000 });
+  });
+
+  it('property: any JSON value as an account change: an error or a spec, never a throw; a non-manager never changes it; the allocation and managers never change', () => {
+    const acct: Account = { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Account', metadata: { name: 'lab' }, spec: { members: { users: ['pi'] }, managers: ['pi'], allocation: { units: 100 } } };
+    const change = fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.record({ account: fc.constant('lab'), addUsers: fc.array(fc.string({ maxLength: 12 })), memberCaps: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.double(), fc.constant(null))), allocation: fc.jsonValue() }, { requiredKeys: ['account'] }));
+    fc.assert(
+      fc.property(change, fc.constantFrom('pi', 'bob'), (v, who) => {
+        const c = decodeAccountChange(v);
+        if ('error' in c) return assert.equal(typeof c.error, 'string');
+        const r = applyAccountChange(acct, who, false, c);
+        if (who === 'bob') assert.ok('error' in r);
+        if ('error' in r) return;
+        assert.deepEqual([r.spec.allocation, r.spec.managers], [{ units: 100 }, ['pi']]);
+      }),
+      { numRuns: 1500 },
+    );
   });
 });
