@@ -187,6 +187,25 @@ describe('security: etcd authentication and per-user authorization', function ()
     await assert.rejects(c.storeAs(alice.name).etcd.put(`/kiwi/dryrun/${bob.name}/x/request`).value('{}').exec(), /permission denied/i);
   });
 
+  it("an account's manager changes its members through the operator, as themselves; a member who is no manager cannot, and neither writes the Account", async () => {
+    const root = c.storeAs('root');
+    const ref = { kind: 'Account' as const, name: 'sec-acct' };
+    await root.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Account', metadata: { name: 'sec-acct' }, spec: { members: { users: [alice.name] }, managers: [alice.name], allocation: { units: 100 } } });
+    try {
+      let r = await c.as(alice, ['account', 'add-member', 'sec-acct', '--user', bob.name]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /account.kiwi.dev\/sec-acct changed/);
+      r = await c.as(bob, ['account', 'set-cap', 'sec-acct', bob.name, '1000']);
+      assert.equal(r.code, 9, r.stderr);
+      assert.match(r.stderr, new RegExp(`${bob.name} does not manage account sec-acct; its managers are ${alice.name}`));
+      await assert.rejects(c.storeAs(alice.name).etcd.put(keys.spec(ref)).value('{}').exec(), /permission denied/i, 'the manager cannot write the Account (its allocation) herself');
+      const a = (await root.get(ref))!;
+      assert.deepEqual([a.spec.members, a.spec.memberCaps, a.spec.allocation], [{ users: [alice.name, bob.name] }, undefined, { units: 100 }]);
+    } finally {
+      await root.delete(ref); // with accounts, a user in none is refused: leave none for the tests after
+    }
+  });
+
   it('a user writes their own Subscriptions and BookingSchedules, never another user\'s, nor their status', async () => {
     const s = c.storeAs(alice.name);
     const subOf = (ns: string) => ({ apiVersion: 'kiwi.dev/v1alpha1' as const, kind: 'Subscription' as const, metadata: { name: 'mine', namespace: ns }, spec: { sinks: ['hook'] } });

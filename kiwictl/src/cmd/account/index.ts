@@ -11,6 +11,13 @@ import { collect, examples, usage, verbAction, type Ctx, type Options } from '..
 
 type Verb = 'add-member' | 'remove-member' | 'set-cap';
 
+/** One example per verb, written out (a test parses every kiwictl command the sources suggest). */
+const EXAMPLE: Record<Verb, string[]> = {
+  'add-member': ['kiwictl account add-member lab-a --user alice', 'kiwictl account add-member lab-a --user bob --group students'],
+  'remove-member': ['kiwictl account remove-member lab-a --user alice', 'kiwictl account remove-member lab-a --user bob --group students'],
+  'set-cap': ['kiwictl account set-cap lab-a alice 500', 'kiwictl account set-cap lab-a alice none'],
+};
+
 class AccountOptions implements Options {
   change: AccountChange = { account: '' };
 
@@ -18,7 +25,7 @@ class AccountOptions implements Options {
 
   complete(args: string[], flags: { user?: string[]; group?: string[] }): void {
     const [account, ...rest] = args;
-    if (!account) throw usage(`${this.verb} needs the ACCOUNT, e.g. kiwictl account ${this.verb} lab-a ${this.verb === 'set-cap' ? 'alice 500' : '--user alice'}`);
+    if (!account) throw usage(`${this.verb} needs the ACCOUNT, e.g. ${EXAMPLE[this.verb][0]}`);
     this.change = { account };
     if (this.verb === 'set-cap') {
       if (rest.length !== 2) throw usage('set-cap takes ACCOUNT USER UNITS (UNITS "none" clears the cap), e.g. kiwictl account set-cap lab-a alice 500');
@@ -28,7 +35,7 @@ class AccountOptions implements Options {
       this.change.memberCaps = { [user]: n };
       return;
     }
-    if (rest.length) throw usage(`${this.verb} takes ACCOUNT and --user/--group, e.g. kiwictl account ${this.verb} lab-a --user alice --group students`);
+    if (rest.length) throw usage(`${this.verb} takes ACCOUNT and --user/--group, e.g. ${EXAMPLE[this.verb][1]}`);
     const users = flags.user ?? [];
     const groups = flags.group ?? [];
     if (!users.length && !groups.length) throw usage(`${this.verb}: name at least one --user or --group`);
@@ -67,7 +74,7 @@ export function registerAccount(program: Command): Command {
       .argument('<account>', 'the Account')
       .option('--user <user>', 'a Unix user (repeat for more)', collect)
       .option('--group <group>', 'a Unix group (repeat for more)', collect)
-      .addHelpText('after', examples(`kiwictl account ${verb} lab-a --user alice`, `kiwictl account ${verb} lab-a --user bob --group students`))
+      .addHelpText('after', examples(...EXAMPLE[verb]))
       .action(verbAction(() => new AccountOptions(verb)));
   }
   account
@@ -75,7 +82,7 @@ export function registerAccount(program: Command): Command {
     .description('Set how many units one member may have encumbered and charged in a period (none: no cap)')
     .argument('<account>', 'the Account')
     .argument('<args...>', 'USER UNITS')
-    .addHelpText('after', examples('kiwictl account set-cap lab-a alice 500', 'kiwictl account set-cap lab-a alice none'))
+    .addHelpText('after', examples(...EXAMPLE['set-cap']))
     .action(verbAction(() => new AccountOptions('set-cap')));
   return account;
 }
