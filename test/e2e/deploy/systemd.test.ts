@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } f
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { distScript, ensureBuilt } from '../../helpers/build.js';
 
 const UNITS = { 'kiwi-node-daemon.service': 5, 'kiwi-operator.service': 2, 'kiwi-web.service': 2 };
 
@@ -63,10 +64,11 @@ describe('systemd units (manifests/systemd)', function () {
       for (const k of ['ca', 'cert', 'key']) assert.match(tls, new RegExp(`^LoadCredential=etcd-${k}:/etc/kiwi/etcd-tls/`, 'm'));
       assert.match(tls, /KIWI_ETCD_CA=%d\/etcd-ca KIWI_ETCD_CERT=%d\/etcd-cert KIWI_ETCD_KEY=%d\/etcd-key/);
     }
-    // the names the programs read (operator/src/main.ts, node-daemon/src/main.ts, kiwi-web/src/main.ts)
-    for (const f of ['operator/src/main.ts', 'node-daemon/src/main.ts', 'kiwi-web/src/main.ts']) {
-      const src = readFileSync(f, 'utf8');
-      for (const v of ['KIWI_ETCD_PASSWORD_FILE', 'KIWI_ETCD_CA', 'KIWI_ETCD_CERT', 'KIWI_ETCD_KEY']) assert.ok(src.includes(`'${v}'`), `${f} does not read ${v}`);
+    // the names the programs read: each program's own --help lists an option's variable as (env: NAME)
+    ensureBuilt();
+    for (const p of ['kiwi-operator', 'kiwi-node-daemon', 'kiwi-web'] as const) {
+      const help = spawnSync(process.execPath, [distScript(p), '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' '); // help wraps lines
+      for (const v of ['KIWI_ETCD_PASSWORD_FILE', 'KIWI_ETCD_CA', 'KIWI_ETCD_CERT', 'KIWI_ETCD_KEY']) assert.ok(help.includes(`(env: ${v})`), `${p} --help names no option read from ${v}`);
     }
   });
 });
