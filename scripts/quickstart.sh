@@ -121,6 +121,9 @@ if kill -0 "$JOB" 2>/dev/null; then
   echo "the job $JOB is still running: cleanup failed (see $WORK/daemon.log)" >&2
   exit 1
 fi
+# The job is gone; the daemon's sweep may still be running its kill(-1) as the user (one short
+# process of theirs) for a round or two: count once the sweep is done, within 5 s.
+for _ in $(seq 50); do pgrep -u "$USER_NAME" >/dev/null || break; sleep 0.1; done
 echo "the job (pid $JOB) was cleaned up by the node daemon; $USER_NAME has $(pgrep -c -u "$USER_NAME" || true) processes left"
 ./bin/kiwictl describe booking second -n "$USER_NAME" | sed -n '/Events/,$p'
 
