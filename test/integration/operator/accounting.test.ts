@@ -12,7 +12,8 @@ import { Etcd3 } from 'etcd3';
 import type { Account, AccountSpec, Booking, Store, UsageRecord } from '../../../crds/api/index.js';
 import { checkLedger, guaranteedUpdate, keys, Store as StoreClass } from '../../../crds/api/index.js';
 import { ETCD_SERVER_FLAGS } from '../../../crds/api/etcd-server.js';
-import { askAccountChange } from '../../../crds/api/dryrun.js';
+import { askAccountChange, dryRunKeys } from '../../../crds/api/dryrun.js';
+import { randomBytes } from 'node:crypto';
 import { startEtcd, stopProc, type TestEtcd } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -203,6 +204,33 @@ describe('accounting through the operator (real etcd)', function () {
     assert.equal((await askAccountChange(store, 'mgr', { account: 'grp', addUsers: ['stud'] })).changed, false, 'already a member: unchanged');
     await store.create(mkBooking('stud', 'after', { nodes: ['g1'], duration: 600 }));
     await until('stud', 'after', (b) => b.status?.phase === 'Active', 'Active, paid by grp');
+    // raw values written straight into mgr's request prefix (a leased key, as kiwictl writes): each answered with an error, the Account untouched
+    const before = JSON.stringify((await store.get({ kind: 'Account', name: 'grp' }))!.spec);
+    const rawAsk = async (value: string) => {
+      const id = randomBytes(8).toString('hex');
+      const lease = store.etcd.lease(10, { autoKeepAlive: false });
+      await lease.grant();
+      try {
+        await lease.put(dryRunKeys.request('mgr', id)).value(value).exec();
+        return await waitFor(async () => {
+          const v = await store.etcd.get(dryRunKeys.answer('mgr', id)).string();
+          return v === null ? undefined : (JSON.parse(v) as { error?: string; changed?: boolean });
+        }, { what: `the operator's answer to ${value.slice(0, 40)}` });
+      } finally {
+        await lease.revoke();
+      }
+    };
+    for (const [value, error] of [
+      ['{"accountChange": null}', /not an object/],
+      ['{"accountChange": []}', /not an object/],
+      ['{"accountChange": {"account": {"name": "grp"}}}', /names no account/],
+      ['{"accountChange": {"account": "grp/../grp"}}', /is not an object name/],
+      ['{"accountChange": {"account": "grp", "memberCaps": {"__proto__": 1}}}', /the name __proto__ is not allowed/],
+      ['{"accountChange": {"account": "grp", "addUsers": [{"toString": "x"}]}}', /addUsers: /],
+      ['{"accountChange": {"account": "grp", "spec": {"allocation": {"units": 1e9}}}}', /unknown field\(s\) spec/],
+      ['{"accountChange": "grp", "booking": {"kind": "Booking"}}', /not an object/],
+    ] as const) assert.match((await rawAsk(value)).error ?? '', error, value);
+    assert.equal(JSON.stringify((await store.get({ kind: 'Account', name: 'grp' }))!.spec), before, 'no hostile value changed the Account');
     // through kiwictl (run as root here, whom the operator takes as an admin)
     const out = execFileSync(process.execPath, [binPath('kiwictl'), '--endpoints', etcd.endpoint, 'account', 'set-cap', 'grp', 'stud', 'none'], { encoding: 'utf8' });
     assert.match(out, /^account.kiwi.dev\/grp changed: members users \[mgr, stud\] groups \[\]\n$/);

@@ -35,6 +35,10 @@ describe('accounting: a manager changes members and caps (pure)', () => {
     assert.match((decodeAccountChange({ account: 'lab', addGroups: ['a b'] }) as { error: string }).error, /addGroups: group name "a b" is not allowed/);
     assert.match((decodeAccountChange({ account: 'lab', memberCaps: { alice: -1 } }) as { error: string }).error, /memberCaps.alice must be a number of units from 0/);
     assert.match((decodeAccountChange({ account: 'lab', memberCaps: { alice: 'lots' } }) as { error: string }).error, /got "lots"/);
+    assert.match((decodeAccountChange(JSON.parse('{"account": "lab", "memberCaps": {"__proto__": 5}}')) as { error: string }).error, /memberCaps: the name __proto__ is not allowed/);
+    assert.match((decodeAccountChange({ account: 'lab', addUsers: ['__proto__'] }) as { error: string }).error, /addUsers: the name __proto__ is not allowed/);
+    assert.match((decodeAccountChange({ account: '../lab' }) as { error: string }).error, /account name "..\/lab" is not an object name/);
+    assert.match((decodeAccountChange({ account: 'lab/x' }) as { error: string }).error, /is not an object name/);
     assert.deepEqual(decodeAccountChange({ account: 'lab', addUsers: ['alice'], memberCaps: { bob: null } }), { account: 'lab', addUsers: ['alice'], memberCaps: { bob: null } });
   });
   it('the schema still bounds the result (at most 10,000 users)', () => {
