@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Watcher } from 'etcd3';
 import type { AccountSpec, Booking, BookingStatus } from './types.js';
+import type { AccountChange } from './account-change.js';
 import { ROOT } from './keys.js';
 import { TimeoutError } from './errors.js';
 import type { Store } from './store.js';
@@ -31,16 +32,6 @@ export function parseDryRunRequestKey(key: string): { user: string; id: string }
 
 export interface DryRunRequest {
   booking: Booking;
-}
-
-/** An account manager's change: members added or removed, member caps set (a number) or cleared (null). Nothing else of the Account. */
-export interface AccountChange {
-  account: string;
-  addUsers?: string[];
-  removeUsers?: string[];
-  addGroups?: string[];
-  removeGroups?: string[];
-  memberCaps?: Record<string, number | null>;
 }
 
 export interface DryRunAnswer {

@@ -9,7 +9,8 @@ import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } f
 import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, type Store } from '../../../crds/api/index.js';
 import { guaranteedUpdate } from '../../../crds/api/update.js';
 import { NotFoundError } from '../../../crds/api/errors.js';
-import { applyAccountChange, decodeAccountChange } from '../accounting/manage.js';
+import { applyAccountChange } from '../accounting/manage.js';
+import { decodeAccountChange } from '../../../crds/api/account-change.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';

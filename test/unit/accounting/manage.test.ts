@@ -2,7 +2,8 @@
 // (members and member caps only), and the hostile value decoded field by field.
 import { strict as assert } from 'node:assert';
 import type { Account } from '../../../crds/api/types.js';
-import { applyAccountChange, decodeAccountChange } from '../../../operator/src/accounting/manage.js';
+import { applyAccountChange } from '../../../operator/src/accounting/manage.js';
+import { decodeAccountChange } from '../../../crds/api/account-change.js';
 
 const acct: Account = { apiVersion: 'kiwi.dev/v1alpha1', kind: 'Account', metadata: { name: 'lab' }, spec: { members: { users: ['pi'], groups: ['phd'] }, managers: ['pi'], allocation: { units: 100 }, memberCaps: { bob: 3 } } };
 

@@ -3,9 +3,8 @@
 // prefix (crds/api/dryrun.ts askAccountChange), because etcd cannot let a manager write part of
 // an Account. The operator decides who the caller is from the key, and applies it with a CAS.
 import type { Command } from 'commander';
-import type { AccountChange } from '../../../../crds/api/dryrun.js';
+import { decodeAccountChange, type AccountChange } from '../../../../crds/api/account-change.js';
 import { InvalidError, RefusedError } from '../../../../crds/api/errors.js';
-import { checkName } from '../../../../crds/api/roles.js';
 import { callerName } from '../bookings.js';
 import { collect, examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 
@@ -43,16 +42,10 @@ class AccountOptions implements Options {
     else Object.assign(this.change, users.length ? { removeUsers: users } : {}, groups.length ? { removeGroups: groups } : {});
   }
 
+  /** The operator's own decoder: what it would refuse is refused here first, with the same words. */
   validate(): void {
-    const c = this.change;
-    for (const n of [...(c.addUsers ?? []), ...(c.removeUsers ?? []), ...Object.keys(c.memberCaps ?? {})]) {
-      const bad = checkName(n, 'user');
-      if (bad) throw new InvalidError(bad);
-    }
-    for (const n of [...(c.addGroups ?? []), ...(c.removeGroups ?? [])]) {
-      const bad = checkName(n, 'user');
-      if (bad) throw new InvalidError(bad.replace(/\buser\b/g, 'group'));
-    }
+    const d = decodeAccountChange(this.change);
+    if ('error' in d) throw new InvalidError(d.error);
   }
 
   async run(ctx: Ctx): Promise<void> {
