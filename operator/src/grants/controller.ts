@@ -11,6 +11,7 @@ import { CLUSTER_CONFIG_NAME, compare, effectiveConfig, etcdPermission, keys, pu
 import { roleOf, writeGrantsOf } from '../../../crds/api/roles.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock, Fence } from '../reconcile/index.js';
+import { PassLoop } from '../reconcile/loop.js';
 import { toRevoke, type Revocation } from './decide.js';
 
 export interface GrantOptions {
@@ -37,38 +38,22 @@ export interface RevokedMark {
 
 export class GrantController {
   readonly revoked: string[] = [];
-  private stopped = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private timer?: NodeJS.Timeout;
+  private readonly loop: PassLoop;
   /** Users whose revocation failed (no role: auth off, or never added), and when to try again. */
   private readonly failedUntil = new Map<string, number>();
   private readonly clock: Clock;
 
   constructor(private readonly opts: GrantOptions) {
     this.clock = opts.clock ?? { now: () => Date.now() };
+    this.loop = new PassLoop(() => this.check(), { name: 'grants: looking for flooding users', log: opts.log, clock: this.clock, intervalMs: opts.intervalMs ?? 500 });
   }
 
   start(): void {
-    this.loop = this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.wake?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      await this.check().catch((err) => this.opts.log.warn({ err }, 'grants: looking for flooding users failed; trying again'));
-      if (this.stopped) return;
-      await new Promise<void>((r) => {
-        this.wake = r;
-        this.timer = setTimeout(r, this.opts.intervalMs ?? 500);
-      });
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One look: the marks in etcd, the cache's usage, and a revocation for each user due. */
@@ -79,7 +64,7 @@ export class GrantController {
     for (const [u, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(u);
     const skip = new Set([...marked, ...this.failedUntil.keys()]);
     for (const r of toRevoke(this.opts.cache.usageByUser(), effectiveConfig(this.opts.cache.config()), skip)) {
-      if (this.stopped) return;
+      if (!this.loop.live) return;
       await this.revoke(r);
     }
   }
@@ -104,10 +89,10 @@ export class GrantController {
     const time = rfc3339(new Date(this.clock.now()));
     const mark: RevokedMark = { user: r.user, reason: r.reason, keys: r.keys, bytes: r.bytes, time };
     const ev: KiwiEvent = { time, kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Warning', reason: 'UserWriteRevoked', message: r.reason, source: 'kiwi-operator' };
-    const res = await store.txn(`mark ${r.user}'s write grants revoked`, [compare(fence.key, 'Create', 'Equal', fence.createRevision)], [putOp(keys.revoked(r.user), mark), store.eventOp(ev, `revoked-${r.user}-${Date.now()}`)], [rangeOp(fence.key)]);
+    const res = await store.txn(`mark ${r.user}'s write grants revoked`, [compare(fence.key, 'Create', 'Equal', fence.createRevision)], [putOp(keys.revoked(r.user), mark), store.eventOp(ev, `revoked-${r.user}-${this.clock.now()}`)], [rangeOp(fence.key)]);
     if (!res.succeeded) {
       log.warn({ fence, user: r.user }, 'grants: a fenced write found another leader (or none): the next leader marks the revocation');
-      this.stopped = true;
+      void this.loop.stop();
       this.opts.onDeposed?.();
       return;
     }
