@@ -265,6 +265,10 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       spec: { days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const, at: new Date(first).toISOString().slice(11, 16), duration: '30m', timeZone: 'UTC', horizon: '20h', template: { nodes: ['n-3'] } },
     };
     await store.create(rule as any);
+    const raw = c.etcd.client();
+    // hostile bytes at schedule keys: not JSON, and an object claiming another namespace's rule
+    await raw.put(`/kiwi/spec/bookingschedules/${ALICE}/junk`).value('{"not json');
+    await raw.put(`/kiwi/spec/bookingschedules/${ALICE}/odd`).value(JSON.stringify({ ...rule, metadata: { name: 'lab', namespace: BOB } }));
     try {
       const one = `${url}${API}/namespaces/${ALICE}/bookingschedules/lab`;
       const got = await waitFor(async () => {
@@ -275,7 +279,8 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       const occ = got.status.occurrences[0].booking;
       const list = (await (await fetch(`${url}${API}/bookingschedules`)).json()) as any;
       assert.equal(list.kind, 'BookingScheduleList');
-      assert.deepEqual(list.items.map((x: any) => `${x.metadata.namespace}/${x.metadata.name}`), [`${ALICE}/lab`]);
+      assert.deepEqual(list.items.map((x: any) => `${x.metadata.namespace}/${x.metadata.name}`), [`${ALICE}/lab`], 'the hostile keys are left out');
+      await waitFor(() => ['junk', 'odd'].every((k) => c.web.logs.some((l) => l.includes(`/kiwi/spec/bookingschedules/${ALICE}/${k}`) && l.includes('not served'))), { what: 'both bad schedule keys logged, with their keys' });
       const mine = (await (await fetch(`${url}${API}/namespaces/${ALICE}/bookings?labelSelector=${encodeURIComponent('kiwi.dev/schedule=lab')}`)).json()) as any;
       assert.deepEqual(mine.items.map((b: any) => b.metadata.name), [occ], 'the occurrence, found by its label');
       const missing = await fetch(`${url}${API}/namespaces/${BOB}/bookingschedules/lab`);
@@ -285,6 +290,7 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       await waitFor(async () => (await fetch(`${url}${API}/namespaces/${ALICE}/bookings/${occ}`)).status === 404, { timeoutMs: 20_000, what: 'the occurrence gone with its rule' });
     } finally {
       await store.delete({ kind: 'BookingSchedule', namespace: ALICE, name: 'lab' }).catch(() => undefined);
+      await raw.delete().prefix(`/kiwi/spec/bookingschedules/${ALICE}/`);
     }
   });
 
