@@ -14,7 +14,8 @@ import { askDryRun } from '../../crds/api/dryrun.js';
 import { planExtend, type ExtendChange } from '../../crds/api/extend.js';
 import { parseDuration } from '../../crds/api/duration.js';
 import type { Logger } from '../../crds/api/log.js';
-import type { Hub, WatchedKind, WatchEvent } from './hub.js';
+import { WATCHED_KINDS, type Hub, type WatchedKind, type WatchEvent } from './hub.js';
+import { kindInfo } from '../../crds/api/kinds.js';
 import type { Session, Sessions } from './auth.js';
 import { HttpError } from './status.js';
 import { readJson, sendJson } from './http.js';
@@ -45,19 +46,23 @@ export async function clusterConfig(store: Store): Promise<EffectiveConfig> {
   return effectiveConfig(await store.get({ kind: 'ClusterConfig', name: 'default' }) as ClusterConfig | undefined);
 }
 
+/** The served kinds by their plural, the first segment of their paths. */
+const SERVED = new Map<string, WatchedKind>(WATCHED_KINDS.map((k) => [kindInfo(k).plural, k]));
+
 /** Handles a request under API_PREFIX; false when the path is not the API's. */
 export async function handleApi(d: ApiDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
   const p = url.pathname;
   if (!p.startsWith(API_PREFIX + '/') && p !== API_PREFIX) return false;
   const rest = p.slice(API_PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
+  // Kubernetes' paths: PLURAL[/NAME] for a cluster-scoped kind; PLURAL (all namespaces) and
+  // namespaces/NS/PLURAL[/NAME] for a namespaced one.
   let m: { kind: WatchedKind; namespace?: string; name?: string } | undefined;
-  if (rest[0] === 'nodes' && rest.length <= 2) m = { kind: 'Node', name: rest[1] };
-  else if (rest[0] === 'pools' && rest.length <= 2) m = { kind: 'Pool', name: rest[1] };
-  else if (rest[0] === 'bookings' && rest.length === 1) m = { kind: 'Booking' };
-  else if (rest[0] === 'namespaces' && rest[2] === 'bookings' && rest.length >= 3 && rest.length <= 4) m = { kind: 'Booking', namespace: rest[1], name: rest[3] };
-  else if (rest[0] === 'bookingschedules' && rest.length === 1) m = { kind: 'BookingSchedule' };
-  else if (rest[0] === 'namespaces' && rest[2] === 'bookingschedules' && rest.length >= 3 && rest.length <= 4) m = { kind: 'BookingSchedule', namespace: rest[1], name: rest[3] };
+  const top = SERVED.get(rest[0]);
+  const inNs = rest[0] === 'namespaces' && rest.length >= 3 && rest.length <= 4 ? SERVED.get(rest[2]) : undefined;
+  if (top && !kindInfo(top).namespaced && rest.length <= 2) m = { kind: top, name: rest[1] };
+  else if (top && kindInfo(top).namespaced && rest.length === 1) m = { kind: top };
+  else if (inNs && kindInfo(inNs).namespaced) m = { kind: inNs, namespace: rest[1], name: rest[3] };
   if (!m) throw new HttpError(404, 'NotFound', `no such path ${p}; see /openapi/v3 for the API`);
   if (method === 'GET' || method === 'HEAD') {
     if (!d.anonymousRead && !d.sessions.of(req)) throw new HttpError(401, 'Unauthorized', 'log in first: this server shows the calendar only to logged-in users');

@@ -3,7 +3,9 @@
 // change is serialized once and written to every subscriber of its kind.
 import { Informer, type InformerEvent, type KiwiObject, type Logger, type Store } from '../../crds/api/index.js';
 
-export type WatchedKind = 'Node' | 'Booking' | 'Pool' | 'BookingSchedule';
+/** The kinds this server serves (each from one informer), read-only but for Bookings. */
+export const WATCHED_KINDS = ['Node', 'Booking', 'Pool', 'BookingSchedule'] as const;
+export type WatchedKind = (typeof WATCHED_KINDS)[number];
 export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KiwiObject };
 
 export interface Subscriber {
@@ -20,7 +22,7 @@ export class Hub {
   private synced = false;
 
   constructor(store: Store, private readonly log: Logger) {
-    for (const kind of ['Node', 'Booking', 'Pool', 'BookingSchedule'] as const) {
+    for (const kind of WATCHED_KINDS) {
       this.informers.set(kind, new Informer(store, kind, {
         onEvent: (ev) => this.publish(kind, ev as InformerEvent<KiwiObject>),
         onError: (err) => log.warn({ err, kind }, 'watch broke; re-listing'),
