@@ -9,6 +9,7 @@ import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { resolveEndpoints, type EndpointFlags, type ResolvedEndpoints } from './endpoints.js';
 import { credentialFileOf, resolveCredentials, type CredentialFlags, type ResolvedCredentials } from './credentials.js';
 import { EtcdReader, type Reader } from './reader.js';
+import { userTokenCache } from './token-cache.js';
 import { authVerdict, isLoopbackEndpoint } from '../../../crds/api/endpoints.js';
 
 const warned = new Set<string>();
@@ -43,7 +44,7 @@ export class Client {
     const c = this.credentials();
     this.warnTransport(this.resolved.endpoints, c);
     const tls = c.tls && { ca: readFileSync(c.tls.caFile), ...(c.tls.certFile ? { cert: readFileSync(c.tls.certFile), key: readFileSync(c.tls.keyFile!) } : {}) };
-    return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000, { ...(c.auth ? { auth: c.auth } : {}), ...(tls ? { tls } : {}) });
+    return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000, { ...(c.auth ? { auth: c.auth, tokenCache: userTokenCache() } : {}), ...(tls ? { tls } : {}) });
   }
 
   /** The Store, connected on first use: for writes and watches. */

@@ -1,6 +1,7 @@
 // A minimal gRPC client for etcd's one read call kiwictl needs: KV/Txn holding only range
 // requests (several ranges read at one revision), and, for an etcd with auth on, Auth/Authenticate
-// first (its token goes with the read as the `token` metadata, as etcd's own clients send it).
+// first (its token goes with the read as the `token` metadata, as etcd's own clients send it;
+// kept for the next commands by token-cache.ts).
 // Plain node:http2, over TLS (CA, client certificate) when configured, and a hand-written
 // protobuf codec for these few messages (field numbers from etcd's rpc.proto and kv.proto).
 //
@@ -9,6 +10,7 @@
 // etcd's JSON gateway: its server-side JSON marshalling is slower than the gRPC answer.
 // Writes and watches keep going through the Store over etcd3.
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import type { TokenCache } from './token-cache.js';
 
 /** Keys and values decoded to strings straight from the answer (no Buffer per field: 10,000 keys). */
 export interface WireKv {
@@ -193,6 +195,8 @@ export function decodeAuthToken(buf: Buffer): string {
 /** Who the reader is to etcd, and how it reaches it: what the Store's etcd3 client gets too. */
 export interface WireSecurity {
   auth?: { username: string; password: string };
+  /** Where a login's token is kept for the next commands (token-cache.ts); none: one login per process. */
+  tokenCache?: TokenCache;
   /** PEM contents (not paths): read once by the caller. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
@@ -201,8 +205,9 @@ export interface WireSecurity {
  * HTTP/2 sessions kept open for many calls (a batch of reads): one connection per endpoint
  * instead of one per call. Unref'd, so they never keep the process alive. Over TLS when
  * `security.tls` is set (as etcd3 does, whatever the endpoint's scheme); with `security.auth`,
- * the etcd token of each endpoint, in memory only: one Authenticate per endpoint and process,
- * never on disk (a token there would be a password-equivalent for its TTL).
+ * the etcd token of each endpoint: one Authenticate per endpoint and process, or none while
+ * `security.tokenCache` holds a token from an earlier command (token-cache.ts says why that is
+ * safe enough, and where it lives).
  */
 export class Sessions {
   private readonly open = new Map<string, ClientHttp2Session>();
@@ -233,14 +238,23 @@ export class Sessions {
     const { username, password } = this.security.auth!;
     let t = this.tokens.get(endpoint);
     if (!t) {
-      t = call(endpoint, '/etcdserverpb.Auth/Authenticate', encodeAuthenticate(username, password), timeoutMs, this, {}).then(decodeAuthToken);
+      const cache = this.security.tokenCache;
+      const cached = cache?.get(endpoint, username, password);
+      t = cached
+        ? Promise.resolve(cached)
+        : call(endpoint, '/etcdserverpb.Auth/Authenticate', encodeAuthenticate(username, password), timeoutMs, this, {})
+            .then(decodeAuthToken)
+            .then((token) => (cache?.put(endpoint, username, password, token), token));
       this.tokens.set(endpoint, t);
       t.catch(() => this.forgetToken(endpoint));
     }
     return t;
   }
+  /** Drops the token held for this endpoint (etcd no longer knows it, or the login failed), cached one included. */
   forgetToken(endpoint: string): void {
     this.tokens.delete(endpoint);
+    const a = this.security.auth;
+    if (a) this.security.tokenCache?.forget(endpoint, a.username, a.password);
   }
 }
 
