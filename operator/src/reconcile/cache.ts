@@ -35,6 +35,8 @@ export class ClusterCache {
    */
   private readonly beats = new Freshness<string>();
   private readonly beatTtl = new Map<string, number>(); // node -> ms the value may stay unchanged
+  /** node -> the heartbeat key's mod_revision (0: absent) as of revision `at`: a NotReady's compare. */
+  private readonly beatKey = new Map<string, { mod: number; at: number }>();
   private beatTimer?: NodeJS.Timeout;
   /** Deleted keys and the revision they were deleted at, so a late put of an older revision is ignored. */
   private readonly tombstones = new Map<string, number>();
@@ -95,16 +97,27 @@ export class ClusterCache {
     // NotReady once its last change is a TTL old. etcd 3.4 (before 3.4.28) revokes live leases
     // when a paused raft leader resumes (etcd-io/etcd#12528); the daemon puts its key again
     // under a new lease within a beat, and that costs no NotReady.
+    const mod = Number(kv.mod_revision);
     if (!deleted) {
       this.beatTtl.set(node, heartbeatTtlMs(kv.value));
-      this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
+      this.beats.observe(node, mod, this.clock.now());
     }
+    if ((this.beatKey.get(node)?.at ?? -1) <= mod) this.beatKey.set(node, { mod: deleted ? 0 : mod, at: mod });
     // A refresh of a live node, or a heartbeat of no Node (yet): nothing to plan. A Node created
-    // later reads its readiness from `beats` then.
+    // later reads its readiness from `beats` then. A stale node's view keeps the key's revision
+    // current (a delete), so that its NotReady compares what is there.
     const nv = this.nodeViews.get(node);
-    if (!nv || nv.heartbeat === this.heartbeatAlive(node)) return undefined;
+    if (!nv) return undefined;
+    if (nv.heartbeat === this.heartbeatAlive(node)) {
+      if (!nv.heartbeat && nv.heartbeatRevision !== this.beatRevision(node)) this.nodeViews.set(node, { ...nv, heartbeatRevision: this.beatRevision(node) });
+      return undefined;
+    }
     this.touch(keys.spec({ kind: 'Node', name: node }));
     return `heartbeat:${node}`;
+  }
+
+  private beatRevision(node: string): number {
+    return this.beatKey.get(node)?.mod ?? 0;
   }
 
   /** Nodes whose heartbeat value stopped changing: NotReady input, whatever keeps their lease alive. */
@@ -135,6 +148,7 @@ export class ClusterCache {
     this.calendars.clear();
     this.beats.clear();
     this.beatTtl.clear();
+    this.beatKey.clear();
     this.tombstones.clear();
     const [spec, status, cal, hb] = r.responses.map((x) => x.response_range.kvs);
     this.usage.clear();
@@ -331,7 +345,7 @@ export class ClusterCache {
         this.index.setNode(ref.name, undefined, false);
         return;
       }
-      this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
+      this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name), heartbeatRevision: this.beatRevision(ref.name) });
       this.index.setNode(ref.name, d.object.metadata?.labels, true, nodeMayHaveFailed(d.object));
     } else if (ref.kind === 'Pool') {
       const d = decode('Pool');
