@@ -3,12 +3,13 @@
 // alive (its keepalives reach the new leader), checked from a client of the live members all
 // through the pause. Without gRPC keepalives and live-member preference a keepalive stream to
 // the paused member stalled for a whole TTL (etcd3 then reconnects, to a random member: maybe
-// the paused one again) and its lease expired.
+// the paused one again) and its lease expired. And the keepalives are at a rate etcd with its
+// default flags accepts: an idle watch held for four ping intervals is never sent away.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { Etcd3, Lease } from 'etcd3';
-import { connect } from '../../crds/api/index.js';
-import { startEtcdCluster, type TestEtcdCluster } from '../helpers/etcd.js';
+import { connect, KEEPALIVE } from '../../crds/api/index.js';
+import { startEtcd, startEtcdCluster, type TestEtcdCluster } from '../helpers/etcd.js';
 
 const TTL = 3;
 const PAUSE_MS = 4_000;
@@ -58,5 +59,33 @@ describe('etcd connections notice a paused member (3-member etcd, leader SIGSTOP
     // proposes the revocations it computed while paused (etcd-io/etcd#12528, fixed by #16822).
     const version = execFileSync('etcd', ['--version'], { encoding: 'utf8' });
     console.log(`      (etcd ${/etcd Version: (\S+)/.exec(version)?.[1]}: leases revoked by the resumed old leader are etcd-io/etcd#12528, not checked here)`);
+  });
+});
+
+describe('etcd connections: keepalives an etcd with default flags accepts', function () {
+  const every = KEEPALIVE['grpc.keepalive_time_ms'];
+  this.timeout(4 * every + 20_000);
+
+  it('holds an idle watch for four ping intervals without a GOAWAY or a reconnect', async () => {
+    // etcd (default --grpc-keepalive-min-time 5 s) counts a ping that comes sooner than that after
+    // the last one, with no data of its own in between, as a strike, and sends GOAWAY
+    // too_many_pings at the third; grpc-js then ends every stream of the connection, which the
+    // watcher reports as 'disconnected'. With 1 s pings: 8 disconnects in 20 s.
+    const etcd = await startEtcd(); // no keepalive flags: etcd's defaults
+    const c = connect({ endpoints: [etcd.endpoint] });
+    try {
+      const w = await c.watch().prefix('/kiwitest-idle/').create();
+      const drops: string[] = [];
+      w.on('disconnected', (err: unknown) => drops.push(String((err as Error)?.message ?? err)));
+      await new Promise((r) => setTimeout(r, 4 * every + 1000)); // the length under test, not a wait for a condition
+      assert.deepEqual(drops, [], `the idle watch was sent away (keepalive ${every} ms)`);
+      const seen = new Promise<string>((r) => w.once('put', (kv) => r(kv.key.toString())));
+      await c.put('/kiwitest-idle/x').value('1');
+      assert.equal(await seen, '/kiwitest-idle/x', 'and it still delivers');
+      await w.cancel();
+    } finally {
+      c.close();
+      await etcd.stop();
+    }
   });
 });

@@ -83,7 +83,7 @@ export class ClusterCache {
   /**
    * Is the node's heartbeat value still changing (seen to within its TTL, and one beat period
    * of slack, by our clock)? The slack is for one write stalled by an etcd member that stopped
-   * answering: gRPC keepalives notice it in about 2 s, and with a 3 s TTL a write due just then
+   * answering: its 2 s deadline moves it to another member, and with a 3 s TTL a write due just then
    * came 3.1 s after the one before (the fault suite, raft leader SIGSTOPped).
    */
   private heartbeatAlive(node: string): boolean {
