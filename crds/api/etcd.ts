@@ -21,21 +21,19 @@ export interface EtcdConfig {
 }
 
 /**
- * gRPC keepalives on every connection, at a rate stock etcd accepts: a stream on a member that
- * stops answering (paused, a half-open link) is noticed within 8 s and goes to another member,
- * instead of waiting for ever (grpc-js has no other stall detection on a stream). etcd's
- * --grpc-keepalive-min-time (default 5 s) applies to every ping not preceded by data from it:
- * with 1 s pings an idle watch (a calendar that does not change) got GOAWAY "too_many_pings"
- * after 3 pings, and grpc-js's doubling of the interval did not outlive the reconnect, so it was
- * torn down every 4 s for ever (test/integration/etcd-keepalive.test.ts). 6 s leaves a second of
- * timer slack above etcd's minimum. What needs to be faster has its own deadline: unary calls
- * (2 s writes, crds/api/etcd.ts connect), lease keepalive streams (etcd3 gives up after the
- * TTL and a new raft leader extends every lease), heartbeats (values, not leases: a NotReady
- * write compares the heartbeat revision it judged, operator/src/plan/phases/nodes.ts).
+ * gRPC keepalives on every connection: a member that stops answering (paused, a half-open
+ * link) is noticed in about 2 s and its calls and streams go to another member, instead of
+ * hanging until something times out. A write's 2 s deadline alone is not enough: its retry went
+ * to the paused member (nothing had marked it failed yet), and with 6 s pings a daemon's beats
+ * stalled for a whole 5 s pause and its nodes went NotReady (the fault suite). etcd counts a
+ * ping with no data from it in between sooner than its --grpc-keepalive-min-time (default 5 s)
+ * as a strike and sends GOAWAY at the third, so every etcd Kiwi starts runs with
+ * ETCD_KEEPALIVE_MIN_TIME_FLAG (crds/api/etcd-server.ts), and docs/operations.md asks the same
+ * of an etcd of one's own (test/integration/etcd-keepalive.test.ts).
  */
 export const KEEPALIVE = {
-  'grpc.keepalive_time_ms': 6_000,
-  'grpc.keepalive_timeout_ms': 2_000,
+  'grpc.keepalive_time_ms': 1_000,
+  'grpc.keepalive_timeout_ms': 1_000,
   'grpc.keepalive_permit_without_calls': 0,
 } as const;
 
