@@ -82,6 +82,17 @@ export async function startEtcd(o: { stockKeepalive?: boolean } = {}): Promise<T
   return t;
 }
 
+/** A real etcd for the describe block it is called in: started before its tests, stopped after them. */
+export function useEtcd(): { readonly etcd: TestEtcd; readonly store: Store } {
+  const ctx = {} as { etcd: TestEtcd; store: Store };
+  before(async () => {
+    ctx.etcd = await startEtcd();
+    ctx.store = ctx.etcd.store();
+  });
+  after(async () => ctx.etcd?.stop());
+  return ctx;
+}
+
 export async function stopProc(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));

@@ -1,14 +1,15 @@
 // The operator's view of etcd: one consistent snapshot (a single transaction over spec,
 // status, calendars and heartbeats, so every part is read at one revision), then watches from
-// the revision after it. Its own writes are applied at once (by revision), so the next pass
-// does not redo them while the watch catches up. A watch etcd cancels (compaction) re-snapshots.
+// the revision after it (crds/api/listwatch.ts, the one list-then-watch). Its own writes are
+// applied at once (by revision), so the next pass does not redo them while the watch catches
+// up. A watch etcd cancels (compaction) re-snapshots, retried until etcd answers.
 // Every value is untrusted (users write their bookings, nodes their Node, straight into etcd if
 // they like): each object is decoded on its own (crds/api/decode.ts, with the schema). A booking
 // that does not decode is handed to the planner as invalid, which refuses it under its key's name;
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
-import type { IKeyValue, Watcher } from 'etcd3';
+import type { IKeyValue } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
-import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
+import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, ListWatch, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type WatchEvent, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
@@ -56,8 +57,7 @@ export class ClusterCache {
   private readonly reported = new Map<string, number>();
   /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
   index = new RefIndex();
-  private watchers: Watcher[] = [];
-  private stopped = false;
+  private readonly lw: ListWatch;
   revision = 0;
 
   constructor(
@@ -67,23 +67,33 @@ export class ClusterCache {
     private readonly clock = observationClock,
     /** A Node, ClusterConfig or status that is not valid was ignored (an event naming the key is the caller's). */
     private readonly onInvalid: (p: DecodeProblem) => void = () => undefined,
-  ) {}
+  ) {
+    // One watcher per prefix: a watcher over the range from calendars to status would carry
+    // every event, election and dry-run key too.
+    this.lw = new ListWatch(store, {
+      what: 'snapshot',
+      list: PREFIXES.map((prefix) => ({ prefix })),
+      onList: (kvs, rev) => this.snapshot(kvs, rev),
+      onEvents: (evs) => this.watched(evs),
+      onBroken: (err) => this.log.warn({ err }, 'watch broke; taking a new snapshot'),
+      onListFailed: (err, retryMs) => this.log.error({ err, retryMs }, 'snapshot failed; retrying'),
+    });
+  }
 
   async start(): Promise<void> {
-    await this.snapshot();
+    await this.lw.start();
     this.beatTimer = setInterval(() => this.expireHeartbeats(), 250);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.beatTimer);
-    await this.cancelWatchers();
+    await this.lw.stop();
   }
 
   /**
    * Is the node's heartbeat value still changing (seen to within its TTL, and one beat period
    * of slack, by our clock)? The slack is for one write stalled by an etcd member that stopped
-   * answering: its 2 s deadline moves it to another member, and with a 3 s TTL a write due just then
+   * answering: gRPC keepalives notice it in about 2 s, and with a 3 s TTL a write due just then
    * came 3.1 s after the one before (the fault suite, raft leader SIGSTOPped).
    */
   private heartbeatAlive(node: string): boolean {
@@ -132,17 +142,8 @@ export class ClusterCache {
     if (changed.length) this.onChange(changed);
   }
 
-  private async cancelWatchers(): Promise<void> {
-    const ws = this.watchers;
-    this.watchers = [];
-    await cancelWatchers(ws);
-  }
-
-  private async snapshot(): Promise<void> {
-    await this.cancelWatchers();
-    if (this.stopped) return;
-    const r = await this.store.txn('snapshot', [], PREFIXES.map((p) => rangeOp(p, true)));
-    const rev = Number(r.header.revision);
+  /** A (re-)list: everything anew, at one revision; then every booking and node is planned. */
+  private snapshot(kvs: IKeyValue[][], rev: number): void {
     this.specs.clear();
     this.statuses.clear();
     this.calendars.clear();
@@ -150,7 +151,7 @@ export class ClusterCache {
     this.beatTtl.clear();
     this.beatKey.clear();
     this.tombstones.clear();
-    const [spec, status, cal, hb] = r.responses.map((x) => x.response_range.kvs);
+    const [spec, status, cal, hb] = kvs;
     this.usage.clear();
     for (const kv of spec) this.setSpec(kv.key.toString(), rec(kv));
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
@@ -182,34 +183,16 @@ export class ClusterCache {
     this.revision = rev;
     this.log.debug({ revision: rev, specs: spec.length, calendars: cal.length }, 'snapshot');
     this.onChange(['resync']);
-    await this.watchFrom(rev + 1);
   }
 
-  private async watchFrom(rev: number): Promise<void> {
-    let resnapping = false;
-    for (const prefix of PREFIXES) {
-      const w = this.store.etcd.watch().prefix(prefix).startRevision(String(rev)).watcher();
-      w.on('data', (res) => {
-        const changed: ChangeKey[] = [];
-        for (const ev of res.events) {
-          const k = this.apply(ev.kv, ev.type === 'Delete');
-          if (k) changed.push(k);
-        }
-        if (changed.length) this.onChange(changed);
-      });
-      w.on('error', (err: Error) => {
-        this.watchers = this.watchers.filter((x) => x !== w);
-        if (this.stopped || resnapping) return;
-        resnapping = true;
-        this.log.warn({ err }, 'watch broke; taking a new snapshot');
-        this.snapshot().catch((e) => this.log.error({ err: e }, 'snapshot failed'));
-      });
-      this.watchers.push(w);
+  /** The events of one watch response, applied in order. */
+  private watched(evs: WatchEvent[]): void {
+    const changed: ChangeKey[] = [];
+    for (const ev of evs) {
+      const k = this.apply(ev.kv, ev.deleted);
+      if (k) changed.push(k);
     }
-    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => {
-      w.once('connected', () => resolve());
-      w.once('error', () => resolve());
-    })));
+    if (changed.length) this.onChange(changed);
   }
 
   /** Applies one put or delete if it is newer than what is held; returns what it changed. */

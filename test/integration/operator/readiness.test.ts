@@ -46,7 +46,7 @@ describe('operator readiness: a NotReady compares the heartbeat it judged (real 
       for (const n of ['hb1', 'hb2', 'hb3']) assert.equal(await phase(n), 'Ready');
 
       // The watch stalls; hb1's daemon beats on (through another member), hb2's stops, hb3's key goes.
-      await (rec.cache as unknown as { cancelWatchers(): Promise<void> }).cancelWatchers();
+      await (rec.cache as unknown as { lw: { cancelWatchers(): Promise<void> } }).lw.cancelWatchers();
       await beat('hb1');
       await client.delete().key(keys.heartbeat('hb3')).exec();
       await waitFor(() => ['hb1', 'hb2', 'hb3'].every((n) => rec.cache.nodes().get(n)?.heartbeat === false), { what: 'the cache to judge every heartbeat stale (its watch delivers nothing)' });
