@@ -17,6 +17,15 @@ export const ETCD_MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 export const ETCD_DB_SIZE_WARN_RATIO = 0.8;
 
 /**
+ * How often a client may ping while no data flows: Kiwi's clients ping every second
+ * (crds/api/etcd.ts KEEPALIVE) so that a member that stops answering is left within 2 s; etcd's
+ * default (5 s) sends such a client GOAWAY too_many_pings after three pings on a quiet
+ * connection (an idle watch), and it reconnected every 4 s for ever. Half a second leaves room
+ * for timer jitter.
+ */
+export const ETCD_KEEPALIVE_MIN_TIME_FLAG = '--grpc-keepalive-min-time=500ms';
+
+/**
  * Flags for an etcd that Kiwi starts. Periodic auto-compaction keeps one hour of history, so the
  * revisions of a lab's churn (every booking's life writes a dozen) are reclaimed instead of
  * growing the database to the quota; compaction frees pages for reuse, only `etcdctl defrag`
@@ -27,4 +36,5 @@ export const ETCD_SERVER_FLAGS: readonly string[] = [
   '--auto-compaction-retention=1h',
   `--quota-backend-bytes=${ETCD_QUOTA_BACKEND_BYTES}`,
   `--max-request-bytes=${ETCD_MAX_REQUEST_BYTES}`,
+  ETCD_KEEPALIVE_MIN_TIME_FLAG,
 ];

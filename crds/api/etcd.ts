@@ -22,11 +22,14 @@ export interface EtcdConfig {
 
 /**
  * gRPC keepalives on every connection: a member that stops answering (paused, a half-open
- * link) is noticed in about 2 s and its calls fail over to another member, instead of hanging
- * until something times out. Without them a lease keepalive stream to a paused raft leader
- * stalled for the whole lease TTL, and the heartbeat lease expired. etcd answers pings at once
- * while a stream is open; its --grpc-keepalive-min-time (default 5 s) only limits pings without
- * streams, which we do not send (permit_without_calls 0).
+ * link) is noticed in about 2 s and its calls and streams go to another member, instead of
+ * hanging until something times out. A write's 2 s deadline alone is not enough: its retry went
+ * to the paused member (nothing had marked it failed yet), and with 6 s pings a daemon's beats
+ * stalled for a whole 5 s pause and its nodes went NotReady (the fault suite). etcd counts a
+ * ping with no data from it in between sooner than its --grpc-keepalive-min-time (default 5 s)
+ * as a strike and sends GOAWAY at the third, so every etcd Kiwi starts runs with
+ * ETCD_KEEPALIVE_MIN_TIME_FLAG (crds/api/etcd-server.ts), and docs/operations.md asks the same
+ * of an etcd of one's own (test/integration/etcd-keepalive.test.ts).
  */
 export const KEEPALIVE = {
   'grpc.keepalive_time_ms': 1_000,

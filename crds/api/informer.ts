@@ -1,12 +1,13 @@
 // An informer, as client-go has: list a kind, then watch it from the list's revision, keeping
-// a local cache of whole objects (spec and status merged). A watch that breaks resumes from
-// its last revision (etcd3 does this); one whose revision was compacted away re-lists and
-// reports the difference, so a consumer never misses a change, only intermediate states.
-import type { Watcher, IKeyValue } from 'etcd3';
+// a local cache of whole objects (spec and status merged), on the one list-then-watch
+// (listwatch.ts). One whose revision was compacted away re-lists and reports the difference,
+// so a consumer never misses a change, only intermediate states.
+import type { IKeyValue } from 'etcd3';
 import type { KindName, ObjectOfKind } from './types.js';
 import { ROOT, keys, prefixEnd, refFromKey } from './keys.js';
-import { rangeOp, type Store, type Stored } from './store.js';
+import type { Store, Stored } from './store.js';
 import { decodeObject, rawKv, type DecodeProblem } from './decode.js';
+import { ListWatch } from './listwatch.js';
 
 export type InformerEvent<T> =
   | { type: 'ADDED' | 'MODIFIED'; object: T; old?: T }
@@ -26,15 +27,34 @@ export class Informer<K extends KindName> {
   private readonly cache = new Map<string, Stored<ObjectOfKind<K>>>();
   private readonly specs = new Map<string, IKeyValue>();
   private readonly statuses = new Map<string, IKeyValue>();
-  private watchers: Watcher[] = [];
-  private stopped = false;
-  revision = 0;
+  private readonly lw: ListWatch;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly kind: K,
     private readonly opts: InformerOptions<ObjectOfKind<K>>,
-  ) {}
+  ) {
+    // Spec and status read at ONE revision (one transaction), and the watch goes on from it: two
+    // reads at two revisions made the watch replay, over the later read, values older than it
+    // (a status went backwards until the replay caught up). ONE watcher over the range that
+    // holds both (/kiwi/spec/ .. /kiwi/status/): the events of one transaction (a delete of spec
+    // and status, say) arrive together and in order, which two watchers would not guarantee.
+    // Other kinds' events in that range are skipped.
+    this.lw = new ListWatch(store, {
+      what: `list ${kind}`,
+      list: [{ prefix: keys.specPrefix(kind, opts.namespace) }, { prefix: keys.statusPrefix(kind, opts.namespace) }],
+      watch: [{ start: ROOT + 'spec/', end: prefixEnd(ROOT + 'status/') }],
+      onList: (kvs) => this.listed(kvs[0], kvs[1]),
+      onEvents: (evs) => evs.forEach((e) => this.onChange(e.kv, e.deleted)),
+      onBroken: (err) => opts.onError?.(err),
+      onListFailed: (err) => opts.onError?.(err),
+    });
+  }
+
+  /** The revision of the last list, or of the last change seen since. */
+  get revision(): number {
+    return this.lw.revision;
+  }
 
   get(path: string): ObjectOfKind<K> | undefined {
     return this.cache.get(path)?.object;
@@ -47,31 +67,15 @@ export class Informer<K extends KindName> {
   }
 
   async start(): Promise<void> {
-    await this.relist();
+    await this.lw.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.cancelWatchers();
+    await this.lw.stop();
   }
 
-  private async cancelWatchers(): Promise<void> {
-    const ws = this.watchers;
-    this.watchers = [];
-    await cancelWatchers(ws);
-  }
-
-  private async relist(): Promise<void> {
-    await this.cancelWatchers();
-    if (this.stopped) return;
-    const specPrefix = keys.specPrefix(this.kind, this.opts.namespace);
-    const statusPrefix = keys.statusPrefix(this.kind, this.opts.namespace);
-    // Spec and status read at ONE revision (one transaction), and the watch goes on from it: two
-    // reads at two revisions made the watch replay, over the later read, values older than it
-    // (a status went backwards until the replay caught up).
-    const r = await this.store.txn(`list ${this.kind}`, [], [rangeOp(specPrefix, true), rangeOp(statusPrefix, true)]);
-    const rev = Number(r.header.revision);
-    const [spec, status] = r.responses.map((x) => x.response_range.kvs);
+  /** A (re-)list: the cache anew, and what changed since the last one as events. */
+  private listed(spec: IKeyValue[], status: IKeyValue[]): void {
     const before = new Map(this.cache);
     this.specs.clear();
     this.statuses.clear();
@@ -85,39 +89,7 @@ export class Informer<K extends KindName> {
       else if (JSON.stringify(now.object) !== JSON.stringify(old.object)) this.opts.onEvent({ type: 'MODIFIED', object: now.object, old: old.object });
     }
     for (const [p, now] of this.cache) if (!before.has(p)) this.opts.onEvent({ type: 'ADDED', object: now.object });
-    this.revision = rev;
-    this.opts.onSync?.(this.list(), rev);
-    await this.watchFrom(rev + 1);
-  }
-
-  /**
-   * Watches spec and status from `rev` with ONE watcher over the range that holds both
-   * (/kiwi/spec/ .. /kiwi/status/): the events of one transaction (a delete of spec and status,
-   * say) then arrive together and in order, which two watchers would not guarantee. Other
-   * kinds' events in that range are skipped. A watch etcd cancels (compaction) re-lists.
-   */
-  private async watchFrom(rev: number): Promise<void> {
-    let relisting = false;
-    const w = this.store.etcd
-      .watch()
-      .inRange({ start: ROOT + 'spec/', end: prefixEnd(ROOT + 'status/') })
-      .startRevision(String(rev))
-      .watcher();
-    w.on('put', (kv) => this.onChange(kv, false));
-    w.on('delete', (kv) => this.onChange(kv, true));
-    w.on('error', (err: Error) => {
-      // etcd already dropped this watcher: cancelling it again would wait for an answer that never comes
-      this.watchers = this.watchers.filter((x) => x !== w);
-      if (this.stopped || relisting) return;
-      relisting = true;
-      this.opts.onError?.(err);
-      this.relist().catch((e) => this.opts.onError?.(e));
-    });
-    this.watchers.push(w);
-    await new Promise<void>((resolve) => {
-      w.once('connected', () => resolve());
-      w.once('error', () => resolve());
-    });
+    this.opts.onSync?.(this.list(), this.lw.revision);
   }
 
   private onChange(kv: IKeyValue, deleted: boolean): void {
@@ -129,7 +101,6 @@ export class Informer<K extends KindName> {
     const map = ref.part === 'spec' ? this.specs : this.statuses;
     if (deleted) map.delete(p);
     else map.set(p, kv);
-    this.revision = Math.max(this.revision, Number(kv.mod_revision));
     this.rebuild(p, true);
   }
 
@@ -155,9 +126,4 @@ export class Informer<K extends KindName> {
 /** "/kiwi/spec/bookings/alice/bk1" -> "alice/bk1" (the object's path within its kind). */
 function pathOf(key: string): string {
   return key.split('/').slice(4).join('/');
-}
-
-/** Cancels watchers; one etcd already cancelled never answers a cancel, so none is awaited for long. */
-export async function cancelWatchers(ws: Watcher[]): Promise<void> {
-  await Promise.all(ws.map((w) => Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())])));
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 import { connect, Store } from '../../crds/api/index.js';
+import { ETCD_KEEPALIVE_MIN_TIME_FLAG } from '../../crds/api/etcd-server.js';
 import type { Etcd3 } from 'etcd3';
 
 export interface TestEtcd {
@@ -22,7 +23,8 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-export async function startEtcd(): Promise<TestEtcd> {
+/** `stockKeepalive`: without the keepalive minimum every etcd Kiwi starts has (etcd's default, 5 s), as an etcd of one's own may run. */
+export async function startEtcd(o: { stockKeepalive?: boolean } = {}): Promise<TestEtcd> {
   const [port, peer] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'kiwitest-etcd-'));
   const endpoint = `http://127.0.0.1:${port}`;
@@ -36,6 +38,7 @@ export async function startEtcd(): Promise<TestEtcd> {
         '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
         '--initial-cluster', `s1=http://127.0.0.1:${peer}`,
         '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error',
+        ...(o.stockKeepalive ? [] : [ETCD_KEEPALIVE_MIN_TIME_FLAG]),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -79,6 +82,17 @@ export async function startEtcd(): Promise<TestEtcd> {
   return t;
 }
 
+/** A real etcd for the describe block it is called in: started before its tests, stopped after them. */
+export function useEtcd(): { readonly etcd: TestEtcd; readonly store: Store } {
+  const ctx = {} as { etcd: TestEtcd; store: Store };
+  before(async () => {
+    ctx.etcd = await startEtcd();
+    ctx.store = ctx.etcd.store();
+  });
+  after(async () => ctx.etcd?.stop());
+  return ctx;
+}
+
 export async function stopProc(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
@@ -118,7 +132,7 @@ export async function startEtcdCluster(size = 3): Promise<TestEtcdCluster> {
         '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
         '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
         '--initial-cluster', initial, '--initial-cluster-state', state, '--initial-cluster-token', `kiwitest-${ports[0]}`,
-        '--heartbeat-interval=50', '--election-timeout=500', '--logger', 'zap', '--log-level', 'error',
+        '--heartbeat-interval=50', '--election-timeout=500', '--logger', 'zap', '--log-level', 'error', ETCD_KEEPALIVE_MIN_TIME_FLAG,
       ],
       { stdio: 'ignore' },
     );

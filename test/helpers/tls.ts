@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { stopProc } from './etcd.js';
+import { ETCD_KEEPALIVE_MIN_TIME_FLAG } from '../../crds/api/etcd-server.js';
 
 export function makeCerts(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -39,7 +40,7 @@ export async function startTlsEtcd(extraArgs: string[] = []): Promise<TlsEtcd> {
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--cert-file', join(dir, 'server.crt'), '--key-file', join(dir, 'server.key'), '--trusted-ca-file', join(dir, 'ca.crt'), '--client-cert-auth',
     '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `s1=http://127.0.0.1:${peer}`,
-    '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error', ...extraArgs,
+    '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error', ETCD_KEEPALIVE_MIN_TIME_FLAG, ...extraArgs,
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   return {
     dir,

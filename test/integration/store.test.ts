@@ -178,13 +178,13 @@ describe('store (real etcd)', () => {
       // etcd; the informer must re-list by itself and report what changed meanwhile.
       const c = etcd.client();
       const staleFrom = inf.revision;
-      await (inf as any).cancelWatchers();
+      await (inf as any).lw.cancelWatchers();
       await store.create(node('n6'));
       await store.delete({ kind: 'Node', name: 'n5' });
       const head = Number((await c.get('x').exec()).header.revision);
       await c.kv.compact({ revision: head, physical: true });
       events.length = 0;
-      await (inf as any).watchFrom(staleFrom + 1);
+      await (inf as any).lw.watchFrom(staleFrom + 1);
       await waitFor(() => inf.get('n6') && !inf.get('n5'), { what: 'cache matches after compaction' });
       assert.ok(errors >= 1, 'the compacted watch was reported');
       assert.ok(events.some((e) => e.type === 'ADDED' && e.object.metadata.name === 'n6'));

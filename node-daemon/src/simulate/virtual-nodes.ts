@@ -7,9 +7,9 @@
 // goes down (its heartbeat key is deleted, its beats stop), and one whose wake-on-LAN magic
 // packet arrives (UDP on 127.0.0.1) heartbeats again bootTime later.
 import { createSocket } from 'node:dgram';
-import type { Etcd3, Lease, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import type { Calendar, Node, NodeStatus, Logger, Store } from '../../../crds/api/index.js';
-import { MAX_TXN_OPS, compare, deleteOp, keys, putOp, rfc3339 } from '../../../crds/api/index.js';
+import { ListWatch, MAX_TXN_OPS, compare, deleteOp, keys, parseValue, putOp, rfc3339 } from '../../../crds/api/index.js';
 import { heartbeatPeriodMs, heartbeatValue } from '../../../crds/api/heartbeat.js';
 import { magicPacket } from '../../../crds/api/wol.js';
 
@@ -99,15 +99,27 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
     }).catch((e) => log.warn({ err: e }, 'cannot grant a new heartbeat lease; the next beat tries again'));
   };
   lease.on('lost', onLost(lease));
-  // Calendars: one watcher over the prefix; count what the virtual nodes hold.
+  // Calendars, listed and then watched (the one list-then-watch): count what the virtual nodes hold.
   const mine = new Set(names);
   const counts = new Map<string, number>();
-  const watcher: Watcher = await etcd.watch().prefix(keys.calendarPrefix()).create();
-  watcher.on('put', (kv) => {
-    const cal = JSON.parse(kv.value.toString()) as Calendar;
-    if (mine.has(cal.node)) counts.set(cal.node, cal.entries.length);
+  const count = (kv: IKeyValue, deleted: boolean) => {
+    const node = kv.key.toString().slice(keys.calendarPrefix().length);
+    if (!mine.has(node)) return;
+    const cal = deleted ? undefined : (parseValue(kv.value) as { value?: Partial<Calendar> }).value;
+    if (Array.isArray(cal?.entries)) counts.set(node, cal.entries.length);
+    else counts.delete(node);
+  };
+  const calendars = new ListWatch(store, {
+    what: 'list calendars of virtual nodes',
+    list: [{ prefix: keys.calendarPrefix() }],
+    onList: ([kvs]) => {
+      counts.clear();
+      for (const kv of kvs) count(kv, false);
+    },
+    onEvents: (evs) => evs.forEach((e) => count(e.kv, e.deleted)),
+    onListFailed: (err) => log.warn({ err }, 'cannot list the calendars of virtual nodes; retrying'),
   });
-  watcher.on('delete', (kv) => counts.delete(kv.key.toString().slice(keys.calendarPrefix().length)));
+  await calendars.start();
   const power = o.power ? await obeyPower(store, etcd, names, o.power, down, cycles, leaseId, o.leaseTtlSeconds, log) : undefined;
   log.info({ count: names.length, prefix: o.prefix, power: o.power ?? null }, 'virtual nodes registered and heartbeating');
   return {
@@ -119,7 +131,7 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
       stopped = true;
       clearInterval(beatTimer);
       await power?.stop();
-      await watcher.cancel().catch(() => undefined);
+      await calendars.stop();
       await lease.revoke().catch(() => undefined);
     },
   };

@@ -1,10 +1,10 @@
 // Watches only the daemon's own keys: its calendar, its Node (spec and status) and the
-// ClusterConfig "default". Reads all four at one revision, then watches each from the next;
-// a broken watch resumes from its last revision (etcd3 does this), one etcd cancels
-// (compaction) re-reads. While etcd is unreachable it keeps retrying; the daemon goes on
-// enforcing its last view meanwhile. confirm() re-reads the revisions to prove the view current.
-import type { Watcher, IKeyValue } from 'etcd3';
-import { decodeObject, keys, rangeOp, rawKv, CLUSTER_CONFIG_NAME, type Calendar, type ClusterConfig, type Store, type Logger, type Node } from '../../../crds/api/index.js';
+// ClusterConfig "default". Reads all four at one revision, then watches each from the next
+// (crds/api/listwatch.ts, the one list-then-watch); one etcd cancels (compaction) re-reads.
+// While etcd is unreachable it keeps retrying; the daemon goes on enforcing its last view
+// meanwhile. confirm() re-reads the revisions to prove the view current.
+import type { IKeyValue } from 'etcd3';
+import { decodeObject, keys, ListWatch, rangeOp, rawKv, CLUSTER_CONFIG_NAME, type Calendar, type ClusterConfig, type Store, type Logger, type Node } from '../../../crds/api/index.js';
 
 export interface OwnKeysHandlers {
   onCalendar(cal: Calendar | undefined): void;
@@ -16,13 +16,13 @@ export interface OwnKeysHandlers {
 
 type Part = 'calendar' | 'nodeSpec' | 'nodeStatus' | 'config';
 
+const PARTS: Part[] = ['calendar', 'nodeSpec', 'nodeStatus', 'config'];
+
 export class OwnKeysWatch {
-  private watchers: Watcher[] = [];
   private stopped = false;
-  private syncing: Promise<void> | undefined;
   private readonly kvs = new Map<Part, IKeyValue | undefined>();
   private readonly keyOf: Record<Part, string>;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly lw: ListWatch;
 
   constructor(
     private readonly store: Store,
@@ -37,6 +37,20 @@ export class OwnKeysWatch {
       nodeStatus: keys.status({ kind: 'Node', name: node }),
       config: keys.spec({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }),
     };
+    const partOf = new Map(PARTS.map((p) => [this.keyOf[p], p]));
+    this.lw = new ListWatch(store, {
+      what: `read own keys of node ${node}`,
+      list: PARTS.map((p) => ({ key: this.keyOf[p] })),
+      onList: (kvs) => this.listed(kvs),
+      onEvents: (evs) => {
+        for (const e of evs) {
+          const p = partOf.get(e.kv.key.toString());
+          if (p) this.change(p, e.deleted ? undefined : e.kv);
+        }
+      },
+      onBroken: (err) => this.log.warn({ err, node }, 'watch cancelled by etcd; re-reading own keys'),
+      onListFailed: (err) => this.log.warn({ err, node }, 'cannot read own keys from etcd; enforcing the last view and retrying'),
+    });
   }
 
   /** Starts syncing in the background; resolves after the first successful sync or `waitMs`. */
@@ -47,62 +61,20 @@ export class OwnKeysWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
-    await this.cancelWatchers();
-  }
-
-  private async cancelWatchers(): Promise<void> {
-    const ws = this.watchers;
-    this.watchers = [];
-    await Promise.all(ws.map((w) => Promise.race([w.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())])));
+    await this.lw.stop();
   }
 
   /** Re-reads everything and re-watches; retried with backoff until it succeeds or stop(). */
   resync(): Promise<void> {
-    if (this.syncing) return this.syncing;
-    this.syncing = (async () => {
-      let delay = 200;
-      while (!this.stopped) {
-        try {
-          await this.syncOnce();
-          return;
-        } catch (err) {
-          this.log.warn({ err, node: this.node }, 'cannot read own keys from etcd; enforcing the last view and retrying');
-          await new Promise((r) => (this.retryTimer = setTimeout(r, delay)));
-          delay = Math.min(delay * 2, 5000);
-        }
-      }
-    })().finally(() => (this.syncing = undefined));
-    return this.syncing;
+    return this.lw.relist();
   }
 
-  private async syncOnce(): Promise<void> {
-    await this.cancelWatchers();
-    const parts = Object.keys(this.keyOf) as Part[];
-    const r = await this.store.txn(`read own keys of node ${this.node}`, [], parts.map((p) => rangeOp(this.keyOf[p])));
-    const rev = Number(r.header.revision);
-    parts.forEach((p, i) => this.kvs.set(p, r.responses[i].response_range.kvs[0]));
-    if (this.stopped) return;
+  private listed(kvs: IKeyValue[][]): void {
+    PARTS.forEach((p, i) => this.kvs.set(p, kvs[i][0]));
     this.deliver('calendar');
     this.deliver('nodeSpec');
     this.deliver('config');
     this.h.onSynced(this.now());
-    for (const p of parts) {
-      const w = this.store.etcd.watch().key(this.keyOf[p]).startRevision(String(rev + 1)).watcher();
-      w.on('put', (kv) => this.change(p, kv));
-      w.on('delete', () => this.change(p, undefined));
-      w.on('error', (err: Error) => {
-        this.watchers = this.watchers.filter((x) => x !== w);
-        if (this.stopped) return;
-        this.log.warn({ err, key: this.keyOf[p] }, 'watch cancelled by etcd; re-reading own keys');
-        void this.resync();
-      });
-      this.watchers.push(w);
-    }
-    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => {
-      w.once('connected', () => resolve());
-      w.once('error', () => resolve());
-    })));
   }
 
   private change(p: Part, kv: IKeyValue | undefined): void {
@@ -142,8 +114,8 @@ export class OwnKeysWatch {
    * what the watch delivered. Equal: synced now. Different: a missed change, so re-read.
    */
   async confirm(): Promise<boolean> {
-    if (this.syncing || this.stopped) return false;
-    const parts = Object.keys(this.keyOf) as Part[];
+    if (this.lw.relistPending || this.stopped) return false;
+    const parts = PARTS;
     const r = await this.store.txn(`confirm own keys of node ${this.node}`, [], parts.map((p) => ({ request_range: { ...rangeOp(this.keyOf[p]).request_range!, keys_only: true } })));
     const same = parts.every((p, i) => (r.responses[i].response_range.kvs[0]?.mod_revision ?? '0') === (this.kvs.get(p)?.mod_revision ?? '0'));
     if (same) {

@@ -52,8 +52,8 @@ const accountsOf = (a: Action) => (a.kind === 'booking' ? (a.ledger ?? []).map((
 
 /** Success-side ops of an action (status, events), not counting calendars and ledgers. */
 const opsOf = (a: Action) => (a.kind === 'node' ? 1 : a.status ? 1 : 0) + a.events.length;
-/** Compare-side ops: spec and status revisions. */
-const comparesOf = (a: Action) => (a.kind === 'node' ? 2 : 2);
+/** Compare-side ops: spec and status revisions (and a NotReady's heartbeat revision). */
+const comparesOf = (a: Action) => (a.kind === 'node' && a.heartbeatRevision !== undefined ? 3 : 2);
 
 /** Groups of actions that share calendars: each group is written in order, groups in parallel. */
 export function groupActions(actions: Action[]): Action[][] {

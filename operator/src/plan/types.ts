@@ -23,6 +23,8 @@ export interface NodeView {
   statusRevision: number;
   /** Is the daemon still rewriting its heartbeat value (decided by the cache, by its own clock)? */
   heartbeat: boolean;
+  /** mod_revision of the heartbeat key that `heartbeat` was judged on, 0 when absent (a NotReady's precondition). */
+  heartbeatRevision?: number;
 }
 
 export interface CalendarView {
@@ -101,6 +103,12 @@ export interface NodeAction {
   kind: 'node';
   name: string;
   statusRevision: number;
+  /**
+   * Set on a write that says NotReady: the heartbeat key must still be at this mod_revision (0:
+   * absent), so a beat that landed after the cache judged it stale (a watch that lagged behind a
+   * paused etcd member) wins over the NotReady.
+   */
+  heartbeatRevision?: number;
   status: NodeStatus;
   events: KiwiEvent[];
   transition: string;

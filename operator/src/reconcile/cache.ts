@@ -1,14 +1,15 @@
 // The operator's view of etcd: one consistent snapshot (a single transaction over spec,
 // status, calendars and heartbeats, so every part is read at one revision), then watches from
-// the revision after it. Its own writes are applied at once (by revision), so the next pass
-// does not redo them while the watch catches up. A watch etcd cancels (compaction) re-snapshots.
+// the revision after it (crds/api/listwatch.ts, the one list-then-watch). Its own writes are
+// applied at once (by revision), so the next pass does not redo them while the watch catches
+// up. A watch etcd cancels (compaction) re-snapshots, retried until etcd answers.
 // Every value is untrusted (users write their bookings, nodes their Node, straight into etcd if
 // they like): each object is decoded on its own (crds/api/decode.ts, with the schema). A booking
 // that does not decode is handed to the planner as invalid, which refuses it under its key's name;
 // a Node or ClusterConfig that does not is ignored, and reported once per revision (onInvalid).
-import type { IKeyValue, Watcher } from 'etcd3';
+import type { IKeyValue } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
-import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
+import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, ListWatch, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type WatchEvent, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
 import { validateObject } from '../../../crds/api/validate.js';
 import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
@@ -35,6 +36,8 @@ export class ClusterCache {
    */
   private readonly beats = new Freshness<string>();
   private readonly beatTtl = new Map<string, number>(); // node -> ms the value may stay unchanged
+  /** node -> the heartbeat key's mod_revision (0: absent) as of revision `at`: a NotReady's compare. */
+  private readonly beatKey = new Map<string, { mod: number; at: number }>();
   private beatTimer?: NodeJS.Timeout;
   /** Deleted keys and the revision they were deleted at, so a late put of an older revision is ignored. */
   private readonly tombstones = new Map<string, number>();
@@ -54,8 +57,7 @@ export class ClusterCache {
   private readonly reported = new Map<string, number>();
   /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
   index = new RefIndex();
-  private watchers: Watcher[] = [];
-  private stopped = false;
+  private readonly lw: ListWatch;
   revision = 0;
 
   constructor(
@@ -65,17 +67,27 @@ export class ClusterCache {
     private readonly clock = observationClock,
     /** A Node, ClusterConfig or status that is not valid was ignored (an event naming the key is the caller's). */
     private readonly onInvalid: (p: DecodeProblem) => void = () => undefined,
-  ) {}
+  ) {
+    // One watcher per prefix: a watcher over the range from calendars to status would carry
+    // every event, election and dry-run key too.
+    this.lw = new ListWatch(store, {
+      what: 'snapshot',
+      list: PREFIXES.map((prefix) => ({ prefix })),
+      onList: (kvs, rev) => this.snapshot(kvs, rev),
+      onEvents: (evs) => this.watched(evs),
+      onBroken: (err) => this.log.warn({ err }, 'watch broke; taking a new snapshot'),
+      onListFailed: (err, retryMs) => this.log.error({ err, retryMs }, 'snapshot failed; retrying'),
+    });
+  }
 
   async start(): Promise<void> {
-    await this.snapshot();
+    await this.lw.start();
     this.beatTimer = setInterval(() => this.expireHeartbeats(), 250);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.beatTimer);
-    await this.cancelWatchers();
+    await this.lw.stop();
   }
 
   /**
@@ -95,16 +107,27 @@ export class ClusterCache {
     // NotReady once its last change is a TTL old. etcd 3.4 (before 3.4.28) revokes live leases
     // when a paused raft leader resumes (etcd-io/etcd#12528); the daemon puts its key again
     // under a new lease within a beat, and that costs no NotReady.
+    const mod = Number(kv.mod_revision);
     if (!deleted) {
       this.beatTtl.set(node, heartbeatTtlMs(kv.value));
-      this.beats.observe(node, Number(kv.mod_revision), this.clock.now());
+      this.beats.observe(node, mod, this.clock.now());
     }
+    if ((this.beatKey.get(node)?.at ?? -1) <= mod) this.beatKey.set(node, { mod: deleted ? 0 : mod, at: mod });
     // A refresh of a live node, or a heartbeat of no Node (yet): nothing to plan. A Node created
-    // later reads its readiness from `beats` then.
+    // later reads its readiness from `beats` then. A stale node's view keeps the key's revision
+    // current (a delete), so that its NotReady compares what is there.
     const nv = this.nodeViews.get(node);
-    if (!nv || nv.heartbeat === this.heartbeatAlive(node)) return undefined;
+    if (!nv) return undefined;
+    if (nv.heartbeat === this.heartbeatAlive(node)) {
+      if (!nv.heartbeat && nv.heartbeatRevision !== this.beatRevision(node)) this.nodeViews.set(node, { ...nv, heartbeatRevision: this.beatRevision(node) });
+      return undefined;
+    }
     this.touch(keys.spec({ kind: 'Node', name: node }));
     return `heartbeat:${node}`;
+  }
+
+  private beatRevision(node: string): number {
+    return this.beatKey.get(node)?.mod ?? 0;
   }
 
   /** Nodes whose heartbeat value stopped changing: NotReady input, whatever keeps their lease alive. */
@@ -119,24 +142,16 @@ export class ClusterCache {
     if (changed.length) this.onChange(changed);
   }
 
-  private async cancelWatchers(): Promise<void> {
-    const ws = this.watchers;
-    this.watchers = [];
-    await cancelWatchers(ws);
-  }
-
-  private async snapshot(): Promise<void> {
-    await this.cancelWatchers();
-    if (this.stopped) return;
-    const r = await this.store.txn('snapshot', [], PREFIXES.map((p) => rangeOp(p, true)));
-    const rev = Number(r.header.revision);
+  /** A (re-)list: everything anew, at one revision; then every booking and node is planned. */
+  private snapshot(kvs: IKeyValue[][], rev: number): void {
     this.specs.clear();
     this.statuses.clear();
     this.calendars.clear();
     this.beats.clear();
     this.beatTtl.clear();
+    this.beatKey.clear();
     this.tombstones.clear();
-    const [spec, status, cal, hb] = r.responses.map((x) => x.response_range.kvs);
+    const [spec, status, cal, hb] = kvs;
     this.usage.clear();
     for (const kv of spec) this.setSpec(kv.key.toString(), rec(kv));
     for (const kv of status) this.statuses.set(kv.key.toString(), rec(kv));
@@ -168,34 +183,16 @@ export class ClusterCache {
     this.revision = rev;
     this.log.debug({ revision: rev, specs: spec.length, calendars: cal.length }, 'snapshot');
     this.onChange(['resync']);
-    await this.watchFrom(rev + 1);
   }
 
-  private async watchFrom(rev: number): Promise<void> {
-    let resnapping = false;
-    for (const prefix of PREFIXES) {
-      const w = this.store.etcd.watch().prefix(prefix).startRevision(String(rev)).watcher();
-      w.on('data', (res) => {
-        const changed: ChangeKey[] = [];
-        for (const ev of res.events) {
-          const k = this.apply(ev.kv, ev.type === 'Delete');
-          if (k) changed.push(k);
-        }
-        if (changed.length) this.onChange(changed);
-      });
-      w.on('error', (err: Error) => {
-        this.watchers = this.watchers.filter((x) => x !== w);
-        if (this.stopped || resnapping) return;
-        resnapping = true;
-        this.log.warn({ err }, 'watch broke; taking a new snapshot');
-        this.snapshot().catch((e) => this.log.error({ err: e }, 'snapshot failed'));
-      });
-      this.watchers.push(w);
+  /** The events of one watch response, applied in order. */
+  private watched(evs: WatchEvent[]): void {
+    const changed: ChangeKey[] = [];
+    for (const ev of evs) {
+      const k = this.apply(ev.kv, ev.deleted);
+      if (k) changed.push(k);
     }
-    await Promise.all(this.watchers.map((w) => new Promise<void>((resolve) => {
-      w.once('connected', () => resolve());
-      w.once('error', () => resolve());
-    })));
+    if (changed.length) this.onChange(changed);
   }
 
   /** Applies one put or delete if it is newer than what is held; returns what it changed. */
@@ -331,7 +328,7 @@ export class ClusterCache {
         this.index.setNode(ref.name, undefined, false);
         return;
       }
-      this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name) });
+      this.nodeViews.set(ref.name, { node: d.object, statusRevision: d.statusRevision, heartbeat: this.heartbeatAlive(ref.name), heartbeatRevision: this.beatRevision(ref.name) });
       this.index.setNode(ref.name, d.object.metadata?.labels, true, nodeMayHaveFailed(d.object));
     } else if (ref.kind === 'Pool') {
       const d = decode('Pool');

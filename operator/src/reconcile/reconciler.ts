@@ -358,6 +358,11 @@ export class Reconciler {
         const stk = keys.status(ref);
         touched.push(keys.spec(ref), stk);
         cmp.push(compare(keys.spec(ref), 'Create', 'Greater', 0), compare(stk, 'Mod', 'Equal', a.statusRevision));
+        if (a.heartbeatRevision !== undefined) {
+          // A NotReady: lost when a beat landed after the cache judged the key stale (the refresh reads it).
+          cmp.push(compare(keys.heartbeat(a.name), 'Mod', 'Equal', a.heartbeatRevision));
+          touched.push(keys.heartbeat(a.name));
+        }
         ops.push(putOp(stk, a.status));
         writes.push({ key: stk, value: a.status });
       }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
 import { makeCerts } from '../../helpers/tls.js';
 import { stopProc } from '../../helpers/etcd.js';
+import { ETCD_KEEPALIVE_MIN_TIME_FLAG } from '../../../crds/api/etcd-server.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ensureBuilt, kiwictl, ROOT } from '../kiwictl/cli.js';
 
@@ -31,7 +32,7 @@ describe('security: TLS with client certificates', function () {
       '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
       '--cert-file', join(dir, 'server.crt'), '--key-file', join(dir, 'server.key'), '--trusted-ca-file', join(dir, 'ca.crt'), '--client-cert-auth',
       '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `s1=http://127.0.0.1:${peer}`,
-      '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error',
+      '--heartbeat-interval=10', '--election-timeout=100', '--logger', 'zap', '--log-level', 'error', ETCD_KEEPALIVE_MIN_TIME_FLAG,
     ], { stdio: ['ignore', 'ignore', 'inherit'] });
     tlsEnv = { KIWI_ENDPOINTS: endpoint, KIWI_ETCD_CA: join(dir, 'ca.crt'), KIWI_ETCD_CERT: join(dir, 'client.crt'), KIWI_ETCD_KEY: join(dir, 'client.key') };
     await waitFor(async () => (await kiwictl(['get', 'nodes'], { env: tlsEnv })).code === 0, { timeoutMs: 15_000, what: `etcd on ${endpoint}` });

@@ -10,12 +10,13 @@ describe('etcd limits', () => {
     assert.ok(ETCD_MAX_REQUEST_BYTES <= 10 * 1024 * 1024);
     assert.ok(ETCD_MAX_REQUEST_BYTES >= 1.5 * 1024 * 1024, 'not below etcd 3.4’s default (1.5 MiB): batches that fit today must still fit');
   });
-  it('every etcd Kiwi starts compacts periodically and names its quota and request limit', () => {
+  it('every etcd Kiwi starts compacts periodically, names its quota and request limit, and accepts 1 s keepalives', () => {
     assert.deepEqual([...ETCD_SERVER_FLAGS], [
       '--auto-compaction-mode=periodic',
       '--auto-compaction-retention=1h',
       `--quota-backend-bytes=${ETCD_QUOTA_BACKEND_BYTES}`,
       `--max-request-bytes=${ETCD_MAX_REQUEST_BYTES}`,
+      '--grpc-keepalive-min-time=500ms',
     ]);
   });
 });

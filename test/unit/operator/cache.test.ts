@@ -104,7 +104,7 @@ describe('operator cache: node readiness from the heartbeat value', () => {
     } as unknown as Store;
     const changes: string[] = [];
     const c = new ClusterCache(store, (ks) => changes.push(...ks), logger('test', 'silent'), { now: () => now });
-    await (c as any).snapshot();
+    await c.start();
     assert.equal(c.nodes().get('n1')!.heartbeat, true, 'Ready before, given a TTL');
     assert.equal(c.nodes().get('n2')!.heartbeat, false, 'NotReady before: no grace');
     now += 4100; // the default TTL (3 s) and one beat period

@@ -287,6 +287,14 @@ describe('operator plan: nodes', () => {
     assert.equal(n.get('n3')!.status.phase, 'Drained');
     assert.equal(n.has('n4'), false, 'a node that never had a daemon is left alone');
   });
+  it('a NotReady write carries the heartbeat revision it was judged on (the writer compares it); a Ready write none', () => {
+    const [name, v] = node('n1', { status: { phase: 'Ready' } });
+    const { n } = run({ nodes: [[name, { ...v, heartbeatRevision: 41 }], node('n2', { status: { phase: 'NotReady' }, heartbeat: true }), node('n3', { status: { phase: 'Ready' } })] });
+    assert.equal(n.get('n1')!.heartbeatRevision, 41);
+    assert.equal(n.get('n3')!.heartbeatRevision, 0, 'no key seen: compared absent');
+    assert.equal(n.get('n2')!.status.phase, 'Ready');
+    assert.equal(n.get('n2')!.heartbeatRevision, undefined, 'a Ready write would lose to every beat for nothing');
+  });
   it('a draining node stays Draining while a booking holds it, and its waiting bookings leave it', () => {
     const a = active('alice/a', ['n1'], T0 - H, T0 + H);
     const w = booking('bob/w', { nodes: ['n1'], duration: 3600 }, { status: { phase: 'Pending', reason: 'Queued', nodes: ['n1'], startTime: iso(T0 + H), endTime: iso(T0 + 2 * H), observedGeneration: 1 } });

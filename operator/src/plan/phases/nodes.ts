@@ -5,6 +5,7 @@
 import type { KiwiEvent, NodeStatus } from '../../../../crds/api/pure.js';
 import { DRAIN_ANNOTATION, setCondition } from '../../../../crds/api/pure.js';
 import { nodeEvent, type PassState } from '../pass.js';
+import type { NodeAction, NodeView } from '../types.js';
 
 /** The daemon drained the node because a cleanup failed: only fixing that brings it back. */
 const cleanupFailed = (st: NodeStatus) => st.conditions?.some((c) => c.type === 'Cleaned' && c.status === 'False') ?? false;
@@ -53,11 +54,21 @@ export function* drained(s: PassState): Generator<void, void, void> {
     const st = nv.node.status ?? {}; // as this pass leaves it (readiness and drain requests applied)
     const ready = s.nodeActions.get(name);
     if (st.phase !== 'Draining' || (s.calendars.get(name) ?? []).some((e) => e.start <= now && now < e.end)) {
-      if (ready) s.actions.push(ready);
+      if (ready) s.actions.push(judgedOnHeartbeat(ready, nv));
       continue;
     }
     const status: NodeStatus = { ...st, phase: 'Drained', message: 'drained: no booking holds it' };
     const events = [...(ready?.events ?? []), nodeEvent(s, name, 'Normal', 'Drained', `node ${name} is drained: no booking holds it`)];
     s.actions.push({ kind: 'node', name, statusRevision: nv.statusRevision, status, events, transition: 'Drained' });
   }
+}
+
+/**
+ * A write that says NotReady holds only while the heartbeat key is where the cache judged it
+ * stale: the writer compares its mod_revision, so a beat that landed meanwhile (seen late by a
+ * watch stalled behind a paused etcd member) wins, and the node stays Ready. Ready writes carry
+ * no such compare: a beat every TTL/3 would make them lose for nothing.
+ */
+function judgedOnHeartbeat(a: NodeAction, nv: NodeView): NodeAction {
+  return a.status.phase === 'NotReady' && !nv.heartbeat ? { ...a, heartbeatRevision: nv.heartbeatRevision ?? 0 } : a;
 }
