@@ -4,6 +4,11 @@
 // lease is ignored (its answer would outlive it); one that is not JSON is answered with an error.
 // A request holding `accountChange` is an account manager's change (../accounting/manage.ts),
 // applied to the Account with a compare-and-swap and answered with the spec after it.
+// The same watch counts each user's keys under /kiwi/dryrun/<user>/ (listed first, then watched
+// from the revision after): they are that user's writes, held as long as the user keeps their
+// lease alive (or for ever, without one), so they count against userLimits with the user's
+// bookings, and in the flood detector (operator/src/grants). Beyond a limit a request is
+// answered with the limit, unplanned.
 import type { IKeyValue, Watcher } from 'etcd3';
 import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } from '../../../crds/api/dryrun.js';
 import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, type Store } from '../../../crds/api/index.js';
@@ -15,6 +20,8 @@ import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { accountGroups, poolGroups, type GroupLookup } from '../reconcile/groups.js';
+import { limitReason } from '../../../crds/api/roles.js';
+import { KeyUsage } from '../grants/usage.js';
 
 export interface DryRunServerOptions {
   store: Store;
@@ -28,19 +35,51 @@ export interface DryRunServerOptions {
 
 export class DryRunServer {
   private watcher?: Watcher;
+  private stopped = false;
+  /** Each user's keys under /kiwi/dryrun/<user>/ (requests, answers, anything else they put there). */
+  readonly usage = new KeyUsage();
 
   constructor(private readonly o: DryRunServerOptions) {}
 
+  /** Lists the prefix (to count what is held), then watches from the revision after it. */
   async start(): Promise<void> {
-    const w = await this.o.store.etcd.watch().prefix(DRYRUN_PREFIX).create();
-    w.on('put', (kv) => void this.answer(kv));
-    w.on('error', (err: Error) => this.o.log.warn({ err }, 'dry-run watch broke; dry runs go unanswered until the next leadership'));
+    this.stopped = false;
+    const held = await this.o.store.call('list dry-run keys', () => this.o.store.etcd.getAll().prefix(DRYRUN_PREFIX).exec());
+    this.usage.clear();
+    for (const kv of held.kvs) this.count(kv, false);
+    const w = await this.o.store.etcd.watch().prefix(DRYRUN_PREFIX).startRevision(String(Number(held.header.revision) + 1)).create();
+    w.on('put', (kv) => {
+      this.count(kv, false);
+      void this.answer(kv);
+    });
+    w.on('delete', (kv) => this.count(kv, true));
+    w.on('error', (err: Error) => {
+      // etcd dropped this watcher (compaction, say): list and watch again, so the count stays true
+      if (this.watcher !== w || this.stopped) return;
+      this.watcher = undefined;
+      this.o.log.warn({ err }, 'dry-run watch broke; listing again');
+      this.start().catch((e) => this.o.log.error({ err: e }, 'dry-run watch could not restart; dry runs go unanswered until the next leadership'));
+    });
     this.watcher = w;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.watcher) await cancelWatchers([this.watcher]);
     this.watcher = undefined;
+  }
+
+  private count(kv: IKeyValue, deleted: boolean): void {
+    const key = kv.key.toString();
+    const user = key.slice(DRYRUN_PREFIX.length).split('/')[0];
+    this.usage.set(key, user, deleted ? undefined : kv.value.length);
+  }
+
+  /** Why the user may not ask now (past a userLimits limit, bookings and dry-run keys together), or ''. */
+  private overLimit(user: string): string {
+    const [b, d] = [this.o.cache.usageByUser().get(user), this.usage.get(user)];
+    const why = limitReason(user, { keys: (b?.keys ?? 0) + (d?.keys ?? 0), bytes: (b?.bytes ?? 0) + (d?.bytes ?? 0) }, effectiveConfig(this.o.cache.config()).userLimits, 1);
+    return why && `${why}: dry runs are refused until some go (kiwictl delete booking NAME; a dry run's keys go with its lease)`;
   }
 
   private async answer(kv: IKeyValue): Promise<void> {
@@ -49,6 +88,8 @@ export class DryRunServer {
     if (!req || kv.lease === '0') return;
     const now = (this.o.now ?? Date.now)();
     let a: DryRunAnswer;
+    const over = this.overLimit(req.user);
+    if (over) return await this.put(req, { error: over, time: new Date(now).toISOString() }, kv);
     try {
       const value = JSON.parse(kv.value.toString());
       const c = this.o.cache;

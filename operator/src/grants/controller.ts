@@ -1,4 +1,4 @@
-// Grant revocation, beside the planner while leading: a user flooding their own booking prefix
+// Grant revocation, beside the planner while leading: a user flooding their own booking or dry-run prefix
 // (operator/src/grants/decide.ts) loses their etcd write grants, so that etcd's space and
 // attention stay with everybody else. The operator's etcd user has etcd's root role for this
 // (kiwictl admin enable-auth). The revocation comes first, then the mark
@@ -13,13 +13,16 @@ import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock, Fence } from '../reconcile/index.js';
 import { PassLoop } from '../reconcile/loop.js';
 import { toRevoke, type Revocation } from './decide.js';
+import { sumUsage, type Usage } from './usage.js';
 
 export interface GrantOptions {
   client: Etcd3;
   store: Store;
   fence: Fence;
-  /** The reconciler's cache: read only (each user's keys and bytes). */
+  /** The reconciler's cache: read only (each user's booking keys and bytes). */
   cache: ClusterCache;
+  /** Each user's dry-run keys (the dry-run server's count), summed with the cache's. */
+  dryRunUsage?: { byUser(): ReadonlyMap<string, Usage> };
   log: Logger;
   clock?: Clock;
   /** Between looks, ms (default 500): a flood of thousands of puts a second is cut within about this. */
@@ -63,7 +66,7 @@ export class GrantController {
     const now = this.clock.now();
     for (const [u, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(u);
     const skip = new Set([...marked, ...this.failedUntil.keys()]);
-    for (const r of toRevoke(this.opts.cache.usageByUser(), effectiveConfig(this.opts.cache.config()), skip)) {
+    for (const r of toRevoke(sumUsage(this.opts.cache.usageByUser(), this.opts.dryRunUsage?.byUser() ?? new Map()), effectiveConfig(this.opts.cache.config()), skip)) {
       if (!this.loop.live) return;
       await this.revoke(r);
     }

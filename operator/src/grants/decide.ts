@@ -1,16 +1,14 @@
 // Which users lose their write grants: pure. Beyond the ClusterConfig's userLimits a user's new
-// bookings are Rejected (the cache's overLimit); a user who keeps writing past REVOKE_FACTOR
+// bookings are Rejected (the cache's overLimit) and their dry runs refused (dryrun/server.ts); a user who keeps writing past REVOKE_FACTOR
 // times a limit (crds/api/roles.ts floodReason) is flooding etcd (its space quota, its write
 // rate, the operator's attention), and only taking the grant away stops that: etcd has no
 // per-user quota nor rate limit. Admins are never revoked here: they write for others, and
 // their role is shared.
 import type { EffectiveConfig } from '../../../crds/api/index.js';
 import { floodReason } from '../../../crds/api/roles.js';
+import type { Usage } from './usage.js';
 
-export interface Usage {
-  readonly keys: number;
-  readonly bytes: number;
-}
+export type { Usage } from './usage.js';
 
 export interface Revocation {
   user: string;
