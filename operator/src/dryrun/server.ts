@@ -11,7 +11,7 @@
 // answered with the limit, unplanned.
 import type { IKeyValue, Watcher } from 'etcd3';
 import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } from '../../../crds/api/dryrun.js';
-import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, type Store } from '../../../crds/api/index.js';
+import { cancelWatchers, effectiveConfig, putOp, type Logger, type Store } from '../../../crds/api/index.js';
 import { guaranteedUpdate } from '../../../crds/api/update.js';
 import { NotFoundError } from '../../../crds/api/errors.js';
 import { applyAccountChange } from '../accounting/manage.js';
@@ -19,7 +19,9 @@ import { decodeAccountChange } from '../../../crds/api/account-change.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
 import type { UserLookup } from '../../../crds/api/users.js';
-import { accountGroups, poolGroups, type GroupLookup } from '../reconcile/groups.js';
+import type { GroupLookup } from '../reconcile/groups.js';
+import { planInputOf } from '../reconcile/plan-input.js';
+import type { PlanInput } from '../plan/index.js';
 import { limitReason } from '../../../crds/api/roles.js';
 import { KeyUsage } from '../grants/usage.js';
 
@@ -92,20 +94,21 @@ export class DryRunServer {
     if (over) return await this.put(req, { error: over, time: new Date(now).toISOString() }, kv);
     try {
       const value = JSON.parse(kv.value.toString());
-      const c = this.o.cache;
       if (value && typeof value === 'object' && 'accountChange' in value) {
         a = { ...(await this.changeAccount(req.user, value.accountChange)), time: new Date(now).toISOString() };
         return await this.put(req, a, kv);
       }
-      const pools = c.pools();
-      const bookings = c.bookings();
-      const inAccounts = accountGroups(c.accounts());
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings, nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, accounts: new Map(c.accounts()), power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] }, ...(pools.length ? { pools } : {}), ...(pools.length || inAccounts.length ? { groups: poolGroups(pools, [req.user, ...bookings.map((b) => b.key.split('/')[0])], this.o.groups, this.o.users, inAccounts) } : {}) }, req.user, value); // the answer includes the boot time of a node that is off
+      a = dryRunAnswer(this.planInput(req.user, now), req.user, value); // the answer includes the boot time of a node that is off
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');
     }
     await this.put(req, a, kv);
+  }
+
+  /** What the dry run plans: what a whole pass of the reconciler would (planInputOf), with the asking user's groups resolved too. */
+  planInput(user: string, now: number): PlanInput {
+    return planInputOf(this.o.cache, { now, users: this.o.users, groups: this.o.groups, alsoUsers: [user] });
   }
 
   /** A manager's change, decided from the Account as it is now (re-read on a conflict). */
