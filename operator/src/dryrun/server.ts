@@ -18,7 +18,7 @@ import { applyAccountChange } from '../accounting/manage.js';
 import { decodeAccountChange } from '../../../crds/api/account-change.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
-import type { UserLookup } from '../../../crds/api/users.js';
+import { isAdmin, type UserLookup } from '../../../crds/api/users.js';
 import type { GroupLookup } from '../reconcile/groups.js';
 import { planInputOf } from '../reconcile/plan-input.js';
 import type { PlanInput } from '../plan/index.js';
@@ -115,7 +115,7 @@ export class DryRunServer {
   private async changeAccount(user: string, value: unknown): Promise<DryRunAnswer> {
     const change = decodeAccountChange(value);
     if ('error' in change) return { error: change.error };
-    const admin = user === 'root' || effectiveConfig(this.o.cache.config()).admins.includes(user);
+    const admin = isAdmin(user, effectiveConfig(this.o.cache.config()).admins);
     let answer: DryRunAnswer = {};
     try {
       const r = await guaranteedUpdate(this.o.store, { kind: 'Account', name: change.account }, (acct) => {

@@ -7,6 +7,7 @@
 import type { EffectiveConfig } from '../../../crds/api/index.js';
 import { floodReason } from '../../../crds/api/roles.js';
 import type { Usage } from './usage.js';
+import { isAdmin } from '../../../crds/api/users.js';
 
 export type { Usage } from './usage.js';
 
@@ -22,7 +23,7 @@ export interface Revocation {
 export function toRevoke(usage: ReadonlyMap<string, Usage>, config: Pick<EffectiveConfig, 'userLimits' | 'admins'>, revoked: ReadonlySet<string>): Revocation[] {
   const out: Revocation[] = [];
   for (const [user, u] of usage) {
-    if (revoked.has(user) || config.admins.includes(user)) continue;
+    if (revoked.has(user) || isAdmin(user, config.admins)) continue;
     const why = floodReason(user, u, config.userLimits);
     if (why) out.push({ user, keys: u.keys, bytes: u.bytes, reason: `${why}: their etcd write grants are revoked so that the cluster keeps writing; an admin restores them with \`kiwictl admin restore-user ${user}\`` });
   }
