@@ -9,7 +9,7 @@
 import type { IKeyValue, Watcher } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
 import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, cancelWatchers, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
-import { validateObject } from '../../../crds/api/validate.js';
+import { schemaCheck } from '../../../crds/api/validate.js';
 import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
@@ -427,16 +427,6 @@ export class ClusterCache {
 
 function rec(kv: IKeyValue): Rec {
   return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
-}
-
-/** The schema, for decodeObject: '' when the object fits. */
-function schemaCheck(obj: unknown): string {
-  try {
-    validateObject(obj, 'schema');
-    return '';
-  } catch (e) {
-    return (e as Error).message.replace(/^schema: /, 'does not fit the schema: ');
-  }
 }
 
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */
