@@ -105,11 +105,19 @@ export const REVOKE_FACTOR = 2;
 
 /**
  * The prefixes whose keys count as a user's own (userLimits, the flood detector, restore-user):
- * their bookings and their dry-run requests (the operator's answers, under the same lease,
- * count too: the user's requests made them).
+ * everything they may write (writeGrantsOf): bookings, schedules, subscriptions and dry-run
+ * requests (the operator's answers, under the same lease, count too: the requests made them).
  */
 export function countedPrefixes(user: string): string[] {
-  return [keys.specPrefix('Booking', user), `${DRYRUN_PREFIX}${user}/`];
+  return writeGrantsOf(user).map((g) => g.key);
+}
+
+const USER_PREFIXES = [keys.specPrefix('Booking'), keys.specPrefix('Subscription'), keys.specPrefix('BookingSchedule'), DRYRUN_PREFIX];
+
+/** The user in whose own prefix (countedPrefixes) a key lies, or undefined. */
+export function keyOwner(key: string): string | undefined {
+  const p = USER_PREFIXES.find((x) => key.startsWith(x));
+  return (p && key.slice(p.length).split('/')[0]) || undefined;
 }
 
 /**
@@ -119,8 +127,8 @@ export function countedPrefixes(user: string): string[] {
  */
 export function limitReason(user: string, u: { keys: number; bytes: number }, lim: { bookings: number; bytes: number }, factor: number): string {
   const times = factor === 1 ? 'the' : `${factor} times the`;
-  if (u.keys > factor * lim.bookings) return `user ${user} holds ${u.keys} keys (bookings and dry-run requests), more than ${times} ${lim.bookings} one user may hold (ClusterConfig spec.userLimits.bookings)`;
-  if (u.bytes > factor * lim.bytes) return `user ${user} holds ${u.bytes} bytes of keys (bookings and dry-run requests), more than ${times} ${lim.bytes} one user may hold (ClusterConfig spec.userLimits.bytes)`;
+  if (u.keys > factor * lim.bookings) return `user ${user} holds ${u.keys} keys (bookings, schedules, subscriptions, dry runs), more than ${times} ${lim.bookings} one user may hold (ClusterConfig spec.userLimits.bookings)`;
+  if (u.bytes > factor * lim.bytes) return `user ${user} holds ${u.bytes} bytes of keys (bookings, schedules, subscriptions, dry runs), more than ${times} ${lim.bytes} one user may hold (ClusterConfig spec.userLimits.bytes)`;
   return '';
 }
 

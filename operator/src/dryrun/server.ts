@@ -22,7 +22,7 @@ import { isAdmin, type UserLookup } from '../../../crds/api/users.js';
 import type { GroupLookup } from '../reconcile/groups.js';
 import { planInputOf } from '../reconcile/plan-input.js';
 import type { PlanInput } from '../plan/index.js';
-import { limitReason } from '../../../crds/api/roles.js';
+import { keyOwner, limitReason } from '../../../crds/api/roles.js';
 import { KeyUsage } from '../grants/usage.js';
 
 export interface DryRunServerOptions {
@@ -73,8 +73,8 @@ export class DryRunServer {
 
   private count(kv: IKeyValue, deleted: boolean): void {
     const key = kv.key.toString();
-    const user = key.slice(DRYRUN_PREFIX.length).split('/')[0];
-    this.usage.set(key, user, deleted ? undefined : kv.value.length);
+    const user = keyOwner(key);
+    if (user) this.usage.set(key, user, deleted ? undefined : kv.value.length);
   }
 
   /** Why the user may not ask now (past a userLimits limit, bookings and dry-run keys together), or ''. */

@@ -13,7 +13,7 @@ import { schemaCheck } from '../../../crds/api/validate.js';
 import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
-import { limitReason } from '../../../crds/api/roles.js';
+import { keyOwner, limitReason } from '../../../crds/api/roles.js';
 import { KeyUsage, type Usage } from '../grants/usage.js';
 
 /** One key as held: its raw value, decoded when the object is rebuilt (touch). */
@@ -50,7 +50,7 @@ export class ClusterCache {
   private readonly accountViews = new Map<string, AccountView>();
   private readonly waiting = new Map<string, Set<string>>();
   private readonly waitingOn = new Map<string, string>();
-  /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
+  /** Per user (a namespace): the keys of their bookings, schedules and subscriptions, valid or not, and the bytes of their values. */
   private readonly usage = new KeyUsage();
   /** The user's other keys that count against their limits (the dry-run server's count of /kiwi/dryrun/<user>/). */
   alsoCounted?: { get(user: string): Usage | undefined };
@@ -260,13 +260,13 @@ export class ClusterCache {
 
   /** Puts or removes a spec key, keeping each user's usage in step. */
   private setSpec(key: string, r: Rec | undefined): void {
-    const bp = keys.specPrefix('Booking');
-    if (key.startsWith(bp)) this.usage.set(key, key.slice(bp.length).split('/')[0], r?.raw.value.length);
+    const owner = keyOwner(key); // a user's booking, schedule or subscription
+    if (owner) this.usage.set(key, owner, r?.raw.value.length);
     if (r) this.specs.set(key, r);
     else this.specs.delete(key);
   }
 
-  /** Per user: booking keys held (valid or not) and the bytes of their values; read only. */
+  /** Per user: their keys under /kiwi/spec/ (valid or not) and the bytes of their values; read only. */
   usageByUser(): ReadonlyMap<string, Usage> {
     return this.usage.byUser();
   }

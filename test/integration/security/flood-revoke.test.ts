@@ -13,7 +13,7 @@ import { startUsersCluster, type AuthCluster } from './helpers.js';
 describe('security: a flooding user loses their write grants until an admin restores them (auth on, real operator)', function () {
   this.timeout(120_000);
   let c: AuthCluster;
-  let alice: TestUser, bob: TestUser, dave: TestUser;
+  let alice: TestUser, bob: TestUser, dave: TestUser, erin: TestUser;
   const root = () => c.storeAs('root');
   const value = (ns: string, name: string) => JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name, namespace: ns }, spec: { nodes: ['fl1'], duration: 60, start: '2099-01-01T00:00:00Z' } });
   const phase = async (ns: string, name: string): Promise<Booking['status']> => {
@@ -25,7 +25,8 @@ describe('security: a flooding user loses their write grants until an admin rest
     alice = ensureUser('sec-alice');
     bob = ensureUser('sec-bob');
     dave = ensureUser('sec-dave');
-    c = await startUsersCluster(['fl1', 'fl2'], [alice, bob, dave]);
+    erin = ensureUser('sec-erin');
+    c = await startUsersCluster(['fl1', 'fl2'], [alice, bob, dave, erin]);
     const cc = 'apiVersion: kiwi.dev/v1alpha1\nkind: ClusterConfig\nmetadata: {name: default}\nspec: {userLimits: {bookings: 5}}\n';
     assert.equal((await c.k(['apply', '-f', '-'], { input: cc })).code, 0);
     c.startOperator();
@@ -51,7 +52,7 @@ describe('security: a flooding user loses their write grants until an admin rest
     assert.ok(written > 10, `${written} puts went in first (more than 2 x 5)`);
     const mark = JSON.parse((await root().etcd.get(keys.revoked(alice.name)).string())!);
     assert.equal(mark.user, alice.name);
-    assert.match(mark.reason, new RegExp(`user ${alice.name} holds \\d+ keys \\(bookings and dry-run requests\\), more than 2 times the 5 one user may hold \\(ClusterConfig spec\\.userLimits\\.bookings\\).*kiwictl admin restore-user ${alice.name}`));
+    assert.match(mark.reason, new RegExp(`user ${alice.name} holds \\d+ keys \\(bookings, schedules, subscriptions, dry runs\\), more than 2 times the 5 one user may hold \\(ClusterConfig spec\\.userLimits\\.bookings\\).*kiwictl admin restore-user ${alice.name}`));
     const events = await root().listEvents({ kind: 'ClusterConfig', name: 'default' });
     assert.ok(events.some((e) => e.reason === 'UserWriteRevoked' && e.type === 'Warning' && e.message === mark.reason), 'a Warning event names it');
     // Nothing of the grant is left: no delete, no dry-run request, no write to the mark itself.
@@ -113,7 +114,7 @@ describe('security: a flooding user loses their write grants until an admin rest
     assert.match(refusal.message, /permission denied/i);
     assert.equal((await root().etcd.getAll().prefix(keys.specPrefix('Booking', dave.name)).keys()).length, 0, 'dave wrote no booking at all');
     const mark = JSON.parse((await root().etcd.get(keys.revoked(dave.name)).string())!);
-    assert.match(mark.reason, new RegExp(`user ${dave.name} holds \\d+ keys \\(bookings and dry-run requests\\), more than 2 times the 5 one user may hold`));
+    assert.match(mark.reason, new RegExp(`user ${dave.name} holds \\d+ keys \\(bookings, schedules, subscriptions, dry runs\\), more than 2 times the 5 one user may hold`));
     // Past the limit (not yet 2x) the requests were answered with it, unplanned.
     const answers = Object.values(await root().etcd.getAll().prefix(`/kiwi/dryrun/${dave.name}/`).strings()).filter((v) => 'answeredBy' in JSON.parse(v)).map((v) => JSON.parse(v));
     assert.ok(answers.some((a) => a.status), 'the first requests were planned');
@@ -136,5 +137,22 @@ describe('security: a flooding user loses their write grants until an admin rest
     assert.match(ok.stdout, new RegExp(`deleted \\d+ of ${dave.name}'s dry-run keys`));
     assert.equal((await root().etcd.getAll().prefix(`/kiwi/dryrun/${dave.name}/`).keys()).length, 0);
     await lease.revoke().catch(() => undefined);
+  });
+
+  it('schedule and subscription keys count too: raw junk in those prefixes alone is revoked past 2x', async () => {
+    const store = c.storeAs(erin.name);
+    let refusal: Error | undefined;
+    for (let i = 0; i < 2_000 && !refusal; i++) {
+      const kind = i % 2 ? 'BookingSchedule' : 'Subscription';
+      try {
+        await store.etcd.put(keys.spec({ kind, namespace: erin.name, name: `j${i}` })).value('{"not json').exec();
+      } catch (e) {
+        if (!/revision of auth store is old/.test((e as Error).message)) refusal = e as Error;
+      }
+    }
+    assert.match(String(refusal?.message), /permission denied/i);
+    const mark = JSON.parse((await root().etcd.get(keys.revoked(erin.name)).string())!);
+    assert.match(mark.reason, new RegExp(`user ${erin.name} holds \\d+ keys \\(bookings, schedules, subscriptions, dry runs\\), more than 2 times the 5`));
+    assert.equal(await root().etcd.get(keys.revoked(bob.name)).string(), null, 'bob is not revoked');
   });
 });

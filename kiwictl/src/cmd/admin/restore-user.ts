@@ -72,8 +72,8 @@ export class RestoreUserOptions implements Options {
       throw store.translate(e, `restore-user ${u}`);
     }
     const time = rfc3339(new Date());
-    const ev: KiwiEvent = { time, kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Normal', reason: 'UserWriteRestored', message: `user ${u}'s etcd write grants restored by an admin (they hold ${now.keys} keys: bookings and dry-run requests)`, source: 'kiwictl' };
+    const ev: KiwiEvent = { time, kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Normal', reason: 'UserWriteRestored', message: `user ${u}'s etcd write grants restored by an admin (they hold ${now.keys} keys: bookings, schedules, subscriptions, dry runs)`, source: 'kiwictl' };
     await store.txn(`restore ${u}`, [], [{ request_delete_range: { key: Buffer.from(keys.revoked(u)) } }, store.eventOp(ev, `restored-${u}`)]);
-    ctx.out(`${u}'s write grants are restored (readwrite ${writeGrantsOf(u).map((g) => g.key).join(' and ')}); they hold ${now.keys} keys (bookings and dry-run requests)\n`);
+    ctx.out(`${u}'s write grants are restored (readwrite ${writeGrantsOf(u).map((g) => g.key).join(' and ')}); they hold ${now.keys} keys (bookings, schedules, subscriptions, dry runs)\n`);
   }
 }
