@@ -14,7 +14,7 @@
 //                        spec: labels (that attract selector bookings), the address users are
 //                        shown and cordon are the admin's (Kubernetes' NodeRestriction), so an
 //                        admin registers the Node (kiwictl add-node, or node install)
-// A user who floods their own prefix past the ClusterConfig's userLimits loses the two Readwrite
+// A user who floods their own prefixes past the ClusterConfig's userLimits loses their Readwrite
 // grants (writeGrantsOf) until an admin restores them (operator/src/grants, kiwictl admin
 // restore-user); the operator's etcd user also has etcd's root role, to revoke them.
 // Pure: the admin verb and the operator turn these into etcd grants.
