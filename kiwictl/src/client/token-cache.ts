@@ -14,10 +14,11 @@
 // (etcd's simple tokens live 300 s after their last use, --auth-token-ttl); one etcd has
 // forgotten (restart, shorter TTL) is answered "invalid auth token", and the caller logs in
 // again and replaces it (wire.ts). KIWI_TOKEN_CACHE=off turns the cache off.
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../../crds/api/atomic-file.js';
 
 /** How long a cached token is used after its login: below etcd's default TTL of 300 s. */
 export const LIFETIME_MS = 240_000;
@@ -89,11 +90,8 @@ export class FileTokenCache implements TokenCache {
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       if (!this.dirIsSafe()) return;
-      const file = this.file(endpoint, username, password);
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      // 'wx': a fresh file of ours (no symlink followed, nothing pre-made by someone else)
-      writeFileSync(tmp, JSON.stringify({ token, expires: this.now() + LIFETIME_MS }), { mode: 0o600, flag: 'wx' });
-      renameSync(tmp, file); // atomic: parallel kiwictl commands read a whole file or none
+      // parallel kiwictl commands read a whole file or none
+      writeFileAtomic(this.file(endpoint, username, password), JSON.stringify({ token, expires: this.now() + LIFETIME_MS }), { mode: 0o600, dirMode: 0o700 });
     } catch {
       // no cache this time (read-only home, full disk): the next command logs in again
     }
