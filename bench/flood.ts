@@ -8,7 +8,7 @@
 // bookings) the operator revokes the flooder's write grants (operator/src/grants), and with
 // userLimits too high to be reached (no revocation).
 // Goal: during the flood, p99 stays under 10x the idle p99 (other users' bookings are not stopped).
-// Run: npx tsx bench/flood.ts [seconds=20]
+// Run: npx tsx bench/flood.ts [seconds=20] [revoke|both=both] (revoke: only the run with the default limits)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ const { credentialPassword } = await import('../test/integration/security/helper
 const { connect, keys, Store } = await import('../crds/api/index.js');
 
 const SECONDS = Number(process.argv[2] ?? 20);
+const MODES = process.argv[3] === 'revoke' ? [true] : [true, false];
 const FLOODERS = 4;
 const SAMPLES = 40;
 const NODES = SAMPLES / 2 + SAMPLES;
@@ -36,6 +37,8 @@ interface Result {
   refused: number;
   floodSeconds: number;
   revokedAfter?: number;
+  /** The keys the operator had seen when it decided (its mark): how far its count lagged the flood. */
+  seenAtRevoke?: number;
 }
 
 async function run(revoke: boolean): Promise<Result> {
@@ -102,6 +105,7 @@ async function run(revoke: boolean): Promise<Result> {
     for (const p of flooders) p.kill('SIGTERM');
     const counts = (await Promise.all(outs)).map((o) => o.trim().split(' ').map(Number));
     const floodSeconds = (performance.now() - floodStart) / 1000;
+    const mark = (await rootClient.get(keys.revoked('flood')).exec()).kvs[0];
     await w.cancel();
     await rw.cancel();
     return {
@@ -112,6 +116,7 @@ async function run(revoke: boolean): Promise<Result> {
       refused: counts.reduce((n, c) => n + (c[1] || 0), 0),
       floodSeconds,
       ...(revokedAt ? { revokedAfter: (revokedAt - floodStart) / 1000 } : {}),
+      ...(mark ? { seenAtRevoke: JSON.parse(mark.value.toString()).keys } : {}),
     };
   } finally {
     for (const p of flooders) await stopProc(p, 'SIGKILL');
@@ -125,9 +130,9 @@ async function run(revoke: boolean): Promise<Result> {
 
 await buildOperator();
 await ensureBuilt();
-for (const revoke of [true, false]) {
+for (const revoke of MODES) {
   const r = await run(revoke);
-  const how = revoke ? `default userLimits: ${r.revokedAfter !== undefined ? `revoked after ${r.revokedAfter.toFixed(1)} s` : 'never revoked'}` : 'userLimits out of reach: no revocation';
+  const how = revoke ? `default userLimits: ${r.revokedAfter !== undefined ? `revoked after ${r.revokedAfter.toFixed(1)} s, at ${r.seenAtRevoke} keys seen` : 'never revoked'}` : 'userLimits out of reach: no revocation';
   const flood = `${FLOODERS} clients flooding one user's prefix for ${r.floodSeconds.toFixed(0)} s (${how}; ${r.written} puts stored, ${(r.written / r.floodSeconds).toFixed(0)}/s, ${r.refused} refused)`;
   console.log(`flood bench (auth on), ${flood}`);
   console.log(`  another user's apply-to-Active, idle:         p50 ${pct(r.idle, 50).toFixed(1)} ms, p99 ${pct(r.idle, 99).toFixed(1)} ms`);

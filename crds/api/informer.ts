@@ -6,7 +6,7 @@ import type { IKeyValue } from 'etcd3';
 import type { KindName, ObjectOfKind } from './types.js';
 import { ROOT, keys, prefixEnd, refFromKey } from './keys.js';
 import type { Store, Stored } from './store.js';
-import { decodeObject, rawKv, type DecodeProblem } from './decode.js';
+import { decodeObject, rawKv, type DecodeProblem, type ObjectCheck } from './decode.js';
 import { ListWatch } from './listwatch.js';
 
 export type InformerEvent<T> =
@@ -21,6 +21,8 @@ export interface InformerOptions<T> {
   onError?: (err: Error) => void;
   /** A key whose value is not a valid object (left out of the cache). */
   onInvalid?: (p: DecodeProblem) => void;
+  /** Also check each object so (validate.ts schemaCheck: the schema); default: the key's structure only. */
+  check?: ObjectCheck;
 }
 
 export class Informer<K extends KindName> {
@@ -109,7 +111,7 @@ export class Informer<K extends KindName> {
     const spec = this.specs.get(p);
     const st = this.statuses.get(p);
     // Each key decoded on its own: one that is not a valid object is as if absent (and reported).
-    const d = spec ? decodeObject(this.kind, rawKv(spec), st ? rawKv(st) : undefined) : undefined;
+    const d = spec ? decodeObject(this.kind, rawKv(spec), st ? rawKv(st) : undefined, this.opts.check) : undefined;
     if (d && !d.ok) this.opts.onInvalid?.(d);
     if (!d || !d.ok) {
       this.cache.delete(p);

@@ -14,7 +14,7 @@
 //                        spec: labels (that attract selector bookings), the address users are
 //                        shown and cordon are the admin's (Kubernetes' NodeRestriction), so an
 //                        admin registers the Node (kiwictl add-node, or node install)
-// A user who floods their own prefix past the ClusterConfig's userLimits loses the two Readwrite
+// A user who floods their own prefixes past the ClusterConfig's userLimits loses their Readwrite
 // grants (writeGrantsOf) until an admin restores them (operator/src/grants, kiwictl admin
 // restore-user); the operator's etcd user also has etcd's root role, to revoke them.
 // Pure: the admin verb and the operator turn these into etcd grants.
@@ -104,11 +104,35 @@ export function writeGrantsOf(user: string): Grant[] {
 export const REVOKE_FACTOR = 2;
 
 /**
- * Why a user holding `keys` booking keys of `bytes` bytes is flooding (past REVOKE_FACTOR times a
- * limit), or ''. The one rule the operator revokes by and restore-user checks before restoring.
+ * The prefixes whose keys count as a user's own (userLimits, the flood detector, restore-user):
+ * everything they may write (writeGrantsOf): bookings, schedules, subscriptions and dry-run
+ * requests (the operator's answers, under the same lease, count too: the requests made them).
  */
-export function floodReason(user: string, u: { keys: number; bytes: number }, lim: { bookings: number; bytes: number }): string {
-  if (u.keys > REVOKE_FACTOR * lim.bookings) return `user ${user} holds ${u.keys} booking keys, more than ${REVOKE_FACTOR} times the ${lim.bookings} one user may hold (ClusterConfig spec.userLimits.bookings)`;
-  if (u.bytes > REVOKE_FACTOR * lim.bytes) return `user ${user} holds ${u.bytes} bytes of bookings, more than ${REVOKE_FACTOR} times the ${lim.bytes} one user may hold (ClusterConfig spec.userLimits.bytes)`;
+export function countedPrefixes(user: string): string[] {
+  return writeGrantsOf(user).map((g) => g.key);
+}
+
+const USER_PREFIXES = [keys.specPrefix('Booking'), keys.specPrefix('Subscription'), keys.specPrefix('BookingSchedule'), DRYRUN_PREFIX];
+
+/** The user in whose own prefix (countedPrefixes) a key lies, or undefined. */
+export function keyOwner(key: string): string | undefined {
+  const p = USER_PREFIXES.find((x) => key.startsWith(x));
+  return (p && key.slice(p.length).split('/')[0]) || undefined;
+}
+
+/**
+ * Why a user holding `keys` keys of `bytes` bytes (countedPrefixes) is past `factor` times a
+ * ClusterConfig userLimits limit, or '' when not: at 1, their new bookings and dry runs are
+ * refused; at REVOKE_FACTOR, floodReason.
+ */
+export function limitReason(user: string, u: { keys: number; bytes: number }, lim: { bookings: number; bytes: number }, factor: number): string {
+  const times = factor === 1 ? 'the' : `${factor} times the`;
+  if (u.keys > factor * lim.bookings) return `user ${user} holds ${u.keys} keys (bookings, schedules, subscriptions, dry runs), more than ${times} ${lim.bookings} one user may hold (ClusterConfig spec.userLimits.bookings)`;
+  if (u.bytes > factor * lim.bytes) return `user ${user} holds ${u.bytes} bytes of keys (bookings, schedules, subscriptions, dry runs), more than ${times} ${lim.bytes} one user may hold (ClusterConfig spec.userLimits.bytes)`;
   return '';
+}
+
+/** Why a user is flooding (past REVOKE_FACTOR times a limit): their write grants go; '' when not. */
+export function floodReason(user: string, u: { keys: number; bytes: number }, lim: { bookings: number; bytes: number }): string {
+  return limitReason(user, u, lim, REVOKE_FACTOR);
 }

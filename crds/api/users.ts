@@ -14,6 +14,15 @@
 // system users and bypass users in without a booking; nobody is not let in by that rule.
 import type { EffectiveConfig } from './config.js';
 
+/**
+ * Is `user` a Kiwi admin: root (by name, or uid 0 where the caller knows it), or one of the
+ * ClusterConfig's `admins`. The one test every program applies (admission's pools, the dry run's
+ * account changes, kiwi-web's and kiwictl's early refusals, the flood detector's exemption).
+ */
+export function isAdmin(user: string, admins: readonly string[] | undefined, uid?: number): boolean {
+  return uid === 0 || user === 'root' || (admins ?? []).includes(user);
+}
+
 export interface PasswdEntry {
   name: string;
   uid: number;

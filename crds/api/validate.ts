@@ -14,6 +14,7 @@ import { isLabelKey, isLabelValue, parseSelector } from './selector.js';
 import { POOL_LIMIT_DURATIONS } from './pool.js';
 import { NAME_PATTERN, USER_PATTERN } from './keys.js';
 import { isTimeZone } from './time.js';
+import type { ObjectCheck } from './decode.js';
 
 /** The largest object Kiwi stores; etcd's own request limit is 1.5 MiB. */
 export const MAX_OBJECT_BYTES = 256 * 1024;
@@ -202,6 +203,21 @@ export function bookingUserProblem(b: { metadata?: { namespace?: unknown }; spec
  * times as UTC. `what` names the object in messages (e.g. `booking.yaml document 2`).
  * Throws InvalidError listing every problem, each with its field path and rule.
  */
+/**
+ * The schema as a decodeObject check: '' when the stored object fits, else what does not. Every
+ * reader of stored values that serves or plans them uses it (the operator's cache, kiwi-web's
+ * informers): a raw write that fits the key but not the schema (a Pool with nodeSelector: 7) is
+ * left out, never served nor planned.
+ */
+export const schemaCheck: ObjectCheck = (obj) => {
+  try {
+    validateObject(obj, 'schema');
+    return '';
+  } catch (e) {
+    return (e as Error).message.replace(/^schema: /, 'does not fit the schema: ');
+  }
+};
+
 export function validateObject(input: unknown, what: string): KiwiObject {
   const fail = (problems: string[]) => new InvalidError(`${what}: ${problems.join('; ')}`, problems.map((p) => `${what}: ${p}`));
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw fail(['must be an object with apiVersion, kind, metadata and spec']);

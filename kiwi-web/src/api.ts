@@ -16,6 +16,7 @@ import { parseDuration } from '../../crds/api/duration.js';
 import type { Logger } from '../../crds/api/log.js';
 import { WATCHED_KINDS, type Hub, type WatchedKind, type WatchEvent } from './hub.js';
 import { kindInfo } from '../../crds/api/kinds.js';
+import { isAdmin } from '../../crds/api/users.js';
 import type { Session, Sessions } from './auth.js';
 import { HttpError } from './status.js';
 import { readJson, sendJson } from './http.js';
@@ -95,7 +96,7 @@ function mustGet(hub: Hub, kind: WatchedKind, name: string, namespace?: string):
 /** kiwictl's early refusal: one books for oneself, admins for anybody (etcd checks it again). */
 async function mayWriteFor(d: ApiDeps, s: Session, namespace: string): Promise<void> {
   if (s.user === namespace) return;
-  if ((await clusterConfig(d.store)).admins.includes(s.user)) return;
+  if (isAdmin(s.user, (await clusterConfig(d.store)).admins)) return;
   throw new HttpError(403, 'Forbidden', `${s.user} may write only their own bookings (namespace ${s.user}); bookings of ${namespace} are theirs or an admin's to change`);
 }
 

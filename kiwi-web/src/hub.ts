@@ -2,6 +2,7 @@
 // or API watch fed from it. A page costs a Set entry and a socket, never an etcd watch: each
 // change is serialized once and written to every subscriber of its kind.
 import { Informer, type InformerEvent, type KiwiObject, type Logger, type Store } from '../../crds/api/index.js';
+import { schemaCheck } from '../../crds/api/validate.js';
 
 /** The kinds this server serves (each from one informer), read-only but for Bookings. */
 export const WATCHED_KINDS = ['Node', 'Booking', 'Pool', 'BookingSchedule'] as const;
@@ -26,7 +27,8 @@ export class Hub {
       this.informers.set(kind, new Informer(store, kind, {
         onEvent: (ev) => this.publish(kind, ev as InformerEvent<KiwiObject>),
         onError: (err) => log.warn({ err, kind }, 'watch broke; re-listing'),
-        // A key that is not a valid object (anyone who may write it is untrusted) is left out.
+        // A key that is not a valid object, by its structure or the schema (anyone who may write it is untrusted), is left out.
+        check: schemaCheck,
         onInvalid: (p) => log.warn({ kind, key: p.key, problem: p.problem }, 'not served: an invalid object in etcd'),
       }) as unknown as Informer<WatchedKind>);
     }

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { isAdmin } from '../../../crds/api/users.js';
 import type { Booking, ClusterConfig, KindName, ObjectOfKind } from '../../../crds/api/types.js';
 import { ForbiddenError, InvalidError, NotFoundError, TimeoutError } from '../../../crds/api/errors.js';
 import type { ObjectRef } from '../../../crds/api/keys.js';
@@ -20,10 +21,6 @@ export function callerName(): string {
   return userInfo().username;
 }
 
-/** Admins: root, and the users ClusterConfig default lists in admins. */
-export function isAdmin(caller: string, uid: number | undefined, config: ClusterConfig | undefined): boolean {
-  return uid === 0 || caller === 'root' || (config?.spec?.admins ?? []).includes(caller);
-}
 
 export async function readConfig(reader: Reader): Promise<ClusterConfig | undefined> {
   return reader.get({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME });
@@ -32,7 +29,7 @@ export async function readConfig(reader: Reader): Promise<ClusterConfig | undefi
 /** Refuses unless the caller is an admin (a client-side check until etcd auth arrives). */
 export async function requireAdmin(reader: Reader, what: string): Promise<void> {
   const caller = callerName();
-  if (isAdmin(caller, process.getuid?.(), await readConfig(reader))) return;
+  if (isAdmin(caller, (await readConfig(reader))?.spec?.admins, process.getuid?.())) return;
   throw new ForbiddenError(`${what} is for admins (root, or a user in ClusterConfig default's admins); you are ${caller}`);
 }
 
@@ -40,7 +37,7 @@ export async function requireAdmin(reader: Reader, what: string): Promise<void> 
 export async function requireOwnerOrAdmin(reader: Reader, b: Booking, verb: string): Promise<void> {
   const caller = callerName();
   if (b.metadata.namespace === caller) return; // a booking's user is its namespace
-  if (isAdmin(caller, process.getuid?.(), await readConfig(reader))) return;
+  if (isAdmin(caller, (await readConfig(reader))?.spec?.admins, process.getuid?.())) return;
   throw new ForbiddenError(
     `booking ${b.metadata.namespace}/${b.metadata.name} belongs to ${b.metadata.namespace}; only they or an admin (root, or ClusterConfig admins) may ${verb} it`,
   );
@@ -56,7 +53,7 @@ export async function requireMayWrite(reader: Reader, refs: ObjectRef[], verb: s
   const caller = callerName();
   const foreign = refs.filter((r) => !(r.kind === 'Booking' && r.namespace === caller));
   if (!foreign.length) return;
-  if (isAdmin(caller, process.getuid?.(), await readConfig(reader))) return;
+  if (isAdmin(caller, (await readConfig(reader))?.spec?.admins, process.getuid?.())) return;
   const r = foreign[0];
   const more = foreign.length > 1 ? ` (and ${foreign.length - 1} more object${foreign.length > 2 ? 's' : ''})` : '';
   if (r.kind === 'Booking')

@@ -24,7 +24,7 @@
 // pamFailMode (closed by default). See node-daemon/pam/pam_kiwi.c.
 import type { CalendarEntry } from '../../../crds/api/pure.js';
 import { DEFAULT_CONFIG } from '../../../crds/api/config.js';
-import { protectedUser, type ProtectedReason } from '../../../crds/api/users.js';
+import { isAdmin, protectedUser, type ProtectedReason } from '../../../crds/api/users.js';
 import type { LocalView } from '../view.js';
 
 export type PamOutcome = 'root' | 'systemUser' | 'bypass' | 'ambiguous' | 'admin' | 'booked' | 'noView' | 'heldByOther' | 'notYet' | 'noBooking';
@@ -61,7 +61,7 @@ export function pamDecision(user: PamUser, view: LocalView | undefined, now: num
   const letIn = prot && LET_IN[prot.reason];
   if (letIn) return allow(letIn);
   if (user.ambiguous) return deny('ambiguous', `${user.ambiguous}. Until then ${user.name} cannot log in by a booking.`);
-  if (config.admins.includes(user.name)) return allow('admin');
+  if (isAdmin(user.name, config.admins, user.uid)) return allow('admin');
   if (!view) return deny('noView', 'this node has not loaded its booking calendar yet; only administrators may log in now. Try again in a minute.');
 
   const node = view.node;

@@ -4,17 +4,26 @@
 // lease is ignored (its answer would outlive it); one that is not JSON is answered with an error.
 // A request holding `accountChange` is an account manager's change (../accounting/manage.ts),
 // applied to the Account with a compare-and-swap and answered with the spec after it.
+// The same watch counts each user's keys under /kiwi/dryrun/<user>/ (listed first, then watched
+// from the revision after): they are that user's writes, held as long as the user keeps their
+// lease alive (or for ever, without one), so they count against userLimits with the user's
+// bookings, and in the flood detector (operator/src/grants). Beyond a limit a request is
+// answered with the limit, unplanned.
 import type { IKeyValue, Watcher } from 'etcd3';
 import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } from '../../../crds/api/dryrun.js';
-import { cancelWatchers, effectiveConfig, effectivePower, putOp, type Logger, type Store } from '../../../crds/api/index.js';
+import { cancelWatchers, effectiveConfig, putOp, type Logger, type Store } from '../../../crds/api/index.js';
 import { guaranteedUpdate } from '../../../crds/api/update.js';
 import { NotFoundError } from '../../../crds/api/errors.js';
 import { applyAccountChange } from '../accounting/manage.js';
 import { decodeAccountChange } from '../../../crds/api/account-change.js';
 import type { ClusterCache } from '../reconcile/cache.js';
 import { dryRunAnswer } from './answer.js';
-import type { UserLookup } from '../../../crds/api/users.js';
-import { accountGroups, poolGroups, type GroupLookup } from '../reconcile/groups.js';
+import { isAdmin, type UserLookup } from '../../../crds/api/users.js';
+import type { GroupLookup } from '../reconcile/groups.js';
+import { planInputOf } from '../reconcile/plan-input.js';
+import type { PlanInput } from '../plan/index.js';
+import { keyOwner, limitReason } from '../../../crds/api/roles.js';
+import { KeyUsage } from '../grants/usage.js';
 
 export interface DryRunServerOptions {
   store: Store;
@@ -28,19 +37,51 @@ export interface DryRunServerOptions {
 
 export class DryRunServer {
   private watcher?: Watcher;
+  private stopped = false;
+  /** Each user's keys under /kiwi/dryrun/<user>/ (requests, answers, anything else they put there). */
+  readonly usage = new KeyUsage();
 
   constructor(private readonly o: DryRunServerOptions) {}
 
+  /** Lists the prefix (to count what is held), then watches from the revision after it. */
   async start(): Promise<void> {
-    const w = await this.o.store.etcd.watch().prefix(DRYRUN_PREFIX).create();
-    w.on('put', (kv) => void this.answer(kv));
-    w.on('error', (err: Error) => this.o.log.warn({ err }, 'dry-run watch broke; dry runs go unanswered until the next leadership'));
+    this.stopped = false;
+    const held = await this.o.store.call('list dry-run keys', () => this.o.store.etcd.getAll().prefix(DRYRUN_PREFIX).exec());
+    this.usage.clear();
+    for (const kv of held.kvs) this.count(kv, false);
+    const w = await this.o.store.etcd.watch().prefix(DRYRUN_PREFIX).startRevision(String(Number(held.header.revision) + 1)).create();
+    w.on('put', (kv) => {
+      this.count(kv, false);
+      void this.answer(kv);
+    });
+    w.on('delete', (kv) => this.count(kv, true));
+    w.on('error', (err: Error) => {
+      // etcd dropped this watcher (compaction, say): list and watch again, so the count stays true
+      if (this.watcher !== w || this.stopped) return;
+      this.watcher = undefined;
+      this.o.log.warn({ err }, 'dry-run watch broke; listing again');
+      this.start().catch((e) => this.o.log.error({ err: e }, 'dry-run watch could not restart; dry runs go unanswered until the next leadership'));
+    });
     this.watcher = w;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.watcher) await cancelWatchers([this.watcher]);
     this.watcher = undefined;
+  }
+
+  private count(kv: IKeyValue, deleted: boolean): void {
+    const key = kv.key.toString();
+    const user = keyOwner(key);
+    if (user) this.usage.set(key, user, deleted ? undefined : kv.value.length);
+  }
+
+  /** Why the user may not ask now (past a userLimits limit, bookings and dry-run keys together), or ''. */
+  private overLimit(user: string): string {
+    const [b, d] = [this.o.cache.usageByUser().get(user), this.usage.get(user)];
+    const why = limitReason(user, { keys: (b?.keys ?? 0) + (d?.keys ?? 0), bytes: (b?.bytes ?? 0) + (d?.bytes ?? 0) }, effectiveConfig(this.o.cache.config()).userLimits, 1);
+    return why && `${why}: dry runs are refused until some go (kiwictl delete booking NAME; a dry run's keys go with its lease)`;
   }
 
   private async answer(kv: IKeyValue): Promise<void> {
@@ -49,17 +90,15 @@ export class DryRunServer {
     if (!req || kv.lease === '0') return;
     const now = (this.o.now ?? Date.now)();
     let a: DryRunAnswer;
+    const over = this.overLimit(req.user);
+    if (over) return await this.put(req, { error: over, time: new Date(now).toISOString() }, kv);
     try {
       const value = JSON.parse(kv.value.toString());
-      const c = this.o.cache;
       if (value && typeof value === 'object' && 'accountChange' in value) {
         a = { ...(await this.changeAccount(req.user, value.accountChange)), time: new Date(now).toISOString() };
         return await this.put(req, a, kv);
       }
-      const pools = c.pools();
-      const bookings = c.bookings();
-      const inAccounts = accountGroups(c.accounts());
-      a = dryRunAnswer({ now, config: effectiveConfig(c.config()), bookings, nodes: new Map(c.nodes()), calendars: new Map(c.calendars), users: this.o.users, accounts: new Map(c.accounts()), power: { settings: effectivePower(c.config()), recentOff: [], recentOn: [] }, ...(pools.length ? { pools } : {}), ...(pools.length || inAccounts.length ? { groups: poolGroups(pools, [req.user, ...bookings.map((b) => b.key.split('/')[0])], this.o.groups, this.o.users, inAccounts) } : {}) }, req.user, value); // the answer includes the boot time of a node that is off
+      a = dryRunAnswer(this.planInput(req.user, now), req.user, value); // the answer includes the boot time of a node that is off
     } catch (err) {
       a = { error: err instanceof SyntaxError ? 'the request is not JSON' : `the operator could not plan it: ${(err as Error).message}`, time: new Date(now).toISOString() };
       if (!(err instanceof SyntaxError)) this.o.log.error({ err, key }, 'dry run failed');
@@ -67,11 +106,16 @@ export class DryRunServer {
     await this.put(req, a, kv);
   }
 
+  /** What the dry run plans: what a whole pass of the reconciler would (planInputOf), with the asking user's groups resolved too. */
+  planInput(user: string, now: number): PlanInput {
+    return planInputOf(this.o.cache, { now, users: this.o.users, groups: this.o.groups, alsoUsers: [user] });
+  }
+
   /** A manager's change, decided from the Account as it is now (re-read on a conflict). */
   private async changeAccount(user: string, value: unknown): Promise<DryRunAnswer> {
     const change = decodeAccountChange(value);
     if ('error' in change) return { error: change.error };
-    const admin = user === 'root' || effectiveConfig(this.o.cache.config()).admins.includes(user);
+    const admin = isAdmin(user, effectiveConfig(this.o.cache.config()).admins);
     let answer: DryRunAnswer = {};
     try {
       const r = await guaranteedUpdate(this.o.store, { kind: 'Account', name: change.account }, (acct) => {

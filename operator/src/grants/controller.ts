@@ -1,4 +1,4 @@
-// Grant revocation, beside the planner while leading: a user flooding their own booking prefix
+// Grant revocation, beside the planner while leading: a user flooding their own booking or dry-run prefix
 // (operator/src/grants/decide.ts) loses their etcd write grants, so that etcd's space and
 // attention stay with everybody else. The operator's etcd user has etcd's root role for this
 // (kiwictl admin enable-auth). The revocation comes first, then the mark
@@ -13,16 +13,19 @@ import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock, Fence } from '../reconcile/index.js';
 import { PassLoop } from '../reconcile/loop.js';
 import { toRevoke, type Revocation } from './decide.js';
+import { sumUsage, type Usage } from './usage.js';
 
 export interface GrantOptions {
   client: Etcd3;
   store: Store;
   fence: Fence;
-  /** The reconciler's cache: read only (each user's keys and bytes). */
+  /** The reconciler's cache: read only (each user's booking keys and bytes). */
   cache: ClusterCache;
+  /** Each user's dry-run keys (the dry-run server's count), summed with the cache's. */
+  dryRunUsage?: { byUser(): ReadonlyMap<string, Usage> };
   log: Logger;
   clock?: Clock;
-  /** Between looks, ms (default 500): a flood of thousands of puts a second is cut within about this. */
+  /** Between looks, ms (default 100; a look reads etcd only when someone is past the line): a flood of thousands of puts a second is cut within about this. */
   intervalMs?: number;
   onDeposed?: () => void;
 }
@@ -45,7 +48,7 @@ export class GrantController {
 
   constructor(private readonly opts: GrantOptions) {
     this.clock = opts.clock ?? { now: () => Date.now() };
-    this.loop = new PassLoop(() => this.check(), { name: 'grants: looking for flooding users', log: opts.log, clock: this.clock, intervalMs: opts.intervalMs ?? 500 });
+    this.loop = new PassLoop(() => this.check(), { name: 'grants: looking for flooding users', log: opts.log, clock: this.clock, intervalMs: opts.intervalMs ?? 100 });
   }
 
   start(): void {
@@ -56,35 +59,37 @@ export class GrantController {
     return this.loop.stop();
   }
 
-  /** One look: the marks in etcd, the cache's usage, and a revocation for each user due. */
+  /**
+   * One look: the cache's usage first (in memory, so looking often costs nothing), and only when
+   * someone is past the flood line the marks in etcd, then a revocation for each user due.
+   */
   async check(): Promise<void> {
-    const prefix = keys.revokedPrefix();
-    const marked = new Set((await this.opts.store.etcd.getAll().prefix(prefix).keys()).map((k) => k.slice(prefix.length)));
     const now = this.clock.now();
     for (const [u, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(u);
-    const skip = new Set([...marked, ...this.failedUntil.keys()]);
-    for (const r of toRevoke(this.opts.cache.usageByUser(), effectiveConfig(this.opts.cache.config()), skip)) {
+    const due = toRevoke(sumUsage(this.opts.cache.usageByUser(), this.opts.dryRunUsage?.byUser() ?? new Map()), effectiveConfig(this.opts.cache.config()), new Set(this.failedUntil.keys()));
+    if (!due.length) return;
+    const prefix = keys.revokedPrefix();
+    const marked = new Set((await this.opts.store.etcd.getAll().prefix(prefix).keys()).map((k) => k.slice(prefix.length)));
+    for (const r of due) {
       if (!this.loop.live) return;
-      await this.revoke(r);
+      if (!marked.has(r.user)) await this.revoke(r);
     }
   }
 
   private async revoke(r: Revocation): Promise<void> {
     const { client, store, fence, log } = this.opts;
     const role = client.role(roleOf({ kind: 'user', user: r.user }));
-    // One at a time: etcd3's revoke() of an array grants instead.
-    for (const g of writeGrantsOf(r.user)) {
-      try {
-        await role.revoke(etcdPermission(g));
-      } catch (err) {
-        const m = String((err as Error)?.message ?? err);
-        if (/permission is not granted/i.test(m)) continue; // revoked already (a leader deposed before its mark)
-        this.failedUntil.set(r.user, this.clock.now() + 60_000);
-        log.warn({ err, user: r.user, reason: r.reason }, /role name not found|not found/i.test(m)
-          ? 'grants: a flooding user has no etcd role to revoke (etcd auth off, or the user was never added): nothing stops their writes'
-          : "grants: could not revoke a flooding user's write grants (the operator's etcd user needs etcd's root role, which `kiwictl admin enable-auth` grants)");
-        return;
-      }
+    // Each grant on its own (etcd3's revoke() of an array grants instead), all at once: the
+    // flood goes on until the last is gone.
+    const failed = (await Promise.all(writeGrantsOf(r.user).map((g) => role.revoke(etcdPermission(g)).then(() => undefined, (err: unknown) => err))))
+      .find((err) => err !== undefined && !/permission is not granted/i.test(String((err as Error)?.message ?? err))); // not granted: revoked already (a leader deposed before its mark)
+    if (failed !== undefined) {
+      const m = String((failed as Error)?.message ?? failed);
+      this.failedUntil.set(r.user, this.clock.now() + 60_000);
+      log.warn({ err: failed, user: r.user, reason: r.reason }, /role name not found|not found/i.test(m)
+        ? 'grants: a flooding user has no etcd role to revoke (etcd auth off, or the user was never added): nothing stops their writes'
+        : "grants: could not revoke a flooding user's write grants (the operator's etcd user needs etcd's root role, which `kiwictl admin enable-auth` grants)");
+      return;
     }
     const time = rfc3339(new Date(this.clock.now()));
     const mark: RevokedMark = { user: r.user, reason: r.reason, keys: r.keys, bytes: r.bytes, time };

@@ -1,2 +1,3 @@
 export * from './decide.js';
 export * from './controller.js';
+export * from './usage.js';

@@ -14,6 +14,7 @@ import { windowIntervals, type Window } from '../../../crds/api/windows.js';
 import { reject, wait, type FilterStatus } from './status.js';
 import type { BookingView, PlanInput } from './types.js';
 import { userOf } from './admission.js';
+import { isAdmin } from '../../../crds/api/users.js';
 
 const H = 3_600_000;
 
@@ -103,7 +104,7 @@ export class PoolBook {
     const name = p.metadata.name!;
     const s = p.spec ?? {};
     const l: Limits = s.limits ?? {};
-    const admin = this.input.config.admins.includes(user);
+    const admin = isAdmin(user, this.input.config.admins);
     if (!admin && (s.allowUsers?.length || s.allowGroups?.length)) {
       const ok = s.allowUsers?.includes(user) || this.groupsIn(p, user).length > 0;
       if (!ok) {

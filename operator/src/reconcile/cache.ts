@@ -10,10 +10,12 @@
 import type { IKeyValue } from 'etcd3';
 import type { Booking, Calendar, ClusterConfig, KindName, Pool } from '../../../crds/api/index.js';
 import { API_VERSION, CLUSTER_CONFIG_NAME, decodeLedger, effectiveConfig, ROOT, ListWatch, decodeObject, entryUid, keys, parseValue, rangeOp, refFromKey, type DecodeProblem, type WatchEvent, type Logger, type RawKv, type Store } from '../../../crds/api/index.js';
-import { validateObject } from '../../../crds/api/validate.js';
+import { schemaCheck } from '../../../crds/api/validate.js';
 import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type CalendarView, type NodeView, type Scope } from '../plan/index.js';
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
+import { keyOwner, limitReason } from '../../../crds/api/roles.js';
+import { KeyUsage, type Usage } from '../grants/usage.js';
 
 /** One key as held: its raw value, decoded when the object is rebuilt (touch). */
 interface Rec {
@@ -51,8 +53,10 @@ export class ClusterCache {
   private readonly accountViews = new Map<string, AccountView>();
   private readonly waiting = new Map<string, Set<string>>();
   private readonly waitingOn = new Map<string, string>();
-  /** Per user (a Booking namespace): booking keys held, valid or not, and the bytes of their values. */
-  private readonly usage = new Map<string, { keys: number; bytes: number }>();
+  /** Per user (a namespace): the keys of their bookings, schedules and subscriptions, valid or not, and the bytes of their values. */
+  private readonly usage = new KeyUsage();
+  /** The user's other keys that count against their limits (the dry-run server's count of /kiwi/dryrun/<user>/). */
+  alsoCounted?: { get(user: string): Usage | undefined };
   /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
   private readonly reported = new Map<string, number>();
   /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
@@ -253,33 +257,23 @@ export class ClusterCache {
 
   /** Puts or removes a spec key, keeping each user's usage in step. */
   private setSpec(key: string, r: Rec | undefined): void {
-    const bp = keys.specPrefix('Booking');
-    if (key.startsWith(bp)) {
-      const ns = key.slice(bp.length).split('/')[0];
-      const u = this.usage.get(ns) ?? { keys: 0, bytes: 0 };
-      const old = this.specs.get(key);
-      if (old) (u.keys--, (u.bytes -= old.raw.value.length));
-      if (r) (u.keys++, (u.bytes += r.raw.value.length));
-      if (u.keys > 0) this.usage.set(ns, u);
-      else this.usage.delete(ns);
-    }
+    const owner = keyOwner(key); // a user's booking, schedule or subscription
+    if (owner) this.usage.set(key, owner, r?.raw.value.length);
     if (r) this.specs.set(key, r);
     else this.specs.delete(key);
   }
 
-  /** Per user: booking keys held (valid or not) and the bytes of their values; read only. */
-  usageByUser(): ReadonlyMap<string, { readonly keys: number; readonly bytes: number }> {
-    return this.usage;
+  /** Per user: their keys under /kiwi/spec/ (valid or not) and the bytes of their values; read only. */
+  usageByUser(): ReadonlyMap<string, Usage> {
+    return this.usage.byUser();
   }
 
-  /** What a user holds beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
+  /** What a user holds (with `alsoCounted`) beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
   private overLimit(user: string): string {
-    const u = this.usage.get(user);
-    if (!u) return '';
-    const lim = effectiveConfig(this.clusterConfig).userLimits;
-    if (u.keys > lim.bookings) return `user ${user} holds ${u.keys} bookings, more than the ${lim.bookings} one user may (ClusterConfig spec.userLimits.bookings): delete some (kiwictl delete booking NAME) before booking again`;
-    if (u.bytes > lim.bytes) return `user ${user} holds ${u.bytes} bytes of bookings, more than the ${lim.bytes} one user may (ClusterConfig spec.userLimits.bytes): delete some (kiwictl delete booking NAME) before booking again`;
-    return '';
+    const [u, d] = [this.usage.get(user), this.alsoCounted?.get(user)];
+    if (!u && !d) return '';
+    const why = limitReason(user, { keys: (u?.keys ?? 0) + (d?.keys ?? 0), bytes: (u?.bytes ?? 0) + (d?.bytes ?? 0) }, effectiveConfig(this.clusterConfig).userLimits, 1);
+    return why && `${why}: delete some (kiwictl delete booking NAME) before booking again`;
   }
 
   /** Rebuilds the planner's view of the object a spec or status key belongs to. */
@@ -430,16 +424,6 @@ export class ClusterCache {
 
 function rec(kv: IKeyValue): Rec {
   return { raw: { key: kv.key.toString(), value: kv.value, modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version }, mod: Number(kv.mod_revision), create: Number(kv.create_revision) };
-}
-
-/** The schema, for decodeObject: '' when the object fits. */
-function schemaCheck(obj: unknown): string {
-  try {
-    validateObject(obj, 'schema');
-    return '';
-  } catch (e) {
-    return (e as Error).message.replace(/^schema: /, 'does not fit the schema: ');
-  }
 }
 
 /** What the planner gets for a key that holds no valid booking: only what the key and etcd say, to refuse it by. */

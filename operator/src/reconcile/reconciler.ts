@@ -6,12 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import type { IRequestOp } from 'etcd3';
 import type { Calendar, DecodeProblem, KiwiEvent } from '../../../crds/api/index.js';
-import { allocationMilli, compare, effectiveConfig, encodeLedger, effectivePower, keys, putOp, rangeOp, type Compare, type Ledger, type Logger, type Store } from '../../../crds/api/index.js';
-import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanPower, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
+import { allocationMilli, compare, encodeLedger, keys, putOp, rangeOp, type Compare, type Ledger, type Logger, type Store } from '../../../crds/api/index.js';
+import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
 import { ClusterCache } from './cache.js';
-import { accountGroups, poolGroups, type GroupLookup } from './groups.js';
-import { isWarm, powerNode } from '../power/decide.js';
+import type { GroupLookup } from './groups.js';
+import { planInputOf, type PlanInputOptions } from './plan-input.js';
 import { WorkQueue } from './queue.js';
 
 
@@ -158,7 +158,6 @@ export class Reconciler {
     const asOf = this.cache.revision; // what the parts were computed from
     const parts = this.partsOf(batch, since);
     if (parts === 'all' || parts.whole) this.stats.wholePasses++;
-    const config = effectiveConfig(this.cache.config());
     let nextWake = this.cache.index.nextTime(since); // a scoped plan knows only its own calendars' times
     if (parts === 'all' || parts.whole) this.powerDue.clear();
     for (const part of parts === 'all' ? [undefined] : pieces(parts.scopes)) {
@@ -170,24 +169,7 @@ export class Reconciler {
         for (const n of part.nodes) this.queue.add(`node:${n}`);
         continue;
       }
-      const input: PlanInput = {
-        now: this.clock.now(),
-        config,
-        bookings: slice?.bookings ?? this.cache.bookings(),
-        // A copy too: planning may pause, and the cache changes the map meanwhile.
-        nodes: slice?.nodes ?? new Map(this.cache.nodes()),
-        // A copy (values are replaced, never changed, by the cache): the writes compare exactly the revisions planned on.
-        calendars: slice?.calendars ?? new Map(this.cache.calendars),
-        users: this.opts.users,
-        // Accounting: a copy of the map (a ledger written meanwhile replaces a view, never changes it).
-        accounts: new Map(this.cache.accounts()),
-        bookingUid: (k) => this.cache.booking(k)?.booking.metadata.uid,
-        power: this.powerInput(),
-      };
-      const pools = this.cache.pools();
-      const inAccounts = accountGroups(input.accounts!);
-      if (pools.length) Object.assign(input, { pools });
-      if (pools.length || inAccounts.length) input.groups = poolGroups(pools, input.bookings.map((b) => b.key.split('/')[0]), this.opts.groups, this.opts.users, inAccounts);
+      const input = this.planInput(this.clock.now(), slice);
       this.stats.planned += input.bookings.length;
       const planned = await this.planPausing(input);
       nextWake = min(nextWake, planned.nextWake);
@@ -267,26 +249,9 @@ export class Reconciler {
     return scopes ? { scopes, whole: false } : 'all';
   }
 
-  /**
-   * Power saving's input: the settings, and when nodes were last told to power off and on over
-   * the whole cluster (a piece sees only its own nodes, and the rates are the cluster's).
-   */
-  private powerInput(): PlanPower {
-    const settings = effectivePower(this.cache.config());
-    const recentOff: number[] = [];
-    const recentOn: number[] = [];
-    const now = this.clock.now();
-    const from = now - 60_000;
-    let warm = 0;
-    for (const [name, nv] of this.cache.nodes()) {
-      if (settings.keepIdle && isWarm(settings, powerNode(settings, nv.node, nv.heartbeat, this.cache.calendars.get(name)?.entries ?? []), now)) warm++;
-      const p = nv.node.status?.power;
-      const off = p?.lastOffTime ? Date.parse(p.lastOffTime) : NaN;
-      const on = p?.lastOnTime ? Date.parse(p.lastOnTime) : NaN;
-      if (off > from) recentOff.push(off);
-      if (on > from) recentOn.push(on);
-    }
-    return settings.keepIdle ? { settings, recentOff, recentOn, warm } : { settings, recentOff, recentOn };
+  /** What a pass plans (planInputOf: the dry run plans the same). */
+  planInput(now: number, slice?: PlanInputOptions['slice']): PlanInput {
+    return planInputOf(this.cache, { now, users: this.opts.users, groups: this.opts.groups, ...(slice ? { slice } : {}) });
   }
 
   private async runLimited<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {

@@ -58,10 +58,11 @@ export class ScheduleController {
     this.passes++;
     const now = this.clock.now();
     const owned = new Map<string, BookingView[]>();
-    const held = new Map<string, number>(); // bookings per user, against userLimits.bookings
+    // Keys per user, against userLimits.bookings: what the cache counts there (bookings, schedules,
+    // subscriptions), so that no occurrence made goes past the limit and is Rejected for it.
+    const held = new Map([...this.opts.cache.usageByUser()].map(([u, x]) => [u, x.keys]));
     for (const v of this.opts.cache.bookings()) {
       const m = v.booking.metadata;
-      held.set(m.namespace!, (held.get(m.namespace!) ?? 0) + 1);
       const rule = m.labels?.[SCHEDULE_LABEL];
       if (v.invalid || !rule || !m.annotations?.['kiwi.dev/occurrence']) continue;
       const k = `${m.namespace}/${rule}`;

@@ -308,8 +308,11 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       await raw.put('/kiwi/spec/pools/junk').value('{"not json');
       // an object claiming another name than its key's (to shadow lab)
       await raw.put('/kiwi/spec/pools/odd').value(JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'lab' }, spec: { nodeSelector: '' } }));
+      // one that fits its key but not the schema (checked like the operator's cache does)
+      await raw.put('/kiwi/spec/pools/seven').value(JSON.stringify({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Pool', metadata: { name: 'seven' }, spec: { nodeSelector: 7 } }));
       await waitFor(() => events.some((e) => e.type === 'ADDED' && e.object.metadata.name === 'lab'), { what: 'lab ADDED on the watch' });
-      await waitFor(() => ['junk', 'odd'].every((k) => c.web.logs.some((l) => l.includes(`/kiwi/spec/pools/${k}`) && l.includes('not served'))), { what: 'both bad keys logged, with their keys' });
+      await waitFor(() => ['junk', 'odd', 'seven'].every((k) => c.web.logs.some((l) => l.includes(`/kiwi/spec/pools/${k}`) && l.includes('not served'))), { what: 'the three bad keys logged, with their keys' });
+      assert.ok(c.web.logs.some((l) => l.includes('/kiwi/spec/pools/seven') && /does not fit the schema: spec\.nodeSelector/.test(l)), 'the schema problem named');
       const list = (await (await fetch(`${url}${API}/pools`)).json()) as any;
       assert.equal(list.kind, 'PoolList');
       assert.deepEqual(list.items.map((p: any) => [p.metadata.name, p.spec.nodeSelector]), [['lab', 'rack=r1']], 'the invalid keys are left out');
@@ -317,6 +320,7 @@ describe('kiwi-web HTTP API (real etcd, operator, simulated nodes)', function ()
       assert.equal(((await (await fetch(`${url}${API}/pools/lab`)).json()) as any).spec.nodeSelector, 'rack=r1');
       const missing = await fetch(`${url}${API}/pools/junk`);
       assert.equal(missing.status, 404);
+      assert.equal((await fetch(`${url}${API}/pools/seven`)).status, 404, 'nodeSelector: 7 is not served');
       assert.match(((await missing.json()) as any).message, /Pool junk not found/);
       // a changed selector arrives as MODIFIED
       const cur = await store.mustGet({ kind: 'Pool', name: 'lab' });

@@ -204,7 +204,7 @@ describe('security: stored values are untrusted (raw etcd writes, auth on, real 
     for (const name of ['lim1', 'lim2']) await until(alice.name, name, (s) => s?.phase === 'Pending', `${name} reserved`);
     const st = await until(alice.name, 'lim3', (s) => s?.phase === 'Expired', 'lim3 refused');
     assert.equal(st.reason, 'Rejected');
-    assert.match(st.message!, new RegExp(`user ${alice.name} holds ${held + 3} bookings, more than the ${held + 2} one user may \\(ClusterConfig spec\\.userLimits\\.bookings\\): delete some`));
+    assert.match(st.message!, new RegExp(`user ${alice.name} holds ${held + 3} keys \\(bookings, schedules, subscriptions, dry runs\\), more than the ${held + 2} one user may hold \\(ClusterConfig spec\\.userLimits\\.bookings\\): delete some`));
     await clusterStillServes('canary3', 'un2');
   });
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../../../crds/api/config.js';
-import { parseGroup, parsePasswd, protectedUser, UserTable } from '../../../crds/api/users.js';
+import { isAdmin, parseGroup, parsePasswd, protectedUser, UserTable } from '../../../crds/api/users.js';
+import { toRevoke } from '../../../operator/src/grants/decide.js';
 import { NssUsers } from '../../../crds/api/nss.js';
 import { pamDecision } from '../../../node-daemon/src/decide/pam.js';
 import { whoToKill } from '../../../node-daemon/src/decide/kill.js';
@@ -100,5 +101,25 @@ describe('NssUsers (cached getent)', () => {
     assert.equal(db.lookup('alice')!.uid, 1001);
     fail = true;
     assert.equal(db.lookup('alice')!.uid, 1001);
+  });
+});
+
+describe('isAdmin: the one admin test', () => {
+  it('root by name or uid 0, and the ClusterConfig admins; nobody else, names matched exactly', () => {
+    assert.equal(isAdmin('root', undefined), true);
+    assert.equal(isAdmin('toor', [], 0), true, 'uid 0 where the caller knows it');
+    assert.equal(isAdmin('carol', ['carol']), true);
+    assert.equal(isAdmin('carol', ['Carol', 'caro', 'carol2']), false);
+    assert.equal(isAdmin('alice', undefined, 1001), false);
+  });
+
+  it('the flood detector and the PAM decision use it: an admin is never revoked, and is let in without a booking', () => {
+    const usage = new Map([['carol', { keys: 99, bytes: 0 }], ['alice', { keys: 99, bytes: 0 }]]);
+    assert.deepEqual(toRevoke(usage, { userLimits: { bookings: 1, bytes: 1 << 20 }, admins: ['carol'] }, new Set()).map((r) => r.user), ['alice']);
+    const config = { ...DEFAULT_CONFIG, admins: ['carol'] };
+    const view = { config, entries: [] } as unknown as Parameters<typeof pamDecision>[1];
+    const d = (name: string) => pamDecision({ name, uid: 1002 } as Parameters<typeof pamDecision>[0], view, Date.now());
+    assert.deepEqual(d('carol'), { allow: true, outcome: 'admin', reason: '' });
+    assert.equal(d('alice').allow, false, 'alice holds no booking');
   });
 });

@@ -139,7 +139,7 @@ export function registerAdmin(program: Command): Command {
     .command('restore-user')
     .description('Give back the etcd write grants the operator revoked from a user who flooded their bookings (see /kiwi/grants/revoked/USER)')
     .argument('<user>', 'the Unix user name')
-    .option('--delete-ended', "first delete the user's bookings that are neither Pending nor Active (the flood's Rejected ones)")
+    .option('--delete-ended', "first delete the user's bookings that are neither Pending nor Active (the flood's Rejected ones) and their dry-run keys")
     .addHelpText('after', examples('kiwictl admin restore-user alice', 'kiwictl admin restore-user alice --delete-ended'))
     .action(verbAction(() => new RestoreUserOptions()));
   admin

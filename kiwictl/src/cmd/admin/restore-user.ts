@@ -1,15 +1,16 @@
 // kiwictl admin restore-user USER [--delete-ended]: gives back the etcd write grants the operator
-// revoked from a user who flooded their booking prefix (operator/src/grants), and removes the
+// revoked from a user who flooded their booking or dry-run prefix (operator/src/grants), and removes the
 // operator's mark (/kiwi/grants/revoked/USER) with an event. Refused while the user still holds
 // more than the operator revokes at (crds/api/roles.ts floodReason): it would revoke again at
 // once. --delete-ended deletes the user's bookings that are neither Pending nor Active (the
-// flood's Rejected ones, and keys that hold no valid booking) first. Needs etcd's root user.
+// flood's Rejected ones, and keys that hold no valid booking) and their dry-run keys first. Needs etcd's root user.
 // Light modules only, not crds/api/index.js: that one loads etcd3 at every kiwictl start.
 import { CLUSTER_CONFIG_NAME, effectiveConfig } from '../../../../crds/api/config.js';
-import { keys } from '../../../../crds/api/keys.js';
+import { keys, prefixEnd } from '../../../../crds/api/keys.js';
+import { DRYRUN_PREFIX } from '../../../../crds/api/dryrun.js';
 import type { KiwiEvent } from '../../../../crds/api/types.js';
 import { ConflictError, ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
-import { checkName, floodReason, roleOf, writeGrantsOf } from '../../../../crds/api/roles.js';
+import { checkName, countedPrefixes, floodReason, roleOf, writeGrantsOf } from '../../../../crds/api/roles.js';
 import { rfc3339 } from '../../../../crds/api/time.js';
 import { usage, type Ctx, type Options } from '../verb.js';
 
@@ -48,10 +49,19 @@ export class RestoreUserOptions implements Options {
         await store.txn(`delete ${u}'s ended bookings`, [], part.map((k) => ({ request_delete_range: { key: Buffer.from(k) } })));
       }
       ctx.out(`deleted ${ended.length} of ${u}'s bookings that were neither Pending nor Active\n`);
+      // and their dry-run keys: a request lives seconds, so whatever is held there is the flood's
+      const dry = `${DRYRUN_PREFIX}${u}/`;
+      const gone = await store.txn(`delete ${u}'s dry-run keys`, [], [{ request_delete_range: { key: Buffer.from(dry), range_end: prefixEnd(dry) } }]);
+      const n = Number(gone.responses[0]?.response_delete_range?.deleted ?? 0);
+      if (n) ctx.out(`deleted ${n} of ${u}'s dry-run keys\n`);
     }
-    const prefix = keys.specPrefix('Booking', u);
-    const held = await store.call(`count ${u}'s bookings`, () => etcd.getAll().prefix(prefix).exec());
-    const now = { keys: held.kvs.length, bytes: held.kvs.reduce((n, kv) => n + kv.value.length, 0) };
+    // What the operator counts (countedPrefixes): their bookings and their dry-run keys
+    const now = { keys: 0, bytes: 0 };
+    for (const prefix of countedPrefixes(u)) {
+      const held = await store.call(`count ${u}'s keys under ${prefix}`, () => etcd.getAll().prefix(prefix).exec());
+      now.keys += held.kvs.length;
+      now.bytes += held.kvs.reduce((n, kv) => n + kv.value.length, 0);
+    }
     const config = effectiveConfig(await store.get({ kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME }));
     const still = floodReason(u, now, config.userLimits);
     if (still) throw new ConflictError(`not restored: ${still}, and the operator would revoke the grants again at once; delete them first (\`kiwictl admin restore-user ${u} --delete-ended\` deletes those neither Pending nor Active)`);
@@ -65,8 +75,8 @@ export class RestoreUserOptions implements Options {
       throw store.translate(e, `restore-user ${u}`);
     }
     const time = rfc3339(new Date());
-    const ev: KiwiEvent = { time, kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Normal', reason: 'UserWriteRestored', message: `user ${u}'s etcd write grants restored by an admin (they hold ${now.keys} booking keys)`, source: 'kiwictl' };
+    const ev: KiwiEvent = { time, kind: 'ClusterConfig', name: CLUSTER_CONFIG_NAME, type: 'Normal', reason: 'UserWriteRestored', message: `user ${u}'s etcd write grants restored by an admin (they hold ${now.keys} keys: bookings, schedules, subscriptions, dry runs)`, source: 'kiwictl' };
     await store.txn(`restore ${u}`, [], [{ request_delete_range: { key: Buffer.from(keys.revoked(u)) } }, store.eventOp(ev, `restored-${u}`)]);
-    ctx.out(`${u}'s write grants are restored (readwrite ${writeGrantsOf(u).map((g) => g.key).join(' and ')}); they hold ${now.keys} booking keys\n`);
+    ctx.out(`${u}'s write grants are restored (readwrite ${writeGrantsOf(u).map((g) => g.key).join(' and ')}); they hold ${now.keys} keys (bookings, schedules, subscriptions, dry runs)\n`);
   }
 }

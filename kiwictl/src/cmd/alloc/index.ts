@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import type { Booking, Node } from '../../../../crds/api/types.js';
 import { AlreadyExistsError, ForbiddenError, InvalidError, NotFoundError } from '../../../../crds/api/errors.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { bookingRef, callerName, isAdmin, parseTimeout, readConfig, StatusLine, userExists, watchUntil } from '../bookings.js';
+import { bookingRef, callerName, parseTimeout, readConfig, StatusLine, userExists, watchUntil } from '../bookings.js';
+import { isAdmin } from '../../../../crds/api/users.js';
 import { RefusedError } from '../../errors.js';
 import { allocReport, answered, dryRunReport, statusLine } from './report.js';
 import { parseDryRun, type DryRun } from '../apply/index.js';
@@ -111,7 +112,7 @@ export async function checkAlloc(ctx: Ctx, req: AllocRequest, o: { userCheck: bo
   const caller = callerName();
   const user = req.user ?? caller;
   const reader = await ctx.client.reader();
-  if (user !== caller && !isAdmin(caller, process.getuid?.(), await readConfig(reader)))
+  if (user !== caller && !isAdmin(caller, (await readConfig(reader))?.spec?.admins, process.getuid?.()))
     throw new ForbiddenError(`only admins (root, or users in ClusterConfig default's admins) may book for another user; you are ${caller}: drop -u ${user}, or ask an admin`);
   if (user === 'root') throw new InvalidError('root cannot book nodes (root may always log in); book for a user with -u USER');
   if (o.userCheck && !userExists(user))

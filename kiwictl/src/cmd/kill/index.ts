@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import type { Booking } from '../../../../crds/api/types.js';
 import { NotFoundError } from '../../../../crds/api/errors.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
-import { bookingRef, callerName, findBooking, isAdmin, parseTimeout, readConfig, requireOwnerOrAdmin, updateSpec, watchUntil } from '../bookings.js';
+import { bookingRef, callerName, findBooking, parseTimeout, readConfig, requireOwnerOrAdmin, updateSpec, watchUntil } from '../bookings.js';
+import { isAdmin } from '../../../../crds/api/users.js';
 import type { Reader } from '../../client/reader.js';
 import { RefusedError } from '../../errors.js';
 
@@ -85,7 +86,7 @@ export class KillOptions implements Options {
     const known = new Set((await reader.list('Node')).map((n) => n.metadata.name));
     for (const n of this.nodes) if (!known.has(n)) throw new NotFoundError(`node ${n} does not exist; see \`kiwictl info\``);
     const caller = callerName();
-    const admin = isAdmin(caller, process.getuid?.(), await readConfig(reader));
+    const admin = isAdmin(caller, (await readConfig(reader))?.spec?.admins, process.getuid?.());
     const all = await reader.list('Booking', { namespace: admin ? this.namespace : this.namespace ?? caller });
     const out = new Map<string, Booking>();
     for (const n of this.nodes) {
