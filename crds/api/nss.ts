@@ -2,10 +2,12 @@
 //
 // `getent passwd` lists every source that enumerates (files, extrausers, LDAP/SSSD when they
 // enumerate), in nsswitch.conf order: that table answers most lookups with no process spawned,
-// and it is read again when older than ttlMs or at once when /etc/passwd changes (one stat per
-// lookup: the PAM path stays fast). A name not in it (LDAP/SSSD without enumeration) is asked
+// and it is read again at once when /etc/passwd changes (one stat per lookup: the PAM path stays
+// fast), and in the background when older than ttlMs: the lookup that finds it old answers from
+// it while getent runs (a synchronous `getent passwd` took 3 ms, up to 14, and was paid by the
+// first PAM check after every quiet half minute). A name not in it (LDAP/SSSD without enumeration) is asked
 // alone (`getent passwd NAME`) and the answer, found or not, kept for missTtlMs.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { SYSTEM_DIRS, systemTool } from './tools.js';
 import { parseGroup, parsePasswd, UserTable, type GroupEntry, type SystemUser, type UserLookup } from './users.js';
@@ -13,17 +15,34 @@ import { parseGroup, parsePasswd, UserTable, type GroupEntry, type SystemUser, t
 /** Runs getent; the output, or undefined when the key is not found (exit 2). Throws on other failures. */
 export type Getent = (args: string[]) => string | undefined;
 
+/** The same, without blocking: for the refresh that runs behind the lookups. */
+export type GetentAsync = (args: string[]) => Promise<string | undefined>;
+
+function getentCommand(): { bin: string; opts: { encoding: 'utf8'; timeout: number; maxBuffer: number; env: NodeJS.ProcessEnv } } {
+  // By absolute path (tools.ts), with nothing of our environment: getent runs as whoever we are (root on a node).
+  const bin = systemTool('getent');
+  if (!bin) throw new Error(`getent not found in ${SYSTEM_DIRS.join(', ')} (root-owned, not group- or world-writable): Kiwi resolves users through it`);
+  return { bin, opts: { encoding: 'utf8', timeout: 5000, maxBuffer: 256 << 20, env: { PATH: '/usr/bin:/bin', LANG: 'C' } } };
+}
+
 export const getent: Getent = (args) => {
   try {
-    // By absolute path (tools.ts), with nothing of our environment: getent runs as whoever we are (root on a node).
-    const bin = systemTool('getent');
-    if (!bin) throw new Error(`getent not found in ${SYSTEM_DIRS.join(', ')} (root-owned, not group- or world-writable): Kiwi resolves users through it`);
-    return execFileSync(bin, args, { encoding: 'utf8', timeout: 5000, maxBuffer: 256 << 20, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const { bin, opts } = getentCommand();
+    return execFileSync(bin, args, { ...opts, stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (err) {
     if ((err as { status?: number }).status === 2) return undefined;
     throw err;
   }
 };
+
+export const getentAsync: GetentAsync = (args) => new Promise((resolve, reject) => {
+  const { bin, opts } = getentCommand();
+  execFile(bin, args, opts, (err, stdout) => {
+    if (!err) return resolve(stdout);
+    if ((err as { code?: unknown }).code === 2) return resolve(undefined);
+    reject(err);
+  });
+});
 
 /** Names getent may be asked about: Unix-like user and group names, nothing an option could hide in. */
 const NAME = /^[a-z_][a-z0-9_.-]{0,62}\$?$/i;
@@ -36,6 +55,8 @@ export interface NssOptions {
   /** Its change triggers a re-read at once (default /etc/passwd). */
   passwdFile?: string;
   getent?: Getent;
+  /** The background refresh's runner (default: getent without blocking; with `getent` given, that one). */
+  getentAsync?: GetentAsync;
   now?: () => number;
 }
 
@@ -49,12 +70,15 @@ export class NssUsers {
   private readonly ttlMs: number;
   private readonly missTtlMs: number;
   private readonly run: Getent;
+  private readonly runAsync: GetentAsync;
+  private refreshing = false;
   private readonly now: () => number;
 
   constructor(private readonly o: NssOptions = {}) {
     this.ttlMs = o.ttlMs ?? 30_000;
     this.missTtlMs = o.missTtlMs ?? 5_000;
     this.run = o.getent ?? getent;
+    this.runAsync = o.getentAsync ?? (o.getent ? async (a) => o.getent!(a) : getentAsync);
     this.now = o.now ?? Date.now;
   }
 
@@ -117,16 +141,42 @@ export class NssUsers {
     } catch {
       stamp = 'missing';
     }
-    if (stamp === this.stamp && this.now() - this.loadedAt < this.ttlMs) return;
+    if (stamp === this.stamp) {
+      if (this.now() - this.loadedAt >= this.ttlMs) this.refreshInBackground(stamp);
+      return;
+    }
+    // First read, or /etc/passwd changed (a user added, removed, renumbered): read it now, so
+    // that no answer, and no uid the kill path signals, comes from the old file.
     try {
       this.table = new UserTable(parsePasswd(this.run(['passwd']) ?? ''));
       this.asked.clear();
       this.names.clear();
     } catch {
-      /* getent failed: keep the last table, try again at the next lookup after the TTL */
+      /* getent failed: keep the last table, try again after the TTL */
     }
     this.stamp = stamp;
     this.loadedAt = this.now();
+  }
+
+  /** Only the TTL passed (sources without a change signal, such as LDAP): the old table answers until getent is done. */
+  private refreshInBackground(stamp: string): void {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    // after this turn of the event loop: the answer being decided is written before getent is spawned
+    const read = new Promise<void>((r) => setImmediate(r)).then(() => this.runAsync(['passwd']));
+    read.then(
+      (out) => {
+        // a read of a file that has changed since belongs to the synchronous path above
+        if (this.stamp !== stamp) return;
+        this.table = new UserTable(parsePasswd(out ?? ''));
+        this.asked.clear();
+        this.names.clear();
+        this.loadedAt = this.now();
+      },
+      () => {
+        this.loadedAt = this.now(); // getent failed: keep the last table, try again after the TTL
+      },
+    ).finally(() => (this.refreshing = false));
   }
 }
 

@@ -4,9 +4,9 @@
 // a warning), on every change of the own keys, and at least twice a second against clock jumps.
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import { connect, effectiveConfig, effectivePower, Store, type PowerSettings, type Calendar, type EtcdConfig, type ClusterConfig, type EffectiveConfig, type Logger, type Node } from '../../crds/api/index.js';
+import { connect, effectiveConfig, effectivePower, Store, type PowerSettings, type Calendar, type EtcdConfig, type ClusterConfig, type EffectiveConfig, type Logger, type Node, type CalendarEntry } from '../../crds/api/index.js';
 import type { LocalView } from './view.js';
-import { doneKey, dueCleanups, isActive, protectedReason, pruneDone, track, whoToKill, type Tracked } from './decide/kill.js';
+import { doneKey, dueCleanups, heldAgain, isActive, protectedReason, pruneDone, track, whoToKill, type Tracked } from './decide/kill.js';
 import { endSignalsDue, nextWake, pruneSent, warningsDue } from './decide/timers.js';
 import { idleState, idleWarning, observeActivity, type IdleTrack } from './decide/idle.js';
 import { sampleActivity } from './enforce/activity.js';
@@ -407,6 +407,7 @@ export class Daemon {
         log: this.log,
         spare: this.opts.spare,
         signal: this.abort.signal,
+        heldAgain: () => this.heldAgain(user, entryUids)?.booking,
       });
     } catch (err) {
       this.log.error({ err, user, bookings }, 'cleanup refused');
@@ -425,7 +426,9 @@ export class Daemon {
       if (r.seen) m.processesKilled.inc({ signal: 'sweep' }, r.seen);
       if (!r.ok) m.cleanupFailures.inc();
     }
-    if (r.ok) {
+    if (r.heldAgain) {
+      this.log.info({ user, bookings, heldAgain: r.heldAgain, processes: r.seen, durationMs: r.durationMs }, `stopped cleaning up: ${user} holds booking ${r.heldAgain} now`);
+    } else if (r.ok) {
       this.removeIpc(user, uid, entryUids);
       this.log.info({ user, bookings, processes: r.seen, durationMs: r.durationMs, cgroupKill: r.usedCgroupKill, afterEndMs: this.now() - end }, 'cleaned up');
       this.cleaned = { status: 'True', reason: 'CleanedUp', message: `${bookings.join(', ')}: ${r.seen} processes of ${user} ended` };
@@ -443,10 +446,14 @@ export class Daemon {
     void this.flushStatus();
   }
 
+  /** The user's active booking other than the ended ones, by the daemon's view now. */
+  private heldAgain(user: string, entryUids: string[]): CalendarEntry | undefined {
+    return heldAgain(this.state.view.entries, user, this.now(), entryUids);
+  }
+
   /** After a cleanup: the user's SysV IPC and POSIX shm/mqueue objects (logind's RemoveIPC), unless they hold a booking again. */
   private removeIpc(user: string, uid: number, entryUids: string[]): void {
-    const now = this.now();
-    const again = this.state.view.entries.find((e) => e.user === user && isActive(e, now) && !entryUids.includes(e.uid));
+    const again = this.heldAgain(user, entryUids);
     if (again) return void this.log.info({ user, booking: again.booking }, 'not removing IPC objects: the user holds another active booking');
     try {
       const r = removeIpcOf(ownerOf(user, uid));

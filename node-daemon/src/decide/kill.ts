@@ -26,6 +26,10 @@ export interface Tracked extends CalendarEntry {
 
 export const isActive = (e: CalendarEntry, now: number) => e.start <= now && now < e.end;
 
+/** The user's active entry other than the ended ones (`except`: their uids): they still hold the node. */
+export const heldAgain = (entries: CalendarEntry[], user: string, now: number, except: string[]): CalendarEntry | undefined =>
+  entries.find((e) => e.user === user && isActive(e, now) && !except.includes(e.uid));
+
 /** The mark of a finished cleanup: entry uid and the end it was done for (a moved end is new). */
 export const doneKey = (e: CalendarEntry) => `${e.uid}@${e.end}`;
 
@@ -123,7 +127,7 @@ export function whoToKill(input: KillInput): { kill: KillTarget[]; spared: Spare
       spared.push({ user, bookings, entryUids, reason: 'ambiguous-user', message: u.ambiguous });
       continue;
     }
-    const holding = input.entries.find((e) => e.user === user && isActive(e, input.now) && !entryUids.includes(e.uid));
+    const holding = heldAgain(input.entries, user, input.now, entryUids);
     if (holding) {
       spared.push({ user, bookings, entryUids, reason: 'holds-active-booking', message: `${user} still holds booking ${holding.booking} until ${new Date(holding.end).toISOString()}` });
       continue;

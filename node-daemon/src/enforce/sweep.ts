@@ -39,6 +39,12 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** The user's ids (default: their uid and /etc/subuid, /etc/subgid ranges). */
   owner?: Owner;
+  /**
+   * Asked before every round: the booking the user holds again (one that began during the
+   * sweep), or undefined. Once they do, the sweep stops signalling: the processes are now that
+   * booking's (a login under it must not get the ended booking's SIGKILL).
+   */
+  heldAgain?: () => string | undefined;
 }
 
 export interface SweepResult {
@@ -49,6 +55,8 @@ export interface SweepResult {
   usedCgroupKill: boolean;
   durationMs: number;
   aborted?: boolean;
+  /** The sweep stopped early: the user holds this booking again (SweepOptions.heldAgain). */
+  heldAgain?: string;
 }
 
 /** How many scans in a row must find none of the user's processes before a sweep succeeds. */
@@ -138,10 +146,11 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   const killAs = (sig: 'TERM' | 'KILL', procs: Proc[]) => {
     if (byUid) for (const id of idsInUse(procs)) killAllAs(id, sig);
   };
-  const result = (ok: boolean, leftover: number[], aborted = false): SweepResult => {
+  const result = (ok: boolean, leftover: number[], aborted = false, heldAgain?: string): SweepResult => {
     if (ok && o.cgroups) for (const u of uids) o.cgroups.remove(u);
-    return { ok, seen: seen.size, leftover, usedCgroupKill, durationMs: Date.now() - started, ...(aborted ? { aborted } : {}) };
+    return { ok, seen: seen.size, leftover, usedCgroupKill, durationMs: Date.now() - started, ...(aborted ? { aborted } : {}), ...(heldAgain ? { heldAgain } : {}) };
   };
+  const again = () => o.heldAgain?.();
 
   const termUntil = started + o.killWaitMs;
   let termedAll = false;
@@ -149,6 +158,8 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
     const pids = live();
     if (!pids.length && !populated()) break; // confirmed below, by consecutive scans
     if (o.signal?.aborted) return result(false, pids, true);
+    const held = again();
+    if (held) return result(true, [], false, held);
     if (Date.now() >= termUntil) break;
     const fresh = pids.filter((p) => !termed.has(p) && !spare(p));
     for (const pid of fresh) {
@@ -168,6 +179,8 @@ export async function sweepUser(o: SweepOptions): Promise<SweepResult> {
   const killUntil = Math.max(termUntil, Date.now()) + o.timeoutMs;
   let empty = 0;
   for (;;) {
+    const held = again();
+    if (held) return result(true, [], false, held);
     if (o.cgroups) for (const u of uids) usedCgroupKill = o.cgroups.killAll(u, mayPark) || usedCgroupKill;
     killAs('KILL', liveProcs());
     const procs = liveProcs();

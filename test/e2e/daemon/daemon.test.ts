@@ -161,6 +161,26 @@ describe('kiwi-node-daemon (e2e: real etcd, daemon, users, processes)', function
     assert.deepEqual(livePids(alice), [p.pid]);
   });
 
+  it('stops cleaning up when a booking of the same user begins during the kill wait: what they start under it lives on', async () => {
+    const d = await run({ node: 'n-again' });
+    await registered('n-again');
+    const old = termIgnorer(alice);
+    started.push(old);
+    await waitFor(() => livePids(alice).length >= 1, { what: 'the first booking\'s process up' });
+    const end = Date.now() + 1500;
+    const again = end + 300; // a gap: not back to back, so the cleanup of the first one starts
+    await putCalendar(store, 'n-again', [entry(alice.name, Date.now() - 1000, end), entry(alice.name, again, again + 3_600_000)]);
+    await sawCalendar(d, 2);
+    await waitFor(() => d.records().some((r) => r.msg === 'cleaning up' && r.user === alice.name), { what: 'the cleanup of the first booking to start', timeoutMs: 5000 });
+    await waitFor(() => Date.now() >= again + 50, { what: 'the second booking to begin', timeoutMs: 5000, intervalMs: 5 });
+    const fresh = sleeper(alice); // a login under the second booking, inside the first one's kill wait
+    started.push(fresh);
+    // past the first booking's kill wait, when its SIGKILL round would have run
+    await waitFor(() => Date.now() >= end + KILL_WAIT * 1000 + 1000, { what: 'the kill wait to pass', timeoutMs: 5000, intervalMs: 20 });
+    assert.ok(livePids(alice).includes(fresh.pid!), 'the process started under the second booking is alive');
+    assert.ok(d.records().some((r) => /^stopped cleaning up/.test(r.msg ?? '') && r.user === alice.name && r.heldAgain), 'the daemon says why it stopped');
+  });
+
   it('a daemon stopped across the end cleans up within 2 s of restarting (etcd down too: from its state file)', async () => {
     const stateDir = tempStateDir();
     const d1 = await run({ node: 'n-restart', stateDir });

@@ -66,7 +66,7 @@ describe('NssUsers (cached getent)', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'kiwitest-nss-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('answers from the enumerated table; asks alone for names it lacks; re-reads when /etc/passwd changes or the TTL passes', () => {
+  it('answers from the enumerated table; asks alone for names it lacks; re-reads at once when /etc/passwd changes', () => {
     const file = join(dir, 'passwd');
     writeFileSync(file, 'x');
     let now = 0;
@@ -87,9 +87,32 @@ describe('NssUsers (cached getent)', () => {
     writeFileSync(file, 'xy');
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
     assert.equal(db.lookup('carol')!.uid, 1500, 'a changed /etc/passwd is read at once');
-    all += 'dave:x:1600:1600::/:/bin/sh\n';
+  });
+
+  it('after the TTL (no file change), answers from the old table while getent reads the new one in the background', async () => {
+    const file = join(dir, 'passwd-ttl');
+    writeFileSync(file, 'x');
+    let now = 0;
+    const calls: string[] = [];
+    let all = 'alice:x:1001:1001::/:/bin/sh\nerin:x:1700:1700::/:/bin/sh\n';
+    let release: () => void = () => {};
+    const db = new NssUsers({
+      passwdFile: file, ttlMs: 1000, now: () => now,
+      getent: (a) => (calls.push(a.join(' ')), a.length === 1 ? all : all.split('\n').find((l) => l.startsWith(`${a[1]}:`))),
+      getentAsync: (a) => new Promise((res) => (release = () => (calls.push(`async ${a.join(' ')}`), res(all)))),
+    });
+    assert.equal(db.lookup('erin')!.uid, 1700);
+    all = 'alice:x:1001:1001::/:/bin/sh\n'; // erin left the directory (an LDAP source: no file changed)
     now += 1001;
-    assert.equal(db.lookup('dave')!.uid, 1600, 'the TTL passed');
+    assert.equal(db.lookup('erin')!.uid, 1700, 'the old table answers at once');
+    assert.equal(db.lookup('alice')!.uid, 1001);
+    assert.deepEqual(calls, ['passwd'], 'nothing synchronous ran, one background read is under way');
+    await new Promise((r) => setImmediate(r));
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, ['passwd', 'async passwd']);
+    assert.equal(db.lookup('erin'), undefined, 'the new table answers once read');
+    assert.deepEqual(calls, ['passwd', 'async passwd', 'passwd erin'], 'a name not in it is asked alone');
   });
 
   it('keeps what it knew when getent fails', () => {
