@@ -98,6 +98,14 @@ try {
   const one = await rate('s', 0, 1);
   const eight = await rate('p', N_RESV, PAR);
   rec('kiwictl apply, fixed-start booking (each, 1 client)', one.each);
+  // the same apply through etcd3 (the path before kiwictl/src/client/wire-etcd.ts), side by side
+  const viaEtcd3: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const a = performance.now();
+    await run(['apply', '-f', '-'], { ...env, KIWI_WRITE_VIA: 'etcd3' }, fixedStart(`x${i}`, new Date(t0 + (2 * N_RESV + i) * 120_000)));
+    viaEtcd3.push(performance.now() - a);
+  }
+  rec('kiwictl apply, fixed-start booking, through etcd3 (KIWI_WRITE_VIA=etcd3)', viaEtcd3);
   record({ bench: 'kiwictl-peer', figure: 'fixed-start bookings applied and decided per second, 1 client', value: one.perS, unit: '/s', peer: '-', peerValue: NaN });
   record({ bench: 'kiwictl-peer', figure: `fixed-start bookings applied and decided per second, ${PAR} clients`, value: eight.perS, unit: '/s', peer: '-', peerValue: NaN });
   const refused = await store.list('Booking', { namespace: NS });

@@ -1,8 +1,8 @@
 // Connecting to etcd: a deadline on every unary call, etcd3's own retries switched off so
 // that the store's cockatiel policy is the one place that decides what is retried.
-import { Etcd3, isRecoverableError, EtcdPermissionDeniedError, Range, type IOptions, type IPermissionRequest } from 'etcd3';
+import { Etcd3, isRecoverableError, Range, type IOptions, type IPermissionRequest } from 'etcd3';
 import type { Grant } from './roles.js';
-import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, circuitBreaker, wrap, type IPolicy } from 'cockatiel';
+import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, circuitBreaker } from 'cockatiel';
 import { readFileSync } from 'node:fs';
 import { authVerdict, type AuthVerdict } from './endpoints.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -124,16 +124,7 @@ export function writes(method: string, params: unknown): boolean {
   return [...(t?.success ?? []), ...(t?.failure ?? [])].some((op) => 'request_put' in op || 'request_delete_range' in op);
 }
 
-/** Transient failures (unavailable, deadline, broken stream) are retried; nothing else is. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof EtcdPermissionDeniedError) return false;
-  if (err instanceof Error && (isRecoverableError(err) || /circuit|deadline|unavailable|ECONNREFUSED/i.test(err.message))) return true;
-  return false;
-}
-
-export function retryPolicy(maxAttempts = 3): IPolicy {
-  return wrap(retry(handleWhen(isTransient), { maxAttempts, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }));
-}
+export { isTransient, retryPolicy } from './retry.js';
 
 /** What the operator and the node daemon take from flags/env: an etcd user and TLS files. */
 export interface EtcdSecurityFlags {

@@ -10,7 +10,7 @@ import type { KiwiObject, KindName, ObjectOfKind, KiwiEvent } from './types.js';
 import { kindInfo } from './kinds.js';
 import { entryUid, keys, prefixEnd, refString, type ObjectRef } from './keys.js';
 import { AlreadyExistsError, ConflictError, ForbiddenError, InvalidError, NotFoundError, UnavailableError, KiwiError } from './errors.js';
-import { isTransient, retryPolicy } from './etcd.js';
+import { isTransient, retryPolicy } from './retry.js';
 import { rfc3339 } from './time.js';
 import { decodeObject, parseValue, rawKv, unreadableError, type DecodeProblem } from './decode.js';
 import type { Requirement } from './selector.js';

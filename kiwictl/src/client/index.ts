@@ -8,7 +8,9 @@ import type { Store } from '../../../crds/api/store.js';
 import { ForbiddenError, UnavailableError } from '../../../crds/api/errors.js';
 import { resolveEndpoints, type EndpointFlags, type ResolvedEndpoints } from './endpoints.js';
 import { credentialFileOf, resolveCredentials, type CredentialFlags, type ResolvedCredentials } from './credentials.js';
-import { EtcdReader, type Reader } from './reader.js';
+import { EtcdReader, rawValues, type Reader } from './reader.js';
+import type { WireSecurity } from './wire.js';
+import { userTokenCache } from './token-cache.js';
 import { authVerdict, isLoopbackEndpoint } from '../../../crds/api/endpoints.js';
 
 const warned = new Set<string>();
@@ -27,6 +29,8 @@ export interface ClientOptions extends EndpointFlags, CredentialFlags {
 export class Client {
   private etcd?: Etcd3;
   private storeP?: Promise<Store>;
+  private writerP?: Promise<Store>;
+  private wire?: { close(): void };
   resolved?: ResolvedEndpoints;
   private creds?: ResolvedCredentials;
 
@@ -39,17 +43,41 @@ export class Client {
    */
   async reader(): Promise<Reader> {
     if (process.env.KIWI_READ_VIA === 'etcd3') return this.store();
+    const { endpoints, timeoutMs, security } = await this.wireSetup();
+    return new EtcdReader(endpoints, timeoutMs, security);
+  }
+
+  /** The Store over etcd3, connected on first use: for watches, leases and the dry run. */
+  store(): Promise<Store> {
+    this.storeP ??= this.open();
+    return this.storeP;
+  }
+
+  /**
+   * The Store over wire.ts instead of etcd3 (see wire-etcd.ts), for verbs that read and write
+   * but never watch: the same writes, without etcd3's start-up cost. KIWI_WRITE_VIA=etcd3 (or
+   * KIWI_READ_VIA=etcd3) gives the etcd3 Store instead.
+   */
+  writer(): Promise<Store> {
+    if (process.env.KIWI_WRITE_VIA === 'etcd3' || process.env.KIWI_READ_VIA === 'etcd3') return this.store();
+    this.writerP ??= this.openWriter();
+    return this.writerP;
+  }
+
+  private async openWriter(): Promise<Store> {
+    const { endpoints, timeoutMs, security } = await this.wireSetup();
+    const [{ WireEtcd }, { Store }] = await Promise.all([import('./wire-etcd.js'), import('../../../crds/api/store.js')]);
+    this.wire = new WireEtcd(endpoints, timeoutMs, security);
+    return new Store(this.wire as unknown as Etcd3, { endpoints, retries: 0 });
+  }
+
+  /** Endpoints, deadline, etcd user (with the token cache) and TLS contents for wire.ts. */
+  private async wireSetup(): Promise<{ endpoints: string[]; timeoutMs: number; security: WireSecurity }> {
     this.resolved ??= await resolveEndpoints(this.opts);
     const c = this.credentials();
     this.warnTransport(this.resolved.endpoints, c);
     const tls = c.tls && { ca: readFileSync(c.tls.caFile), ...(c.tls.certFile ? { cert: readFileSync(c.tls.certFile), key: readFileSync(c.tls.keyFile!) } : {}) };
-    return new EtcdReader(this.resolved.endpoints, this.opts.requestTimeoutMs ?? 2000, { ...(c.auth ? { auth: c.auth } : {}), ...(tls ? { tls } : {}) });
-  }
-
-  /** The Store, connected on first use: for writes and watches. */
-  store(): Promise<Store> {
-    this.storeP ??= this.open();
-    return this.storeP;
+    return { endpoints: this.resolved.endpoints, timeoutMs: this.opts.requestTimeoutMs ?? 2000, security: { ...(c.auth ? { auth: c.auth, tokenCache: userTokenCache() } : {}), ...(tls ? { tls } : {}) } };
   }
 
   /** The etcd user and TLS files (see credentials.ts), resolved once. */
@@ -101,10 +129,10 @@ export class Client {
   /** A refused write of a user whose write grants the operator revoked (operator/src/grants): says so, and why. */
   async explainRevoked(err: unknown): Promise<unknown> {
     const user = this.etcdUser();
-    if (!(err instanceof ForbiddenError) || !user || !this.etcd || !/permission denied by etcd/.test(err.message)) return err;
+    if (!(err instanceof ForbiddenError) || !user || !(this.etcd || this.wire) || !/permission denied by etcd/.test(err.message)) return err;
     try {
       const { keys } = await import('../../../crds/api/keys.js');
-      const v = await this.etcd.get(keys.revoked(user)).string();
+      const v = this.etcd ? await this.etcd.get(keys.revoked(user)).string() : ((await rawValues(await this.reader(), keys.revoked(user)))[0]?.value ?? null);
       if (v === null) return err;
       const what = err.message.replace(/: permission denied by etcd[\s\S]*$/, '');
       return new ForbiddenError(`${what}: refused by etcd: the operator revoked ${user}'s write grants: ${String(JSON.parse(v)?.reason ?? 'flooding')}`);
@@ -149,6 +177,8 @@ export class Client {
   close(): void {
     this.etcd?.close();
     this.etcd = undefined;
+    this.wire?.close();
+    this.wire = undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 // A minimal gRPC client for etcd's one read call kiwictl needs: KV/Txn holding only range
 // requests (several ranges read at one revision), and, for an etcd with auth on, Auth/Authenticate
-// first (its token goes with the read as the `token` metadata, as etcd's own clients send it).
+// first (its token goes with the read as the `token` metadata, as etcd's own clients send it;
+// kept for the next commands by token-cache.ts).
 // Plain node:http2, over TLS (CA, client certificate) when configured, and a hand-written
 // protobuf codec for these few messages (field numbers from etcd's rpc.proto and kv.proto).
 //
@@ -9,6 +10,7 @@
 // etcd's JSON gateway: its server-side JSON marshalling is slower than the gRPC answer.
 // Writes and watches keep going through the Store over etcd3.
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import type { TokenCache } from './token-cache.js';
 
 /** Keys and values decoded to strings straight from the answer (no Buffer per field: 10,000 keys). */
 export interface WireKv {
@@ -63,6 +65,61 @@ export function encodeTxnRanges(ranges: { key: Buffer; rangeEnd?: Buffer }[]): B
 /** AuthenticateRequest{name, password} */
 export function encodeAuthenticate(name: string, password: string): Buffer {
   return Buffer.concat([bytesField(1, Buffer.from(name)), bytesField(2, Buffer.from(password))]);
+}
+
+function varintField(field: number, n: number | bigint | string): Buffer {
+  // int64 in two's complement; revisions and lease ids are never negative here
+  let v = BigInt(n);
+  const out: number[] = [field << 3];
+  while (v > 127n) {
+    out.push(Number(v & 127n) | 128);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Buffer.from(out);
+}
+
+/** etcd3's request shapes, as crds/api/store.ts builds them (keys and values as Buffers). */
+export interface TxnCompare {
+  key: Buffer;
+  target: 'Version' | 'Create' | 'Mod';
+  result: 'Equal' | 'Greater' | 'Less' | 'NotEqual';
+  version?: number | string;
+  create_revision?: number | string;
+  mod_revision?: number | string;
+}
+export interface TxnOp {
+  request_range?: { key: Buffer; range_end?: Buffer; revision?: number | string };
+  request_put?: { key: Buffer; value: Buffer; lease?: number | string };
+  request_delete_range?: { key: Buffer; range_end?: Buffer };
+}
+
+const COMPARE_RESULT = { Equal: 0, Greater: 1, Less: 2, NotEqual: 3 } as const;
+const COMPARE_TARGET = { Version: 0, Create: 1, Mod: 2 } as const;
+
+function encodeOp(op: TxnOp): Buffer {
+  if (op.request_range) {
+    const r = op.request_range;
+    return bytesField(1, Buffer.concat([bytesField(1, r.key), ...(r.range_end ? [bytesField(2, r.range_end)] : []), ...(r.revision ? [varintField(4, r.revision)] : [])]));
+  }
+  if (op.request_put) {
+    const p = op.request_put;
+    return bytesField(2, Buffer.concat([bytesField(1, p.key), bytesField(2, p.value), ...(p.lease ? [varintField(3, p.lease)] : [])]));
+  }
+  if (op.request_delete_range) {
+    const d = op.request_delete_range;
+    return bytesField(3, Buffer.concat([bytesField(1, d.key), ...(d.range_end ? [bytesField(2, d.range_end)] : [])]));
+  }
+  throw new Error(`wire: unsupported transaction operation ${Object.keys(op).join(',')}`);
+}
+
+/** TxnRequest{compare, success, failure}: Compare{result, target, key, version | create_revision | mod_revision}. */
+export function encodeTxn(req: { compare?: TxnCompare[]; success?: TxnOp[]; failure?: TxnOp[] }): Buffer {
+  const compares = (req.compare ?? []).map((c) => {
+    const value = c.target === 'Mod' ? [6, c.mod_revision] : c.target === 'Create' ? [5, c.create_revision] : [4, c.version];
+    return bytesField(1, Buffer.concat([varintField(1, COMPARE_RESULT[c.result]), varintField(2, COMPARE_TARGET[c.target]), bytesField(3, c.key), varintField(value[0] as number, BigInt(value[1] ?? 0))]));
+  });
+  return Buffer.concat([...compares, ...(req.success ?? []).map((o) => bytesField(2, encodeOp(o))), ...(req.failure ?? []).map((o) => bytesField(3, encodeOp(o)))]);
 }
 
 // ---- protobuf decoding ----
@@ -174,6 +231,85 @@ export function decodeTxnRanges(buf: Buffer): TxnRangesResult {
   return out;
 }
 
+/** A key as etcd3 hands it out (proto-loader with longs as strings): what the Store reads. */
+export interface TxnKv {
+  key: Buffer;
+  value: Buffer;
+  create_revision: string;
+  mod_revision: string;
+  version: string;
+  lease: string;
+}
+export interface TxnResult {
+  header: { revision: string };
+  succeeded: boolean;
+  responses: { response_range?: { kvs: TxnKv[]; count: string }; response_put?: object; response_delete_range?: { deleted: string } }[];
+}
+
+function decodeTxnKv(buf: Buffer, [s, e]: [number, number]): TxnKv {
+  const d = new Decoder(buf, s, e);
+  const kv: TxnKv = { key: Buffer.alloc(0), value: Buffer.alloc(0), create_revision: '0', mod_revision: '0', version: '0', lease: '0' };
+  while (d.more()) {
+    const [f, w] = d.tag();
+    if (w === 2 && (f === 1 || f === 5)) {
+      const [a, b] = d.span();
+      if (f === 1) kv.key = buf.subarray(a, b);
+      else kv.value = buf.subarray(a, b);
+    } else if (w === 0 && f >= 2 && f <= 6 && f !== 5) {
+      const v = String(d.varint());
+      if (f === 2) kv.create_revision = v;
+      else if (f === 3) kv.mod_revision = v;
+      else if (f === 4) kv.version = v;
+      else kv.lease = v;
+    } else d.skip(w);
+  }
+  return kv;
+}
+
+/** TxnResponse{header, succeeded, responses: [ResponseOp{response_range | response_put | response_delete_range}]}, in etcd3's shape. */
+export function decodeTxn(buf: Buffer): TxnResult {
+  const d = new Decoder(buf);
+  const out: TxnResult = { header: { revision: '0' }, succeeded: false, responses: [] };
+  while (d.more()) {
+    const [f, w] = d.tag();
+    if (f === 1 && w === 2) out.header.revision = String(decodeHeaderRevision(d, d.span()));
+    else if (f === 2 && w === 0) out.succeeded = d.varint() !== 0;
+    else if (f === 3 && w === 2) {
+      const op = new Decoder(buf, ...d.span());
+      const resp: TxnResult['responses'][number] = {};
+      while (op.more()) {
+        const [of, ow] = op.tag();
+        if (ow !== 2) {
+          op.skip(ow);
+          continue;
+        }
+        const inner = new Decoder(buf, ...op.span());
+        if (of === 1) {
+          const r = { kvs: [] as TxnKv[], count: '0' };
+          while (inner.more()) {
+            const [rf, rw] = inner.tag();
+            if (rf === 2 && rw === 2) r.kvs.push(decodeTxnKv(buf, inner.span()));
+            else if (rf === 4 && rw === 0) r.count = String(inner.varint());
+            else inner.skip(rw);
+          }
+          resp.response_range = r;
+        } else if (of === 2) resp.response_put = {};
+        else if (of === 3) {
+          const r = { deleted: '0' };
+          while (inner.more()) {
+            const [rf, rw] = inner.tag();
+            if (rf === 2 && rw === 0) r.deleted = String(inner.varint());
+            else inner.skip(rw);
+          }
+          resp.response_delete_range = r;
+        }
+      }
+      out.responses.push(resp);
+    } else d.skip(w);
+  }
+  return out;
+}
+
 /** AuthenticateResponse{header, token} */
 export function decodeAuthToken(buf: Buffer): string {
   const d = new Decoder(buf);
@@ -193,6 +329,8 @@ export function decodeAuthToken(buf: Buffer): string {
 /** Who the reader is to etcd, and how it reaches it: what the Store's etcd3 client gets too. */
 export interface WireSecurity {
   auth?: { username: string; password: string };
+  /** Where a login's token is kept for the next commands (token-cache.ts); none: one login per process. */
+  tokenCache?: TokenCache;
   /** PEM contents (not paths): read once by the caller. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
@@ -201,8 +339,9 @@ export interface WireSecurity {
  * HTTP/2 sessions kept open for many calls (a batch of reads): one connection per endpoint
  * instead of one per call. Unref'd, so they never keep the process alive. Over TLS when
  * `security.tls` is set (as etcd3 does, whatever the endpoint's scheme); with `security.auth`,
- * the etcd token of each endpoint, in memory only: one Authenticate per endpoint and process,
- * never on disk (a token there would be a password-equivalent for its TTL).
+ * the etcd token of each endpoint: one Authenticate per endpoint and process, or none while
+ * `security.tokenCache` holds a token from an earlier command (token-cache.ts says why that is
+ * safe enough, and where it lives).
  */
 export class Sessions {
   private readonly open = new Map<string, ClientHttp2Session>();
@@ -233,14 +372,23 @@ export class Sessions {
     const { username, password } = this.security.auth!;
     let t = this.tokens.get(endpoint);
     if (!t) {
-      t = call(endpoint, '/etcdserverpb.Auth/Authenticate', encodeAuthenticate(username, password), timeoutMs, this, {}).then(decodeAuthToken);
+      const cache = this.security.tokenCache;
+      const cached = cache?.get(endpoint, username, password);
+      t = cached
+        ? Promise.resolve(cached)
+        : call(endpoint, '/etcdserverpb.Auth/Authenticate', encodeAuthenticate(username, password), timeoutMs, this, {})
+            .then(decodeAuthToken)
+            .then((token) => (cache?.put(endpoint, username, password, token), token));
       this.tokens.set(endpoint, t);
       t.catch(() => this.forgetToken(endpoint));
     }
     return t;
   }
+  /** Drops the token held for this endpoint (etcd no longer knows it, or the login failed), cached one included. */
   forgetToken(endpoint: string): void {
     this.tokens.delete(endpoint);
+    const a = this.security.auth;
+    if (a) this.security.tokenCache?.forget(endpoint, a.username, a.password);
   }
 }
 

@@ -122,7 +122,7 @@ export async function updateSpec<K extends KindName>(
   ref: ObjectRef & { kind: K },
   change: (obj: ObjectOfKind<K>) => boolean,
 ): Promise<{ object: ObjectOfKind<K>; changed: boolean }> {
-  return guaranteedUpdate(await ctx.client.store(), ref, change);
+  return guaranteedUpdate(await ctx.client.writer(), ref, change);
 }
 
 export interface WatchOptions {

@@ -10,8 +10,8 @@
 // Written atomically (temporary file in the same folder, fsync, rename), mode 0600, owned by
 // the daemon's user (root). It lives on persistent storage by default so that it survives a
 // reboot before the daemon is back.
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../../crds/api/atomic-file.js';
 import type { EffectiveConfig } from '../../../crds/api/index.js';
 import { USER_NAME_RE } from './server.js';
 
@@ -40,26 +40,6 @@ export function writeBypassFile(path: string, config: Parameters<typeof bypassFi
   } catch {
     /* absent or unreadable: write it */
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    fchmodSync(fd, 0o600);
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    /* some file systems refuse fsync on a directory; the rename is still atomic */
-  }
+  writeFileAtomic(path, content, { mode: 0o600 });
   return true;
 }

@@ -35,9 +35,10 @@
 //     atomically (temporary file, fsync, rename) with the old mode and owner;
 //   - does nothing when the block is already there as it would write it (idempotent).
 import { spawnSync } from 'node:child_process';
-import { chownSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, fchmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../../crds/api/atomic-file.js';
 import { fileURLToPath } from 'node:url';
 
 export const BEGIN = '# BEGIN kiwi (kiwictl node install-pam; remove with kiwictl node uninstall-pam)';
@@ -261,15 +262,5 @@ function writeAtomically(file: string, content: string | Buffer, mode?: number):
   } catch {
     /* new file */
   }
-  const tmp = `${file}.kiwi-tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    fchmodSync(fd, mode ?? owner?.mode ?? 0o644);
-    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  if (owner) chownSync(tmp, owner.uid, owner.gid);
-  renameSync(tmp, file);
+  writeFileAtomic(file, content, { mode: mode ?? owner?.mode ?? 0o644, ...(owner ? { owner } : {}) });
 }

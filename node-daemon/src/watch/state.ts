@@ -1,7 +1,8 @@
 // The state file: the last local view plus what the daemon still owes (bookings not yet
 // cleaned up after, warnings and signals already sent), so that a daemon restarted while etcd
 // is unreachable still knows what ended while it was down. Written atomically (temp + rename).
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../../crds/api/atomic-file.js';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, type EffectiveConfig } from '../../../crds/api/index.js';
 import type { LocalView } from '../view.js';
@@ -53,14 +54,5 @@ export function loadState(dir: string, node: string): { state: DaemonState; prob
 }
 
 export function saveState(dir: string, state: DaemonState): void {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const tmp = statePath(dir) + `.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, JSON.stringify(state, null, 1));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, statePath(dir));
+  writeFileAtomic(statePath(dir), JSON.stringify(state, null, 1), { mode: 0o644 });
 }

@@ -4,7 +4,7 @@
 // clear "wrong user or password". Real etcd (https, --client-cert-auth), real kiwictl processes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTlsEtcd, type TlsEtcd } from '../../helpers/tls.js';
@@ -104,5 +104,41 @@ describe('security: the fast read path with etcd auth and TLS', function () {
     const r = await kiwictl(['get', 'nodes', '--request-timeout', '1000'], { env: { ...env, KIWI_ETCD_CERT: '', KIWI_ETCD_KEY: '' } });
     assert.equal(r.code, 6, r.stderr);
     assert.match(r.stderr, /refused the TLS handshake: it wants a client certificate/);
+  });
+
+  it('a login is kept for the next commands (0600 token file): reused, replaced once etcd forgets it, never found with a wrong password', async () => {
+    const cacheHome = mkdtempSync(join(tmpdir(), 'kiwitest-cache-'));
+    try {
+      const e = { ...env, XDG_CACHE_HOME: cacheHome };
+      const dir = join(cacheHome, 'kiwi', 'etcd-tokens');
+      const tokenFile = () => {
+        const files = readdirSync(dir);
+        assert.equal(files.length, 1, files.join(' '));
+        return join(dir, files[0]);
+      };
+      let r = await kiwictl(['get', 'nodes', '-o', 'name'], { env: e });
+      assert.equal(r.code, 0, r.stderr);
+      const file = tokenFile();
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const first = JSON.parse(readFileSync(file, 'utf8')).token;
+      // etcd hands out a new token at every login: the same token after a second command means no login
+      r = await kiwictl(['get', 'bookings', '-A', '-o', 'name'], { env: e });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(readFileSync(file, 'utf8')).token, first);
+      // a token etcd does not know (expired, etcd restarted): one new login, and the file holds its token
+      writeFileSync(file, JSON.stringify({ token: 'kiwitest-forgotten.1', expires: Date.now() + 60_000 }), { mode: 0o600 });
+      r = await kiwictl(['get', 'nodes', '-o', 'name'], { env: e });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n'), ['node.kiwi.dev/fr1', 'node.kiwi.dev/fr2']);
+      const second = JSON.parse(readFileSync(tokenFile(), 'utf8')).token;
+      assert.ok(second !== 'kiwitest-forgotten.1' && second !== first, second);
+      // a wrong password finds no token: refused as without the cache, and nothing kept for it
+      r = await kiwictl(['get', 'nodes'], { env: { ...e, KIWI_ETCD_USER: 'root', KIWI_ETCD_PASSWORD: 'wrong' } });
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.stderr, /etcd refused the login of root \(from KIWI_ETCD_USER\): wrong user or password/);
+      assert.equal(tokenFile(), file);
+    } finally {
+      rmSync(cacheHome, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { validateObject, MAX_OBJECT_BYTES } from '../../../crds/api/validate.js';
+import { validateObject, MAX_OBJECT_BYTES, newAjv, ajvSchemaOf } from '../../../crds/api/validate.js';
+import { KINDS } from '../../../crds/api/kinds.js';
 import { parseDocuments } from '../../../crds/api/load.js';
 import { InvalidError } from '../../../crds/api/errors.js';
 
@@ -19,6 +20,20 @@ function problems(obj: unknown): string {
   }
   assert.fail('expected the object to be refused');
 }
+
+describe('the CRD schemas themselves', () => {
+  // validateObject compiles them without the meta-schema check (it cost every kiwictl apply ~35 ms): it is here
+  it('every kind\'s schema, as validation compiles it, is valid JSON Schema (meta-schema) in strict mode', () => {
+    const ajv = newAjv(true);
+    for (const k of KINDS) {
+      assert.ok(ajv.validateSchema(ajvSchemaOf(k.kind)), `${k.kind}: ${ajv.errorsText(ajv.errors)}`);
+      assert.doesNotThrow(() => ajv.compile(ajvSchemaOf(k.kind)), k.kind);
+    }
+  });
+  it('the check finds what it looks for: a schema with a wrong type is refused', () => {
+    assert.equal(newAjv(true).validateSchema({ type: 'object', properties: { a: { type: 'strnig' } } }), false);
+  });
+});
 
 describe('validateObject', () => {
   it('normalizes: durations to seconds, defaults filled, times to UTC', () => {

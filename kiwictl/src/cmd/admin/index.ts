@@ -7,9 +7,8 @@
 // Roles: roles.ts; locations: client/credentials.ts; the whole picture: docs/security.md.
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Etcd3 } from 'etcd3';
+import { writeFileAtomic } from '../../../../crds/api/atomic-file.js';
 import { ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
 import { CLUSTER_CONFIG_NAME } from '../../../../crds/api/config.js';
 import { systemUsers } from '../../../../crds/api/nss.js';
@@ -27,12 +26,10 @@ function uidOf(name: string): number | undefined {
 
 /** Writes {user, password} to <dir>/<file>.yaml, 0600, owned by `owner` (root if not a Unix user). */
 export function writeCredentialFile(fileUser: string, etcdUser: string, password: string, owner: string | undefined, file = credentialFileOf(fileUser)): { file: string; ownedBy: string } {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `# etcd credentials of ${etcdUser}, written by kiwictl admin\nuser: ${etcdUser}\npassword: ${JSON.stringify(password)}\n`, { mode: 0o600 });
   const uid = owner ? uidOf(owner) : undefined;
-  if (uid !== undefined && process.getuid?.() === 0) chownSync(tmp, uid, uid);
-  renameSync(tmp, file);
+  const chown = uid !== undefined && process.getuid?.() === 0;
+  const content = `# etcd credentials of ${etcdUser}, written by kiwictl admin\nuser: ${etcdUser}\npassword: ${JSON.stringify(password)}\n`;
+  writeFileAtomic(file, content, { mode: 0o600, ...(chown ? { owner: { uid, gid: uid } } : {}) });
   return { file, ownedBy: uid !== undefined ? owner! : 'root' };
 }
 

@@ -4,7 +4,10 @@
 // more than the operator revokes at (crds/api/roles.ts floodReason): it would revoke again at
 // once. --delete-ended deletes the user's bookings that are neither Pending nor Active (the
 // flood's Rejected ones, and keys that hold no valid booking) first. Needs etcd's root user.
-import { CLUSTER_CONFIG_NAME, effectiveConfig, keys, type KiwiEvent } from '../../../../crds/api/index.js';
+// Light modules only, not crds/api/index.js: that one loads etcd3 at every kiwictl start.
+import { CLUSTER_CONFIG_NAME, effectiveConfig } from '../../../../crds/api/config.js';
+import { keys } from '../../../../crds/api/keys.js';
+import type { KiwiEvent } from '../../../../crds/api/types.js';
 import { ConflictError, ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
 import { checkName, floodReason, roleOf, writeGrantsOf } from '../../../../crds/api/roles.js';
 import { rfc3339 } from '../../../../crds/api/time.js';

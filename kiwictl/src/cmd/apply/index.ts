@@ -58,7 +58,7 @@ export class ApplyOptions implements Options {
     if (fixed.length) throw new InvalidError(`nothing was applied:\n${fixed.join('\n')}`, fixed);
     if (this.dryRun !== 'none') return this.runDry(ctx, objects, current);
     // All or nothing: one transaction for the whole batch (see Store.applyAll).
-    const store = await ctx.client.store();
+    const store = await ctx.client.writer();
     const results = await store.applyAll(objects);
     ctx.out(results.map(({ action }, i) => `${nameOf(kindInfo(objects[i].kind), objects[i].metadata.name!)} ${action}\n`).join(''));
   }

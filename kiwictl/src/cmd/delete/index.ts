@@ -88,7 +88,7 @@ export class DeleteOptions implements Options {
         if (!(await confirm('Delete anyway? [y/N] '))) throw new RefusedError('nothing was deleted');
       }
     }
-    const store = await ctx.client.store();
+    const store = await ctx.client.writer();
     const missing: string[] = [];
     for (const ref of refs) {
       try {

@@ -5,9 +5,10 @@
 // --root installs under another directory (a node image being built, or the tests).
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../../../../crds/api/atomic-file.js';
 import { ForbiddenError, InvalidError } from '../../../../crds/api/errors.js';
 import { examples, usage, verbAction, type Ctx, type Options } from '../verb.js';
 import { DAEMON_UNIT, ENV_FILE, LIB_DIR, MANIFEST, PROGRAMS, envFile, nodeCredentialFile, wrapper, type NodeInstallSettings } from './layout.js';
@@ -48,9 +49,7 @@ function put(root: string, path: string, content: string | Buffer, mode: number,
   const full = join(root, path);
   written.add(path);
   if (existsSync(full) && readFileSync(full).equals(Buffer.from(content)) && (statSync(full).mode & 0o7777) === mode) return false;
-  mkdirSync(dirname(full), { recursive: true, mode: 0o755 });
-  writeFileSync(full + '.kiwi-tmp', content, { mode });
-  renameSync(full + '.kiwi-tmp', full);
+  writeFileAtomic(full, content, { mode });
   return true;
 }
 
