@@ -25,9 +25,12 @@ export interface OperatorProc {
   kill(): Promise<void>;
 }
 
-/** Starts the real operator process (bin/kiwi-operator) against one etcd. */
-export function startOperator(endpoint: string, opts: { id: string; leaseTtl?: number; logLevel?: string; args?: string[]; env?: Record<string, string> }): OperatorProc {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/kiwi-operator'), '--endpoints', endpoint, '--id', opts.id, '--lease-ttl', String(opts.leaseTtl ?? 1), '--log-level', opts.logLevel ?? 'info', '--metrics-addr', 'none', ...(opts.args ?? [])], {
+/** Starts the real operator process (bin/kiwi-operator) against one etcd; `root` runs another
+ *  checkout's build instead (bench/before-after.ts runs an older commit's side by side). */
+export function startOperator(endpoint: string, opts: { id: string; leaseTtl?: number; logLevel?: string; args?: string[]; env?: Record<string, string>; root?: string }): OperatorProc {
+  // KIWI_OPERATOR_NODE_ARGS: node flags for the operator alone, to profile a bench (e.g. --heap-prof --heap-prof-dir /tmp/p).
+  const nodeArgs = process.env.KIWI_OPERATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = spawn(process.execPath, [...nodeArgs, join(opts.root ?? ROOT, 'bin/kiwi-operator'), '--endpoints', endpoint, '--id', opts.id, '--lease-ttl', String(opts.leaseTtl ?? 1), '--log-level', opts.logLevel ?? 'info', '--metrics-addr', 'none', ...(opts.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   });
