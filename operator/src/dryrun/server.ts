@@ -9,9 +9,9 @@
 // lease alive (or for ever, without one), so they count against userLimits with the user's
 // bookings, and in the flood detector (operator/src/grants). Beyond a limit a request is
 // answered with the limit, unplanned.
-import type { IKeyValue, Watcher } from 'etcd3';
+import type { IKeyValue } from 'etcd3';
 import { DRYRUN_PREFIX, dryRunKeys, parseDryRunRequestKey, type DryRunAnswer } from '../../../crds/api/dryrun.js';
-import { cancelWatchers, effectiveConfig, putOp, type Logger, type Store } from '../../../crds/api/index.js';
+import { ListWatch, effectiveConfig, putOp, type Logger, type Store } from '../../../crds/api/index.js';
 import { guaranteedUpdate } from '../../../crds/api/update.js';
 import { NotFoundError } from '../../../crds/api/errors.js';
 import { applyAccountChange } from '../accounting/manage.js';
@@ -36,39 +36,36 @@ export interface DryRunServerOptions {
 }
 
 export class DryRunServer {
-  private watcher?: Watcher;
-  private stopped = false;
+  private lw?: ListWatch;
   /** Each user's keys under /kiwi/dryrun/<user>/ (requests, answers, anything else they put there). */
   readonly usage = new KeyUsage();
 
   constructor(private readonly o: DryRunServerOptions) {}
 
-  /** Lists the prefix (to count what is held), then watches from the revision after it. */
+  /** Lists the prefix (to count what is held), then watches from the revision after it (ListWatch: a broken watch lists again). */
   async start(): Promise<void> {
-    this.stopped = false;
-    const held = await this.o.store.call('list dry-run keys', () => this.o.store.etcd.getAll().prefix(DRYRUN_PREFIX).exec());
-    this.usage.clear();
-    for (const kv of held.kvs) this.count(kv, false);
-    const w = await this.o.store.etcd.watch().prefix(DRYRUN_PREFIX).startRevision(String(Number(held.header.revision) + 1)).create();
-    w.on('put', (kv) => {
-      this.count(kv, false);
-      void this.answer(kv);
+    this.lw = new ListWatch(this.o.store, {
+      what: 'list dry-run keys',
+      list: [{ prefix: DRYRUN_PREFIX }],
+      onList: ([held]) => {
+        this.usage.clear();
+        for (const kv of held!) this.count(kv, false);
+      },
+      onEvents: (events) => {
+        for (const { kv, deleted } of events) {
+          this.count(kv, deleted);
+          if (!deleted) void this.answer(kv);
+        }
+      },
+      onBroken: (err) => this.o.log.warn({ err }, 'dry-run watch broke; listing again'),
+      onListFailed: (err, retryMs) => this.o.log.error({ err, retryMs }, 'dry-run keys could not be listed; trying again'),
     });
-    w.on('delete', (kv) => this.count(kv, true));
-    w.on('error', (err: Error) => {
-      // etcd dropped this watcher (compaction, say): list and watch again, so the count stays true
-      if (this.watcher !== w || this.stopped) return;
-      this.watcher = undefined;
-      this.o.log.warn({ err }, 'dry-run watch broke; listing again');
-      this.start().catch((e) => this.o.log.error({ err: e }, 'dry-run watch could not restart; dry runs go unanswered until the next leadership'));
-    });
-    this.watcher = w;
+    await this.lw.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.watcher) await cancelWatchers([this.watcher]);
-    this.watcher = undefined;
+    await this.lw?.stop();
+    this.lw = undefined;
   }
 
   private count(kv: IKeyValue, deleted: boolean): void {
