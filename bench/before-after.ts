@@ -4,7 +4,7 @@
 // (node_modules copied from this checkout, `npm run build`), removed at the end. Each round runs
 // bench/operator-measure.ts once per build, on a fresh etcd each, alternating which goes first,
 // so drift of the shared machine falls on both. The older build is the peer of every figure.
-// Run: npx tsx bench/before-after.ts [ref=9904aa0^] [rounds=3] [nodes=1000]
+// Run: npx tsx bench/before-after.ts [ref=9904aa0^] [rounds=5] [nodes=1000] (npm run bench runs it with these)
 // (9904aa0^ is main before the planner was split into phases.)
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { buildOperator } from '../test/integration/operator/helpers.js';
 import { measureOperator, p50, p99, type OperatorFigures } from './operator-measure.js';
 
 const REF = process.argv[2] ?? '9904aa0^';
-const ROUNDS = Number(process.argv[3] ?? 3);
+const ROUNDS = Number(process.argv[3] ?? 5);
 const NODES = Number(process.argv[4] ?? 1000);
 const ROOT = new URL('../', import.meta.url).pathname;
 const git = (...a: string[]) => execFileSync('git', ['-C', ROOT, ...a], { encoding: 'utf8' }).trim();
