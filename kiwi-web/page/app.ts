@@ -578,15 +578,17 @@ function setupInput(): void {
     sel.style.top = `${r0 * ROW_H}px`;
     sel.style.height = `${(r1 - r0 + 1) * ROW_H}px`;
   };
-  // resizing one's own booking by its right edge
-  let grip: { key: string; els: HTMLElement[]; end: number } | undefined;
+  // resizing one's own booking by its right edge: the end moves as far as the pointer has since
+  // it took the grip (the grip is a few pixels wide, and at a week's zoom a pixel is ~4 minutes)
+  let grip: { key: string; els: HTMLElement[]; end: number; from: number; took: number } | undefined;
   lanes.addEventListener('mousedown', (e) => {
     const target = e.target as HTMLElement;
     if (e.button === 0 && target.classList.contains('grip')) {
       e.preventDefault();
       e.stopPropagation();
       const key = target.closest<HTMLElement>('.bar')!.dataset.key!;
-      grip = { key, els: state.bars.get(key) ?? [], end: Date.parse(state.bookings.get(key)?.status?.endTime ?? '') };
+      const end = Date.parse(state.bookings.get(key)?.status?.endTime ?? '');
+      grip = { key, els: state.bars.get(key) ?? [], end, from: end, took: at(e).t };
       return;
     }
     if (e.button !== 0 || target.closest('.bar')) return;
@@ -597,7 +599,7 @@ function setupInput(): void {
   });
   window.addEventListener('mousemove', (e) => {
     if (grip) {
-      grip.end = Math.max(Date.now() + 60_000, at(e).t);
+      grip.end = Math.max(Date.now() + 60_000, grip.from + at(e).t - grip.took);
       for (const x of grip.els) x.style.width = `${Math.max(3, xOf(grip.end) - parseFloat(x.style.left))}px`;
       return;
     }
