@@ -16,7 +16,7 @@ import { ETCDCTL_NODES, etcdctlNodes, timeProcess } from './time-process.js';
 const { startEtcd } = await import('../test/helpers/etcd.js');
 const { waitFor } = await import('../test/helpers/wait.js');
 const { buildOperator, startOperator, mkBooking } = await import('../test/integration/operator/helpers.js');
-const { keys } = await import('../crds/api/index.js');
+const { keys, CLUSTER_CONFIG_NAME } = await import('../crds/api/index.js');
 const { virtualNodeNames } = await import('../node-daemon/src/simulate/virtual-nodes.js');
 const { binPath, distScript } = await import('../test/helpers/build.js');
 const { spawn } = await import('node:child_process');
@@ -48,6 +48,9 @@ for (const N of SIZES) {
   const client = etcd.client();
   let sim: ReturnType<typeof spawn> | undefined;
   const names = virtualNodeNames({ count: N, prefix: 'sim' });
+  // 50 users with up to 2,000 bookings each: past the default userLimits (1,000 keys a user), which
+  // would Reject half of them and revoke the rest. A lab this size raises them; so does the bench.
+  await stores[0].create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG_NAME }, spec: { userLimits: { bookings: 1_000_000, bytes: 1 << 30 } } } as any);
   const op = startOperator(etcd.endpoint, { id: `scale-${N}`, leaseTtl: 2, logLevel: 'warn' });
   try {
     // the raw peer at this size

@@ -63,7 +63,7 @@ const rawP99 = async () => {
 const rows: Checkpoint[] = [];
 let exit = 0;
 try {
-  await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG_NAME }, spec: { retention: RETENTION } });
+  await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG_NAME }, spec: { retention: RETENTION, userLimits: { bookings: 1_000_000, bytes: 1 << 30 } } }); // 50 users making 200,000 bookings: past the default userLimits (bench/scale.ts)
   sim = spawn(process.execPath, [distScript('kiwi-node-daemon'), '--simulate', String(NODES), '--node-name', 'soak', '--endpoints', etcd.endpoint, '--lease-ttl', '10', '--metrics-addr', 'none', '--log-level', 'warn'], { stdio: 'ignore' });
   await waitFor(async () => {
     const r = await store.rawRange(keys.statusPrefix('Node'));
