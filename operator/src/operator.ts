@@ -114,7 +114,6 @@ export class Operator {
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
       const dryRun = new DryRunServer({ store: this.opts.store, cache: rec.cache, log, id: this.opts.id ?? `${hostname()}-${process.pid}`, now: () => (this.opts.clock ?? { now: Date.now }).now(), users, groups });
-      rec.cache.alsoCounted = dryRun.usage; // a user's dry-run keys count against their limits with their bookings
       const retention = new RetentionController({
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
@@ -131,7 +130,6 @@ export class Operator {
         store: this.opts.store,
         fence: { key: leader.key, createRevision: leader.createRevision },
         cache: rec.cache,
-        dryRunUsage: dryRun.usage,
         log,
         clock: this.opts.clock,
         intervalMs: this.opts.grantsIntervalMs,

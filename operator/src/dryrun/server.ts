@@ -22,7 +22,7 @@ import { isAdmin, type UserLookup } from '../../../crds/api/users.js';
 import type { GroupLookup } from '../reconcile/groups.js';
 import { planInputOf } from '../reconcile/plan-input.js';
 import type { PlanInput } from '../plan/index.js';
-import { keyOwner, limitReason } from '../../../crds/api/roles.js';
+import { keyOwner } from '../../../crds/api/roles.js';
 import { KeyUsage } from '../grants/usage.js';
 
 export interface DryRunServerOptions {
@@ -40,7 +40,9 @@ export class DryRunServer {
   /** Each user's keys under /kiwi/dryrun/<user>/ (requests, answers, anything else they put there). */
   readonly usage = new KeyUsage();
 
-  constructor(private readonly o: DryRunServerOptions) {}
+  constructor(private readonly o: DryRunServerOptions) {
+    o.cache.alsoCounted = this.usage; // a user's dry-run keys count against their limits with their bookings
+  }
 
   /** Lists the prefix (to count what is held), then watches from the revision after it (ListWatch: a broken watch lists again). */
   async start(): Promise<void> {
@@ -76,8 +78,7 @@ export class DryRunServer {
 
   /** Why the user may not ask now (past a userLimits limit, bookings and dry-run keys together), or ''. */
   private overLimit(user: string): string {
-    const [b, d] = [this.o.cache.usageByUser().get(user), this.usage.get(user)];
-    const why = limitReason(user, { keys: (b?.keys ?? 0) + (d?.keys ?? 0), bytes: (b?.bytes ?? 0) + (d?.bytes ?? 0) }, effectiveConfig(this.o.cache.config()).userLimits, 1);
+    const why = this.o.cache.limitReason(user);
     return why && `${why}: dry runs are refused until some go (kiwictl delete booking NAME; a dry run's keys go with its lease)`;
   }
 

@@ -13,16 +13,13 @@ import type { ClusterCache } from '../reconcile/cache.js';
 import type { Clock, Fence } from '../reconcile/index.js';
 import { PassLoop } from '../reconcile/loop.js';
 import { toRevoke, type Revocation } from './decide.js';
-import { sumUsage, type Usage } from './usage.js';
 
 export interface GrantOptions {
   client: Etcd3;
   store: Store;
   fence: Fence;
-  /** The reconciler's cache: read only (each user's booking keys and bytes). */
+  /** The reconciler's cache: read only (what each user holds: heldByUser, with the dry-run server's count). */
   cache: ClusterCache;
-  /** Each user's dry-run keys (the dry-run server's count), summed with the cache's. */
-  dryRunUsage?: { byUser(): ReadonlyMap<string, Usage> };
   log: Logger;
   clock?: Clock;
   /** Between looks, ms (default 100; a look reads etcd only when someone is past the line): a flood of thousands of puts a second is cut within about this. */
@@ -66,7 +63,7 @@ export class GrantController {
   async check(): Promise<void> {
     const now = this.clock.now();
     for (const [u, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(u);
-    const due = toRevoke(sumUsage(this.opts.cache.usageByUser(), this.opts.dryRunUsage?.byUser() ?? new Map()), effectiveConfig(this.opts.cache.config()), new Set(this.failedUntil.keys()));
+    const due = toRevoke(this.opts.cache.heldByUser(), effectiveConfig(this.opts.cache.config()), new Set(this.failedUntil.keys()));
     if (!due.length) return;
     const prefix = keys.revokedPrefix();
     const marked = new Set((await this.opts.store.etcd.getAll().prefix(prefix).keys()).map((k) => k.slice(prefix.length)));

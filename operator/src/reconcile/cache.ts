@@ -15,7 +15,7 @@ import { RefIndex, nodeMayHaveFailed, type AccountView, type BookingView, type C
 import { Freshness, observationClock } from '../election/freshness.js';
 import { heartbeatPeriodMs, heartbeatTtlMs } from '../../../crds/api/heartbeat.js';
 import { keyOwner, limitReason } from '../../../crds/api/roles.js';
-import { KeyUsage, type Usage } from '../grants/usage.js';
+import { KeyUsage, sumUsage, type Usage } from '../grants/usage.js';
 
 /** One key as held: its raw value, decoded when the object is rebuilt (touch). */
 interface Rec {
@@ -55,8 +55,8 @@ export class ClusterCache {
   private readonly waitingOn = new Map<string, string>();
   /** Per user (a namespace): the keys of their bookings, schedules and subscriptions, valid or not, and the bytes of their values. */
   private readonly usage = new KeyUsage();
-  /** The user's other keys that count against their limits (the dry-run server's count of /kiwi/dryrun/<user>/). */
-  alsoCounted?: { get(user: string): Usage | undefined };
+  /** The user's other keys that count against their limits (the dry-run server's count of /kiwi/dryrun/<user>/, which it registers). */
+  alsoCounted?: { get(user: string): Usage | undefined; byUser(): ReadonlyMap<string, Usage> };
   /** Keys reported as invalid, and at which revision: each bad revision is reported once. */
   private readonly reported = new Map<string, number>();
   /** Which bookings and nodes refer to which, kept in step with the views: what a pass must plan together. */
@@ -268,11 +268,21 @@ export class ClusterCache {
     return this.usage.byUser();
   }
 
-  /** What a user holds (with `alsoCounted`) beyond the ClusterConfig's userLimits, or '' (then new bookings are refused naming the limit). */
-  private overLimit(user: string): string {
+  /** Per user, everything that counts against their limits: these keys and `alsoCounted` (the flood detector's input). */
+  heldByUser(): Map<string, Usage> {
+    return sumUsage(this.usage.byUser(), this.alsoCounted?.byUser() ?? new Map());
+  }
+
+  /** Why a user is past a ClusterConfig userLimits limit (these keys and `alsoCounted` together), or '': their new bookings and dry runs are refused then. */
+  limitReason(user: string): string {
     const [u, d] = [this.usage.get(user), this.alsoCounted?.get(user)];
     if (!u && !d) return '';
-    const why = limitReason(user, { keys: (u?.keys ?? 0) + (d?.keys ?? 0), bytes: (u?.bytes ?? 0) + (d?.bytes ?? 0) }, effectiveConfig(this.clusterConfig).userLimits, 1);
+    return limitReason(user, { keys: (u?.keys ?? 0) + (d?.keys ?? 0), bytes: (u?.bytes ?? 0) + (d?.bytes ?? 0) }, effectiveConfig(this.clusterConfig).userLimits, 1);
+  }
+
+  /** The refusal of a new booking of a user past a limit, or ''. */
+  private overLimit(user: string): string {
+    const why = this.limitReason(user);
     return why && `${why}: delete some (kiwictl delete booking NAME) before booking again`;
   }
 
