@@ -59,6 +59,8 @@ describe('grants: usage counted key by key, summed over bookings and dry runs', 
     assert.deepEqual(r.map((x) => [x.user, x.keys]), [['dave', 21]]);
     assert.equal(limitReason('erin', { keys: 11, bytes: 0 }, { bookings: 10, bytes: 1000 }, 1), 'user erin holds 11 keys (bookings, schedules, subscriptions, dry runs), more than the 10 one user may hold (ClusterConfig spec.userLimits.bookings)');
     assert.deepEqual(countedPrefixes('dave'), ['/kiwi/spec/bookings/dave/', '/kiwi/spec/subscriptions/dave/', '/kiwi/spec/bookingschedules/dave/', '/kiwi/dryrun/dave/']);
+    // keyOwner's prefixes are a second list of what writeGrantsOf grants: every granted prefix must be owned
+    for (const prefix of countedPrefixes('erin')) assert.equal(keyOwner(`${prefix}k`), 'erin', prefix);
     assert.deepEqual(['/kiwi/spec/bookings/dave/x', '/kiwi/spec/subscriptions/dave/s', '/kiwi/spec/bookingschedules/dave/r', '/kiwi/dryrun/dave/1/request', '/kiwi/spec/nodes/n1', '/kiwi/status/bookings/dave/x', '/kiwi/spec/bookings//x'].map(keyOwner), ['dave', 'dave', 'dave', 'dave', undefined, undefined, undefined]);
   });
 });
