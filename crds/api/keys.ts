@@ -56,12 +56,15 @@ export const keys = {
   revokedPrefix: () => ROOT + 'grants/revoked/',
 };
 
+/** Kinds by the plural their keys use (refFromKey runs for every key of a snapshot). */
+const KIND_OF_PLURAL = new Map((['Booking', 'Node', 'ClusterConfig', 'Pool', 'Account', 'Subscription', 'BookingSchedule'] as KindName[]).map((k) => [kindInfo(k).plural, k]));
+
 /** Parses a spec or status key back into the object it names. */
 export function refFromKey(key: string): (ObjectRef & { part: 'spec' | 'status' }) | undefined {
   const m = /^\/kiwi\/(spec|status)\/([a-z]+)\/(.+)$/.exec(key);
   if (!m) return undefined;
   const [, part, plural, rest] = m;
-  const kind = (['Booking', 'Node', 'ClusterConfig', 'Pool', 'Account', 'Subscription', 'BookingSchedule'] as KindName[]).find((k) => kindInfo(k).plural === plural);
+  const kind = KIND_OF_PLURAL.get(plural);
   if (!kind) return undefined;
   const segs = rest.split('/');
   if (kindInfo(kind).namespaced) {

@@ -87,6 +87,11 @@ function validatorFor(kind: KindName): ValidateFunction {
   return v;
 }
 
+/** Compiles these kinds' validators now: for a long-running reader before it is timed (the operator before it campaigns, so a new leader's snapshot does not compile them). */
+export function compileValidators(kinds: readonly KindName[]): void {
+  for (const k of kinds) validatorFor(k);
+}
+
 /** "/spec/nodes/0" -> "spec.nodes[0]" */
 function fieldPath(instancePath: string, extra?: string): string {
   const parts = instancePath.split('/').slice(1);
