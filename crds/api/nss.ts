@@ -101,6 +101,36 @@ export class NssUsers {
     return user;
   };
 
+  /**
+   * Asks getent now, without blocking and at most `parallel` at a time, about the names that
+   * lookup would have to ask synchronously (not in the table, not asked within missTtlMs): the
+   * operator calls it before a planning pass, whose lookups then answer from memory instead of
+   * blocking the pass (its lease keepalives too) on one getent per new name.
+   */
+  async prefetch(names: Iterable<string>, parallel = 8): Promise<void> {
+    this.refresh();
+    const fresh = (n: string) => {
+      const c = this.asked.get(n);
+      return c !== undefined && this.now() - c.at < this.missTtlMs;
+    };
+    const todo = [...new Set(names)].filter((n) => typeof n === 'string' && NAME.test(n) && !this.table.has(n) && !fresh(n));
+    let i = 0;
+    await Promise.all(Array.from({ length: Math.min(parallel, todo.length) }, async () => {
+      while (i < todo.length) {
+        const name = todo[i++];
+        let user: SystemUser | undefined;
+        try {
+          const found = parsePasswd((await this.runAsync(['passwd', name])) ?? '');
+          for (const e of found) if (e.name === name) this.table.add(e);
+          user = this.table.get(name);
+        } catch {
+          user = this.asked.get(name)?.user; // getent failed: keep what we knew
+        }
+        this.asked.set(name, { user, at: this.now() });
+      }
+    }));
+  }
+
   /** The uid's first name, or undefined when unknown. */
   nameOf(uid: number): string | undefined {
     this.refresh();

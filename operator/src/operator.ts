@@ -117,6 +117,7 @@ export class Operator {
         resyncMs: this.opts.resyncMs,
         users,
         groups,
+        ...(this.opts.users ? {} : { prefetchUsers: (ns: Iterable<string>) => systemUsers().prefetch(ns) }),
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
         onPower: (a) => power.act(a.name, a.power),

@@ -45,6 +45,8 @@ export interface ReconcilerOptions {
   users?: UserLookup;
   /** Unix groups by name (crds/api/nss.ts), for the pools' allowGroups. */
   groups?: GroupLookup;
+  /** Resolves these users ahead, without blocking (crds/api/nss.ts prefetch), so that the pass's `users` lookups answer from memory. */
+  prefetchUsers?: (names: Iterable<string>) => Promise<void>;
   /** Called when a fenced write finds that we are no longer the leader. */
   onDeposed?: () => void;
   /** Metrics hooks (the operator counts there; the reconciler only reports). */
@@ -176,6 +178,8 @@ export class Reconciler {
         for (const n of part.nodes) this.queue.add(`node:${n}`);
         continue;
       }
+      // The planner is synchronous: a user it has to ask getent about would block it (and the lease) per name.
+      if (this.opts.prefetchUsers) await this.opts.prefetchUsers(usersOf(slice?.bookings ?? this.cache.bookings()));
       const input = this.planInput(this.clock.now(), slice);
       this.stats.planned += input.bookings.length;
       const t0 = performance.now();
@@ -400,6 +404,11 @@ function pieces(parts: Scope[]): Scope[] {
   }
   if (cur) out.push(cur);
   return out;
+}
+
+/** The users of these bookings (a booking's user is the namespace of its key). */
+function* usersOf(bookings: Iterable<{ key: string }>): Iterable<string> {
+  for (const b of bookings) yield b.key.slice(0, b.key.indexOf('/'));
 }
 
 function min(a: number | undefined, b: number | undefined): number | undefined {

@@ -115,6 +115,40 @@ describe('NssUsers (cached getent)', () => {
     assert.deepEqual(calls, ['passwd', 'async passwd', 'passwd erin'], 'a name not in it is asked alone');
   });
 
+  it('prefetch asks getent without blocking about the names a lookup would ask alone, in parallel; the lookups then answer from memory', async () => {
+    const file = join(dir, 'passwd-pre');
+    writeFileSync(file, 'x');
+    let now = 0;
+    const sync: string[] = [];
+    const async: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const ldap: Record<string, string> = { lara: 'lara:x:7000:7000::/:/bin/sh\n' };
+    const db = new NssUsers({
+      passwdFile: file, missTtlMs: 100, now: () => now,
+      getent: (a) => (sync.push(a.join(' ')), a.length === 1 ? 'alice:x:1001:1001::/:/bin/sh\n' : ldap[a[1]]),
+      getentAsync: async (a) => {
+        async.push(a.join(' '));
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setImmediate(r));
+        inFlight--;
+        return ldap[a[1]];
+      },
+    });
+    await db.prefetch(['alice', 'lara', 'ghost', 'lara', '-rf', 'g1', 'g2', 'g3'], 2);
+    assert.deepEqual(sync, ['passwd'], 'only the first enumeration ran synchronously');
+    assert.deepEqual(async.sort(), ['passwd g1', 'passwd g2', 'passwd g3', 'passwd ghost', 'passwd lara'], 'each name not in the table once; none option-like');
+    assert.equal(most, 2, 'at most `parallel` at a time');
+    assert.equal(db.lookup('lara')!.uid, 7000);
+    assert.equal(db.lookup('ghost'), undefined);
+    assert.deepEqual(sync, ['passwd'], 'the lookups spawned nothing');
+    await db.prefetch(['ghost']);
+    assert.equal(async.length, 5, 'a miss asked within missTtlMs is not asked again');
+    now += 101;
+    await db.prefetch(['ghost']);
+    assert.equal(async.length, 6, 'after it, it is');
+  });
+
   it('keeps what it knew when getent fails', () => {
     let fail = false;
     const db = new NssUsers({ passwdFile: join(dir, 'none'), ttlMs: 0, getent: () => {
