@@ -243,8 +243,16 @@ export class Operator {
           this.schedules?.poke();
         }
         if (!m) return;
+        // One inc per label set, not per action: prom-client hashes the labels on every call (~20 us), and a transaction carries up to ~40 starts.
+        const transitions = new Map<string, { kind: 'Booking' | 'Node'; transition: string; n: number }>();
         for (const a of actions) {
-          m.transitions.inc({ kind: a.kind === 'booking' ? 'Booking' : 'Node', transition: a.transition });
+          const kind = a.kind === 'booking' ? 'Booking' : 'Node';
+          const t = transitions.get(`${kind} ${a.transition}`);
+          if (t) t.n++;
+          else transitions.set(`${kind} ${a.transition}`, { kind, transition: a.transition, n: 1 });
+        }
+        for (const t of transitions.values()) m.transitions.inc({ kind: t.kind, transition: t.transition }, t.n);
+        for (const a of actions) {
           if (a.kind === 'booking') for (const c of a.ledger ?? []) if (c.charge) m.unitsCharged.inc({ account: c.account }, toUnits(c.charge.milli));
           if (a.kind !== 'booking' || a.transition !== 'Started' || a.status?.phase !== 'Active') continue;
           const b = this.reconciler?.cache.booking(a.key)?.booking;
