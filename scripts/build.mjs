@@ -3,7 +3,7 @@
 // a verb loads only the chunks it imports (dynamic import), e.g. `get` never loads ajv.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 
 // etcd3 reads its .proto files at run time from `${__dirname}/../proto`, which a bundle has no
 // __dirname for. Parse them here, at build time, and hand proto-loader the parsed JSON instead:
@@ -24,6 +24,37 @@ const etcd3Protos = {
   },
 };
 
+// Node's own modules, loaded when first used rather than when a chunk is evaluated. An ESM
+// `import { x } from 'node:fs'` makes Node load the module and build an ESM facade of it at link
+// time, reading every export (fs's ReadStream getter alone loads all of streams): a kiwictl.js
+// that imports http2, tls, crypto, readline, child_process, worker_threads ... for its 30 verbs
+// paid ~17 ms for them on every `kiwictl get nodes` (bench/results/profiles.md, "kiwictl
+// start-up"). Here each such import reads a stand-in whose exports are getters that require()
+// the module on first access; require() builds no facade. The names come from the building
+// Node; a name the running Node lacks reads as undefined.
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const builtin = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, ({ path, kind }) => {
+      if (!builtin.has(path)) return undefined;
+      const name = path.startsWith('node:') ? path : `node:${path}`;
+      // Only static imports: a require() or import() already loads on use.
+      if (kind !== 'import-statement') return { path: name, external: true };
+      return { path: name, namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => {
+      const names = Object.keys(createRequire(import.meta.url)(path)).filter((k) => k !== 'default' && k !== '__esModule');
+      return {
+        contents: `let m; const load = () => (m ??= require(${JSON.stringify(path)}));\n` +
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });`,
+        loader: 'js',
+        resolveDir: '.',
+      };
+    });
+  },
+};
+
 const entries = {
   kiwictl: 'kiwictl/src/main.ts',
   'kiwi-operator': 'operator/src/main.ts',
@@ -36,7 +67,7 @@ const started = Date.now();
 rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: entries,
-  plugins: [etcd3Protos],
+  plugins: [etcd3Protos, lazyBuiltins],
   outdir: 'dist',
   bundle: true,
   splitting: true,
