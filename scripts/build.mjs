@@ -65,7 +65,8 @@ const entries = {
 const started = Date.now();
 // Old chunks would pile up across builds: start clean.
 rmSync('dist', { recursive: true, force: true });
-const programBuild = (entryPoints, splitting) => build({
+const programBuild = (entryPoints, splitting, more = {}) => build({
+  ...more,
   entryPoints,
   splitting,
   plugins: [etcd3Protos, lazyBuiltins],
@@ -86,7 +87,7 @@ const programBuild = (entryPoints, splitting) => build({
 // that runs on the import, so a verb still evaluates only what it imports; V8 only pre-parses the
 // rest (and the compile cache keeps what ran).
 const { kiwictl, ...daemons } = entries;
-await programBuild({ kiwictl }, false);
+await programBuild({ kiwictl }, false, { minifyWhitespace: true, minifySyntax: true });
 await programBuild(daemons, true);
 // kiwi-web's page: one browser bundle, no framework, plus its two static files.
 await build({
