@@ -31,7 +31,8 @@ const etcd3Protos = {
 // paid ~17 ms for them on every `kiwictl get nodes` (bench/results/profiles.md, "kiwictl
 // start-up"). Here each such import reads a stand-in whose exports are getters that require()
 // the module on first access; require() builds no facade. The names come from the building
-// Node; a name the running Node lacks reads as undefined.
+// Node; a name the running Node lacks reads as undefined. A write goes to the module itself
+// (crds/api/tls-servername.ts patches tls.connect). kiwictl's build only: the daemons start once.
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
@@ -47,7 +48,7 @@ const lazyBuiltins = {
       const names = Object.keys(createRequire(import.meta.url)(path)).filter((k) => k !== 'default' && k !== '__esModule');
       return {
         contents: `let m; const load = () => (m ??= require(${JSON.stringify(path)}));\n` +
-          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });`,
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k], set: (v) => { load()[k] = v; } });`,
         loader: 'js',
         resolveDir: '.',
       };
@@ -65,11 +66,11 @@ const entries = {
 const started = Date.now();
 // Old chunks would pile up across builds: start clean.
 rmSync('dist', { recursive: true, force: true });
-const programBuild = (entryPoints, splitting, more = {}) => build({
+const programBuild = (entryPoints, { splitting, lazy = false, ...more }) => build({
   ...more,
   entryPoints,
   splitting,
-  plugins: [etcd3Protos, lazyBuiltins],
+  plugins: [etcd3Protos, ...(lazy ? [lazyBuiltins] : [])],
   outdir: 'dist',
   bundle: true,
   format: 'esm',
@@ -87,8 +88,8 @@ const programBuild = (entryPoints, splitting, more = {}) => build({
 // that runs on the import, so a verb still evaluates only what it imports; V8 only pre-parses the
 // rest (and the compile cache keeps what ran).
 const { kiwictl, ...daemons } = entries;
-await programBuild({ kiwictl }, false, { minifyWhitespace: true, minifySyntax: true });
-await programBuild(daemons, true);
+await programBuild({ kiwictl }, { splitting: false, lazy: true, minifyWhitespace: true, minifySyntax: true });
+await programBuild(daemons, { splitting: true });
 // kiwi-web's page: one browser bundle, no framework, plus its two static files.
 await build({
   entryPoints: { app: 'kiwi-web/page/app.ts' },
