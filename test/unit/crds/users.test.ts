@@ -115,6 +115,32 @@ describe('NssUsers (cached getent)', () => {
     assert.deepEqual(calls, ['passwd', 'async passwd', 'passwd erin'], 'a name not in it is asked alone');
   });
 
+  it('past missTtlMs, a name asked alone answers at once from its old answer while getent asks again without blocking', async () => {
+    let now = 0;
+    const calls: string[] = [];
+    const ldap: Record<string, string | undefined> = { lara: 'lara:x:7000:7000::/:/bin/sh\n' };
+    let release: () => void = () => {};
+    const db = new NssUsers({
+      passwdFile: join(dir, 'none'), ttlMs: 1e9, missTtlMs: 100, now: () => now,
+      getent: (a) => (calls.push(a.join(' ')), a.length === 1 ? '' : ldap[a[1]]),
+      getentAsync: (a) => new Promise((res) => (release = () => (calls.push(`async ${a.join(' ')}`), res(ldap[a[1]])))),
+    });
+    assert.equal(db.lookup('lara')!.uid, 7000);
+    assert.equal(db.lookup('ghost'), undefined);
+    assert.deepEqual(calls, ['passwd', 'passwd lara', 'passwd ghost'], 'the first question blocks: nothing to answer from yet');
+    ldap.ghost = 'ghost:x:7100:7100::/:/bin/sh\n'; // added to the directory meanwhile
+    now += 100;
+    assert.equal(db.lookup('ghost'), undefined, 'the old answer, at once');
+    assert.equal(db.lookup('ghost'), undefined);
+    assert.deepEqual(calls, ['passwd', 'passwd lara', 'passwd ghost'], 'no blocking spawn, one background question at a time');
+    await new Promise((r) => setImmediate(r));
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls.slice(3), ['async passwd ghost']);
+    assert.equal(db.lookup('ghost')!.uid, 7100, 'the new answer once getent gave it');
+    assert.equal(db.lookup('lara')!.uid, 7000);
+  });
+
   it('keeps what it knew when getent fails', () => {
     let fail = false;
     const db = new NssUsers({ passwdFile: join(dir, 'none'), ttlMs: 0, getent: () => {
