@@ -8,7 +8,7 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 
 async function main(): Promise<number> {
-  const { program, clients } = buildProgram();
+  const { program, clients } = buildProgram(process.argv.slice(2));
   try {
     await program.parseAsync(process.argv);
     return 0;
