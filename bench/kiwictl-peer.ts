@@ -69,14 +69,19 @@ try {
   rec('kiwictl get bookings -A (100 Pending)', times(['get', 'bookings', '-A']));
   for (const b of await store.list('Booking', { namespace: 'held' })) await store.delete({ kind: 'Booking', namespace: 'held', name: b.metadata.name! });
   // each alloc books a node of its own, free from the start (Slurm's loop waits for its one node to be idle)
-  await pool(N, 8, (i) => store.create(mkNode(`a${i}`)));
+  await pool(2 * N, 8, (i) => store.create(mkNode(`a${i}`)));
 
-  // ---- booking: alloc --wait on a free node
+  // ---- booking: alloc --wait on a free node; interleaved with the same alloc through etcd3
+  // (create and watch as before kiwictl/src/client/watch.ts), so both see the same machine
   const alloc: number[] = [];
+  const allocViaEtcd3: number[] = [];
+  const allocArgs = (i: number) => ['alloc', '-u', NS, '-w', `a${i}`, '-t', '1m', '--name', `a${i}`, '--wait', '-o', 'name'];
   for (let i = 0; i < N; i++) {
-    alloc.push(timeProcess(KIWICTL, ['alloc', '-u', NS, '-w', `a${i}`, '-t', '1m', '--name', `a${i}`, '--wait', '-o', 'name'], env, { cwd: ROOT }).ms);
+    alloc.push(timeProcess(KIWICTL, allocArgs(2 * i), env, { cwd: ROOT }).ms);
+    allocViaEtcd3.push(timeProcess(KIWICTL, allocArgs(2 * i + 1), { ...env, KIWI_WRITE_VIA: 'etcd3' }, { cwd: ROOT }).ms);
   }
   rec('kiwictl alloc -w NODE --wait (start to Active)', alloc);
+  rec('kiwictl alloc -w NODE --wait, through etcd3 (KIWI_WRITE_VIA=etcd3)', allocViaEtcd3);
 
   // ---- reservations: fixed-start bookings tomorrow, 2 min apart (Slurm's slots), 1 then 8 clients
   const t0 = Math.ceil(Date.now() / 60_000) * 60_000 + 86_400_000;

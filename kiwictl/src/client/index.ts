@@ -47,6 +47,16 @@ export class Client {
     return new EtcdReader(endpoints, timeoutMs, security);
   }
 
+  /**
+   * A reader that can also watch one object (watch.ts), over wire.ts; undefined when
+   * KIWI_WRITE_VIA=etcd3 or KIWI_READ_VIA=etcd3 ask for etcd3 (then watch through the Store).
+   */
+  async watcher(): Promise<EtcdReader | undefined> {
+    if (process.env.KIWI_WRITE_VIA === 'etcd3' || process.env.KIWI_READ_VIA === 'etcd3') return undefined;
+    const { endpoints, timeoutMs, security } = await this.wireSetup();
+    return new EtcdReader(endpoints, timeoutMs, security);
+  }
+
   /** The Store over etcd3, connected on first use: for watches, leases and the dry run. */
   store(): Promise<Store> {
     this.storeP ??= this.open();

@@ -1,6 +1,6 @@
 // Reading objects for `get` and `describe` with the small gRPC client of wire.ts instead of the
-// Store over etcd3: a read needs none of etcd3's start-up cost (see wire.ts). Writes and watches
-// keep using the Store (client/index.ts), which stays the one place that writes. The object
+// Store over etcd3: a read needs none of etcd3's start-up cost (see wire.ts). Writes keep using
+// the Store (client/index.ts, over wire-etcd.ts), which stays the one place that writes. The object
 // assembly mirrors Store.listStored: spec and status read in one transaction (one revision),
 // resourceVersion = the spec key's mod_revision.
 import type { KindName, ObjectOfKind, KiwiEvent } from '../../../crds/api/types.js';
@@ -10,7 +10,7 @@ import { ForbiddenError, InvalidError, UnavailableError } from '../../../crds/ap
 import { matches } from '../../../crds/api/selector.js';
 import { decodeObject, parseValue, unreadableError } from '../../../crds/api/decode.js';
 import type { ListOptions } from '../../../crds/api/store.js';
-import { decodeTxnRanges, encodeTxnRanges, Sessions, unaryCall, WireError, type WireKv, type WireSecurity } from './wire.js';
+import { decodeTxnRanges, encodeTxnRanges, Sessions, unaryCall, WireError, type TxnRangesResult, type WireKv, type WireSecurity } from './wire.js';
 
 /** What get and describe need; the Store has the same methods, so either can serve them. */
 export interface Reader {
@@ -23,10 +23,10 @@ export interface Reader {
 
 export class EtcdReader implements Reader {
   /** One connection per endpoint for all calls of this reader (and one login, with a user). */
-  private readonly sessions: Sessions;
+  readonly sessions: Sessions;
   constructor(
-    private readonly endpoints: string[],
-    private readonly timeoutMs: number,
+    readonly endpoints: string[],
+    readonly timeoutMs: number,
     security: WireSecurity = {},
   ) {
     this.sessions = new Sessions(security);
@@ -34,11 +34,16 @@ export class EtcdReader implements Reader {
 
   /** Reads several ranges in one transaction: one revision for all of them. */
   async ranges(what: string, ranges: { key: string; prefix?: boolean; end?: string }[]): Promise<WireKv[][]> {
+    return (await this.rangesAt(what, ranges)).ranges;
+  }
+
+  /** ranges(), with the revision they were read at (where a watch of them starts). */
+  async rangesAt(what: string, ranges: { key: string; prefix?: boolean; end?: string }[]): Promise<TxnRangesResult> {
     const msg = encodeTxnRanges(ranges.map((r) => ({ key: Buffer.from(r.key), ...(r.end !== undefined ? { rangeEnd: Buffer.from(r.end) } : r.prefix ? { rangeEnd: prefixEnd(r.key) } : {}) })));
     let last: WireError | undefined;
     for (const ep of this.endpoints) {
       try {
-        return decodeTxnRanges(await unaryCall(ep, '/etcdserverpb.KV/Txn', msg, this.timeoutMs, this.sessions)).ranges;
+        return decodeTxnRanges(await unaryCall(ep, '/etcdserverpb.KV/Txn', msg, this.timeoutMs, this.sessions));
       } catch (e) {
         if (!(e instanceof WireError)) throw e;
         // 7 permission denied, 16 unauthenticated: the next member would say the same

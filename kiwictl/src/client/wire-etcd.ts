@@ -3,7 +3,8 @@
 // (getAll().prefix().exec()), with the same request and answer shapes. So `apply`, `delete` and
 // the other one-shot writes keep the Store as the one place that writes (its compares, its
 // errors), and skip loading etcd3, gRPC and protobufjs (~90 ms of a ~230 ms `kiwictl apply`).
-// Watches, leases and the dry run need the real etcd3 client: Client.store() gives that one.
+// Leases and the dry run need the real etcd3 client: Client.store() gives that one (a watch of
+// one object goes over watch.ts).
 //
 // Failures are thrown as etcd3's gRPC client words them ("14 UNAVAILABLE: ...", "4
 // DEADLINE_EXCEEDED: ...", "7 PERMISSION_DENIED: ..."), which Store.translate and

@@ -8,7 +8,8 @@
 // Why not etcd3: loading etcd3, @grpc/grpc-js and protobufjs costs ~90 ms, more than the rest of a
 // `kiwictl get`, and protobufjs decodes 10,000 keys several times slower than this does. Why not
 // etcd's JSON gateway: its server-side JSON marshalling is slower than the gRPC answer.
-// Writes and watches keep going through the Store over etcd3.
+// Writes go through the Store over wire-etcd.ts; a watch of one object (watch.ts) through
+// openWatch below (etcd's Watch/Watch bidi stream).
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import type { TokenCache } from './token-cache.js';
 
@@ -324,6 +325,142 @@ export function decodeAuthToken(buf: Buffer): string {
   throw new WireError('etcd answered Authenticate without a token', 13);
 }
 
+// ---- the watch: WatchRequest / WatchResponse (rpc.proto) ----
+
+/** WatchRequest{create_request: WatchCreateRequest{key, range_end, start_revision}}: one watch of a stream. */
+export function encodeWatchCreate(w: { key: Buffer; rangeEnd?: Buffer; startRevision?: number }): Buffer {
+  return bytesField(1, Buffer.concat([bytesField(1, w.key), ...(w.rangeEnd ? [bytesField(2, w.rangeEnd)] : []), ...(w.startRevision ? [varintField(3, w.startRevision)] : [])]));
+}
+
+export interface WatchEvent {
+  type: 'PUT' | 'DELETE';
+  kv: WireKv;
+}
+export interface WatchResponse {
+  revision: number;
+  watchId: number;
+  created: boolean;
+  canceled: boolean;
+  /** Set when start_revision was compacted away: the watch is canceled, re-read and watch again. */
+  compactRevision: number;
+  cancelReason: string;
+  events: WatchEvent[];
+}
+
+/** WatchResponse{header, watch_id, created, canceled, compact_revision, cancel_reason, events: [Event{type, kv}]} */
+export function decodeWatchResponse(buf: Buffer): WatchResponse {
+  const d = new Decoder(buf);
+  const out: WatchResponse = { revision: 0, watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', events: [] };
+  while (d.more()) {
+    const [f, w] = d.tag();
+    if (f === 1 && w === 2) out.revision = decodeHeaderRevision(d, d.span());
+    else if (w === 0 && f >= 2 && f <= 5) {
+      const v = d.varint();
+      if (f === 2) out.watchId = v;
+      else if (f === 3) out.created = v !== 0;
+      else if (f === 4) out.canceled = v !== 0;
+      else out.compactRevision = v;
+    } else if (f === 6 && w === 2) {
+      const [s, e] = d.span();
+      out.cancelReason = buf.toString('utf8', s, e);
+    } else if (f === 11 && w === 2) {
+      const ev = new Decoder(buf, ...d.span());
+      const event: WatchEvent = { type: 'PUT', kv: { key: '', value: '', modRevision: 0, createRevision: 0, version: 0 } };
+      while (ev.more()) {
+        const [ef, ew] = ev.tag();
+        if (ef === 1 && ew === 0) event.type = ev.varint() === 1 ? 'DELETE' : 'PUT';
+        else if (ef === 2 && ew === 2) event.kv = decodeKv(buf, ev.span());
+        else ev.skip(ew);
+      }
+      out.events.push(event);
+    } else d.skip(w);
+  }
+  return out;
+}
+
+/** Splits a gRPC byte stream into its messages (5-byte prefix: compressed flag, length). */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  push(chunk: Buffer): Buffer[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: Buffer[] = [];
+    while (this.buf.length >= 5) {
+      if (this.buf[0] !== 0) throw new WireError('etcd sent a compressed message', 13);
+      const len = this.buf.readUInt32BE(1);
+      if (this.buf.length < 5 + len) break;
+      out.push(this.buf.subarray(5, 5 + len));
+      this.buf = this.buf.subarray(5 + len);
+    }
+    return out;
+  }
+}
+
+function frame(message: Buffer): Buffer {
+  const f = Buffer.alloc(5 + message.length);
+  f.writeUInt32BE(message.length, 1);
+  message.copy(f, 5);
+  return f;
+}
+
+export interface WatchHandle {
+  close(): void;
+}
+
+/**
+ * Opens etcd's Watch/Watch stream on `endpoint` and sends one WatchCreateRequest per entry of
+ * `creates` (several keys on one stream). `onResponse` gets every WatchResponse; `onEnd` once,
+ * when the stream breaks or etcd ends it (never after close()). With a user, the stream carries
+ * its token, as unary calls do. The session is ref'd while the stream is open: a watch keeps
+ * the process alive.
+ */
+export async function openWatch(
+  endpoint: string,
+  creates: Buffer[],
+  shared: Sessions,
+  timeoutMs: number,
+  onResponse: (r: WatchResponse) => void,
+  onEnd: (err: WireError) => void,
+): Promise<WatchHandle> {
+  const meta: Record<string, string> = shared.security.auth ? { token: await shared.token(endpoint, timeoutMs) } : {};
+  const session = shared.get(endpoint);
+  session.ref();
+  let closed = false;
+  const end = (err: WireError) => {
+    if (closed) return;
+    closed = true;
+    session.off('error', onSessionError);
+    session.unref();
+    if (err.code === 16) shared.forgetToken(endpoint); // a token etcd no longer knows: log in again on resume
+    if (err.code === 14) shared.drop(endpoint);
+    else req.close(constants.NGHTTP2_CANCEL);
+    onEnd(err);
+  };
+  const onSessionError = (e: Error) => end(new WireError(e.message, 14));
+  session.on('error', onSessionError);
+  const { req, status } = grpcRequest(session, '/etcdserverpb.Watch/Watch', meta);
+  const frames = new FrameReader();
+  req.on('data', (c: Buffer) => {
+    if (closed) return;
+    try {
+      for (const m of frames.push(c)) onResponse(decodeWatchResponse(m));
+    } catch (e) {
+      end(e instanceof WireError ? e : new WireError((e as Error).message, 13));
+    }
+  });
+  req.on('error', (e: Error) => end(new WireError(e.message, 14)));
+  req.on('end', () => end(new WireError(status.message || `watch stream ended (gRPC status ${status.code ?? 'missing'})`, Number(status.code ?? 14) || 14)));
+  for (const c of creates) req.write(frame(c));
+  return {
+    close: () => {
+      if (closed) return;
+      closed = true;
+      session.off('error', onSessionError);
+      session.unref();
+      req.close(constants.NGHTTP2_CANCEL);
+    },
+  };
+}
+
 // ---- the call ----
 
 /** Who the reader is to etcd, and how it reaches it: what the Store's etcd3 client gets too. */
@@ -433,36 +570,37 @@ function call(endpoint: string, path: string, message: Buffer, timeoutMs: number
     const timer = setTimeout(() => finish(new WireError(`deadline of ${timeoutMs} ms exceeded`, 4)), timeoutMs);
     const onSessionError = (e: Error) => finish(new WireError(e.message, 14), undefined, true);
     session.on('error', onSessionError);
-    const frame = Buffer.alloc(5 + message.length);
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, 5);
-    const req = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-timeout': `${timeoutMs}m`,
-      ...meta,
-    });
+    const { req, status } = grpcRequest(session, path, { 'grpc-timeout': `${timeoutMs}m`, ...meta });
     const chunks: Buffer[] = [];
-    let status: string | undefined;
-    let statusMessage = '';
-    const onMeta = (h: Record<string, unknown>) => {
-      if (h['grpc-status'] !== undefined) {
-        status = String(h['grpc-status']);
-        statusMessage = decodeURIComponent(String(h['grpc-message'] ?? ''));
-      }
-    };
-    req.on('response', onMeta);
-    req.on('trailers', onMeta);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', (e: Error) => finish(new WireError(e.message, 14), undefined, true));
     req.on('end', () => {
-      if (status !== '0') return finish(new WireError(statusMessage || `gRPC status ${status ?? 'missing'}`, Number(status ?? 2)));
+      if (status.code !== '0') return finish(new WireError(status.message || `gRPC status ${status.code ?? 'missing'}`, Number(status.code ?? 2)));
       const body = Buffer.concat(chunks);
       if (body.length < 5 || body[0] !== 0) return finish(new WireError('etcd sent an unexpected (compressed or empty) answer', 13));
       finish(undefined, body.subarray(5, 5 + body.readUInt32BE(1)));
     });
-    req.end(frame);
+    req.end(frame(message));
   });
+}
+
+/** A gRPC request on the session; `status` fills in from its headers or trailers (grpc-status, grpc-message). */
+function grpcRequest(session: ClientHttp2Session, path: string, headers: Record<string, string>) {
+  const req = session.request({
+    [constants.HTTP2_HEADER_METHOD]: 'POST',
+    [constants.HTTP2_HEADER_PATH]: path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    ...headers,
+  });
+  const status: { code?: string; message: string } = { message: '' };
+  const onMeta = (h: Record<string, unknown>) => {
+    if (h['grpc-status'] !== undefined) {
+      status.code = String(h['grpc-status']);
+      status.message = decodeURIComponent(String(h['grpc-message'] ?? ''));
+    }
+  };
+  req.on('response', onMeta);
+  req.on('trailers', onMeta);
+  return { req, status };
 }

@@ -1,7 +1,7 @@
 // What the booking verbs (alloc, run, kill, extend, wait, drain) share: who the caller is and
 // whether they may act for others, finding a booking by name, compare-and-swap spec changes,
 // and watching one booking until a predicate holds. Light imports only; etcd3 comes in
-// through ctx.client.store().
+// through ctx.client.store(), only where KIWI_WRITE_VIA/KIWI_READ_VIA=etcd3 ask for it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -142,9 +142,6 @@ export async function watchUntil<K extends KindName, T>(
   check: (obj: ObjectOfKind<K> | undefined) => T | undefined,
   o: WatchOptions,
 ): Promise<T> {
-  const store = await ctx.client.store();
-  const { Informer } = await import('../../../crds/api/informer.js');
-  const path = ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
   let finish!: (v: T) => void;
   let fail!: (e: Error) => void;
   const done = new Promise<T>((res, rej) => ((finish = res), (fail = rej)));
@@ -162,14 +159,12 @@ export async function watchUntil<K extends KindName, T>(
       fail(e as Error);
     }
   };
-  const informer = new Informer(store, ref.kind, {
-    namespace: ref.namespace,
-    onSync: () => look(informer.get(path)),
-    onEvent: (ev) => {
-      if (ev.object.metadata.name === ref.name) look(ev.type === 'DELETED' ? undefined : ev.object);
-    },
-    onError: (err) => ctx.err(`warning: watch interrupted (${err.message.split('\n')[0]}); resuming\n`),
-  });
+  const onError = (err: Error) => ctx.err(`warning: watch interrupted (${err.message.split('\n')[0]}); resuming\n`);
+  const watch = await watchObject(ctx, ref, look, (e) => {
+    if (settled) return;
+    settled = true;
+    fail(e);
+  }, onError);
   let timer: NodeJS.Timeout | undefined;
   const onAbort = () => {
     if (settled) return;
@@ -185,13 +180,44 @@ export async function watchUntil<K extends KindName, T>(
   o.signal?.addEventListener('abort', onAbort, { once: true });
   if (o.signal?.aborted) onAbort();
   try {
-    await Promise.race([informer.start(), done]);
+    await Promise.race([watch.start(), done]);
     return await done;
   } finally {
     if (timer) clearTimeout(timer);
     o.signal?.removeEventListener('abort', onAbort);
-    await informer.stop();
+    await watch.stop();
   }
+}
+
+/**
+ * One object's changes: over wire.ts, watching only its spec and status keys (client/watch.ts),
+ * or, where the client is set to etcd3 (KIWI_WRITE_VIA/KIWI_READ_VIA=etcd3), the Store's
+ * Informer over the object's namespace.
+ */
+async function watchObject<K extends KindName>(
+  ctx: Ctx,
+  ref: ObjectRef & { kind: K },
+  look: (obj: ObjectOfKind<K> | undefined) => void,
+  fail: (e: Error) => void,
+  onError: (e: Error) => void,
+): Promise<{ start(): Promise<void>; stop(): void | Promise<void> }> {
+  const reader = await ctx.client.watcher();
+  if (reader) {
+    const { ObjectWatch } = await import('../client/watch.js');
+    return new ObjectWatch(reader, ref, { onObject: look, onInvalid: fail, onError });
+  }
+  const store = await ctx.client.store();
+  const { Informer } = await import('../../../crds/api/informer.js');
+  const path = ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
+  const informer = new Informer(store, ref.kind, {
+    namespace: ref.namespace,
+    onSync: () => look(informer.get(path)),
+    onEvent: (ev) => {
+      if (ev.object.metadata.name === ref.name) look(ev.type === 'DELETED' ? undefined : ev.object);
+    },
+    onError,
+  });
+  return informer;
 }
 
 function formatMs(ms: number): string {

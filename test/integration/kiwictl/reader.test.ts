@@ -6,6 +6,8 @@ import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { freePort } from '../../helpers/ports.js';
 import { parseSelector, UnavailableError, type Node, type Store } from '../../../crds/api/index.js';
 import { EtcdReader } from '../../../kiwictl/src/client/reader.js';
+import { ObjectWatch } from '../../../kiwictl/src/client/watch.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('kiwictl reader (wire client) agrees with the Store (real etcd)', function () {
   this.timeout(30_000);
@@ -60,5 +62,29 @@ describe('kiwictl reader (wire client) agrees with the Store (real etcd)', funct
     const dead = `http://127.0.0.1:${await freePort()}`;
     await assert.rejects(new EtcdReader([dead], 1000).list('Node'), (e: Error) => e instanceof UnavailableError && e.message.includes(dead));
     assert.equal((await new EtcdReader([dead, etcd.endpoint], 1000).list('Node')).length, 301);
+  });
+  it('a watch of one node sees its spec and status changes, resumes after etcd restarts, and sees the change made meanwhile', async () => {
+    const ref = { kind: 'Node' as const, name: 'n7' };
+    const seen: (Node | undefined)[] = [];
+    const errors: Error[] = [];
+    const w = new ObjectWatch(reader, ref, { onObject: (n) => seen.push(n), onInvalid: (e) => errors.push(e), onError: (e) => errors.push(e) });
+    await w.start();
+    try {
+      assert.deepEqual(seen, [await store.get(ref)]);
+      await store.updateStatus({ kind: 'Node', name: 'n8' }, { phase: 'Ready' });
+      await store.updateStatus(ref, { phase: 'NotReady', message: 'test' });
+      await waitFor(async () => seen.length >= 2, { timeoutMs: 5000, what: 'the status write seen' });
+      assert.equal(seen.length, 2, 'the write to n8 was not reported');
+      assert.deepEqual(seen[1], await store.get(ref));
+      await etcd.kill();
+      await waitFor(async () => errors.length > 0, { timeoutMs: 5000, what: 'the broken watch reported' });
+      await etcd.restart();
+      const n = (await store.get(ref))!;
+      await store.update({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, moved: 'yes' } } });
+      await waitFor(async () => seen.at(-1)?.metadata.labels?.moved === 'yes', { timeoutMs: 15_000, what: 'the change after the restart seen' });
+      assert.ok(errors.every((e) => !/unreadable|invalid/i.test(e.message)), errors.map((e) => e.message).join('; '));
+    } finally {
+      w.stop();
+    }
   });
 });

@@ -14,6 +14,8 @@ import type { Etcd3 } from 'etcd3';
 import { connect, Store } from '../../../crds/api/index.js';
 import { Client } from '../../../kiwictl/src/client/index.js';
 import { EtcdReader } from '../../../kiwictl/src/client/reader.js';
+import { ObjectWatch } from '../../../kiwictl/src/client/watch.js';
+import type { Booking } from '../../../crds/api/types.js';
 import { credentialPassword } from './helpers.js';
 
 describe('security: the fast read path with etcd auth and TLS', function () {
@@ -60,6 +62,58 @@ describe('security: the fast read path with etcd auth and TLS', function () {
     } finally {
       c.close();
     }
+  });
+
+  it('a booking watch over wire.ts, logged in over TLS, sees only that booking\'s spec and status changes', async () => {
+    const c = new Client({ endpoints: tls.endpoint, etcdCa: tls.env.KIWI_ETCD_CA, etcdCert: tls.env.KIWI_ETCD_CERT, etcdKey: tls.env.KIWI_ETCD_KEY, credentials: join(credsDir, 'root.yaml') });
+    const store = storeAs('root', rootPw);
+    const seen: (Booking | undefined)[] = [];
+    const errors: Error[] = [];
+    try {
+      const reader = await c.watcher();
+      assert.ok(reader instanceof EtcdReader, 'watches go over wire.ts, not etcd3');
+      const ref = { kind: 'Booking' as const, namespace: 'kiwitest-fr', name: 'frb1' };
+      const w = new ObjectWatch(reader, ref, { onObject: (b) => seen.push(b), onInvalid: (e) => errors.push(e), onError: (e) => errors.push(e) });
+      await w.start();
+      try {
+        assert.equal(seen.length, 1);
+        assert.equal(seen[0]?.metadata.name, 'frb1');
+        assert.equal(seen[0]?.status, undefined);
+        // another booking of the same namespace: not this watch's business
+        await store.create({ apiVersion: 'kiwi.dev/v1alpha1', kind: 'Booking', metadata: { name: 'frb2', namespace: 'kiwitest-fr' }, spec: { user: 'kiwitest-fr', nodes: ['fr1'], duration: 60, queue: true } });
+        await store.updateStatus({ kind: 'Booking', namespace: 'kiwitest-fr', name: 'frb2' }, { phase: 'Pending', observedGeneration: 1 });
+        await store.updateStatus(ref, { phase: 'Pending', observedGeneration: 1 });
+        await waitFor(async () => seen.length >= 2, { timeoutMs: 5000, what: 'the status write of frb1 seen by the watch' });
+        assert.equal(seen.length, 2, 'frb2\'s writes were not seen');
+        assert.equal(seen[1]?.status?.phase, 'Pending');
+        assert.equal(seen[1]?.metadata.name, 'frb1');
+        await store.delete(ref);
+        await waitFor(async () => seen.length >= 3, { timeoutMs: 5000, what: 'the deletion of frb1 seen by the watch' });
+        assert.equal(seen[2], undefined);
+        assert.deepEqual(errors, []);
+      } finally {
+        w.stop();
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  it('alloc --wait creates and waits over wire.ts with auth and TLS: done once the booking is Active; --timeout with no answer exits 8', async () => {
+    const store = storeAs('root', rootPw);
+    const e = { ...env, KIWI_ETCD_USER: 'root', KIWI_ETCD_PASSWORD: rootPw };
+    const alloc = kiwictl(['alloc', '-u', 'kiwitest-fr', '--no-user-check', '-w', 'fr1', '-t', '1h', '--name', 'frw1', '--wait'], { env: e });
+    const ref = { kind: 'Booking' as const, namespace: 'kiwitest-fr', name: 'frw1' };
+    await waitFor(async () => (await store.get(ref)) !== undefined, { timeoutMs: 10_000, what: 'alloc to create frw1' });
+    // what the operator writes (no operator here: the wait itself is under test)
+    await store.updateStatus(ref, { phase: 'Active', observedGeneration: 1, nodes: ['fr1'], startTime: new Date().toISOString(), endTime: new Date(Date.now() + 3600_000).toISOString() });
+    const r = await alloc;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /kiwitest-fr\/frw1: Active on fr1 until/, 'the status line showed the Active state');
+    assert.match(r.stdout, /fr1/);
+    const t = await kiwictl(['alloc', '-u', 'kiwitest-fr', '--no-user-check', '-w', 'fr1', '-t', '1h', '--name', 'frw2', '--wait', '--timeout', '1s'], { env: e });
+    assert.equal(t.code, 8, t.stderr);
+    assert.match(t.stderr, /timed out after 1s waiting for booking kiwitest-fr\/frw2 to become Active/);
   });
 
   it('reads the same objects as the Store logged in over TLS, with status and resourceVersion', async () => {

@@ -93,7 +93,7 @@ export class AllocOptions implements Options {
 export async function allocate(ctx: Ctx, req: AllocRequest, o: { userCheck: boolean }): Promise<{ booking: Booking; nodes: Map<string, Node> }> {
   const { user, nodes } = await checkAlloc(ctx, req, o);
   const { validateObject } = await import('../../../../crds/api/validate.js');
-  const store = await ctx.client.store();
+  const store = await ctx.client.writer();
   for (let attempt = 0; ; attempt++) {
     const name = req.name ?? randomName();
     const b = validateObject(bookingFor(req, user, name), `booking ${user}/${name}`) as Booking;
