@@ -10,6 +10,7 @@ import { toRevoke } from '../../../operator/src/grants/decide.js';
 import { NssUsers } from '../../../crds/api/nss.js';
 import { pamDecision } from '../../../node-daemon/src/decide/pam.js';
 import { whoToKill } from '../../../node-daemon/src/decide/kill.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/bash\n+nis::::::\nbad line\n# comment\nalice:x:1001:1001::/home/alice:/bin/sh\nweird:x:abc:1::/:/bin/sh\nshort:x:5:5\n';
 
@@ -113,6 +114,33 @@ describe('NssUsers (cached getent)', () => {
     assert.deepEqual(calls, ['passwd', 'async passwd']);
     assert.equal(db.lookup('erin'), undefined, 'the new table answers once read');
     assert.deepEqual(calls, ['passwd', 'async passwd', 'passwd erin'], 'a name not in it is asked alone');
+  });
+
+  it('lookupCached: a name not found, asked again within staleMissMs, is answered at once and asked again in the background', async () => {
+    let now = 0;
+    const calls: string[] = [];
+    const ldap: Record<string, string> = {};
+    const db = new NssUsers({
+      passwdFile: join(dir, 'none'), ttlMs: 1e9, missTtlMs: 100, staleMissMs: 1000, now: () => now,
+      getent: (a) => (calls.push(a.join(' ')), a.length === 1 ? '' : ldap[a[1]]),
+      getentAsync: async (a) => (calls.push(`async ${a.join(' ')}`), ldap[a[1]]),
+    });
+    assert.equal(db.lookupCached('nina'), undefined);
+    assert.deepEqual(calls, ['passwd', 'passwd nina'], 'the first lookup of a name asks at once');
+    ldap.nina = 'nina:x:7100:7100::/:/bin/sh\n'; // created in the directory since
+    now += 150;
+    assert.equal(db.lookupCached('nina'), undefined, 'past missTtlMs: the last answer, at once');
+    assert.equal(db.lookupCached('nina'), undefined);
+    assert.deepEqual(calls, ['passwd', 'passwd nina'], 'nothing synchronous, and one background ask, not one per lookup');
+    await waitFor(() => calls.length === 3, { what: 'the background ask' });
+    assert.equal(calls[2], 'async passwd nina');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(db.lookupCached('nina')!.uid, 7100, 'the background answer is used');
+    now += 5000;
+    assert.equal(db.lookupCached('ghost'), undefined);
+    now += 1001;
+    assert.equal(db.lookupCached('ghost'), undefined);
+    assert.deepEqual(calls.slice(3), ['passwd ghost', 'passwd ghost'], 'past staleMissMs: asked at once again, as lookup does');
   });
 
   it('keeps what it knew when getent fails', () => {
