@@ -20,7 +20,7 @@ export const PAIRS: Pair[] = [
   { what: 'reservations per second, 1 client', slurm: { label: 'scontrol create reservation', figure: 'resv.create.sequential' }, kiwi: { label: 'kiwictl apply, until the operator decided all', bench: 'kiwictl-peer', figure: 'fixed-start bookings applied and decided per second, 1 client' } },
   { what: 'reservations per second, 8 clients', slurm: { label: 'scontrol create reservation', figure: 'resv.create.parallel8' }, kiwi: { label: 'kiwictl apply, until the operator decided all', bench: 'kiwictl-peer', figure: 'fixed-start bookings applied and decided per second, 8 clients' } },
   ...pq({ what: 'end of time limit to first SIGTERM', slurm: { label: 'time limit to SIGTERM', figure: 'e2c.limit_to_sigterm' }, kiwi: { label: 'booking end to SIGTERM (real daemon)', bench: 'end-to-clean', figure: 'booking end to first SIGTERM' } }),
-  ...pq({ what: 'end of time limit to last process gone', slurm: { label: 'time limit to process gone (KillWait 2, effective 5 s)', figure: 'e2c.limit_to_gone' }, kiwi: { label: 'booking end to last process gone', bench: 'end-to-clean', figure: 'booking end to last process gone' } }),
+  ...pq({ what: 'end of time limit to last process gone', slurm: { label: 'time limit to process gone (KillWait 2, effective 5 s)', figure: 'e2c.limit_to_gone' }, kiwi: { label: 'booking end to last process gone (killWaitSeconds 5, a process that ignores SIGTERM)', bench: 'end-to-clean', figure: 'booking end to last process gone' } }),
   ...pq({ what: 'PAM, user with a booking', slurm: { label: 'pam_slurm_adopt, user with job (linuxproc: no real adoption)', figure: 'pam.adopt.user_with_job' }, kiwi: { label: 'pam_kiwi.so, booked user (asks the daemon)', bench: 'pam', figure: 'PAM account check' } }),
   ...pq({ what: 'PAM, user without a booking', slurm: { label: 'pam_slurm_adopt, user without job', figure: 'pam.adopt.user_without_job' }, kiwi: { label: 'pam_kiwi.so, refused user (asks the daemon)', bench: 'pam', figure: 'PAM account check' } }),
   ...pq({ what: 'PAM floor', slurm: { label: 'pam_exec /bin/true (Slurm run)', figure: 'pam.exec_true' }, kiwi: { label: 'pam_exec /bin/true (Kiwi run)', bench: 'pam', figure: 'PAM account check' } }),
@@ -29,14 +29,15 @@ export const PAIRS: Pair[] = [
   ...pq({ what: 'queue, 100 pending', slurm: { label: 'squeue', figure: 'list.squeue.100pending' }, kiwi: { label: 'kiwictl get bookings -A', bench: 'kiwictl-peer', figure: 'kiwictl get bookings -A (100 Pending)' } }),
 ];
 
-/** Kiwi figures whose names do not end in " pNN" the way pq() builds them. */
+/** Kiwi figures whose names do not end in " pNN" the way pq() builds them; a figure may carry its
+ * setting after the name in parentheses ("... p50 (killWaitSeconds 5)"). */
 function kiwiValue(p: Pair, figures: Figure[]): number | undefined {
   const q = / (p\d+)$/.exec(p.what)?.[1];
   const f = p.kiwi.bench === 'pam'
     ? figures.find((x) => x.bench === 'pam' && x.figure.startsWith(`PAM account check ${q}:`) && x.figure.includes(p.what.includes('without') ? 'refused user' : 'booked user'))
     : p.kiwi.bench === 'operator'
       ? figures.find((x) => x.bench === 'operator' && x.figure === `apply-to-Active ${q}, idle cluster`)
-      : figures.find((x) => x.bench === p.kiwi.bench && x.figure === p.kiwi.figure);
+      : figures.find((x) => x.bench === p.kiwi.bench && (x.figure === p.kiwi.figure || x.figure.startsWith(`${p.kiwi.figure} (`)));
   if (p.what.startsWith('PAM floor')) return figures.find((x) => x.bench === 'pam' && x.figure.startsWith(`PAM account check ${q}:`))?.peerValue;
   return f?.value;
 }

@@ -6,7 +6,8 @@
 // fast), and in the background when older than ttlMs: the lookup that finds it old answers from
 // it while getent runs (a synchronous `getent passwd` took 3 ms, up to 14, and was paid by the
 // first PAM check after every quiet half minute). A name not in it (LDAP/SSSD without enumeration) is asked
-// alone (`getent passwd NAME`) and the answer, found or not, kept for missTtlMs.
+// alone (`getent passwd NAME`, blocking, the first time only) and the answer, found or not, kept;
+// past missTtlMs it still answers while getent asks again in the background.
 import { execFile, execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { SYSTEM_DIRS, systemTool } from './tools.js';
@@ -52,8 +53,6 @@ export interface NssOptions {
   ttlMs?: number;
   /** A name asked alone is asked again after this (default 5 s). */
   missTtlMs?: number;
-  /** lookupCached answers a name not found from the last answer this long, re-asking in the background (default 60 s). */
-  staleMissMs?: number;
   /** Its change triggers a re-read at once (default /etc/passwd). */
   passwdFile?: string;
   getent?: Getent;
@@ -71,17 +70,15 @@ export class NssUsers {
   private readonly groups = new Map<string, { group: GroupEntry | undefined; at: number }>();
   private readonly ttlMs: number;
   private readonly missTtlMs: number;
-  private readonly staleMissMs: number;
-  private readonly reasking = new Set<string>();
   private readonly run: Getent;
   private readonly runAsync: GetentAsync;
   private refreshing = false;
+  private readonly asking = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly o: NssOptions = {}) {
     this.ttlMs = o.ttlMs ?? 30_000;
     this.missTtlMs = o.missTtlMs ?? 5_000;
-    this.staleMissMs = Math.max(this.missTtlMs, o.staleMissMs ?? 60_000);
     this.run = o.getent ?? getent;
     this.runAsync = o.getentAsync ?? (o.getent ? async (a) => o.getent!(a) : getentAsync);
     this.now = o.now ?? Date.now;
@@ -93,45 +90,25 @@ export class NssUsers {
     this.refresh();
     if (this.table.has(name)) return this.table.get(name);
     const c = this.asked.get(name);
-    if (c && this.now() - c.at < this.missTtlMs) return c.user;
+    if (c) {
+      if (this.now() - c.at >= this.missTtlMs) this.askAgain(`passwd:${name}`, ['passwd', name], (out) => this.asked.set(name, { user: this.addFound(name, out), at: this.now() }), () => (c.at = this.now()));
+      return c.user;
+    }
     let user: SystemUser | undefined;
     try {
-      const found = parsePasswd(this.run(['passwd', name]) ?? '');
-      for (const e of found) if (e.name === name) this.table.add(e);
-      user = this.table.get(name);
+      user = this.addFound(name, this.run(['passwd', name]));
     } catch {
-      user = c?.user; // getent failed: keep what we knew
+      user = undefined; // getent failed: unknown until it answers
     }
     this.asked.set(name, { user, at: this.now() });
     return user;
   };
 
-  /**
-   * lookup for a caller that asks about the same names over and over (the operator's admission,
-   * every pass): a name not found, asked again past missTtlMs but within staleMissMs, is answered
-   * from what getent last said while it is asked again in the background. A synchronous
-   * `getent passwd NAME` per name every 5 s was 14 s of 75 s of the operator's CPU at 100,000
-   * bookings of 50 users not in /etc/passwd, with its event loop held for each. PAM keeps lookup.
-   */
-  readonly lookupCached: UserLookup = (name) => {
-    if (typeof name !== 'string' || !NAME.test(name)) return undefined;
-    this.refresh();
-    if (this.table.has(name)) return this.table.get(name);
-    const c = this.asked.get(name);
-    if (!c || this.now() - c.at >= this.staleMissMs) return this.lookup(name);
-    if (this.now() - c.at >= this.missTtlMs && !this.reasking.has(name)) {
-      this.reasking.add(name);
-      new Promise<void>((r) => setImmediate(r))
-        .then(() => this.runAsync(['passwd', name]))
-        .then((out) => {
-          const found = parsePasswd(out ?? '');
-          for (const e of found) if (e.name === name) this.table.add(e);
-          this.asked.set(name, { user: this.table.get(name), at: this.now() });
-        }, () => this.asked.set(name, { user: c.user, at: this.now() })) // getent failed: keep what we knew
-        .finally(() => this.reasking.delete(name));
-    }
-    return c.user;
-  };
+  /** getent's answer for one name, added to the table so the duplicate rule applies to it. */
+  private addFound(name: string, out: string | undefined): SystemUser | undefined {
+    for (const e of parsePasswd(out ?? '')) if (e.name === name) this.table.add(e);
+    return this.table.get(name);
+  }
 
   /** The uid's first name, or undefined when unknown. */
   nameOf(uid: number): string | undefined {
@@ -139,12 +116,15 @@ export class NssUsers {
     const n = this.table.nameOf(uid);
     if (n !== undefined) return n;
     const c = this.names.get(uid);
-    if (c && this.now() - c.at < this.missTtlMs) return c.name;
+    if (c) {
+      if (this.now() - c.at >= this.missTtlMs) this.askAgain(`uid:${uid}`, ['passwd', String(uid)], (out) => this.names.set(uid, { name: parsePasswd(out ?? '')[0]?.name, at: this.now() }), () => (c.at = this.now()));
+      return c.name;
+    }
     let name: string | undefined;
     try {
       name = parsePasswd(this.run(['passwd', String(uid)]) ?? '')[0]?.name;
     } catch {
-      name = c?.name;
+      name = undefined;
     }
     this.names.set(uid, { name, at: this.now() });
     return name;
@@ -154,15 +134,34 @@ export class NssUsers {
   group(name: string): GroupEntry | undefined {
     if (typeof name !== 'string' || !NAME.test(name)) return undefined;
     const c = this.groups.get(name);
-    if (c && this.now() - c.at < this.missTtlMs) return c.group;
+    if (c) {
+      if (this.now() - c.at >= this.missTtlMs) this.askAgain(`group:${name}`, ['group', name], (out) => this.groups.set(name, { group: parseGroup(out ?? '').find((g) => g.name === name), at: this.now() }), () => (c.at = this.now()));
+      return c.group;
+    }
     let group: GroupEntry | undefined;
     try {
       group = parseGroup(this.run(['group', name]) ?? '').find((g) => g.name === name);
     } catch {
-      group = c?.group;
+      group = undefined;
     }
     this.groups.set(name, { group, at: this.now() });
     return group;
+  }
+
+  /**
+   * An answer asked alone and older than missTtlMs: it still answers while getent asks again
+   * without blocking (a blocking `getent passwd NAME` held the operator's planner 10-20 ms every
+   * missTtlMs per name that the enumerated table lacks). One question per key at a time; a
+   * failed one keeps the old answer for another missTtlMs.
+   */
+  private askAgain(key: string, args: string[], answered: (out: string | undefined) => void, failed: () => void): void {
+    if (this.asking.has(key)) return;
+    this.asking.add(key);
+    // after this turn of the event loop: the answer being decided is written before getent is spawned
+    new Promise<void>((r) => setImmediate(r))
+      .then(() => this.runAsync(args))
+      .then(answered, failed)
+      .finally(() => this.asking.delete(key));
   }
 
   private refresh(): void {
@@ -201,9 +200,6 @@ export class NssUsers {
         // a read of a file that has changed since belongs to the synchronous path above
         if (this.stamp !== stamp) return;
         this.table = new UserTable(parsePasswd(out ?? ''));
-        // Each name asked alone is due to be asked again (lookup does so now; lookupCached in the background).
-        for (const [n, c] of this.asked) this.asked.set(n, { ...c, at: Math.min(c.at, this.now() - this.missTtlMs) });
-        this.names.clear();
         this.loadedAt = this.now();
       },
       () => {

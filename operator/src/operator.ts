@@ -88,7 +88,7 @@ export class Operator {
         this.lostWaiter = r;
         this.election.once('lost', () => r());
       });
-      const users = this.opts.users ?? systemUsers().lookupCached;
+      const users = this.opts.users ?? systemUsers().lookup;
       const groups = this.opts.groups ?? ((n: string) => systemUsers().group(n));
       let rec: Reconciler | undefined = undefined;
       // Power saving's shell: what the planner decided to power off or on, once written.

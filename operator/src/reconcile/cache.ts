@@ -279,11 +279,6 @@ export class ClusterCache {
     else this.specs.delete(key);
   }
 
-  /** Per user: their keys under /kiwi/spec/ (valid or not) and the bytes of their values; read only. */
-  usageByUser(): ReadonlyMap<string, Usage> {
-    return this.usage.byUser();
-  }
-
   /** Per user, everything that counts against their limits: these keys and `alsoCounted` (the flood detector's input). */
   heldByUser(): Map<string, Usage> {
     return sumUsage(this.usage.byUser(), this.alsoCounted?.byUser() ?? new Map());

@@ -58,9 +58,9 @@ export class ScheduleController {
     this.passes++;
     const now = this.clock.now();
     const owned = new Map<string, BookingView[]>();
-    // Keys per user, against userLimits.bookings: what the cache counts there (bookings, schedules,
-    // subscriptions), so that no occurrence made goes past the limit and is Rejected for it.
-    const held = new Map([...this.opts.cache.usageByUser()].map(([u, x]) => [u, x.keys]));
+    // Keys per user, against userLimits.bookings: everything that counts there (bookings, schedules,
+    // subscriptions, dry runs), so that no occurrence made goes past the limit and is Rejected for it.
+    const held = new Map([...this.opts.cache.heldByUser()].map(([u, x]) => [u, x.keys]));
     for (const v of this.opts.cache.bookings()) {
       const m = v.booking.metadata;
       const rule = m.labels?.[SCHEDULE_LABEL];

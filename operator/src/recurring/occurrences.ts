@@ -166,7 +166,7 @@ function scheduleStatus(s: BookingSchedule, owned: Booking[], a: ScheduleActions
   const message = s.spec.suspend
     ? 'suspended: no new occurrences are made'
     : held
-      ? `${held} occurrence${held > 1 ? 's' : ''} within the horizon not made: the user holds as many bookings as the ClusterConfig's spec.userLimits.bookings allows; delete old ones (kiwictl delete booking NAME)`
+      ? `${held} occurrence${held > 1 ? 's' : ''} within the horizon not made: the user holds as many keys (bookings, schedules, dry runs) as the ClusterConfig's spec.userLimits.bookings allows; delete old ones (kiwictl delete booking NAME)`
     : bad.length
       ? `${bad.length} occurrence${bad.length > 1 ? 's' : ''} refused: ${bad.map((o) => `${o.booking} (${o.reason}${o.message ? `: ${o.message.slice(0, 120)}` : ''})`).join('; ')}`
       : next ? `next occurrence ${next.metadata.name} at ${next.spec.start}` : 'no occurrence within the horizon';

@@ -7,6 +7,7 @@ import type { BookingSchedule, Store } from '../../../crds/api/index.js';
 import { startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { waitFor } from '../../helpers/wait.js';
 import { kiwictl } from '../kiwictl/cli.js';
+import { putConfig } from '../../e2e/daemon/harness.js';
 import { buildOperator, mkBooking, mkNode, startOperator, type OperatorProc } from './helpers.js';
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -99,5 +100,21 @@ describe('recurring bookings end to end (real operator, real etcd)', function ()
     await waitFor(async () => (await owned()).length === 0, { timeoutMs: 15_000, what: 'the occurrences deleted' });
     assert.equal((await store.get({ kind: 'Booking', namespace: 'kiwitest-bob', name: 'tomorrow' }))?.status?.phase, 'Pending', "bob's booking is not the rule's");
   });
-});
 
+  // Last: it lowers the ClusterConfig's userLimits for everyone.
+  it("leaves room under userLimits for what the user holds elsewhere, dry-run keys included", async () => {
+    await putConfig(store, { userLimits: { bookings: 4 } });
+    // carol holds two dry-run keys (raw writes, as a client would leave them) and, with her rule, three keys
+    for (const id of ['a1', 'a2']) await store.etcd.put(`/kiwi/dryrun/kiwitest-carol/${id}/request`).value('{}').exec();
+    const hers: BookingSchedule = { ...rule, metadata: { name: 'lab', namespace: 'kiwitest-carol' }, spec: { ...rule.spec, horizon: '80h' } };
+    await store.create(hers); // four occurrences within the horizon; room for one
+    const ref = { kind: 'BookingSchedule' as const, namespace: 'kiwitest-carol', name: 'lab' };
+    const s = await waitFor(async () => {
+      const x = await store.get(ref);
+      return x?.status?.message?.includes('not made') ? x : undefined;
+    }, { timeoutMs: 15_000, what: "carol's rule reporting occurrences not made" });
+    assert.match(s.status!.message!, /^3 occurrences within the horizon not made: the user holds as many keys \(bookings, schedules, dry runs\)/);
+    const made = (await store.list('Booking', { namespace: 'kiwitest-carol' })).filter((b) => b.metadata.labels?.['kiwi.dev/schedule'] === 'lab');
+    assert.deepEqual(made.map((b) => b.metadata.name), [`lab-${ymd(first)}`]);
+  });
+});

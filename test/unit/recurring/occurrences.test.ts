@@ -144,7 +144,7 @@ describe('recurring: planSchedule (rule + owned bookings + now -> create, update
   it('makes no more occurrences than the user may still hold, and says so', () => {
     const a = planSchedule(rule({}), [], now, 1);
     assert.deepEqual(a.create.map((b) => b.metadata.name), ['lab-20261207']);
-    assert.match(a.status!.message!, /^1 occurrence within the horizon not made: the user holds as many bookings as the ClusterConfig's spec\.userLimits\.bookings allows/);
+    assert.match(a.status!.message!, /^1 occurrence within the horizon not made: the user holds as many keys \(bookings, schedules, dry runs\) as the ClusterConfig's spec\.userLimits\.bookings allows/);
     assert.deepEqual(planSchedule(rule({}), [], now, 0).create, []);
   });
 });
