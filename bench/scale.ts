@@ -11,6 +11,7 @@
 // naming its node; each waiting one is then planned against every node in every pass.
 import { pct, pool } from './stats.js';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { record } from './record.js';
 import { ETCDCTL_NODES, etcdctlNodes, timeProcess } from './time-process.js';
 const { startEtcd } = await import('../test/helpers/etcd.js');
@@ -38,6 +39,14 @@ const cpuMs = (pid: number) => {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 };
 
+/** etcd's revision now: one per write transaction (a booking's create, each of the operator's txns, each heartbeat). */
+const revisionOf = async (c: { get(k: string): { exec(): Promise<{ header: { revision: string } }> } }) => Number((await c.get('/bench/revision').exec()).header.revision);
+/** The whole machine's busy CPU time so far, ms (all cores; /proc/stat's first line, USER_HZ 100). */
+const machineBusyMs = () => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return ((f.reduce((a, b) => a + b, 0) - f[3] - f[4]) * 1000) / 100; // all but idle and iowait
+};
+
 interface Row { nodes: number; bookings: number; rawRate: number; rate: number; p50: number; p99: number; getNodes: number; etcdctl: number; rssMiB: number; simRssMiB: number; cpuPerBooking: number; readySeconds: number; leaderChanges: number }
 const rows: Row[] = [];
 await buildOperator();
@@ -56,11 +65,13 @@ for (const N of SIZES) {
     // the raw peer at this size
     const RAW = 4000;
     let t = performance.now();
+    const etcdCpuRaw0 = cpuMs(etcd.proc.pid!);
     await pool(RAW, IN_FLIGHT, (i) => {
       const c = stores[i % stores.length].etcd;
       return c.if(`/bench/raw/${i}`, 'Create', '==', 0).then(c.put(`/bench/raw/${i}`).value('x')).commit();
     });
     const rawRate = RAW / ((performance.now() - t) / 1000);
+    const etcdPerRaw = (cpuMs(etcd.proc.pid!) - etcdCpuRaw0) / RAW;
 
     t = performance.now();
     // the daemon's simulated-node mode: one process stands in for N node daemons
@@ -83,6 +94,9 @@ for (const N of SIZES) {
     });
     t = performance.now();
     const cpu0 = cpuMs(op.proc.pid!);
+    // Where the machine's CPU went while the bookings were decided (2 cores, shared): etcd, the
+    // simulating daemon and this process (the clients) beside the operator.
+    const [etcd0, sim0, self0, busy0, rev0] = [cpuMs(etcd.proc.pid!), cpuMs(sim.pid!), process.cpuUsage(), machineBusyMs(), await revisionOf(client)];
     await pool(B, IN_FLIGHT, async (i) => {
       const ns = `u${i % 50}`;
       const name = `b${i}`;
@@ -96,6 +110,10 @@ for (const N of SIZES) {
     }, { timeoutMs: 900_000, intervalMs: 50, what: `${B} bookings decided` });
     const cpuPerBooking = (cpuMs(op.proc.pid!) - cpu0) / B;
     const rate = B / ((Math.max(...decidedAt.values()) - t) / 1000);
+    const wallMs = performance.now() - t;
+    const self1 = process.cpuUsage(self0);
+    const split = { etcd: (cpuMs(etcd.proc.pid!) - etcd0) / B, sim: (cpuMs(sim.pid!) - sim0) / B, clients: (self1.user + self1.system) / 1000 / B, machineBusy: (machineBusyMs() - busy0) / wallMs, writesPerBooking: ((await revisionOf(client)) - rev0) / B };
+    console.log(`  CPU ms per booking: operator ${cpuPerBooking.toFixed(3)}, etcd ${split.etcd.toFixed(3)} (${etcdPerRaw.toFixed(3)} per raw create-if-absent txn), simulating daemon ${split.sim.toFixed(3)}, bench clients ${split.clients.toFixed(3)}; machine busy ${split.machineBusy.toFixed(2)} cores of ${availableParallelism()}; etcd revisions per booking ${split.writesPerBooking.toFixed(2)}`);
     const lat = [...decidedAt].map(([k, v]) => v - appliedAt.get(k)!);
     await w.cancel();
 

@@ -204,11 +204,6 @@ export function bookingUserProblem(b: { metadata?: { namespace?: unknown }; spec
 }
 
 /**
- * Validates one object and returns it normalized: defaults filled in, durations as seconds,
- * times as UTC. `what` names the object in messages (e.g. `booking.yaml document 2`).
- * Throws InvalidError listing every problem, each with its field path and rule.
- */
-/**
  * The schema as a decodeObject check: '' when the stored object fits, else what does not. Every
  * reader of stored values that serves or plans them uses it (the operator's cache, kiwi-web's
  * informers): a raw write that fits the key but not the schema (a Pool with nodeSelector: 7) is
@@ -223,6 +218,11 @@ export const schemaCheck: ObjectCheck = (obj) => {
   }
 };
 
+/**
+ * Validates one object and returns it normalized: defaults filled in, durations as seconds,
+ * times as UTC. `what` names the object in messages (e.g. `booking.yaml document 2`).
+ * Throws InvalidError listing every problem, each with its field path and rule.
+ */
 export function validateObject(input: unknown, what: string): KiwiObject {
   const fail = (problems: string[]) => new InvalidError(`${what}: ${problems.join('; ')}`, problems.map((p) => `${what}: ${p}`));
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw fail(['must be an object with apiVersion, kind, metadata and spec']);
