@@ -7,7 +7,7 @@ import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
 import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { ClusterCache, Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
@@ -66,6 +66,14 @@ export class Operator {
   private lostWaiter?: () => void;
   /** True while leading with the cache's first snapshot taken. */
   private synced = false;
+  /**
+   * etcd's state as the planner reads it, listed and watched from start to stop, leading or not
+   * (controller-runtime starts its caches before the leader election, for the same reason): a
+   * term that began with its own snapshot held the event loop for seconds at 100,000 bookings,
+   * longer than the lease TTL (2 s), so the new leader lost its lease before its first pass and
+   * campaigned again, for ever (bench/scale-count.ts 10000, 2026-12-02).
+   */
+  private cache?: ClusterCache;
 
   constructor(private readonly opts: OperatorOptions) {
     this.election = new Election(opts.client, opts.store, {
@@ -90,6 +98,21 @@ export class Operator {
 
   private async run(): Promise<void> {
     const log = this.opts.log;
+    // Synced before the first campaign: a leader starts planning at once, with no snapshot to take.
+    for (;;) {
+      if (this.stopping) return;
+      const cache = new ClusterCache(this.opts.store, () => undefined, log);
+      try {
+        await cache.start();
+        this.cache = cache;
+        log.info({ revision: cache.revision }, 'cache synced; campaigning');
+        break;
+      } catch (err) {
+        log.error({ err }, 'snapshot failed; retrying in 1 s');
+        await cache.stop().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
     while (!this.stopping) {
       const leader = await this.election.campaign();
       if (this.stopping) return;
@@ -121,6 +144,7 @@ export class Operator {
         onDeposed: () => this.lostWaiter?.(),
         observer: this.observer(),
         onPower: (a) => power.act(a.name, a.power),
+        cache: this.cache,
       });
       this.reconciler = rec;
       // Server-side dry runs are answered by the leader, from its cache (operator/src/dryrun).
@@ -271,5 +295,6 @@ export class Operator {
     await this.reconciler?.stop();
     await this.election.resign();
     await this.running;
+    await this.cache?.stop();
   }
 }

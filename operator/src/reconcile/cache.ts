@@ -82,11 +82,11 @@ export class ClusterCache {
 
   constructor(
     private readonly store: Store,
-    private readonly onChange: (keys: ChangeKey[]) => void,
+    private onChange: (keys: ChangeKey[]) => void,
     private readonly log: Logger,
     private readonly clock = observationClock,
     /** A Node, ClusterConfig or status that is not valid was ignored (an event naming the key is the caller's). */
-    private readonly onInvalid: (p: DecodeProblem) => void = () => undefined,
+    private onInvalid: (p: DecodeProblem) => void = () => undefined,
   ) {
     // One watcher per prefix: a watcher over the range from calendars to status would carry
     // every event, election and dry-run key too.
@@ -98,6 +98,15 @@ export class ClusterCache {
       onBroken: (err) => this.log.warn({ err }, 'watch broke; taking a new snapshot'),
       onListFailed: (err, retryMs) => this.log.error({ err, retryMs }, 'snapshot failed; retrying'),
     });
+  }
+
+  /**
+   * Who hears changes and ignored values from now on: the leading term's reconciler, or nobody
+   * while the operator stands by. The cache itself lives across terms (operator.ts).
+   */
+  listen(onChange: (keys: ChangeKey[]) => void = () => undefined, onInvalid: (p: DecodeProblem) => void = () => undefined): void {
+    this.onChange = onChange;
+    this.onInvalid = onInvalid;
   }
 
   async start(): Promise<void> {

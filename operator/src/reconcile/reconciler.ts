@@ -9,7 +9,7 @@ import type { Calendar, DecodeProblem, KiwiEvent } from '../../../crds/api/index
 import { allocationMilli, compare, encodeLedger, keys, putOp, rangeOp, type Compare, type Ledger, type Logger, type Store } from '../../../crds/api/index.js';
 import { chunkGroup, groupActions, NodeWakes, packChunks, planSteps, type Action, type NodeAction, type PlanInput, type PlanResult, type Scope, type TxnChunk } from '../plan/index.js';
 import type { UserLookup } from '../../../crds/api/users.js';
-import { ClusterCache } from './cache.js';
+import { ClusterCache, type ChangeKey } from './cache.js';
 import type { GroupLookup } from './groups.js';
 import { planInputOf, type PlanInputOptions } from './plan-input.js';
 import { WorkQueue } from './queue.js';
@@ -39,6 +39,11 @@ export interface ReconcilerOptions {
   clock?: Clock;
   /** Periodic full pass, ms (default 60 s). */
   resyncMs?: number;
+  /**
+   * A cache started and kept by the caller across leadership terms (operator.ts): the term starts
+   * on it as it is, with no snapshot of its own. Without it the reconciler makes, starts and stops its own.
+   */
+  cache?: ClusterCache;
   /** Transaction groups written in parallel (default 32). */
   parallel?: number;
   /** The user database (crds/api/nss.ts): admission's protected and duplicate rules. */
@@ -98,11 +103,16 @@ export class Reconciler {
   constructor(private readonly opts: ReconcilerOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
-    this.cache = new ClusterCache(opts.store, (ks) => ks.forEach((k) => this.queue.add(k)), opts.log, undefined, (p) => this.reportInvalid(p));
+    const onChange = (ks: ChangeKey[]) => ks.forEach((k) => this.queue.add(k));
+    if (opts.cache) {
+      this.cache = opts.cache;
+      this.cache.listen(onChange, (p) => this.reportInvalid(p));
+    } else this.cache = new ClusterCache(opts.store, onChange, opts.log, undefined, (p) => this.reportInvalid(p));
   }
 
   async start(): Promise<void> {
-    await this.cache.start(); // snapshot: queues 'resync', so the first pass covers everything
+    if (this.opts.cache) this.queue.add('resync'); // synced already, by the watch: the first pass covers everything
+    else await this.cache.start(); // snapshot: queues 'resync', so the first pass covers everything
     this.loop = this.run();
     const every = this.opts.resyncMs ?? 60_000;
     this.resyncTimer = setInterval(() => this.queue.add('resync'), every);
@@ -114,7 +124,8 @@ export class Reconciler {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
     await this.loop?.catch(() => undefined);
-    await this.cache.stop();
+    if (this.opts.cache) this.cache.listen(); // the next term's, still current
+    else await this.cache.stop();
   }
 
   /** An ignored stored value (a Node, the ClusterConfig, a status): an event on the object its key names. */

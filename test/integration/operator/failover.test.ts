@@ -128,6 +128,12 @@ describe('kiwi-operator failover (two processes, leader SIGKILLed mid-burst)', f
     assert.deepEqual(h.overlaps, []);
     console.log(`      killed at ${createdAtKill} applied / ${answeredAtKill} answered; takeover ${takeover} ms after SIGKILL; ${h.values} calendar values checked`);
 
+    // The standby had its cache synced before it campaigned, and took no snapshot of its own as
+    // leader: at 100,000 bookings that snapshot held the event loop longer than the lease TTL.
+    const msgs = ops[1].logs.map((l) => l.msg);
+    assert.equal(msgs.filter((m) => m === 'cache synced; campaigning').length, 1, msgs.join(' | '));
+    assert.ok(msgs.indexOf('cache synced; campaigning') < msgs.indexOf('became leader'), msgs.join(' | '));
+
     // SIGTERM: resign (the key goes at once), exit 0.
     await ops[1].stop();
     assert.equal(ops[1].proc.exitCode, 0);
