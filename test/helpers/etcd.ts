@@ -25,9 +25,9 @@ export interface TestEtcd {
 
 /** `stockKeepalive`: without the keepalive minimum every etcd Kiwi starts has (etcd's default, 5 s), as an etcd of one's own may run. */
 export async function startEtcd(o: { stockKeepalive?: boolean } = {}): Promise<TestEtcd> {
-  const [port, peer] = [await freePort(), await freePort()];
+  let peer = 0;
+  let endpoint = '';
   const dataDir = mkdtempSync(join(tmpdir(), 'kiwitest-etcd-'));
-  const endpoint = `http://127.0.0.1:${port}`;
   const clients: Etcd3[] = [];
   const launch = async () => {
     const p = spawn(
@@ -55,10 +55,23 @@ export async function startEtcd(o: { stockKeepalive?: boolean } = {}): Promise<T
     );
     return p;
   };
+  // A free port is free when asked, not when etcd binds it: another process on the machine may
+  // take it between the two. etcd then exits at once ("address already in use"): take others.
+  let first: ChildProcess | undefined;
+  for (let attempt = 1; !first; attempt++) {
+    const port = await freePort();
+    peer = await freePort();
+    endpoint = `http://127.0.0.1:${port}`;
+    try {
+      first = await launch();
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test(String(e))) throw e;
+    }
+  }
   const t: TestEtcd = {
     endpoint,
     dataDir,
-    proc: await launch(),
+    proc: first,
     client() {
       const c = connect({ endpoints: [endpoint], callTimeoutMs: 3000 });
       clients.push(c);
