@@ -7,7 +7,7 @@ import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
 import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { ClusterCache, Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { CHECKED_KINDS, ClusterCache, Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
@@ -21,10 +21,6 @@ import { GrantController } from './grants/index.js';
 import { PowerActor } from './power/act.js';
 import { effectivePower } from '../../crds/api/index.js';
 import { compileValidators } from '../../crds/api/validate.js';
-import type { KindName } from '../../crds/api/index.js';
-
-/** The kinds the cache decodes with the schema (reconcile/cache.ts touch). */
-const CHECKED_KINDS: KindName[] = ['Booking', 'Node', 'Account', 'Pool', 'ClusterConfig'];
 
 export interface OperatorOptions {
   client: Etcd3;
