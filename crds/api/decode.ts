@@ -39,8 +39,10 @@ export type Decoded<K extends KindName> =
   | { ok: true; object: ObjectOfKind<K>; specRevision: number; statusRevision: number; createRevision: number; statusProblem?: DecodeProblem }
   | ({ ok: false } & DecodeProblem);
 
-/** A schema check for a whole object: '' when it passes, else what is wrong. */
-export type ObjectCheck = (obj: unknown, where: string) => string;
+/** A schema check for a whole object: '' when it passes, else what is wrong. `bytes`: its size as stored (spec and status values). */
+export type ObjectCheck = (obj: unknown, where: string, bytes: number) => string;
+
+const byteLength = (v: string | Buffer) => (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
 
 /** JSON.parse that returns the problem instead of throwing (deep nesting, bad bytes, anything). */
 export function parseValue(value: string | Buffer): { value: unknown } | { problem: string } {
@@ -124,11 +126,12 @@ export function decodeObject<K extends KindName>(kind: K, spec: RawKv, status?: 
     else o.status = (st as { value: unknown }).value;
   }
   if (check) {
-    let why = check(o, where);
+    const specBytes = byteLength(spec.value);
+    let why = check(o, where, specBytes + ('status' in o ? byteLength(status!.value) : 0));
     if (why && 'status' in o) {
       // Is it the status (written by a node, say) or the object itself?
       delete o.status;
-      const without = check(o, where);
+      const without = check(o, where, specBytes);
       if (!without) statusProblem = { key: status!.key, ref, problem: `${status!.key}: ${why}; the status is ignored` };
       why = without;
     }

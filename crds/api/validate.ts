@@ -1,8 +1,8 @@
 // Validation of Kiwi objects against the CRD schemas (the one source of truth), plus the
 // metadata rules a Kubernetes API server would apply. Pure: an object in, a normalized
 // object (defaults filled, durations in seconds, times in UTC) or an InvalidError out.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import * as generatedValidators from './validators.gen.js';
 import type { KiwiObject, KindName } from './types.js';
 import { API_VERSION, SCHEDULE_LABEL } from './types.js';
 import { KINDS, kindInfo } from './kinds.js';
@@ -24,73 +24,11 @@ const METADATA_FIELDS = new Set(['name', 'namespace', 'labels', 'annotations', '
 
 type Json = Record<string, any>;
 
-const INTEGER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
-const STRING_KEYWORDS = ['minLength', 'maxLength', 'pattern', 'format'];
-
 /**
- * An int-or-string field's anyOf must be exactly [{type: integer}, {type: string}] for the API
- * server (crds/gen/structural.ts), so its bounds sit on the field itself, where each applies to
- * one form only. Ajv's strict mode wants each keyword beside its type: move them into the branches.
+ * Each kind's validator: Ajv's code, generated from the CRD at `npm run gen` (crds/gen/ajv.ts),
+ * so nothing compiles a schema at run time.
  */
-function intOrStringForAjv(schema: Json): Json {
-  if (schema['x-kubernetes-int-or-string'] !== true || !Array.isArray(schema.anyOf)) return schema;
-  const out: Json = { ...schema };
-  const branch = (type: string, keys: string[]) => {
-    const b: Json = { type };
-    for (const k of keys) if (out[k] !== undefined) (b[k] = out[k]), delete out[k];
-    return b;
-  };
-  out.anyOf = [branch('integer', INTEGER_KEYWORDS), branch('string', STRING_KEYWORDS)];
-  return out;
-}
-
-/** Kubernetes prunes unknown fields; kubectl's strict field validation refuses them. So do we. */
-function strict(schema: Json): Json {
-  const out: Json = intOrStringForAjv({ ...schema });
-  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
-    out.additionalProperties = false;
-  }
-  if (out.properties) out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, strict(v as Json)]));
-  if (out.items) out.items = strict(out.items);
-  if (typeof out.additionalProperties === 'object') out.additionalProperties = strict(out.additionalProperties);
-  if (out.anyOf) out.anyOf = out.anyOf.map(strict);
-  return out;
-}
-
-/** The Ajv that validation uses; `validateSchema` checks each schema against JSON Schema's meta-schema first. */
-export function newAjv(validateSchema: boolean): Ajv {
-  const a = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true, validateSchema });
-  (addFormatsModule as unknown as (a: Ajv) => void)(a);
-  a.addFormat('int64', true).addFormat('int32', true);
-  a.addVocabulary(['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']);
-  return a;
-}
-
-/** A kind's CRD schema as Ajv compiles it (strict: unknown fields refused). */
-export function ajvSchemaOf(kind: KindName): Json {
-  return strict(kindInfo(kind).crd.spec.versions[0].schema!.openAPIV3Schema as Json);
-}
-
-let ajv: Ajv | undefined;
-const validators = new Map<KindName, ValidateFunction>();
-/**
- * Each kind's validator, compiled when first needed: compiling all of them took ~100 ms of every
- * `kiwictl apply`. Without the meta-schema check: compiling the meta-schema took ~35 ms more;
- * test/unit/crds/validate.test.ts checks every CRD schema against it instead.
- */
-function validatorFor(kind: KindName): ValidateFunction {
-  let v = validators.get(kind);
-  if (v) return v;
-  ajv ??= newAjv(false);
-  v = ajv.compile(ajvSchemaOf(kind));
-  validators.set(kind, v);
-  return v;
-}
-
-/** Compiles these kinds' validators now: for a long-running reader before it is timed (the operator before it campaigns, so a new leader's snapshot does not compile them). */
-export function compileValidators(kinds: readonly KindName[]): void {
-  for (const k of kinds) validatorFor(k);
-}
+const VALIDATORS = generatedValidators as unknown as Record<KindName, ValidateFunction>;
 
 /** "/spec/nodes/0" -> "spec.nodes[0]" */
 function fieldPath(instancePath: string, extra?: string): string {
@@ -209,9 +147,9 @@ export function bookingUserProblem(b: { metadata?: { namespace?: unknown }; spec
  * informers): a raw write that fits the key but not the schema (a Pool with nodeSelector: 7) is
  * left out, never served nor planned.
  */
-export const schemaCheck: ObjectCheck = (obj) => {
+export const schemaCheck: ObjectCheck = (obj, _where, bytes) => {
   try {
-    validateObject(obj, 'schema');
+    validateObject(obj, 'schema', bytes);
     return '';
   } catch (e) {
     return (e as Error).message.replace(/^schema: /, 'does not fit the schema: ');
@@ -221,15 +159,20 @@ export const schemaCheck: ObjectCheck = (obj) => {
 /**
  * Validates one object and returns it normalized: defaults filled in, durations as seconds,
  * times as UTC. `what` names the object in messages (e.g. `booking.yaml document 2`).
+ * `bytes`: its size as stored, where the caller read it so (else it is serialized to be weighed).
  * Throws InvalidError listing every problem, each with its field path and rule.
  */
-export function validateObject(input: unknown, what: string): KiwiObject {
+export function validateObject(input: unknown, what: string, bytes?: number): KiwiObject {
   const fail = (problems: string[]) => new InvalidError(`${what}: ${problems.join('; ')}`, problems.map((p) => `${what}: ${p}`));
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw fail(['must be an object with apiVersion, kind, metadata and spec']);
-  const size = Buffer.byteLength(JSON.stringify(input));
+  let json = bytes === undefined ? JSON.stringify(input) : undefined;
+  const size = bytes ?? Buffer.byteLength(json!);
   if (size > MAX_OBJECT_BYTES)
     throw fail([`object is ${(size / 1048576).toFixed(1)} MiB, larger than the ${MAX_OBJECT_BYTES / 1024} KiB Kiwi stores`]);
-  const obj = structuredClone(input) as Json;
+  // The copy that is normalized (the input stays as given). Through JSON, which every Kiwi
+  // object is: ~2x faster than structuredClone, a cost every stored object pays in the checks.
+  json ??= JSON.stringify(input);
+  const obj = JSON.parse(json) as Json;
   if (obj.apiVersion !== API_VERSION)
     throw fail([`apiVersion: must be "${API_VERSION}"${obj.apiVersion === undefined ? ' (it is missing)' : `, not ${JSON.stringify(obj.apiVersion)}`}`]);
   const info = KINDS.find((k) => k.kind === obj.kind);
@@ -252,7 +195,7 @@ export function validateObject(input: unknown, what: string): KiwiObject {
       }
     }
   }
-  const validate = validatorFor(kind);
+  const validate = VALIDATORS[kind];
   if (!validate(obj)) for (const e of validate.errors ?? []) {
     const msg = describeError(e, kind);
     if (msg && !problems.includes(msg)) problems.push(msg);

@@ -7,7 +7,7 @@ import type { AccountUnits, OperatorMetrics } from '../../crds/api/metrics.js';
 import { allocationMilli, encodeLedger, periodOf, rollLedger, toUnits } from '../../crds/api/ledger.js';
 import { Election } from './election/election.js';
 import { warmUp } from './plan/index.js';
-import { CHECKED_KINDS, ClusterCache, Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
+import { ClusterCache, Reconciler, systemClock, type Clock, type ReconcilerObserver } from './reconcile/index.js';
 import { RetentionController } from './retention/index.js';
 import { systemUsers } from '../../crds/api/nss.js';
 import type { UserLookup } from '../../crds/api/users.js';
@@ -20,7 +20,6 @@ import { ScheduleController } from './recurring/controller.js';
 import { GrantController } from './grants/index.js';
 import { PowerActor } from './power/act.js';
 import { effectivePower } from '../../crds/api/index.js';
-import { compileValidators } from '../../crds/api/validate.js';
 
 export interface OperatorOptions {
   client: Etcd3;
@@ -82,10 +81,8 @@ export class Operator {
 
   start(): void {
     // Before campaigning, what a new leader's first pass would otherwise pay while the cluster
-    // waits: the planner's code paths, the schema validators its cache checks every stored
-    // object with (~15 ms at the snapshot), the first read of the user database (a getent).
+    // waits: the planner's code paths and the first read of the user database (a getent).
     warmUp((this.opts.clock ?? systemClock).now());
-    compileValidators(CHECKED_KINDS);
     (this.opts.users ?? systemUsers().lookup)('root');
     this.running = this.run().catch((err) => {
       if (!this.stopping) this.opts.log.error({ err }, 'operator loop failed');

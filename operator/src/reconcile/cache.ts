@@ -40,9 +40,6 @@ interface Put {
   parsed?: unknown;
 }
 
-/** The kinds touch() decodes with the schema: the operator compiles their validators before it campaigns. */
-export const CHECKED_KINDS: KindName[] = ['Booking', 'Node', 'Account', 'Pool', 'ClusterConfig'];
-
 export type ChangeKey = string; // booking:ns/name, node:name, calendar:name, heartbeat:name, config
 
 const PREFIXES = [ROOT + 'spec/', ROOT + 'status/', keys.calendarPrefix(), keys.heartbeatPrefix()];

@@ -10,10 +10,11 @@ import { structuralProblems } from '../../../crds/gen/structural.js';
 
 
 describe('CRDs', () => {
-  it('the generated types and schemas are current (run `npm run gen` after changing crds/*.yaml)', async () => {
-    const { types, schemas } = await generate();
+  it('the generated types, schemas and validators are current (run `npm run gen` after changing crds/*.yaml)', async () => {
+    const { types, schemas, validators } = await generate();
     assert.equal(readFileSync('crds/api/types.gen.ts', 'utf8'), types);
     assert.equal(readFileSync('crds/api/schemas.gen.ts', 'utf8'), schemas);
+    assert.ok(readFileSync('crds/api/validators.gen.ts', 'utf8') === validators, 'crds/api/validators.gen.ts differs from what `npm run gen` writes');
   });
 
   for (const crd of loadCrds()) {
