@@ -136,8 +136,9 @@ if (metricsAddr) {
   );
 }
 // Secure by default: not against a non-loopback etcd without auth, unless told (crds/api/endpoints.ts
-// authVerdict). The operator can do nothing without etcd, so it waits for etcd's answer first.
-void (async () => {
+// authVerdict). The operator can do nothing without etcd, so it waits for etcd's answer before it
+// campaigns; its cache reads meanwhile (nothing is decided nor written before leading).
+const authChecked = (async () => {
   const insecureNoAuth = o.insecureNoAuth === true || o.insecureNoAuth === '1' || o.insecureNoAuth === 'true';
   for (let waited = false; !stopping; waited = true) {
     const v = await startupAuthCheck({ endpoints, security: security!, insecureNoAuth, log });
@@ -145,12 +146,12 @@ void (async () => {
       log.error({ endpoints }, v.message);
       process.exit(2);
     }
-    if (v) break;
+    if (v) return;
     if (!waited) log.warn({ endpoints }, 'etcd does not answer yet; waiting for it before leading');
     await new Promise((r) => setTimeout(r, 1000));
   }
-  if (!stopping) op!.start();
 })();
+op.start(authChecked);
 
 // etcd's database size against its quota; past 80% a warning in the log and, from the leader, a
 // Warning event on the ClusterConfig (kiwictl describe clusterconfig default shows it).

@@ -79,17 +79,22 @@ export class Operator {
     });
   }
 
-  start(): void {
+  /**
+   * Syncs the cache at once and campaigns once `mayLead` has resolved (the start-up security
+   * check, kiwi-operator's main): reading while etcd's answer to it is on its way costs nothing,
+   * and a cold start spent one round trip more before its snapshot.
+   */
+  start(mayLead: Promise<unknown> = Promise.resolve()): void {
     // Before campaigning, what a new leader's first pass would otherwise pay while the cluster
     // waits: the planner's code paths and the first read of the user database (a getent).
     warmUp((this.opts.clock ?? systemClock).now());
     (this.opts.users ?? systemUsers().lookup)('root');
-    this.running = this.run().catch((err) => {
+    this.running = this.run(mayLead).catch((err) => {
       if (!this.stopping) this.opts.log.error({ err }, 'operator loop failed');
     });
   }
 
-  private async run(): Promise<void> {
+  private async run(mayLead: Promise<unknown>): Promise<void> {
     const log = this.opts.log;
     // Synced before the first campaign: a leader starts planning at once, with no snapshot to take.
     for (;;) {
@@ -106,6 +111,7 @@ export class Operator {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+    await mayLead;
     while (!this.stopping) {
       const leader = await this.election.campaign();
       if (this.stopping) return;
