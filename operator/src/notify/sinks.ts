@@ -1,7 +1,6 @@
 // Sending one notification to one sink: the only I/O of delivery (a POST, an SMTP session, a
 // sendmail process). Throws on failure; a PermanentError is not worth retrying (a 4xx answer).
 import { readFile } from 'node:fs/promises';
-import nodemailer from 'nodemailer';
 import type { NotifyEvent } from './events.js';
 import { mailFor, webhookRequest, type SinkSpec } from './wire.js';
 
@@ -33,6 +32,9 @@ export async function send(sink: SinkSpec, e: NotifyEvent, now: number, signal: 
     throw new Error(why);
   }
   const mail = mailFor(e, sink);
+  // Loaded with the first mail: its ~650 KB of source were parsed at every operator start,
+  // mail sink or not (part of a new leader's cold start; bench/results/profiles.md).
+  const { default: nodemailer } = await import('nodemailer');
   const transport = sink.smtp
     ? nodemailer.createTransport({ host: sink.smtp.host, port: sink.smtp.port ?? 25, secure: false, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs })
     : nodemailer.createTransport({ sendmail: true, path: sink.sendmail!.path ?? '/usr/sbin/sendmail', newline: 'unix' });
