@@ -14,7 +14,7 @@ const peersAt = argv.indexOf('--peers');
 const peers = peersAt >= 0 ? (argv.splice(peersAt, 2)[1] ?? '').split(',').filter(Boolean) : [];
 for (const p of peers) if (p !== 'slurm') throw new Error(`--peers ${p}: the only peer is slurm`);
 const SLURM_BENCHES = ['kiwictl-peer.ts', 'end-to-clean.ts', 'peers/slurm.ts'];
-const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'before-after.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'course-crunch.ts', 'power.ts', 'etcd-failover.ts', 'fault.ts', 'web.ts', 'soak.ts', 'flood.ts', 'systemd.ts', 'accounting.ts', ...(peers.includes('slurm') ? SLURM_BENCHES : [])];
+const BENCHES = ['cli-startup.ts', 'get-nodes.ts', 'apply-dry-run.ts', 'operator.ts', 'before-after.ts', 'operator-failover.ts', 'cleanup.ts', 'pam.ts', 'scale.ts', 'scale-count.ts', 'course-crunch.ts', 'power.ts', 'etcd-failover.ts', 'heartbeat-pause.ts', 'fault.ts', 'web.ts', 'soak.ts', 'flood.ts', 'systemd.ts', 'accounting.ts', ...(peers.includes('slurm') ? SLURM_BENCHES : [])];
 const only = argv;
 const out = join('bench', 'results');
 mkdirSync(out, { recursive: true });

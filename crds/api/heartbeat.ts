@@ -24,6 +24,24 @@ export function heartbeatPeriodMs(ttlSeconds: number): number {
   return Math.max(100, (ttlSeconds * 1000) / 3);
 }
 
+/**
+ * The TTL of the etcd lease the value is written under: a few heartbeat TTLs. Liveness is the
+ * value changing (the operator's rule, by its own clock), so the lease only removes the key of a
+ * daemon that is gone; as long as the heartbeat TTL itself, a lease whose keepalive stream was on
+ * a member that stopped answering expired while the value was still being rewritten elsewhere
+ * (a paused raft leader: test/integration/heartbeat-pause.test.ts, the fault suite).
+ */
+export function heartbeatLeaseTtlSeconds(ttlSeconds: number): number {
+  return 3 * ttlSeconds;
+}
+
+/**
+ * Beats a writer keeps in flight at once: each beat goes on its own, so one stuck on a member
+ * that stopped answering does not hold up the next; a bound, so an etcd that answers nothing
+ * does not gather them.
+ */
+export const MAX_BEATS_IN_FLIGHT = 3;
+
 /** The TTL a stored value asks for, in ms; anything unreadable or out of range gets the default. */
 export function heartbeatTtlMs(raw: Buffer | string | undefined): number {
   let ttl: unknown;

@@ -77,7 +77,7 @@ export function parseArgs(argv: string[]): Settings<MainOptions> {
     .addOption(new Option('--node-name <name>', 'name of this Node').env('KIWI_NODE_NAME').default(defaultNodeName()))
     .addOption(new Option('--address <host>', 'address users ssh to, for a newly registered Node (default: the node name)').env('KIWI_NODE_ADDRESS'))
     .addOption(new Option('--state-dir <dir>', 'where the last view is kept across restarts').env('KIWI_STATE_DIR').default('/var/lib/kiwi'))
-    .addOption(new Option('--lease-ttl <seconds>', 'TTL of the heartbeat lease').env('KIWI_LEASE_TTL').default(3).argParser(int))
+    .addOption(new Option('--lease-ttl <seconds>', 'heartbeat TTL: the node is NotReady when its heartbeat has not changed for this long and one beat (TTL/3); the heartbeat key\'s etcd lease is 3x as long').env('KIWI_LEASE_TTL').default(3).argParser(int))
     .addOption(new Option('--log-level <level>', 'pino log level').env('KIWI_LOG_LEVEL').default('info'))
     .addOption(new Option('--only-users-matching <regex>', 'never signal users whose name does not match (KIWI_TEST=1: never users outside ^kiwitest, whatever this says)').env('KIWI_ONLY_USERS_MATCHING'))
     .addOption(new Option('--cleanup-timeout <seconds>', 'how long SIGKILL rounds go on before the node is drained').env('KIWI_CLEANUP_TIMEOUT').default(30).argParser(int))

@@ -6,7 +6,7 @@
 // revokes it). A lost lease is granted again.
 import type { Etcd3, Lease } from 'etcd3';
 import { keys, type Logger } from '../../../crds/api/index.js';
-import { heartbeatPeriodMs, heartbeatValue } from '../../../crds/api/heartbeat.js';
+import { heartbeatLeaseTtlSeconds, heartbeatPeriodMs, heartbeatValue, MAX_BEATS_IN_FLIGHT } from '../../../crds/api/heartbeat.js';
 
 export class Heartbeat {
   private lease: Lease | undefined;
@@ -16,6 +16,8 @@ export class Heartbeat {
   /** Local time of the last successful write of the heartbeat value. */
   lastOk = 0;
   private lastFailed = false;
+  /** Beats written and not yet answered. */
+  private inFlight = 0;
 
   constructor(
     private readonly etcd: Etcd3,
@@ -39,7 +41,7 @@ export class Heartbeat {
 
   private async grant(): Promise<void> {
     if (this.stopped) return;
-    const lease = this.etcd.lease(this.ttlSeconds, { autoKeepAlive: true });
+    const lease = this.etcd.lease(heartbeatLeaseTtlSeconds(this.ttlSeconds), { autoKeepAlive: true });
     this.lease = lease;
     lease.on('lost', (err) => {
       if (this.stopped || this.lease !== lease) return;
@@ -64,11 +66,19 @@ export class Heartbeat {
     this.lastOk = Date.now();
   }
 
-  /** Rewrites the value every TTL/3 while this lease is the current one; a failed write is retried at the next. */
+  /**
+   * Rewrites the value every TTL/3 while this lease is the current one, each beat on its own: a
+   * beat stuck on a member that stopped answering (until its 2 s deadline) does not hold up the
+   * next, which may reach a live member. One after the other, a paused raft leader could cost
+   * two deadlines in a row, ~5 s without a change, and the node went NotReady (the fault suite;
+   * test/integration/heartbeat-pause.test.ts). At most MAX_BEATS_IN_FLIGHT at once.
+   */
   private beat(lease: Lease): void {
-    clearTimeout(this.beatTimer);
-    this.beatTimer = setTimeout(() => {
-      if (this.stopped || this.lease !== lease) return;
+    clearInterval(this.beatTimer);
+    const timer = setInterval(() => {
+      if (this.stopped || this.lease !== lease) return clearInterval(timer);
+      if (this.inFlight >= MAX_BEATS_IN_FLIGHT) return;
+      this.inFlight++;
       const failedBefore = this.lastFailed;
       this.put(lease).then(
         () => (this.lastFailed = false),
@@ -77,13 +87,14 @@ export class Heartbeat {
           // once per outage, not once per beat
           if (!failedBefore) this.log.warn({ err, node: this.node, sinceLastOkMs: Date.now() - this.lastOk }, 'cannot rewrite the heartbeat; trying again every beat');
         },
-      ).finally(() => this.beat(lease));
+      ).finally(() => this.inFlight--);
     }, heartbeatPeriodMs(this.ttlSeconds));
+    this.beatTimer = timer;
   }
 
   private retry(): void {
     clearTimeout(this.timer);
-    clearTimeout(this.beatTimer);
+    clearInterval(this.beatTimer);
     this.lease = undefined;
     this.timer = setTimeout(() => void this.grant(), 500);
   }
@@ -92,7 +103,7 @@ export class Heartbeat {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearTimeout(this.beatTimer);
+    clearInterval(this.beatTimer);
     const l = this.lease;
     this.lease = undefined;
     if (!l) return;

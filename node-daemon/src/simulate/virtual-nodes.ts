@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import type { Calendar, Node, NodeStatus, Logger, Store } from '../../../crds/api/index.js';
 import { ListWatch, MAX_TXN_OPS, compare, deleteOp, keys, parseValue, putOp, rfc3339 } from '../../../crds/api/index.js';
-import { heartbeatPeriodMs, heartbeatValue } from '../../../crds/api/heartbeat.js';
+import { heartbeatLeaseTtlSeconds, heartbeatPeriodMs, heartbeatValue, MAX_BEATS_IN_FLIGHT } from '../../../crds/api/heartbeat.js';
 import { magicPacket } from '../../../crds/api/wol.js';
 
 export interface VirtualNodesOptions {
@@ -65,7 +65,7 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
   }
   // Heartbeat: one lease for all (its keys vanish together when this process dies), and every
   // value rewritten each TTL/3 as a real daemon does (the operator judges liveness by change).
-  let lease: Lease = etcd.lease(o.leaseTtlSeconds, { autoKeepAlive: true });
+  let lease: Lease = etcd.lease(heartbeatLeaseTtlSeconds(o.leaseTtlSeconds), { autoKeepAlive: true });
   let leaseId = await lease.grant();
   /** Powered off (or still booting): no heartbeat. */
   const down = new Set<string>();
@@ -78,11 +78,13 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
     }
   };
   await beatAll();
-  let beating = false;
+  // Each beat on its own, as a real daemon's (register/heartbeat.ts): one stuck on a member that
+  // stopped answering does not hold up the next.
+  let beating = 0;
   const beatTimer = setInterval(() => {
-    if (beating) return;
-    beating = true;
-    beatAll().catch((err) => log.warn({ err }, 'cannot rewrite the virtual heartbeats; trying again')).finally(() => (beating = false));
+    if (beating >= MAX_BEATS_IN_FLIGHT) return;
+    beating++;
+    beatAll().catch((err) => log.warn({ err }, 'cannot rewrite the virtual heartbeats; trying again')).finally(() => beating--);
   }, heartbeatPeriodMs(o.leaseTtlSeconds));
   // A lost lease (expired, or revoked by a resumed old raft leader: etcd-io/etcd#12528) is
   // replaced at once, as a real daemon does (register/heartbeat.ts).
@@ -90,7 +92,7 @@ export async function startVirtualNodes(store: Store, etcd: Etcd3, o: VirtualNod
   const onLost = (lost: Lease) => (err: unknown) => {
     if (stopped || lost !== lease) return;
     log.warn({ err }, 'the virtual nodes\' heartbeat lease is lost; granting a new one');
-    const next = etcd.lease(o.leaseTtlSeconds, { autoKeepAlive: true });
+    const next = etcd.lease(heartbeatLeaseTtlSeconds(o.leaseTtlSeconds), { autoKeepAlive: true });
     next.on('lost', onLost(next));
     lease = next;
     next.grant().then((id) => {
