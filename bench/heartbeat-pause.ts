@@ -52,22 +52,21 @@ try {
         if (!was || was.value !== v) seen.set(k, { value: v, at: now });
       }
     };
-    await waitFor(async () => (await look(), seen.size === WRITERS), { what: 'every heartbeat seen before the pause' });
-    c.pause(leader);
-    try {
-      // the pause's length is what is measured: observe all through it
-      for (const until = Date.now() + PAUSE_MS; Date.now() < until; ) {
+    /** Looks every 100 ms for `ms`: the time observed is what is measured, not a wait for a condition. */
+    const observe = async (ms: number) => {
+      for (const until = Date.now() + ms; Date.now() < until; ) {
         await look();
         await new Promise((r) => setTimeout(r, 100));
       }
+    };
+    await waitFor(async () => (await look(), seen.size === WRITERS), { what: 'every heartbeat seen before the pause' });
+    c.pause(leader);
+    try {
+      await observe(PAUSE_MS);
     } finally {
       c.resume(leader);
     }
-    // Each gap the pause began ends at the next change, within a beat of the resume.
-    for (const until = Date.now() + 3000; Date.now() < until; ) {
-      await look();
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await observe(3000); // each gap the pause began ends at the next change, within a beat of the resume
     for (const s of seen.values()) worst = Math.max(worst, Date.now() - s.at); // one that stopped changing
     worstOfPause.push(worst);
     console.log(`pause ${p + 1} of member ${leader}: longest time a heartbeat went unchanged ${worst} ms (NotReady at ${NOT_READY_MS} ms)`);

@@ -29,7 +29,7 @@ export function heartbeatPeriodMs(ttlSeconds: number): number {
  * value changing (the operator's rule, by its own clock), so the lease only removes the key of a
  * daemon that is gone; as long as the heartbeat TTL itself, a lease whose keepalive stream was on
  * a member that stopped answering expired while the value was still being rewritten elsewhere
- * (a paused raft leader: test/integration/heartbeat-pause.test.ts, the fault suite).
+ * (a paused raft leader: bench/heartbeat-pause.ts, the fault suite).
  */
 export function heartbeatLeaseTtlSeconds(ttlSeconds: number): number {
   return 3 * ttlSeconds;

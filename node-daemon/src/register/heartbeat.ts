@@ -71,7 +71,7 @@ export class Heartbeat {
    * beat stuck on a member that stopped answering (until its 2 s deadline) does not hold up the
    * next, which may reach a live member. One after the other, a paused raft leader could cost
    * two deadlines in a row, ~5 s without a change, and the node went NotReady (the fault suite;
-   * test/integration/heartbeat-pause.test.ts). At most MAX_BEATS_IN_FLIGHT at once.
+   * bench/heartbeat-pause.ts). At most MAX_BEATS_IN_FLIGHT at once.
    */
   private beat(lease: Lease): void {
     clearInterval(this.beatTimer);
